@@ -1,0 +1,36 @@
+"""segmenter: group many related time series into segments for segmented forecasting.
+
+"Segmentation" here means grouping *many* series (by shape under dynamic time warping
+and by summary statistics).  It does not mean cutting one series at change points, as
+the word does in sktime and aeon.
+
+>>> import segmenter as sg
+>>> sorted(n for n in ("Panel", "read_panel", "ClusteringConstraints") if hasattr(sg, n))
+['ClusteringConstraints', 'Panel', 'read_panel']
+"""
+
+from ._version import __version__
+from .constraints import ClusteringConstraints, ConstraintReport
+from .errors import (
+    ConstraintViolationError,
+    DataValidationError,
+    IncompatibleVersionError,
+    MissingDependencyError,
+    NotFittedError,
+    SegmenterError,
+)
+from .panel import Panel, read_panel
+
+__all__ = [
+    "__version__",
+    "Panel",
+    "read_panel",
+    "ClusteringConstraints",
+    "ConstraintReport",
+    "SegmenterError",
+    "DataValidationError",
+    "ConstraintViolationError",
+    "NotFittedError",
+    "MissingDependencyError",
+    "IncompatibleVersionError",
+]

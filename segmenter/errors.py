@@ -1,0 +1,139 @@
+"""The exception hierarchy of segmenter.
+
+Every error the library raises on purpose derives from :class:`SegmenterError`, so
+``except segmenter.SegmenterError`` catches them all.  Each subclass also derives from
+the built-in exception a Python user would expect (``ValueError``, ``ImportError``...),
+so code written against the standard types keeps working.
+
+Messages name the parameter or column, the offending ids or rows, how many there are,
+and what to do about it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+__all__ = [
+    "SegmenterError",
+    "DataValidationError",
+    "ConstraintViolationError",
+    "NotFittedError",
+    "MissingDependencyError",
+    "IncompatibleVersionError",
+    "Problem",
+    "format_examples",
+]
+
+_MAX_SHOWN = 10
+
+
+def format_examples(values: Sequence[Any], limit: int = _MAX_SHOWN) -> str:
+    """Render up to ``limit`` values for a message, with the count of the rest.
+
+    >>> format_examples(["a", "b", "c"], limit=2)
+    "['a', 'b'] and 1 more"
+    """
+    values = list(values)
+    shown = ", ".join(repr(_plain(v)) for v in values[:limit])
+    more = len(values) - limit
+    return f"[{shown}]" + (f" and {more} more" if more > 0 else "")
+
+
+def _plain(v: Any) -> Any:
+    """Turn numpy scalars into Python ones so reprs read naturally."""
+    if hasattr(v, "item") and not isinstance(v, (str, bytes)):
+        try:
+            return v.item()
+        except (ValueError, AttributeError):
+            return v
+    if isinstance(v, tuple):
+        return tuple(_plain(x) for x in v)
+    return v
+
+
+class SegmenterError(Exception):
+    """Root of every error raised by segmenter."""
+
+
+@dataclass
+class Problem:
+    """One problem found while validating input.
+
+    Attributes
+    ----------
+    kind : str
+        A short stable code, e.g. ``"duplicate_rows"``; tests and callers can match on it.
+    column : str or None
+        The column concerned, when there is one.
+    message : str
+        What is wrong and what to do, in words.
+    ids : list
+        The series ids concerned (as given by the user), possibly empty.
+    rows : list of int
+        Positional row numbers (0-based) of the input concerned, possibly empty.
+    """
+
+    kind: str
+    column: str | None
+    message: str
+    ids: list = field(default_factory=list)
+    rows: list = field(default_factory=list)
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        if self.ids:
+            parts.append(f"{len(self.ids)} series: {format_examples(self.ids)}")
+        if self.rows:
+            parts.append(f"{len(self.rows)} rows: {format_examples(self.rows)}")
+        where = f"column {self.column!r}: " if self.column else ""
+        return where + "; ".join(parts)
+
+
+class _ProblemsError(SegmenterError):
+    """An error that carries every problem found, not only the first."""
+
+    what = "problems"
+
+    def __init__(self, problems: Sequence[Problem], header: str | None = None):
+        self.problems = list(problems)
+        n = len(self.problems)
+        header = header or f"{n} {self.what} found"
+        lines = [f"{header}:"] + [f"  - {p}" for p in self.problems]
+        super().__init__("\n".join(lines))
+
+    def kinds(self) -> list[str]:
+        """The ``kind`` code of each problem, in order."""
+        return [p.kind for p in self.problems]
+
+
+class DataValidationError(_ProblemsError, ValueError):
+    """The input table breaks the data contract (every problem is listed)."""
+
+    what = "problem(s) in the input data"
+
+
+class ConstraintViolationError(_ProblemsError, ValueError):
+    """The data cannot be clustered under the active clustering constraints."""
+
+    what = "clustering constraint(s) violated"
+
+
+class NotFittedError(SegmenterError, ValueError, AttributeError):
+    """A method that needs a fitted estimator was called before ``fit``."""
+
+
+class MissingDependencyError(SegmenterError, ImportError):
+    """An optional library is needed but not installed; the message names the extra."""
+
+
+class IncompatibleVersionError(SegmenterError, RuntimeError):
+    """A saved file was written by an incompatible version of segmenter."""
+
+
+def missing_dependency(module: str, extra: str, purpose: str) -> MissingDependencyError:
+    """Build the error raised when an optional module is absent."""
+    return MissingDependencyError(
+        f"{purpose} needs the optional package {module!r}, which is not installed. "
+        f"Install it with: pip install 'segmenter-ts[{extra}]'"
+    )
