@@ -19,6 +19,7 @@ from .errors import (
     NotFittedError,
     SegmenterError,
 )
+from .dtw import dtw_distance, dtw_pairwise
 from .panel import Panel, read_panel
 
 __all__ = [
@@ -26,6 +27,8 @@ __all__ = [
     "Panel",
     "read_panel",
     "ClusteringConstraints",
+    "dtw_distance",
+    "dtw_pairwise",
     "ConstraintReport",
     "SegmenterError",
     "DataValidationError",
