@@ -511,7 +511,7 @@ def _build(df, id_col, time_col, target_col, value_cols, static_cols, segment_co
     if missing != "keep":
         _fill_missing(values, offsets, missing)
 
-    statics_frame = pd.DataFrame({c: static_values[c] for c in statics})
+    statics_frame = pd.DataFrame({c: static_values[c] for c in statics}, index=pd.RangeIndex(n_series))
     segments = static_values[segment_col].to_numpy() if segment_col is not None else None
     return Panel(id_cols=id_cols, time_col=time_col, target_col=target_col, value_cols=vcols,
                  static_cols=statics, ids=ids, offsets=offsets,

@@ -1,0 +1,473 @@
+"""Clusterers: every one fits on a set of series and assigns new ones with ``predict``.
+
+Two families, both following scikit-learn's estimator contract (``__init__`` stores
+parameters, ``fit`` returns ``self`` and sets ``labels_``, randomness only through
+``random_state``):
+
+* **Matrix clusterers** take one row per series (summary or velocity features) and pass
+  scikit-learn's ``check_estimator``: :class:`FeatureClusterer` (scaled features into
+  KMeans, GaussianMixture, Ward agglomerative, HDBSCAN or any sklearn clusterer) and
+  :class:`VelocityClusterer` (quantile bins of one statistic).
+* **Shape clusterers** take series of any length (a list of arrays or a
+  :class:`~segmenter.dtw.SeriesSet`) and compare them under DTW with our numba engine:
+  :class:`DTWKMeans` (DBA barycenters), :class:`DTWKMedoids`,
+  :class:`DTWAgglomerative`, :class:`DTWHDBSCAN`.  Soft-DTW k-means and k-Shape come
+  from tslearn through :mod:`segmenter.adapters.tslearn_bridge`.
+
+Assigning new series (``predict``): k-means variants use the nearest barycenter or
+centroid; k-medoids, agglomerative and HDBSCAN use the nearest *medoid* of each fitted
+cluster (the member with the smallest summed distance to the other members).
+HDBSCAN's noise points are assigned to the nearest medoid as well and listed in
+``noise_``, so every series gets a segment.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin, clone
+from sklearn.cluster import HDBSCAN, AgglomerativeClustering, KMeans
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from . import _dtw_kernels as K
+from .dtw import SeriesSet, as_series_set, band_radius
+from .errors import NotFittedError
+
+__all__ = ["FeatureClusterer", "VelocityClusterer", "DTWKMeans", "DTWKMedoids",
+           "DTWAgglomerative", "DTWHDBSCAN", "medoids_from_distances"]
+
+
+# ============================================================================ matrix
+class FeatureClusterer(ClusterMixin, BaseEstimator):
+    """Median-impute, standardise, then cluster feature rows with a scikit-learn clusterer.
+
+    Parameters
+    ----------
+    estimator : sklearn clusterer, default KMeans(n_clusters=8, n_init=10)
+        Cloned at fit.  Estimators without ``predict`` (Ward agglomerative, HDBSCAN)
+        assign new rows to the nearest fitted centroid in the scaled space.
+    n_clusters : int or None
+        If given, set on the estimator (``n_clusters`` or ``n_components``).
+    scale : bool, default True
+    random_state : int or None
+        Passed to the estimator when it takes one.
+
+    Attributes
+    ----------
+    labels_ : ndarray (n_samples,)
+    cluster_centers_ : ndarray (n_clusters, n_features), in the scaled space
+    noise_ : ndarray of bool, rows an estimator called noise (label -1), reassigned
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.r_[np.zeros((5, 2)), np.ones((5, 2)) * 10]
+    >>> FeatureClusterer(n_clusters=2, random_state=0).fit(X).labels_.tolist()
+    [1, 1, 1, 1, 1, 0, 0, 0, 0, 0]
+    """
+
+    def __init__(self, estimator=None, n_clusters=None, scale=True, random_state=None):
+        self.estimator = estimator
+        self.n_clusters = n_clusters
+        self.scale = scale
+        self.random_state = random_state
+
+    def _prep(self, X):
+        X = np.where(np.isnan(X), self.fill_, X)
+        return (X - self.mean_) / self.scale_
+
+    def fit(self, X, y=None):
+        X = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64)
+        allnan = np.isnan(X).all(axis=0)
+        fill = np.zeros(X.shape[1])
+        if X.shape[0] and (~allnan).any():
+            fill[~allnan] = np.nanmedian(X[:, ~allnan], axis=0)
+        self.fill_ = fill
+        Xf = np.where(np.isnan(X), self.fill_, X)
+        self.mean_ = Xf.mean(axis=0) if self.scale else np.zeros(X.shape[1])
+        sd = Xf.std(axis=0) if self.scale else np.ones(X.shape[1])
+        self.scale_ = np.where(sd > 0, sd, 1.0)
+        Xs = self._prep(X)
+        est = clone(self.estimator) if self.estimator is not None else KMeans(n_clusters=8, n_init=10)
+        params = est.get_params()
+        if self.n_clusters is not None:
+            for name in ("n_clusters", "n_components"):
+                if name in params:
+                    est.set_params(**{name: self.n_clusters})
+        if "random_state" in params and self.random_state is not None:
+            est.set_params(random_state=self.random_state)
+        if hasattr(est, "fit_predict"):
+            labels = np.asarray(est.fit_predict(Xs))
+        else:
+            labels = np.asarray(est.fit(Xs).predict(Xs))
+        self.estimator_ = est
+        noise = labels < 0
+        kept = np.unique(labels[~noise])
+        if len(kept) == 0:               # all noise: one cluster
+            labels = np.zeros(len(labels), dtype=np.int64)
+            kept = np.array([0])
+            noise = np.zeros(len(labels), dtype=bool)
+        remap = {old: new for new, old in enumerate(kept)}
+        labels = np.array([remap.get(v, -1) for v in labels], dtype=np.int64)
+        self.cluster_centers_ = np.vstack([Xs[labels == c].mean(axis=0) for c in range(len(kept))])
+        if noise.any():
+            labels[noise] = self._nearest(Xs[noise])
+        self.noise_ = noise
+        self.labels_ = labels
+        self._remap = remap
+        return self
+
+    def _nearest(self, Xs):
+        d = ((Xs[:, None, :] - self.cluster_centers_[None, :, :]) ** 2).sum(axis=2)
+        return d.argmin(axis=1)
+
+    def predict(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64, reset=False)
+        Xs = self._prep(X)
+        if hasattr(self.estimator_, "predict") and not np.any(self.noise_):
+            raw = np.asarray(self.estimator_.predict(Xs))
+            out = np.array([self._remap.get(v, -1) for v in raw], dtype=np.int64)
+            miss = out < 0
+            if miss.any():
+                out[miss] = self._nearest(Xs[miss])
+            return out
+        return self._nearest(Xs)
+
+    def transform(self, X):
+        """Squared Euclidean distance of each row to each centroid (scaled space)."""
+        check_is_fitted(self)
+        X = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64, reset=False)
+        Xs = self._prep(X)
+        return ((Xs[:, None, :] - self.cluster_centers_[None, :, :]) ** 2).sum(axis=2)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+class VelocityClusterer(ClusterMixin, BaseEstimator):
+    """The reference "Velocity" clustering: equal-frequency quantile bins of one statistic.
+
+    The across-series distribution of column ``column`` is cut at its ``k+1`` quantiles
+    (``numpy.quantile``, linear interpolation); series are labelled by bin,
+    ``0..k-1`` from low to high.
+
+    Tie policy: a value equal to an inner edge goes to the *upper* bin
+    (``searchsorted(..., side="right")``).  When edges coincide (many equal values, e.g.
+    lots of zeros) some bins are empty: labels keep their bin numbers (so a label always
+    means the same quantile range), and the empty bins are listed in
+    ``empty_clusters_`` with ``n_nonempty_`` recording how many bins are used.  A NaN
+    statistic (a series with no observed value in the window) is assigned the bin of
+    the median and counted in ``n_missing_``.  New series are assigned with the stored
+    edges.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> v = VelocityClusterer(n_clusters=2).fit(np.array([[1.], [2.], [3.], [4.]]))
+    >>> v.labels_.tolist(), v.edges_.tolist()
+    ([0, 0, 1, 1], [1.0, 2.5, 4.0])
+    >>> VelocityClusterer(n_clusters=3).fit(np.array([[0.], [0.], [0.], [5.]])).empty_clusters_
+    [0, 1]
+    """
+
+    def __init__(self, n_clusters=4, column=0):
+        self.n_clusters = n_clusters
+        self.column = column
+
+    def fit(self, X, y=None):
+        X = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64)
+        k = int(self.n_clusters)
+        if k < 1:
+            raise ValueError(f"n_clusters={self.n_clusters} must be >= 1")
+        x = X[:, self.column]
+        ok = ~np.isnan(x)
+        vals = x[ok] if ok.any() else np.zeros(1)
+        self.edges_ = np.quantile(vals, np.linspace(0.0, 1.0, k + 1))
+        self.median_ = float(np.median(vals))
+        self.labels_ = self._bin(x)
+        self.n_missing_ = int((~ok).sum())
+        used = set(np.unique(self.labels_).tolist())
+        self.empty_clusters_ = [c for c in range(k) if c not in used]
+        self.n_nonempty_ = len(used)
+        return self
+
+    def _bin(self, x):
+        x = np.where(np.isnan(x), self.median_, x)
+        return np.searchsorted(self.edges_[1:-1], x, side="right").astype(np.int64)
+
+    def predict(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64, reset=False)
+        return self._bin(X[:, self.column])
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+# ============================================================================ shape
+def medoids_from_distances(D: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+    """Index of each cluster's medoid: the member with least summed distance to members."""
+    med = np.empty(k, dtype=np.int64)
+    for c in range(k):
+        idx = np.flatnonzero(labels == c)
+        med[c] = idx[np.argmin(D[np.ix_(idx, idx)].sum(axis=1))]
+    return med
+
+
+class _ShapeClusterer(BaseEstimator):
+    """Shared machinery: band handling, centers, nearest-center assignment."""
+
+    def _radius(self, xs: SeriesSet) -> int:
+        return band_radius(self.band, int(xs.lengths.max()))
+
+    def _check_fitted(self):
+        if not hasattr(self, "centers_"):
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit first")
+
+    def _assign(self, xs: SeriesSet):
+        """(labels, squared cost to the nearest center) for series ``xs``."""
+        c = self.centers_
+        sq = K.cross_sq(xs.data, xs.offsets, c.data, c.offsets, self.radius_)
+        lab = sq.argmin(axis=1)
+        return lab.astype(np.int64), sq[np.arange(len(lab)), lab]
+
+    def predict(self, X):
+        """Assign series (any lengths) to the nearest fitted center under DTW."""
+        self._check_fitted()
+        return self._assign(as_series_set(X))[0]
+
+    def transform(self, X):
+        """DTW distance of each series to each center, shape (n_series, n_clusters)."""
+        self._check_fitted()
+        xs = as_series_set(X)
+        c = self.centers_
+        return np.sqrt(K.cross_sq(xs.data, xs.offsets, c.data, c.offsets, self.radius_))
+
+    def fit_predict(self, X, y=None, **kw):
+        return self.fit(X, **kw).labels_
+
+    def _finish(self, xs, labels, centers: SeriesSet):
+        self.centers_ = centers
+        self.labels_ = np.asarray(labels, dtype=np.int64)
+        self.n_clusters_ = len(centers)
+        sq = K.cross_sq(xs.data, xs.offsets, centers.data, centers.offsets, self.radius_)
+        self.distances_ = np.sqrt(sq[np.arange(len(xs)), self.labels_])
+        self.inertia_ = float((self.distances_ ** 2).sum())
+        return self
+
+
+class DTWKMeans(_ShapeClusterer):
+    """k-means under DTW with DBA (DTW barycenter averaging) barycenters, own numba engine.
+
+    Initialisation is k-means++ under DTW; each iteration assigns every series to its
+    nearest barycenter, then refines each barycenter with ``dba_iter`` DBA steps
+    (Petitjean et al. 2011), starting from the previous one.  Stops when assignments no
+    longer change or after ``max_iter`` iterations; the best of ``n_init`` runs (least
+    inertia) is kept.  An empty cluster is re-seeded with the series farthest from its
+    barycenter.
+
+    Parameters
+    ----------
+    n_clusters : int, default 4
+    band : None, int or float, default 0.1
+        Sakoe-Chiba band (see :func:`segmenter.dtw_distance`).
+    max_iter : int, default 20
+    dba_iter : int, default 5
+    n_init : int, default 1
+    random_state : int or None
+
+    Attributes
+    ----------
+    labels_, centers_ (SeriesSet of barycenters), distances_ (DTW to own barycenter),
+    inertia_, n_iter_
+    """
+
+    def __init__(self, n_clusters=4, band=0.1, max_iter=20, dba_iter=5, n_init=1,
+                 random_state=None):
+        self.n_clusters = n_clusters
+        self.band = band
+        self.max_iter = max_iter
+        self.dba_iter = dba_iter
+        self.n_init = n_init
+        self.random_state = random_state
+
+    def _kmeanspp(self, xs, k, rng, r):
+        n = len(xs)
+        chosen = [int(rng.integers(n))]
+        d2 = K.cross_sq(xs.data, xs.offsets, xs[chosen[0]].copy(),
+                        np.array([0, len(xs[chosen[0]])]), r)[:, 0]
+        for _ in range(1, k):
+            p = d2 / d2.sum() if d2.sum() > 0 else np.full(n, 1.0 / n)
+            c = int(rng.choice(n, p=p))
+            chosen.append(c)
+            dc = K.cross_sq(xs.data, xs.offsets, xs[c].copy(), np.array([0, len(xs[c])]), r)[:, 0]
+            d2 = np.minimum(d2, dc)
+        return [xs[c].copy() for c in chosen]
+
+    def fit(self, X, y=None):
+        xs = as_series_set(X)
+        k = int(self.n_clusters)
+        if not 1 <= k <= len(xs):
+            raise ValueError(f"n_clusters={k} must be between 1 and the {len(xs)} series")
+        self.radius_ = r = self._radius(xs)
+        rng = check_random_state(self.random_state)
+        best = None
+        for _ in range(max(1, int(self.n_init))):
+            seed = np.random.default_rng(rng.randint(2**31 - 1))
+            centers = self._kmeanspp(xs, k, seed, r)
+            labels = np.full(len(xs), -1)
+            n_iter = 0
+            for n_iter in range(1, int(self.max_iter) + 1):
+                cs = SeriesSet.from_list(centers)
+                sq = K.cross_sq(xs.data, xs.offsets, cs.data, cs.offsets, r)
+                new = sq.argmin(axis=1)
+                own = sq[np.arange(len(xs)), new]
+                for c in range(k):                      # re-seed empty clusters
+                    if not np.any(new == c):
+                        far = int(np.argmax(own))
+                        new[far] = c
+                        own[far] = 0.0
+                        centers[c] = xs[far].copy()
+                if np.array_equal(new, labels):
+                    break
+                labels = new
+                for c in range(k):
+                    members = np.flatnonzero(labels == c).astype(np.int64)
+                    center = centers[c]
+                    for _ in range(int(self.dba_iter)):
+                        center, _cost = K.dba_update(xs.data, xs.offsets, members,
+                                                     np.ascontiguousarray(center), r)
+                    centers[c] = center
+            cs = SeriesSet.from_list(centers)
+            sq = K.cross_sq(xs.data, xs.offsets, cs.data, cs.offsets, r)
+            labels = sq.argmin(axis=1)
+            inertia = float(sq[np.arange(len(xs)), labels].sum())
+            if best is None or inertia < best[0]:
+                best = (inertia, labels, cs, n_iter)
+        self.n_iter_ = best[3]
+        return self._finish(xs, best[1], best[2])
+
+
+class _DistanceMatrixClusterer(_ShapeClusterer):
+    """Clusterers that work from the full DTW distance matrix of the fitted series."""
+
+    def fit(self, X, y=None, distance_matrix=None):
+        """Fit on series ``X``; pass ``distance_matrix`` (DTW, non-squared) to reuse one."""
+        xs = as_series_set(X)
+        self.radius_ = self._radius(xs)
+        D = distance_matrix if distance_matrix is not None else \
+            np.sqrt(K.pairwise_sq(xs.data, xs.offsets, self.radius_))
+        labels, k = self._cluster(D)
+        self.medoid_indices_ = medoids_from_distances(D, labels, k)
+        return self._finish(xs, labels, xs.take(self.medoid_indices_))
+
+
+class DTWKMedoids(_DistanceMatrixClusterer):
+    """k-medoids on DTW distances (alternating assignment / medoid update, k-medoids++ init).
+
+    Parameters
+    ----------
+    n_clusters : int, default 4
+    band : None, int or float, default 0.1
+    max_iter : int, default 100
+    n_init : int, default 4
+        Restarts from different k-medoids++ seeds; the lowest total distance wins.
+    random_state : int or None
+    """
+
+    def __init__(self, n_clusters=4, band=0.1, max_iter=100, n_init=4, random_state=None):
+        self.n_clusters = n_clusters
+        self.band = band
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.random_state = random_state
+
+    def _cluster(self, D):
+        n = len(D)
+        k = int(self.n_clusters)
+        if not 1 <= k <= n:
+            raise ValueError(f"n_clusters={k} must be between 1 and the {n} series")
+        rng = check_random_state(self.random_state)
+        best = None
+        for _ in range(max(1, int(self.n_init))):
+            med = [int(rng.randint(n))]
+            d = D[med[0]].copy()
+            for _ in range(1, k):
+                p = d ** 2
+                p = p / p.sum() if p.sum() > 0 else np.full(n, 1.0 / n)
+                med.append(int(rng.choice(n, p=p)))
+                d = np.minimum(d, D[med[-1]])
+            med = np.array(med)
+            for _ in range(int(self.max_iter)):
+                labels = D[:, med].argmin(axis=1)
+                new = medoids_from_distances(D, labels, k) if len(np.unique(labels)) == k else med
+                if np.array_equal(np.sort(new), np.sort(med)):
+                    break
+                med = new
+            labels = D[:, med].argmin(axis=1)
+            cost = float(D[np.arange(n), med[labels]].sum())
+            if best is None or cost < best[0]:
+                best = (cost, labels)
+        return best[1], k
+
+
+class DTWAgglomerative(_DistanceMatrixClusterer):
+    """Agglomerative clustering (scikit-learn) on DTW distances; predict by nearest medoid.
+
+    Parameters
+    ----------
+    n_clusters : int, default 4
+    band : None, int or float, default 0.1
+    linkage : {"average", "complete", "single"}, default "average"
+    """
+
+    def __init__(self, n_clusters=4, band=0.1, linkage="average"):
+        self.n_clusters = n_clusters
+        self.band = band
+        self.linkage = linkage
+
+    def _cluster(self, D):
+        k = int(self.n_clusters)
+        model = AgglomerativeClustering(n_clusters=k, metric="precomputed", linkage=self.linkage)
+        return model.fit_predict(D), k
+
+
+class DTWHDBSCAN(_DistanceMatrixClusterer):
+    """HDBSCAN (scikit-learn) on DTW distances; it chooses the number of clusters itself.
+
+    Noise series (HDBSCAN label -1) are assigned to the nearest cluster medoid and
+    listed in ``noise_``; if HDBSCAN finds no cluster at all, every series forms one.
+
+    Parameters
+    ----------
+    min_cluster_size : int or None, default None
+        None means ``max(5, n_series // 20)``.
+    band : None, int or float, default 0.1
+    """
+
+    def __init__(self, min_cluster_size=None, band=0.1):
+        self.min_cluster_size = min_cluster_size
+        self.band = band
+
+    def _cluster(self, D):
+        n = len(D)
+        mcs = self.min_cluster_size or max(5, n // 20)
+        mcs = max(2, min(mcs, n))
+        raw = HDBSCAN(min_cluster_size=mcs, metric="precomputed", copy=True).fit_predict(D)
+        noise = raw < 0
+        kept = np.unique(raw[~noise])
+        if len(kept) == 0:
+            self.noise_ = np.zeros(n, dtype=bool)
+            return np.zeros(n, dtype=np.int64), 1
+        labels = np.searchsorted(kept, raw)
+        k = len(kept)
+        med = medoids_from_distances(D, np.where(noise, -1, labels), k)
+        labels[noise] = D[np.ix_(np.flatnonzero(noise), med)].argmin(axis=1)
+        self.noise_ = noise
+        self.n_clusters_ = k
+        return labels.astype(np.int64), k

@@ -1,0 +1,241 @@
+"""Featurizers: turn a :class:`~segmenter.Panel` into what clusterers consume.
+
+Three representations, one row (or one array) per series, in panel order:
+
+* :func:`velocity_features` -- the reference product's "Velocity" statistics over the
+  whole history or a recent window (``window``, the feature derivation window):
+  ``mean``, ``std``, ``zero_share``, ``median``, ``cv``.  Computed on the observed
+  (non-missing) values only, so irregular or gappy series are fine.
+* :func:`summary_features` -- richer descriptors for feature-based clustering (see
+  :data:`SUMMARY_FEATURES` for names and definitions).
+* :func:`shape_series` -- per-series z-normalised arrays for DTW / k-Shape clustering.
+
+NaN policy.  A statistic that is undefined for a series (too short, constant, all
+missing) is NaN in the featurizer output, never an exception; the feature-based
+clusterers impute NaN with the column median of the fitted series (documented in
+:mod:`segmenter.clusterers`).  Constant series get ``std = 0``, ``cv = 0`` (or NaN when
+the mean is 0), autocorrelations 0 and strengths 0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .dtw import SeriesSet
+from .errors import DataValidationError, Problem
+
+__all__ = ["velocity_features", "summary_features", "shape_series", "season_length_for",
+           "VELOCITY_STATS", "SUMMARY_FEATURES"]
+
+VELOCITY_STATS = ("mean", "std", "zero_share", "median", "cv")
+
+#: Summary feature names (stable) and what each measures.
+SUMMARY_FEATURES = {
+    "level": "mean of the observed values",
+    "scale": "standard deviation of the observed values (ddof=0)",
+    "trend_strength": "STL trend strength max(0, 1 - var(R)/var(T+R)) (Wang, Smith & Hyndman 2006)",
+    "seasonal_strength": "STL seasonal strength max(0, 1 - var(R)/var(S+R)); 0 without a season",
+    "acf1": "lag-1 autocorrelation",
+    "seasonal_acf": "autocorrelation at the season length (NaN without a season)",
+    "adi": "average inter-demand interval: steps per non-zero value (intermittency)",
+    "cv2": "squared coefficient of variation of the non-zero values (intermittency)",
+    "zero_share": "share of observed values equal to zero",
+    "missing_share": "share of grid steps with a missing value",
+    "length": "number of grid steps (gaps included)",
+}
+
+_SEASON = {"Y": 1, "A": 1, "Q": 4, "M": 12, "W": 52, "D": 7, "B": 5, "h": 24, "H": 24,
+           "min": 60, "T": 60, "s": 60, "S": 60}
+
+
+def season_length_for(freq) -> int | None:
+    """Default season length for a frequency alias (None when unknown, e.g. int steps).
+
+    >>> season_length_for("MS"), season_length_for("QS-OCT"), season_length_for(1)
+    (12, 4, None)
+    """
+    if not isinstance(freq, str):
+        return None
+    base = freq.split("-")[0].lstrip("0123456789")
+    for key in sorted(_SEASON, key=len, reverse=True):
+        if base.startswith(key) or base.rstrip("SE") == key:
+            return _SEASON[key]
+    return None
+
+
+def _window_slices(panel, window):
+    lengths = panel.lengths
+    starts = panel.offsets[:-1].copy()
+    if window is not None:
+        if not isinstance(window, (int, np.integer)) or window < 1:
+            raise DataValidationError([Problem("bad_window", "window",
+                                               f"window={window!r} must be a positive int "
+                                               "number of steps, or None for all history")])
+        starts = starts + np.maximum(lengths - window, 0)
+    return starts, panel.offsets[1:]
+
+
+def velocity_features(panel, window: int | None = None, column: int = 0) -> pd.DataFrame:
+    """The velocity statistics of every series (rows in panel order).
+
+    Parameters
+    ----------
+    panel : Panel
+    window : int, optional
+        Feature derivation window: use only the last ``window`` steps of each series.
+    column : int, default 0
+        Which value column (0 is the target).
+    """
+    starts, ends = _window_slices(panel, window)
+    v = panel.values[:, column].astype(np.float64)
+    out = np.full((panel.n_series, len(VELOCITY_STATS)), np.nan)
+    for i in range(panel.n_series):
+        x = v[starts[i]:ends[i]]
+        x = x[~np.isnan(x)]
+        if len(x) == 0:
+            continue
+        mean = x.mean()
+        std = x.std()
+        out[i] = (mean, std, np.mean(x == 0), np.median(x),
+                  (std / abs(mean)) if mean != 0 else (0.0 if std == 0 else np.nan))
+    return pd.DataFrame(out, columns=list(VELOCITY_STATS))
+
+
+def _acf(x: np.ndarray, lag: int) -> float:
+    if lag < 1 or len(x) <= lag + 1:
+        return np.nan
+    xc = x - x.mean()
+    den = np.dot(xc, xc)
+    if den == 0:
+        return 0.0
+    return float(np.dot(xc[:-lag], xc[lag:]) / den)
+
+
+def _interp_nan(x: np.ndarray) -> np.ndarray:
+    nan = np.isnan(x)
+    if not nan.any():
+        return x
+    idx = np.arange(len(x))
+    y = x.copy()
+    y[nan] = np.interp(idx[nan], idx[~nan], x[~nan])
+    return y
+
+
+def _strengths(x: np.ndarray, m: int | None) -> tuple[float, float]:
+    """Trend and seasonal strength from STL (statsmodels), or a moving-average trend."""
+    n = len(x)
+    if n < 4 or np.ptp(x) == 0:
+        return 0.0, 0.0
+    if m is not None and m >= 2 and n >= 2 * m + 1:
+        from statsmodels.tsa.seasonal import STL
+        res = STL(x, period=m, robust=False).fit()
+        trend, seas, resid = res.trend, res.seasonal, res.resid
+    else:
+        w = max(3, min(n // 3 * 2 + 1, 13) | 1)
+        trend = pd.Series(x).rolling(w, center=True, min_periods=1).mean().to_numpy()
+        seas = np.zeros(n)
+        resid = x - trend
+    vr = np.var(resid)
+    ft = max(0.0, 1.0 - vr / np.var(trend + resid)) if np.var(trend + resid) > 0 else 0.0
+    fs = max(0.0, 1.0 - vr / np.var(seas + resid)) if (m and np.var(seas + resid) > 0 and
+                                                        np.any(seas != 0)) else 0.0
+    return float(ft), float(fs)
+
+
+def summary_features(panel, season_length: int | None = None, column: int = 0) -> pd.DataFrame:
+    """Summary features of every series (columns :data:`SUMMARY_FEATURES`, panel order).
+
+    Parameters
+    ----------
+    panel : Panel
+    season_length : int, optional
+        Defaults to :func:`season_length_for` of the panel frequency (None for integer
+        steps: then seasonal features are 0 / NaN).
+    column : int, default 0
+    """
+    m = season_length if season_length is not None else season_length_for(panel.freq)
+    v = panel.values[:, column].astype(np.float64)
+    rows = np.full((panel.n_series, len(SUMMARY_FEATURES)), np.nan)
+    for i in range(panel.n_series):
+        full = v[panel.offsets[i]:panel.offsets[i + 1]]
+        obs = full[~np.isnan(full)]
+        length = len(full)
+        missing_share = 1.0 - len(obs) / length if length else 1.0
+        if len(obs) == 0:
+            rows[i, -2:] = (missing_share, length)
+            continue
+        # trim leading/trailing NaN, interpolate interior gaps for time-order features
+        nz = np.flatnonzero(~np.isnan(full))
+        x = _interp_nan(full[nz[0]:nz[-1] + 1])
+        nonzero = obs[obs != 0]
+        adi = len(obs) / len(nonzero) if len(nonzero) else np.nan
+        cv2 = (nonzero.std() / nonzero.mean()) ** 2 if len(nonzero) and nonzero.mean() != 0 else np.nan
+        ft, fs = _strengths(x, m)
+        rows[i] = (obs.mean(), obs.std(), ft, fs, _acf(x, 1),
+                   _acf(x, m) if m and m > 1 else np.nan, adi, cv2, np.mean(obs == 0),
+                   missing_share, length)
+    return pd.DataFrame(rows, columns=list(SUMMARY_FEATURES))
+
+
+def shape_series(panel, normalize: str | None = "z", length: int | str | None = None,
+                 columns=None) -> SeriesSet:
+    """Per-series arrays for shape clustering.
+
+    Each series: leading/trailing missing steps dropped, interior gaps interpolated
+    linearly, each value column z-normalised (a constant column becomes zeros),
+    optionally resampled to a common length.
+
+    Parameters
+    ----------
+    panel : Panel
+    normalize : {"z", None}, default "z"
+    length : None, int or "median"
+        None keeps each series' length (DTW handles unequal lengths); an int or
+        ``"median"`` resamples every series linearly to that many steps (needed by
+        k-Shape and soft-DTW k-means).
+    columns : list of int, optional
+        Value columns to use (default: all, i.e. target plus extra value columns).
+
+    Series with no value at all become a single zero frame (they are flagged by the
+    panel and the constraint report).
+    """
+    cols = list(range(panel.values.shape[1])) if columns is None else list(columns)
+    target_len = None
+    if length == "median":
+        target_len = int(np.median(panel.n_observed[panel.n_observed > 0])) if \
+            (panel.n_observed > 0).any() else 1
+        target_len = max(target_len, 2)
+    elif length is not None:
+        target_len = int(length)
+    parts = []
+    for i in range(panel.n_series):
+        block = panel.values[panel.offsets[i]:panel.offsets[i + 1]][:, cols].astype(np.float64)
+        ok = ~np.isnan(block).all(axis=1)
+        if not ok.any():
+            parts.append(np.zeros((target_len or 1, len(cols))))
+            continue
+        nz = np.flatnonzero(ok)
+        block = block[nz[0]:nz[-1] + 1]
+        for j in range(block.shape[1]):
+            col = block[:, j]
+            if np.isnan(col).all():
+                block[:, j] = 0.0
+            else:
+                block[:, j] = _interp_nan(col)
+        if normalize == "z":
+            mu = block.mean(axis=0)
+            sd = block.std(axis=0)
+            block = (block - mu) / np.where(sd > 0, sd, 1.0)
+            block[:, sd == 0] = 0.0
+        if target_len is not None and len(block) != target_len:
+            src = np.linspace(0.0, 1.0, len(block)) if len(block) > 1 else np.zeros(1)
+            dst = np.linspace(0.0, 1.0, target_len)
+            block = np.column_stack([np.interp(dst, src, block[:, j]) if len(block) > 1 else
+                                     np.full(target_len, block[0, j])
+                                     for j in range(block.shape[1])])
+        parts.append(block)
+    lengths = np.array([len(p) for p in parts], dtype=np.int64)
+    off = np.zeros(len(parts) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=off[1:])
+    return SeriesSet(np.concatenate(parts, axis=0), off)
