@@ -111,3 +111,29 @@ class KShapeClusterer(_TslearnClusterer):
         from tslearn.clustering import KShape
         return KShape(n_clusters=self.n_clusters, max_iter=self.max_iter, n_init=self.n_init,
                       random_state=self.random_state)
+
+    def _sbd(self, arr):
+        """Shape-based distance 1 - max NCC to each center, norms of *these* series.
+
+        tslearn's ``KShape.predict`` reuses the training set's norms by position (wrong
+        for new series), so assignment is computed here.
+        """
+        from tslearn.metrics.cycc import cdist_normalized_cc
+        from tslearn.preprocessing import TimeSeriesScalerMeanVariance
+        arr = TimeSeriesScalerMeanVariance().fit_transform(arr)
+        arr = np.nan_to_num(arr)
+        centers = np.asarray(self.model_.cluster_centers_)
+        n1 = np.linalg.norm(arr, axis=(1, 2))
+        n2 = np.linalg.norm(centers, axis=(1, 2))
+        n1 = np.where(n1 > 0, n1, 1.0)
+        n2 = np.where(n2 > 0, n2, 1.0)
+        return 1.0 - cdist_normalized_cc(arr, centers, norms1=n1, norms2=n2,
+                                         self_similarity=False)
+
+    def _own_distance(self, arr, labels):
+        return self._sbd(arr)[np.arange(len(arr)), labels]
+
+    def predict(self, X):
+        if not hasattr(self, "model_"):
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit first")
+        return self._sbd(_equal_length_array(X)).argmin(axis=1).astype(np.int64)

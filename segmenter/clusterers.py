@@ -362,8 +362,8 @@ class _DistanceMatrixClusterer(_ShapeClusterer):
         self.radius_ = self._radius(xs)
         D = distance_matrix if distance_matrix is not None else \
             np.sqrt(K.pairwise_sq(xs.data, xs.offsets, self.radius_))
-        labels, k = self._cluster(D)
-        self.medoid_indices_ = medoids_from_distances(D, labels, k)
+        labels, k, med = self._cluster(D)
+        self.medoid_indices_ = med if med is not None else medoids_from_distances(D, labels, k)
         return self._finish(xs, labels, xs.take(self.medoid_indices_))
 
 
@@ -399,21 +399,34 @@ class DTWKMedoids(_DistanceMatrixClusterer):
             d = D[med[0]].copy()
             for _ in range(1, k):
                 p = d ** 2
-                p = p / p.sum() if p.sum() > 0 else np.full(n, 1.0 / n)
+                p[med] = 0.0
+                if p.sum() > 0:
+                    p = p / p.sum()
+                else:              # identical series: any not yet chosen
+                    p = np.ones(n)
+                    p[med] = 0.0
+                    p /= p.sum()
                 med.append(int(rng.choice(n, p=p)))
                 d = np.minimum(d, D[med[-1]])
             med = np.array(med)
+            labels = self._labels(D, med)
             for _ in range(int(self.max_iter)):
-                labels = D[:, med].argmin(axis=1)
-                new = medoids_from_distances(D, labels, k) if len(np.unique(labels)) == k else med
-                if np.array_equal(np.sort(new), np.sort(med)):
+                new = medoids_from_distances(D, labels, k)
+                if np.array_equal(new, med):
                     break
                 med = new
-            labels = D[:, med].argmin(axis=1)
+                labels = self._labels(D, med)
             cost = float(D[np.arange(n), med[labels]].sum())
             if best is None or cost < best[0]:
-                best = (cost, labels)
-        return best[1], k
+                best = (cost, labels, med)
+        return best[1], k, best[2]
+
+    @staticmethod
+    def _labels(D, med):
+        """Nearest medoid; each medoid keeps itself (ties between identical series)."""
+        labels = D[:, med].argmin(axis=1)
+        labels[med] = np.arange(len(med))
+        return labels
 
 
 class DTWAgglomerative(_DistanceMatrixClusterer):
@@ -434,7 +447,7 @@ class DTWAgglomerative(_DistanceMatrixClusterer):
     def _cluster(self, D):
         k = int(self.n_clusters)
         model = AgglomerativeClustering(n_clusters=k, metric="precomputed", linkage=self.linkage)
-        return model.fit_predict(D), k
+        return model.fit_predict(D), k, None
 
 
 class DTWHDBSCAN(_DistanceMatrixClusterer):
@@ -456,6 +469,9 @@ class DTWHDBSCAN(_DistanceMatrixClusterer):
 
     def _cluster(self, D):
         n = len(D)
+        if n < 2:
+            self.noise_ = np.zeros(n, dtype=bool)
+            return np.zeros(n, dtype=np.int64), 1, None
         mcs = self.min_cluster_size or max(5, n // 20)
         mcs = max(2, min(mcs, n))
         raw = HDBSCAN(min_cluster_size=mcs, metric="precomputed", copy=True).fit_predict(D)
@@ -463,11 +479,12 @@ class DTWHDBSCAN(_DistanceMatrixClusterer):
         kept = np.unique(raw[~noise])
         if len(kept) == 0:
             self.noise_ = np.zeros(n, dtype=bool)
-            return np.zeros(n, dtype=np.int64), 1
+            self.n_clusters_ = 1
+            return np.zeros(n, dtype=np.int64), 1, None
         labels = np.searchsorted(kept, raw)
         k = len(kept)
         med = medoids_from_distances(D, np.where(noise, -1, labels), k)
         labels[noise] = D[np.ix_(np.flatnonzero(noise), med)].argmin(axis=1)
         self.noise_ = noise
         self.n_clusters_ = k
-        return labels.astype(np.int64), k
+        return labels.astype(np.int64), k, med

@@ -200,9 +200,9 @@ def dtw_pairwise(X, Y=None, band=None, squared: bool = False) -> np.ndarray:
     Examples
     --------
     >>> dtw_pairwise([[0.0, 1.0], [0.0, 0.0, 1.0], [5.0, 5.0]]).round(3)
-    array([[0.   , 0.   , 7.071],
-           [0.   , 0.   , 8.66 ],
-           [7.071, 8.66 , 0.   ]])
+    array([[0.   , 0.   , 6.403],
+           [0.   , 0.   , 8.124],
+           [6.403, 8.124, 0.   ]])
     """
     xs = as_series_set(X, "X")
     if Y is None:

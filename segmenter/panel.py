@@ -66,6 +66,7 @@ class _Grid:
     kind: str
     freq: Any
     origin: Any
+    tz_mode: str = "wall"
 
     def labels(self, positions: np.ndarray):
         positions = np.asarray(positions, dtype=np.int64)
@@ -115,7 +116,7 @@ class Panel:
 
     def __init__(self, *, id_cols, time_col, target_col, value_cols, static_cols, ids,
                  offsets, values, observed, start, grid, statics, segments, segment_col,
-                 n_input_rows, missing_policy, time_dtype):
+                 n_input_rows, missing_policy, time_dtype, has_value=None):
         self.id_cols = id_cols
         self.time_col = time_col
         self.target_col = target_col
@@ -133,6 +134,7 @@ class Panel:
         self.n_input_rows = n_input_rows
         self.missing_policy = missing_policy
         self._time_dtype = time_dtype
+        self.has_value = ~np.isnan(values[:, 0]) if has_value is None else has_value
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -224,8 +226,8 @@ class Panel:
 
     @property
     def n_observed(self) -> np.ndarray:
-        """Non-missing target values per series."""
-        ok = ~np.isnan(self.target)
+        """Observed (non-missing in the input, before any filling) target values per series."""
+        ok = self.has_value
         return np.add.reduceat(ok.astype(np.int64), self.offsets[:-1]) if len(ok) else \
             np.zeros(self.n_series, dtype=np.int64)
 
@@ -273,7 +275,8 @@ class Panel:
             statics=self.statics.iloc[index].reset_index(drop=True),
             segments=None if self.segments is None else self.segments[index],
             segment_col=self.segment_col, n_input_rows=int(self.observed[rows].sum()),
-            missing_policy=self.missing_policy, time_dtype=self._time_dtype)
+            missing_policy=self.missing_policy, time_dtype=self._time_dtype,
+            has_value=self.has_value[rows])
 
     def to_frame(self, include_gaps: bool = False) -> pd.DataFrame:
         """Back to a long frame: ids as given, times in the input's type, values.
@@ -288,12 +291,13 @@ class Panel:
         out = self.ids.iloc[series_of_row[keep]].reset_index(drop=True)
         times = self._grid.labels(pos[keep])
         if self._grid.kind == "int":
-            out[self.time_col] = np.asarray(times).astype(self._time_dtype, copy=False)
+            out[self.time_col] = pd.array(np.asarray(times), dtype=self._time_dtype)
         elif self._grid.kind == "datetime":
             idx = pd.DatetimeIndex(times)
             tz = getattr(self._time_dtype, "tz", None)
             if tz is not None:
-                idx = idx.tz_localize(tz)
+                idx = (idx.tz_localize("UTC").tz_convert(tz) if self._grid.tz_mode == "utc"
+                       else idx.tz_localize(tz))
             if self._time_dtype is not None:
                 idx = idx.astype(self._time_dtype)
             out[self.time_col] = idx
@@ -322,7 +326,7 @@ class Panel:
             "span (steps)": self.span,
             "length min/median/max": (int(lengths.min()), float(np.median(lengths)), int(lengths.max())) if self.n_series else None,
             "gap steps inserted": self.n_gap_steps,
-            "missing target values": int(np.isnan(self.target).sum()) - (self.n_gap_steps if self.missing_policy == "keep" else 0),
+            "missing target values": int((~self.has_value & self.observed).sum()),
             "missing policy": self.missing_policy,
             "series entirely missing": len(self.all_missing_ids),
             "observed values min/median/max": (int(nobs.min()), float(np.median(nobs)), int(nobs.max())) if self.n_series else None,
@@ -508,6 +512,7 @@ def _build(df, id_col, time_col, target_col, value_cols, static_cols, segment_co
     values[dest] = vals[order]
     observed = np.zeros(total, dtype=bool)
     observed[dest] = True
+    has_value = ~np.isnan(values[:, 0])      # before any filling: real observations
     if missing != "keep":
         _fill_missing(values, offsets, missing)
 
@@ -517,7 +522,8 @@ def _build(df, id_col, time_col, target_col, value_cols, static_cols, segment_co
                  static_cols=statics, ids=ids, offsets=offsets,
                  values=np.ascontiguousarray(values), observed=observed, start=start,
                  grid=grid, statics=statics_frame, segments=segments, segment_col=segment_col,
-                 n_input_rows=n_rows, missing_policy=missing, time_dtype=time_dtype)
+                 n_input_rows=n_rows, missing_policy=missing, time_dtype=time_dtype,
+                 has_value=has_value)
 
 
 def _fill_missing(values: np.ndarray, offsets: np.ndarray, how: str) -> None:
@@ -546,6 +552,15 @@ def _time_positions(col: pd.Series, codes: np.ndarray, freq, labels_of):
         problems.append(Problem("null_times", name, f"{int(null_t.sum())} rows have no time; "
                                 "drop or fill them", ids=labels_of(codes[null_t]),
                                 rows=_row_numbers(null_t)))
+    # numbers that are not whole: not a time axis we can lay on a grid
+    if pd.api.types.is_float_dtype(col) and not null_t.all():
+        frac = ~null_t & (np.mod(col.to_numpy(dtype=np.float64, na_value=0.0), 1) != 0)
+        if frac.any():
+            problems.append(Problem(
+                "fractional_times", name, f"{int(frac.sum())} numeric times are not whole "
+                "steps; use integer steps or datetimes", ids=labels_of(codes[frac]),
+                rows=_row_numbers(frac)))
+            return None, _Grid("int", 1, 0), None, problems
     # integer steps ------------------------------------------------------------------
     if pd.api.types.is_integer_dtype(col) or (
             pd.api.types.is_float_dtype(col) and not null_t.all()
@@ -553,8 +568,8 @@ def _time_positions(col: pd.Series, codes: np.ndarray, freq, labels_of):
         t = col.to_numpy(dtype=np.float64, na_value=np.nan)
         ok = valid & ~null_t
         ti = np.where(ok, t, 0).astype(np.int64)
-        step = freq if isinstance(freq, (int, np.integer)) else _infer_int_step(ti[ok], codes[ok])
         origin = int(ti[ok].min()) if ok.any() else 0
+        step = freq if isinstance(freq, (int, np.integer)) else _infer_int_step(ti[ok] - origin)
         rel = ti - origin
         off = ok & (rel % step != 0)
         if off.any():
@@ -571,7 +586,8 @@ def _time_positions(col: pd.Series, codes: np.ndarray, freq, labels_of):
         ok = valid & ~null_t
         origin_ord = int(ords[ok].min()) if ok.any() else 0
         pos = np.where(ok, ords - origin_ord, -1)
-        return pos, _Grid("period", col.dtype.freq, pd.Period._from_ordinal(origin_ord, col.dtype.freq)), None, problems
+        return pos, _Grid("period", col.dtype.freq.freqstr,
+                          pd.Period._from_ordinal(origin_ord, col.dtype.freq)), None, problems
     # datetimes (or strings) -------------------------------------------------------------
     if pd.api.types.is_datetime64_any_dtype(col):
         ts = col
@@ -597,8 +613,16 @@ def _time_positions(col: pd.Series, codes: np.ndarray, freq, labels_of):
                 f"dates (e.g. {col[bad].iloc[:3].tolist()}); fix them or pass integer steps",
                 ids=labels_of(codes[bad]), rows=_row_numbers(bad)))
     tz = ts.dtype
+    tz_mode = "wall"
     if getattr(ts.dtype, "tz", None) is not None:
-        ts = ts.dt.tz_localize(None)  # wall time: keeps a daily/monthly grid intact
+        # all at local midnight (daily or coarser): wall time keeps the calendar grid;
+        # otherwise UTC, which has no daylight-saving jumps
+        local = ts.dropna()
+        if len(local) and bool((local.dt.normalize() == local).all()):
+            ts = ts.dt.tz_localize(None)
+        else:
+            ts = ts.dt.tz_convert("UTC").dt.tz_localize(None)
+            tz_mode = "utc"
     ok = valid & ts.notna().to_numpy()
     if not ok.any():
         return None, _Grid("datetime", freq, None), tz, problems
@@ -642,7 +666,7 @@ def _time_positions(col: pd.Series, codes: np.ndarray, freq, labels_of):
             "resample the series to a regular frequency first or pass the right freq=",
             ids=labels_of(codes[off]), rows=_row_numbers(off)))
     pos = np.where(ok & ~off, pos, -1)
-    return pos, _Grid("datetime", offset.freqstr, origin), tz, problems
+    return pos, _Grid("datetime", offset.freqstr, origin, tz_mode), tz, problems
 
 
 def _estimate_steps(t0: pd.Timestamp, t1: pd.Timestamp, offset) -> int:
@@ -653,16 +677,12 @@ def _estimate_steps(t0: pd.Timestamp, t1: pd.Timestamp, offset) -> int:
     return int((t1 - t0).value // max(nanos, 1)) + 1
 
 
-def _infer_int_step(t: np.ndarray, codes: np.ndarray) -> int:
-    if len(t) < 2:
+def _infer_int_step(rel: np.ndarray) -> int:
+    """The largest step that puts every time (relative to the first) on the grid."""
+    rel = rel[rel > 0]
+    if len(rel) == 0:
         return 1
-    order = np.lexsort((t, codes))
-    d = np.diff(t[order])
-    same = np.diff(codes[order]) == 0
-    d = d[same & (d > 0)]
-    if len(d) == 0:
-        return 1
-    return int(np.gcd.reduce(d.astype(np.int64)))
+    return int(np.gcd.reduce(rel.astype(np.int64)))
 
 
 def _infer_datetime_freq(ns: np.ndarray, codes: np.ndarray) -> str | None:
@@ -680,14 +700,25 @@ def _infer_datetime_freq(ns: np.ndarray, codes: np.ndarray) -> str | None:
             d = np.diff(t.astype(np.int64))
             dmin = d.min() if len(d) else 0
             if dmin > 0 and np.all(d % dmin == 0):
-                cand = pd.tseries.frequencies.to_offset(pd.Timedelta(int(dmin), "ns"))
-                f = cand.freqstr
+                f = _alias_for_step(int(dmin), pd.Timestamp(t[0]))
         if f is not None:
             votes[f] += 1
     if not votes:
         u = np.unique(ns)
         return pd.infer_freq(pd.DatetimeIndex(u)) if len(u) >= 3 else None
     return votes.most_common(1)[0][0]
+
+
+def _alias_for_step(nanos: int, first: pd.Timestamp) -> str:
+    """A calendar-aware alias for a fixed step: weeks anchored on the first day, days."""
+    day = 86400 * 10**9
+    if nanos % (7 * day) == 0:
+        n = nanos // (7 * day)
+        return f"{n if n > 1 else ''}W-{first.day_name()[:3].upper()}"
+    if nanos % day == 0:
+        n = nanos // day
+        return f"{n if n > 1 else ''}D"
+    return pd.tseries.frequencies.to_offset(pd.Timedelta(nanos, "ns")).freqstr
 
 
 def read_panel(data: "pd.DataFrame | str | os.PathLike", id_col="unique_id", time_col="ds",

@@ -1,0 +1,196 @@
+"""Clustering quality on labelled UCR sets shipped offline, against peer libraries.
+
+For GunPoint and ArrowHead (sktime.datasets, train+test) and Trace (tslearn's
+CachedDatasets, train+test), with k = number of classes, every default blueprint of
+segmenter is fitted side by side with its peer counterpart, in the same run:
+
+=====================  =====================================================
+our blueprint family   peer counterpart
+=====================  =====================================================
+dtw_kmeans             tslearn TimeSeriesKMeans(metric="dtw"), same band/iter
+kshape                 tslearn KShape
+dtw_* (others)         aeon TimeSeriesKMeans() with its defaults
+features_*, velocity   tslearn TimeSeriesKMeans(metric="euclidean") on the
+                       z-normalised series (the plain-vector baseline)
+=====================  =====================================================
+
+ARI and NMI are the mean over ``--seeds`` random states; fit seconds are the median
+(after one warm-up fit per method, so numba compile time is excluded for everyone).
+aeon pins numba < 0.64, so it runs in its own venv (``benchmarks/.venv-aeon``, created
+on first use with pip) in a subprocess on the same arrays.
+
+Usage::
+
+    .venv/bin/python benchmarks/clustering_quality.py [--seeds 3] [--datasets GunPoint ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+import segmenter as sg
+from segmenter.blueprints import DEFAULT, make_blueprint
+
+warnings.filterwarnings("ignore")
+HERE = Path(__file__).resolve().parent
+AEON_VENV = HERE / ".venv-aeon"
+BAND = 0.1
+
+
+def load(name):
+    if name == "GunPoint":
+        from sktime.datasets import load_gunpoint
+        X, y = load_gunpoint(return_type="numpy3D")
+    elif name == "ArrowHead":
+        from sktime.datasets import load_arrow_head
+        X, y = load_arrow_head(return_type="numpy3D")
+    elif name == "Trace":
+        from tslearn.datasets import CachedDatasets
+        a, ya, b, yb = CachedDatasets().load_dataset("Trace")
+        X = np.concatenate([a, b])[:, :, 0][:, None, :]
+        y = np.concatenate([ya, yb])
+    else:
+        raise SystemExit(f"unknown dataset {name}")
+    X = X[:, 0, :].astype(float)
+    X = (X - X.mean(axis=1, keepdims=True)) / X.std(axis=1, keepdims=True)
+    return X, np.asarray(y).astype(str)
+
+
+def to_panel(X):
+    n, L = X.shape
+    df = pd.DataFrame({"unique_id": np.repeat(np.arange(n), L), "ds": np.tile(np.arange(L), n),
+                       "y": X.ravel()})
+    return sg.read_panel(df)
+
+
+def run_aeon(X, k, seeds):
+    py = AEON_VENV / "bin" / "python"
+    if not py.exists():
+        print("creating", AEON_VENV, "(pip install aeon) ...", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "venv", str(AEON_VENV)], check=True)
+        subprocess.run([str(py), "-m", "pip", "install", "-q", "aeon"], check=True)
+    code = """
+import sys, json, time, numpy as np
+from aeon.clustering import TimeSeriesKMeans
+X = np.load(sys.argv[1]); k = int(sys.argv[2]); seeds = json.loads(sys.argv[3])
+TimeSeriesKMeans(n_clusters=k, random_state=0).fit(X[:10, None, :])   # warm-up (compile)
+out = []
+for s in seeds:
+    t = time.perf_counter(); m = TimeSeriesKMeans(n_clusters=k, random_state=s).fit(X[:, None, :])
+    out.append({"labels": m.labels_.tolist(), "seconds": time.perf_counter() - t})
+print(json.dumps(out))
+"""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "X.npy"
+        np.save(path, X)
+        res = subprocess.run([str(py), "-c", code, str(path), str(k), json.dumps(seeds)],
+                             capture_output=True, text=True)
+    if res.returncode != 0:
+        print("aeon failed:", res.stderr[-2000:], file=sys.stderr)
+        return None
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--datasets", nargs="+", default=["GunPoint", "ArrowHead", "Trace"])
+    ap.add_argument("--blueprints", nargs="+", default=DEFAULT)
+    args = ap.parse_args(argv)
+    seeds = list(range(args.seeds))
+    from tslearn.clustering import KShape, TimeSeriesKMeans
+    rows = []
+    for ds in args.datasets:
+        X, y = load(ds)
+        k = len(np.unique(y))
+        n, L = X.shape
+        r = math.ceil(BAND * L)
+        panel = to_panel(X)
+        X3 = X[:, :, None]
+        print(f"\n{ds}: {n} series x {L} steps, k={k}, band={BAND:.0%} (radius {r})", flush=True)
+
+        def record(method, family, fit):
+            fit(0, warm=True)
+            aris, nmis, secs = [], [], []
+            for s in seeds:
+                t = time.perf_counter()
+                labels = fit(s)
+                secs.append(time.perf_counter() - t)
+                aris.append(adjusted_rand_score(y, labels))
+                nmis.append(normalized_mutual_info_score(y, labels))
+            rows.append(dict(dataset=ds, method=method, family=family, ari=np.mean(aris),
+                             nmi=np.mean(nmis), fit_s=float(np.median(secs))))
+            print(f"  {method:32s} ARI {np.mean(aris):.3f}  NMI {np.mean(nmis):.3f}  "
+                  f"fit {np.median(secs):7.2f}s", flush=True)
+
+        for name in args.blueprints:
+            bp = make_blueprint(name)
+            if bp.name == "dtw_kmeans":
+                bp = bp.with_params(max_iter=20)
+
+            def fit(s, warm=False, bp=bp):
+                p = panel.subset(np.arange(12)) if warm else panel
+                return bp.fit(p, min(k, 2) if warm else k, random_state=s).labels_
+            record(f"segmenter {name}", bp.family, fit)
+
+        def tsl_dtw(s, warm=False):
+            data = X3[:12] if warm else X3
+            return TimeSeriesKMeans(n_clusters=2 if warm else k, metric="dtw", max_iter=20,
+                                    metric_params={"global_constraint": "sakoe_chiba",
+                                                   "sakoe_chiba_radius": r},
+                                    random_state=s).fit(data).labels_
+        record("tslearn TimeSeriesKMeans(dtw)", "dtw", tsl_dtw)
+
+        def tsl_kshape(s, warm=False):
+            data = X3[:12] if warm else X3
+            return KShape(n_clusters=2 if warm else k, random_state=s).fit(data).labels_
+        record("tslearn KShape", "kshape", tsl_kshape)
+
+        def tsl_euc(s, warm=False):
+            data = X3[:12] if warm else X3
+            return TimeSeriesKMeans(n_clusters=2 if warm else k, metric="euclidean",
+                                    random_state=s).fit(data).labels_
+        record("tslearn TimeSeriesKMeans(euclid)", "features", tsl_euc)
+
+        res = run_aeon(X, k, seeds)
+        if res is not None:
+            aris = [adjusted_rand_score(y, o["labels"]) for o in res]
+            nmis = [normalized_mutual_info_score(y, o["labels"]) for o in res]
+            secs = [o["seconds"] for o in res]
+            rows.append(dict(dataset=ds, method="aeon TimeSeriesKMeans()", family="dtw",
+                             ari=np.mean(aris), nmi=np.mean(nmis), fit_s=float(np.median(secs))))
+            print(f"  {'aeon TimeSeriesKMeans()':32s} ARI {np.mean(aris):.3f}  NMI "
+                  f"{np.mean(nmis):.3f}  fit {np.median(secs):7.2f}s", flush=True)
+
+    table = pd.DataFrame(rows)
+    pd.set_option("display.width", 200)
+    print("\nAll results (ARI/NMI: mean over seeds; fit_s: median seconds)")
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    print("\nOur blueprints against their peer counterpart (same run):")
+    peers = {"dtw_kmeans": "tslearn TimeSeriesKMeans(dtw)", "kshape": "tslearn KShape",
+             "features_kmeans": "tslearn TimeSeriesKMeans(euclid)"}
+    for ds in table.dataset.unique():
+        t = table[table.dataset == ds].set_index("method")
+        for ours, peer in peers.items():
+            if f"segmenter {ours}" in t.index and peer in t.index:
+                a, b = t.loc[f"segmenter {ours}"], t.loc[peer]
+                print(f"  {ds:10s} {ours:16s} ARI {a.ari:.3f} vs {b.ari:.3f} "
+                      f"(diff {a.ari - b.ari:+.3f})  fit {a.fit_s:.2f}s vs {b.fit_s:.2f}s "
+                      f"(x{b.fit_s / max(a.fit_s, 1e-9):.1f} faster)")
+    return table
+
+
+if __name__ == "__main__":
+    main()
