@@ -73,7 +73,8 @@ class _Grid:
         if self.kind == "int":
             return self.origin + positions * int(self.freq)
         if self.kind == "period":
-            return pd.PeriodIndex.from_ordinals(self.origin.ordinal + positions, freq=self.freq)
+            return pd.PeriodIndex.from_ordinals(self.origin.ordinal + positions,
+                                                freq=self.origin.freq)
         n = int(positions.max()) + 1 if positions.size else 0
         rng = pd.date_range(self.origin, periods=max(n, 1), freq=self.freq)
         return rng[positions]
