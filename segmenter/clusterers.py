@@ -24,7 +24,7 @@ HDBSCAN's noise points are assigned to the nearest medoid as well and listed in
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClusterMixin, clone
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin, clone
 from sklearn.cluster import HDBSCAN, AgglomerativeClustering, KMeans
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -38,7 +38,7 @@ __all__ = ["FeatureClusterer", "VelocityClusterer", "DTWKMeans", "DTWKMedoids",
 
 
 # ============================================================================ matrix
-class FeatureClusterer(ClusterMixin, BaseEstimator):
+class FeatureClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
     """Median-impute, standardise, then cluster feature rows with a scikit-learn clusterer.
 
     Parameters

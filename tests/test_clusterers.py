@@ -1,0 +1,149 @@
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.utils.estimator_checks import check_estimator
+
+import segmenter as sg
+from segmenter.blueprints import CATALOGUE, DEFAULT, Blueprint, make_blueprint
+from segmenter.clusterers import (DTWAgglomerative, DTWHDBSCAN, DTWKMeans, DTWKMedoids,
+                                  FeatureClusterer, VelocityClusterer)
+
+
+def planted(n_per=8, length=40, seed=0, shapes=("sine", "ramp", "step")):
+    """Series of planted shapes with random warping, noise and level."""
+    rng = np.random.default_rng(seed)
+    rows, truth = [], []
+    for c, shape in enumerate(shapes):
+        for i in range(n_per):
+            t = np.linspace(0, 1, length) ** rng.uniform(0.8, 1.25)
+            base = {"sine": np.sin(4 * np.pi * t), "ramp": t, "step": (t > 0.5) * 1.0}[shape]
+            y = 50 + rng.uniform(1, 5) * (base + rng.normal(0, 0.05, length))
+            rows.append(pd.DataFrame({"unique_id": f"{shape}{i}", "ds": np.arange(length), "y": y}))
+            truth.append(c)
+    return sg.read_panel(pd.concat(rows, ignore_index=True)), np.array(truth)
+
+
+SHAPE_CLUSTERERS = [
+    lambda: DTWKMeans(3, random_state=0),
+    lambda: DTWKMedoids(3, random_state=0),
+    lambda: DTWAgglomerative(3),
+]
+
+
+@pytest.mark.parametrize("make", SHAPE_CLUSTERERS, ids=["kmeans", "kmedoids", "agglo"])
+def test_shape_clusterers_recover_planted_and_predict_unseen(make):
+    from sklearn.metrics import adjusted_rand_score
+    from segmenter.features import shape_series
+    p, truth = planted()
+    X = shape_series(p)
+    m = make().fit(X)
+    assert adjusted_rand_score(truth, m.labels_) == 1.0
+    p2, truth2 = planted(n_per=3, seed=9)
+    pred = m.predict(shape_series(p2))
+    assert adjusted_rand_score(truth2, pred) == 1.0
+    assert m.distances_.shape == (len(truth),) and np.all(m.distances_ >= 0)
+
+
+def test_dtw_kmeans_deterministic_and_unequal_lengths():
+    rng = np.random.default_rng(0)
+    X = [np.cumsum(rng.normal(size=int(rng.integers(20, 40)))) for _ in range(20)]
+    a = DTWKMeans(3, random_state=5).fit(X)
+    b = DTWKMeans(3, random_state=5).fit(X)
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+    np.testing.assert_allclose(a.centers_.data, b.centers_.data)
+    np.testing.assert_array_equal(a.predict(X), a.labels_)
+
+
+def test_dtw_kmedoids_handles_identical_series_and_matches_predict():
+    m = DTWKMedoids(3, random_state=0).fit([[0.0, 1, 2], [0.0, 1, 2], [2.0, 1, 0]])
+    assert sorted(np.bincount(m.labels_).tolist()) == [1, 1, 1]
+    rng = np.random.default_rng(1)
+    X = [np.cumsum(rng.normal(size=30)) for _ in range(25)]
+    for seed in range(10):
+        km = DTWKMedoids(5, max_iter=1, n_init=2, random_state=seed).fit(X)
+        np.testing.assert_array_equal(km.predict(X), km.labels_)
+
+
+def test_hdbscan_picks_k_and_assigns_noise():
+    from segmenter.features import shape_series
+    p, truth = planted(n_per=10)
+    m = DTWHDBSCAN(min_cluster_size=5).fit(shape_series(p))
+    assert m.n_clusters_ >= 2
+    assert m.labels_.min() >= 0            # noise reassigned: every series has a segment
+    assert m.predict(shape_series(p)).shape == truth.shape
+
+
+def test_velocity_ties_and_coinciding_edges():
+    v = VelocityClusterer(n_clusters=4).fit(np.array([[0.0]] * 6 + [[1.0], [2.0]]))
+    assert v.empty_clusters_ and v.n_nonempty_ < 4
+    assert set(v.labels_.tolist()) | set(v.empty_clusters_) == {0, 1, 2, 3}
+    # a value equal to an inner edge goes to the upper bin
+    v = VelocityClusterer(n_clusters=2).fit(np.array([[1.0], [2.0], [3.0]]))
+    assert v.edges_[1] == 2.0 and v.labels_.tolist() == [0, 1, 1]
+    # new series use the stored edges; NaN goes to the median's bin
+    assert v.predict(np.array([[-5.0], [2.5], [np.nan], [99.0]])).tolist() == [0, 1, 1, 1]
+
+
+def _velocity_expected_failures():
+    # Quantile bins of one column are not meant to find the blobs of sklearn's generic
+    # clustering check (which needs ARI > 0.4 from all features).
+    return {"check_clustering": "velocity bins one statistic; blobs need all features"}
+
+
+@pytest.mark.parametrize("est,xfail", [
+    (FeatureClusterer(n_clusters=3, random_state=0), {}),
+    (FeatureClusterer(__import__("sklearn.mixture", fromlist=["x"]).GaussianMixture(), n_clusters=3, random_state=0), {}),
+    (FeatureClusterer(__import__("sklearn.cluster", fromlist=["x"]).AgglomerativeClustering(linkage="ward"), n_clusters=3), {}),
+    (VelocityClusterer(n_clusters=3), _velocity_expected_failures()),
+], ids=["kmeans", "gmm", "ward", "velocity"])
+def test_sklearn_check_estimator(est, xfail):
+    check_estimator(est, expected_failed_checks=xfail)
+
+
+# ----------------------------------------------------------------- blueprints
+FAST = [n for n in DEFAULT if n not in ("softdtw_kmeans", "kshape")]
+
+
+@pytest.mark.parametrize("name", FAST)
+def test_every_blueprint_fits_predicts_and_is_deterministic(name):
+    p, truth = planted(n_per=8)
+    bp = make_blueprint(name)
+    a = bp.fit(p, 3, random_state=0)
+    b = bp.fit(p, 3, random_state=0)
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+    assert len(a.labels_) == p.n_series and a.labels_.min() >= 0
+    new, _ = planted(n_per=2, seed=4)
+    pred = a.predict(new)
+    assert pred.shape == (new.n_series,) and pred.min() >= 0
+    text = a.describe()
+    assert "→" in text and (bp.picks_k or "k=3" in text)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["softdtw_kmeans", "kshape"])
+def test_tslearn_blueprints(name):
+    from sklearn.metrics import adjusted_rand_score
+    p, truth = planted(n_per=6)
+    fb = make_blueprint(name).fit(p, 3, random_state=0)
+    assert adjusted_rand_score(truth, fb.labels_) > 0.5
+    sub = p.subset(np.arange(0, p.n_series, 3))
+    pred = fb.predict(sub)
+    np.testing.assert_array_equal(pred, fb.labels_[np.arange(0, p.n_series, 3)])
+
+
+def test_blueprint_specs_and_user_estimator():
+    from sklearn.cluster import Birch
+    bp = make_blueprint("dtw_kmeans(band=0.2, max_iter=5)")
+    assert bp.clusterer_params() == {"band": 0.2, "max_iter": 5}
+    assert "band 20%" in bp.describe(4)
+    with pytest.raises(sg.DataValidationError, match="not a blueprint"):
+        make_blueprint("dtw_kmeanz")
+    with pytest.raises(sg.DataValidationError, match="name=value"):
+        make_blueprint("dtw_kmeans(0.2)")
+    user = Blueprint.from_estimator("birch", Birch())
+    p, truth = planted()
+    fb = user.fit(p, 3, random_state=0)
+    assert fb.n_clusters_ == 3 and fb.predict(p).shape == truth.shape
+    assert set(CATALOGUE) >= {"dtw_kmeans", "kshape", "dtw_kmedoids", "dtw_agglomerative",
+                              "dtw_hdbscan", "features_kmeans", "features_gmm", "features_ward",
+                              "velocity_mean", "softdtw_kmeans"}

@@ -1,0 +1,81 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+import segmenter as sg
+from segmenter.features import (SUMMARY_FEATURES, VELOCITY_STATS, season_length_for,
+                                shape_series, summary_features, velocity_features)
+
+
+def edge_panel():
+    """Constant, all-zero, very short, gappy, all-missing, intermittent and seasonal series."""
+    n = 48
+    t = np.arange(n)
+    series = {
+        "constant": np.full(n, 5.0),
+        "zeros": np.zeros(n),
+        "short1": np.array([3.0]),
+        "short3": np.array([1.0, 2.0, 3.0]),
+        "gappy": np.where(t % 5 == 0, np.nan, np.sin(t / 3.0) + 10),
+        "missing": np.full(n, np.nan),
+        "intermittent": np.where(t % 4 == 0, 2.0, 0.0),
+        "seasonal": 10 + np.sin(2 * np.pi * t / 12),
+    }
+    rows = [pd.DataFrame({"unique_id": k, "ds": np.arange(len(v)), "y": v}) for k, v in series.items()]
+    return sg.read_panel(pd.concat(rows, ignore_index=True)), list(series)
+
+
+def test_summary_features_edge_cases_never_crash_and_are_defined():
+    p, names = edge_panel()
+    f = summary_features(p, season_length=12).set_index(pd.Index(names))
+    assert list(f.columns) == list(SUMMARY_FEATURES)
+    assert f.loc["constant", "scale"] == 0 and f.loc["constant", "acf1"] == 0
+    assert f.loc["constant", "trend_strength"] == 0
+    assert f.loc["zeros", "zero_share"] == 1.0 and np.isnan(f.loc["zeros", "adi"])
+    assert f.loc["short1", "length"] == 1 and np.isnan(f.loc["short1", "acf1"])
+    assert f.loc["gappy", "missing_share"] == pytest.approx(10 / 48)
+    assert np.isnan(f.loc["missing", "level"]) and f.loc["missing", "missing_share"] == 1.0
+    assert f.loc["intermittent", "adi"] == pytest.approx(4.0)
+    assert f.loc["intermittent", "cv2"] == pytest.approx(0.0)
+    assert f.loc["seasonal", "seasonal_strength"] > 0.9
+    assert f.loc["seasonal", "seasonal_acf"] == pytest.approx(36 / 48, abs=0.01)  # biased ACF of a sine
+    assert f.loc["seasonal", "seasonal_strength"] > f.loc["gappy", "seasonal_strength"]
+
+
+def test_velocity_features_and_window():
+    df = pd.DataFrame({"unique_id": ["a"] * 6 + ["b"] * 6, "ds": list(range(6)) * 2,
+                       "y": [0, 0, 0, 10, 10, 10, 1, 1, 1, 1, 1, 1.0]})
+    p = sg.read_panel(df)
+    full = velocity_features(p)
+    assert list(full.columns) == list(VELOCITY_STATS)
+    assert full.loc[0, "mean"] == 5 and full.loc[0, "zero_share"] == 0.5
+    recent = velocity_features(p, window=3)
+    assert recent.loc[0, "mean"] == 10 and recent.loc[0, "zero_share"] == 0
+    assert full.loc[1, "cv"] == 0 and full.loc[1, "std"] == 0
+    with pytest.raises(sg.DataValidationError, match="window"):
+        velocity_features(p, window=0)
+
+
+def test_shape_series_znorm_constant_and_resample():
+    p, names = edge_panel()
+    s = shape_series(p)
+    assert np.allclose(s[names.index("constant")], 0)
+    seas = s[names.index("seasonal")][:, 0]
+    assert abs(seas.mean()) < 1e-12 and abs(seas.std() - 1) < 1e-12
+    assert np.isfinite(s.data).all()                     # gaps interpolated, missing -> zeros
+    r = shape_series(p, length=20)
+    assert set(r.lengths.tolist()) == {20}
+
+
+def test_shape_series_multivariate_columns():
+    df = pd.DataFrame({"unique_id": ["a"] * 5, "ds": range(5), "y": [1.0, 2, 3, 4, 5],
+                       "price": [5.0, 4, 3, 2, 1]})
+    s = shape_series(sg.read_panel(df, value_cols=["price"]))
+    assert s.n_dims == 2
+    np.testing.assert_allclose(s[0][:, 0], -s[0][:, 1])
+
+
+def test_season_length():
+    assert season_length_for("MS") == 12 and season_length_for("QS-OCT") == 4
+    assert season_length_for("W-SUN") == 52 and season_length_for("D") == 7
+    assert season_length_for(1) is None and season_length_for("3h") is None
