@@ -331,7 +331,7 @@ class DTWKMeans(_ShapeClusterer):
                     if not np.any(new == c):
                         far = int(np.argmax(own))
                         new[far] = c
-                        own[far] = 0.0
+                        own[far] = -1.0          # never moved twice
                         centers[c] = xs[far].copy()
                 if np.array_equal(new, labels):
                     break
