@@ -297,16 +297,28 @@ class DTWKMeans(_ShapeClusterer):
         self.random_state = random_state
 
     def _kmeanspp(self, xs, k, rng, r):
+        """Greedy k-means++ under DTW (as scikit-learn and tslearn): each new center is the
+        best of ``2 + log k`` candidates drawn proportionally to the squared cost."""
         n = len(xs)
+        trials = 2 + int(np.log(k))
+
+        def costs_to(idx):
+            sub = xs.take(idx)
+            return K.cross_sq(sub.data, sub.offsets, xs.data, xs.offsets, r)
+
         chosen = [int(rng.integers(n))]
-        d2 = K.cross_sq(xs.data, xs.offsets, xs[chosen[0]].copy(),
-                        np.array([0, len(xs[chosen[0]])]), r)[:, 0]
+        d2 = costs_to([chosen[0]])[0]
         for _ in range(1, k):
-            p = d2 / d2.sum() if d2.sum() > 0 else np.full(n, 1.0 / n)
-            c = int(rng.choice(n, p=p))
-            chosen.append(c)
-            dc = K.cross_sq(xs.data, xs.offsets, xs[c].copy(), np.array([0, len(xs[c])]), r)[:, 0]
-            d2 = np.minimum(d2, dc)
+            total = d2.sum()
+            if total > 0:
+                cand = np.searchsorted(np.cumsum(d2), rng.random(trials) * total)
+                cand = np.clip(cand, 0, n - 1)
+            else:
+                cand = rng.integers(n, size=trials)
+            dc = np.minimum(d2[None, :], costs_to(cand))
+            best = int(np.argmin(dc.sum(axis=1)))
+            chosen.append(int(cand[best]))
+            d2 = dc[best]
         return [xs[c].copy() for c in chosen]
 
     def fit(self, X, y=None):
