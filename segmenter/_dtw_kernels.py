@@ -20,18 +20,21 @@ from numba import njit, prange
 _INF = np.inf
 
 
+@njit(cache=True, nogil=True)
+def band_widths(n, m, radius):
+    """How far below / above the diagonal row ``i`` may reach (tslearn's mask)."""
+    if radius < 0:
+        return n + m, n + m
+    return radius + max(0, n - m), radius + max(0, m - n)
+
+
 @njit(cache=True, nogil=True, fastmath=False)
 def dtw_sq(a, b, radius, buf):
     """Squared DTW cost between ``a`` (n, d) and ``b`` (m, d); ``buf`` holds 2*(m+1) floats."""
     n = a.shape[0]
     m = b.shape[0]
     d = a.shape[1]
-    if radius < 0:
-        lo_w = n + m
-        hi_w = n + m
-    else:
-        lo_w = radius + max(0, n - m)
-        hi_w = radius + max(0, m - n)
+    lo_w, hi_w = band_widths(n, m, radius)
     prev = buf[:m + 1]
     cur = buf[m + 1:2 * (m + 1)]
     for j in range(m + 1):
@@ -61,13 +64,6 @@ def dtw_sq(a, b, radius, buf):
         prev = cur
         cur = tmp
     return prev[m]
-
-
-@njit(cache=True, nogil=True)
-def _radius_for(n, m, radius, frac):
-    if frac >= 0.0:
-        return int(np.ceil(frac * max(n, m)))
-    return radius
 
 
 @njit(cache=True, parallel=True)
@@ -118,12 +114,7 @@ def dtw_path(a, b, radius):
     n = a.shape[0]
     m = b.shape[0]
     d = a.shape[1]
-    if radius < 0:
-        lo_w = n + m
-        hi_w = n + m
-    else:
-        lo_w = radius + max(0, n - m)
-        hi_w = radius + max(0, m - n)
+    lo_w, hi_w = band_widths(n, m, radius)
     acc = np.full((n + 1, m + 1), _INF)
     acc[0, 0] = 0.0
     for i in range(n):
