@@ -64,6 +64,14 @@ class _TslearnClusterer(BaseEstimator):
     def fit_predict(self, X, y=None):
         return self.fit(X).labels_
 
+    def center_distances(self, X, labels) -> np.ndarray:
+        """DTW distance (no band) of each series to its cluster's barycenter."""
+        from segmenter import _dtw_kernels as K
+        xs = as_series_set(X)
+        c = self.centers_
+        sq = K.cross_sq(xs.data, xs.offsets, c.data, c.offsets, -1)
+        return np.sqrt(sq[np.arange(len(xs)), np.asarray(labels, dtype=np.int64)])
+
 
 class SoftDTWKMeans(_TslearnClusterer):
     """Soft-DTW k-means: tslearn ``TimeSeriesKMeans(metric="softdtw")``.
@@ -132,6 +140,13 @@ class KShapeClusterer(_TslearnClusterer):
 
     def _own_distance(self, arr, labels):
         return self._sbd(arr)[np.arange(len(arr)), labels]
+
+    def center_distances(self, X, labels) -> np.ndarray:
+        """Shape-based distance (1 - max normalised cross-correlation) to the centroid."""
+        if not hasattr(self, "model_"):
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit first")
+        arr = _equal_length_array(X)
+        return self._own_distance(arr, np.asarray(labels, dtype=np.int64))
 
     def predict(self, X):
         if not hasattr(self, "model_"):

@@ -45,7 +45,7 @@ import pandas as pd
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 import segmenter as sg
-from segmenter.blueprints import DEFAULT, make_blueprint
+from segmenter.blueprints import CATALOGUE, make_blueprint
 
 warnings.filterwarnings("ignore")
 HERE = Path(__file__).resolve().parent
@@ -112,7 +112,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--datasets", nargs="+", default=["GunPoint", "ArrowHead", "Trace"])
-    ap.add_argument("--blueprints", nargs="+", default=DEFAULT)
+    ap.add_argument("--blueprints", nargs="+", default=list(CATALOGUE))
     ap.add_argument("--no-aeon", action="store_true",
                     help="skip aeon (its DBA k-means takes minutes per fit here)")
     args = ap.parse_args(argv)

@@ -20,11 +20,18 @@ from .errors import (
     SegmenterError,
 )
 from .dtw import dtw_distance, dtw_pairwise
+from .mapping import SegmentMapping, read_mapping
 from .panel import Panel, read_panel
+from .persistence import load
+from .segmentation import Segmenter
 
 __all__ = [
     "__version__",
     "Panel",
+    "Segmenter",
+    "SegmentMapping",
+    "read_mapping",
+    "load",
     "read_panel",
     "ClusteringConstraints",
     "dtw_distance",

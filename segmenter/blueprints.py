@@ -16,19 +16,24 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Callable
 
 import numpy as np
+from scipy.spatial.distance import cdist, pdist, squareform
 from sklearn.base import clone
 from sklearn.cluster import HDBSCAN, AgglomerativeClustering, KMeans
 from sklearn.mixture import GaussianMixture
 
+from . import _dtw_kernels as K
 from . import features as F
 from .clusterers import (DTWAgglomerative, DTWHDBSCAN, DTWKMeans, DTWKMedoids,
                          FeatureClusterer, VelocityClusterer)
+from .dtw import band_radius
 from .errors import DataValidationError, Problem
 
-__all__ = ["Blueprint", "FittedBlueprint", "CATALOGUE", "make_blueprint", "QUICK", "DEFAULT"]
+__all__ = ["Blueprint", "FittedBlueprint", "CATALOGUE", "make_blueprint", "register", "QUICK",
+           "DEFAULT"]
 
 # parameters that belong to the featurizer rather than the clusterer
 _FEATURIZER_PARAMS = {"window", "season_length", "length", "normalize", "columns"}
@@ -69,6 +74,19 @@ class Blueprint:
     picks_k: bool = False
     steps: str = ""
     defaults: dict = field(default_factory=dict)
+
+    @property
+    def spec(self) -> str:
+        """The short spec that :func:`make_blueprint` and ``Segmenter(blueprints=[...])``
+        accept, e.g. ``'dtw_kmeans'`` or ``'dtw_kmeans(band=0.2)'``."""
+        if not self.params:
+            return self.name
+        return f"{self.name}(" + ", ".join(f"{k}={v!r}" for k, v in sorted(self.params.items())) + ")"
+
+    @property
+    def geometry(self) -> str:
+        """``"dtw"`` for shape blueprints, ``"euclidean"`` (scaled features) otherwise."""
+        return "dtw" if self.representation == "shape" else "euclidean"
 
     @property
     def family(self) -> str:
@@ -135,7 +153,20 @@ class Blueprint:
         X, state = features if features is not None else self.featurize(panel)
         est = self.make_estimator(k, random_state)
         est.fit(X, **fit_kw)
+        if self.representation == "shape":
+            state = {**state, "radius": self.radius_for(X, est)}
         return FittedBlueprint(self, k, est, state)
+
+    def radius_for(self, X, estimator=None) -> int:
+        """The DTW band radius of this blueprint's geometry on shape features ``X``.
+
+        The estimator's own radius when it has one (DTW clusterers), else the
+        blueprint's ``band`` (default 10%) on the longest series of ``X``.
+        """
+        if estimator is not None and hasattr(estimator, "radius_"):
+            return int(estimator.radius_)
+        band = self._all_params().get("band", 0.1)
+        return band_radius(band, int(X.lengths.max()) if len(X) else 1)
 
     @classmethod
     def from_estimator(cls, name: str, estimator, representation: str = "summary",
@@ -153,11 +184,8 @@ class Blueprint:
                 "or 'velocity' features")])
         params = estimator.get_params()
         picks = not any(p in params for p in ("n_clusters", "n_components"))
-
-        def factory(k, rs, **kw):
-            return FeatureClusterer(clone(estimator), n_clusters=None if picks else k,
-                                    random_state=rs)
-        return cls(name, representation, factory, picks_k=picks,
+        return cls(name, representation, partial(_user_estimator, clone(estimator), picks),
+                   picks_k=picks,
                    steps=steps or f"{representation} features → impute, scale → "
                                   f"{type(estimator).__name__}")
 
@@ -179,84 +207,172 @@ class FittedBlueprint:
     def n_clusters_(self) -> int:
         return int(getattr(self.estimator, "n_clusters_", len(np.unique(self.labels_))))
 
+    @property
+    def radius(self) -> int | None:
+        """DTW band radius of the geometry (shape blueprints), else None."""
+        return self.state.get("radius")
+
+    def featurize(self, panel):
+        """Features of ``panel``'s series as this fitted blueprint sees them."""
+        return self.blueprint.featurize(panel, self.state)[0]
+
     def predict(self, panel) -> np.ndarray:
-        X, _ = self.blueprint.featurize(panel, self.state)
+        """Segments of the series of ``panel`` (series never seen in fit allowed)."""
+        return self.predict_features(self.featurize(panel))
+
+    def predict_features(self, X) -> np.ndarray:
         return np.asarray(self.estimator.predict(X), dtype=np.int64)
+
+    def center_distances(self, X, labels) -> np.ndarray:
+        """Distance of each series to the center (barycenter, medoid, centroid, bin median)
+        of its segment, in the blueprint's geometry."""
+        return np.asarray(self.estimator.center_distances(X, labels), dtype=np.float64)
+
+    def embed(self, X):
+        """Series as rows of a Euclidean space, or None when there is none.
+
+        Feature blueprints: imputed, standardised features (velocity: the statistic).
+        Shape blueprints: the concatenated values when all series have one length
+        (then Euclidean distance is DTW with radius 0), else None.
+        """
+        if self.blueprint.representation != "shape":
+            return self.estimator.embed(X)
+        lengths = X.lengths
+        if len(lengths) and (lengths == lengths[0]).all():
+            return X.data.reshape(len(X), -1)
+        return None
+
+    def pairwise(self, X) -> np.ndarray:
+        """Distance matrix of series ``X`` in the blueprint's geometry (DTW or Euclidean)."""
+        if self.blueprint.representation == "shape":
+            return np.sqrt(K.pairwise_sq(X.data, X.offsets, self.radius))
+        return squareform(pdist(self.embed(X)))
+
+    def cross(self, X, Y) -> np.ndarray:
+        """Distances between series ``X`` (rows) and ``Y`` (columns) in the geometry."""
+        if self.blueprint.representation == "shape":
+            return np.sqrt(K.cross_sq(X.data, X.offsets, Y.data, Y.offsets, self.radius))
+        return cdist(self.embed(X), self.embed(Y))
 
     def describe(self) -> str:
         return self.blueprint.describe(self.k)
 
 
 # ---------------------------------------------------------------------------- catalogue
-def _tslearn(cls_name):
-    def factory(k, rs, **kw):
+# Factories are module-level functions (or partials of them) so that blueprints and
+# fitted models pickle (``Segmenter.save``).
+def _dtw_kmeans(k, rs, **kw):
+    return DTWKMeans(k, random_state=rs, **kw)
+
+
+def _dtw_kmedoids(k, rs, **kw):
+    return DTWKMedoids(k, random_state=rs, **kw)
+
+
+def _dtw_agglomerative(k, rs, **kw):
+    return DTWAgglomerative(k, **kw)
+
+
+def _dtw_hdbscan(k, rs, **kw):
+    return DTWHDBSCAN(**kw)
+
+
+def _tslearn(cls_name, k, rs, **kw):
+    import warnings
+    with warnings.catch_warnings():      # tslearn warns at import that h5py is missing
+        warnings.filterwarnings("ignore", message=".*h5py.*")
         from .adapters import tslearn_bridge
-        return getattr(tslearn_bridge, cls_name)(n_clusters=k, random_state=rs, **kw)
-    return factory
+    return getattr(tslearn_bridge, cls_name)(n_clusters=k, random_state=rs, **kw)
 
 
-def _feature(make):
-    def factory(k, rs, **kw):
-        return FeatureClusterer(make(**kw), n_clusters=k, random_state=rs)
-    return factory
+def _kmeans(**kw):
+    return KMeans(n_init=10, **kw)
 
 
-def _velocity(col):
-    def factory(k, rs, **kw):
-        return VelocityClusterer(n_clusters=k, column=col)
-    return factory
+def _gmm(**kw):
+    return GaussianMixture(covariance_type=kw.pop("covariance_type", "diag"), n_init=3, **kw)
+
+
+def _ward(**kw):
+    return AgglomerativeClustering(linkage="ward", **kw)
+
+
+def _feature(make, k, rs, **kw):
+    return FeatureClusterer(make(**kw), n_clusters=k, random_state=rs)
+
+
+def _features_hdbscan(k, rs, **kw):
+    return FeatureClusterer(HDBSCAN(min_cluster_size=kw.pop("min_cluster_size", 5), copy=True,
+                                    **kw))
+
+
+def _velocity(col, k, rs, **kw):
+    return VelocityClusterer(n_clusters=k, column=col)
+
+
+def _user_estimator(estimator, picks, k, rs, **kw):
+    est = clone(estimator)
+    if kw:
+        est.set_params(**kw)
+    return FeatureClusterer(est, n_clusters=None if picks else k, random_state=rs)
 
 
 CATALOGUE: dict[str, Blueprint] = {}
 
 
-def _add(bp: Blueprint):
-    CATALOGUE[bp.name] = bp
+def register(blueprint: Blueprint, replace: bool = False) -> Blueprint:
+    """Add a blueprint to :data:`CATALOGUE` so that its name works as a spec.
+
+    After ``register(bp)``, ``Segmenter(blueprints=[bp.name])`` and
+    ``make_blueprint(bp.name)`` find it.  Names already taken raise unless
+    ``replace=True``.
+    """
+    if blueprint.name in CATALOGUE and not replace:
+        raise DataValidationError([Problem(
+            "duplicate_blueprint", "blueprints", f"a blueprint named {blueprint.name!r} is "
+            "already in the catalogue; choose another name or pass replace=True")])
+    CATALOGUE[blueprint.name] = blueprint
+    return blueprint
 
 
-_add(Blueprint("dtw_kmeans", "shape", lambda k, rs, **kw: DTWKMeans(k, random_state=rs, **kw),
-               defaults={"band": 0.1},
-               steps="z-normalise → DTW, {band} → k-means with DBA barycenters"))
-_add(Blueprint("dtw_kmedoids", "shape", lambda k, rs, **kw: DTWKMedoids(k, random_state=rs, **kw),
-               defaults={"band": 0.1}, steps="z-normalise → DTW, {band} → k-medoids"))
-_add(Blueprint("dtw_agglomerative", "shape", lambda k, rs, **kw: DTWAgglomerative(k, **kw),
-               defaults={"band": 0.1, "linkage": "average"},
-               steps="z-normalise → DTW, {band} → agglomerative ({linkage} linkage), "
-                     "predict by nearest medoid"))
-_add(Blueprint("dtw_hdbscan", "shape", lambda k, rs, **kw: DTWHDBSCAN(**kw), picks_k=True,
-               defaults={"band": 0.1},
-               steps="z-normalise → DTW, {band} → HDBSCAN, noise to nearest medoid"))
-_add(Blueprint("softdtw_kmeans", "shape", _tslearn("SoftDTWKMeans"),
-               defaults={"length": "median", "gamma": 1.0},
-               steps="z-normalise, resample to median length → soft-DTW (gamma {gamma}) "
-                     "k-means (tslearn)"))
-_add(Blueprint("kshape", "shape", _tslearn("KShapeClusterer"), defaults={"length": "median"},
-               steps="z-normalise, resample to median length → k-Shape (tslearn)"))
-_add(Blueprint("features_kmeans", "summary", _feature(lambda **kw: KMeans(n_init=10, **kw)),
-               steps="summary features → median-impute, standardise → k-means"))
-_add(Blueprint("features_gmm", "summary",
-               _feature(lambda **kw: GaussianMixture(covariance_type=kw.pop("covariance_type", "diag"),
-                                                     n_init=3, **kw)),
-               steps="summary features → median-impute, standardise → Gaussian mixture"))
-_add(Blueprint("features_ward", "summary",
-               _feature(lambda **kw: AgglomerativeClustering(linkage="ward", **kw)),
-               steps="summary features → median-impute, standardise → Ward agglomerative, "
-                     "predict by nearest centroid"))
-_add(Blueprint("features_hdbscan", "summary",
-               lambda k, rs, **kw: FeatureClusterer(HDBSCAN(min_cluster_size=kw.pop("min_cluster_size", 5),
-                                                            copy=True, **kw)),
-               picks_k=True,
-               steps="summary features → median-impute, standardise → HDBSCAN, noise to "
-                     "nearest centroid"))
+register(Blueprint("dtw_kmeans", "shape", _dtw_kmeans, defaults={"band": 0.1},
+                   steps="z-normalise → DTW, {band} → k-means with DBA barycenters"))
+register(Blueprint("dtw_kmedoids", "shape", _dtw_kmedoids, defaults={"band": 0.1},
+                   steps="z-normalise → DTW, {band} → k-medoids"))
+register(Blueprint("dtw_agglomerative", "shape", _dtw_agglomerative,
+                   defaults={"band": 0.1, "linkage": "average"},
+                   steps="z-normalise → DTW, {band} → agglomerative ({linkage} linkage), "
+                         "predict by nearest medoid"))
+register(Blueprint("dtw_hdbscan", "shape", _dtw_hdbscan, picks_k=True, defaults={"band": 0.1},
+                   steps="z-normalise → DTW, {band} → HDBSCAN, noise to nearest medoid"))
+register(Blueprint("softdtw_kmeans", "shape", partial(_tslearn, "SoftDTWKMeans"),
+                   defaults={"length": "median", "gamma": 1.0},
+                   steps="z-normalise, resample to median length → soft-DTW (gamma {gamma}) "
+                         "k-means (tslearn)"))
+register(Blueprint("kshape", "shape", partial(_tslearn, "KShapeClusterer"),
+                   defaults={"length": "median"},
+                   steps="z-normalise, resample to median length → k-Shape (tslearn)"))
+register(Blueprint("features_kmeans", "summary", partial(_feature, _kmeans),
+                   steps="summary features → median-impute, standardise → k-means"))
+register(Blueprint("features_gmm", "summary", partial(_feature, _gmm),
+                   steps="summary features → median-impute, standardise → Gaussian mixture"))
+register(Blueprint("features_ward", "summary", partial(_feature, _ward),
+                   steps="summary features → median-impute, standardise → Ward agglomerative, "
+                         "predict by nearest centroid"))
+register(Blueprint("features_hdbscan", "summary", _features_hdbscan, picks_k=True,
+                   steps="summary features → median-impute, standardise → HDBSCAN, noise to "
+                         "nearest centroid"))
 for _i, _stat in enumerate(F.VELOCITY_STATS):
-    _add(Blueprint(f"velocity_{_stat}", "velocity", _velocity(_i),
-                   steps=f"velocity statistic '{_stat}' (window {{window}}) → equal-frequency "
-                         "quantile bins", defaults={"window": None}))
+    register(Blueprint(f"velocity_{_stat}", "velocity", partial(_velocity, _i),
+                       steps=f"velocity statistic '{_stat}' (window {{window}}) → equal-frequency "
+                             "quantile bins", defaults={"window": None}))
 
 #: Blueprints of the "quick" mode: one per family, the cheap ones.
 QUICK = ["dtw_kmeans", "features_kmeans", "velocity_mean", "velocity_std"]
-#: Blueprints of the "default" (comprehensive) mode: the whole catalogue.
-DEFAULT = list(CATALOGUE)
+#: Blueprints of the "default" (comprehensive) mode: the catalogue except soft-DTW
+#: k-means, which costs about 20 s per fit on 243 series of length 80 (tslearn computes
+#: soft-DTW pair by pair from Python); ``Segmenter(blueprints="all")`` includes it.
+DEFAULT = [n for n in CATALOGUE if n != "softdtw_kmeans"]
 
 _SPEC = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\((.*)\))?\s*$", re.S)
 

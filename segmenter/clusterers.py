@@ -114,6 +114,7 @@ class FeatureClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
             labels[noise] = self._nearest(Xs[noise])
         self.noise_ = noise
         self.labels_ = labels
+        self.n_clusters_ = len(kept)
         self._remap = remap
         return self
 
@@ -134,6 +135,17 @@ class FeatureClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
             return out
         return self._nearest(Xs)
 
+    def center_distances(self, X, labels) -> np.ndarray:
+        """Euclidean distance (standardised space) of each row to its cluster's centroid."""
+        d = self.transform(X)
+        return np.sqrt(d[np.arange(len(d)), np.asarray(labels, dtype=np.int64)])
+
+    def embed(self, X) -> np.ndarray:
+        """Rows in the clustering geometry: imputed and standardised as at fit."""
+        check_is_fitted(self)
+        X = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64, reset=False)
+        return self._prep(X)
+
     def transform(self, X):
         """Squared Euclidean distance of each row to each centroid (scaled space)."""
         check_is_fitted(self)
@@ -153,6 +165,10 @@ class VelocityClusterer(ClusterMixin, BaseEstimator):
     The across-series distribution of column ``column`` is cut at its ``k+1`` quantiles
     (``numpy.quantile``, linear interpolation); series are labelled by bin,
     ``0..k-1`` from low to high.
+
+    ``centers_`` holds each bin's median statistic over the fitted series (the midpoint
+    of the edges for an empty bin); the distance of a series to its segment is its
+    absolute difference from that median.
 
     Tie policy: a value equal to an inner edge goes to the *upper* bin
     (``searchsorted(..., side="right")``).  When edges coincide (many equal values, e.g.
@@ -188,6 +204,11 @@ class VelocityClusterer(ClusterMixin, BaseEstimator):
         self.edges_ = np.quantile(vals, np.linspace(0.0, 1.0, k + 1))
         self.median_ = float(np.median(vals))
         self.labels_ = self._bin(x)
+        self.n_clusters_ = k
+        filled = np.where(ok, x, self.median_)
+        self.centers_ = np.array([np.median(filled[self.labels_ == c]) if np.any(self.labels_ == c)
+                                  else 0.5 * (self.edges_[c] + self.edges_[c + 1])
+                                  for c in range(k)])
         self.n_missing_ = int((~ok).sum())
         used = set(np.unique(self.labels_).tolist())
         self.empty_clusters_ = [c for c in range(k) if c not in used]
@@ -202,6 +223,17 @@ class VelocityClusterer(ClusterMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64, reset=False)
         return self._bin(X[:, self.column])
+
+    def embed(self, X) -> np.ndarray:
+        """The statistic as a one-column matrix (missing values at the fitted median)."""
+        check_is_fitted(self)
+        X = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64, reset=False)
+        x = X[:, self.column]
+        return np.where(np.isnan(x), self.median_, x)[:, None]
+
+    def center_distances(self, X, labels) -> np.ndarray:
+        """Absolute difference between each series' statistic and its bin's median."""
+        return np.abs(self.embed(X)[:, 0] - self.centers_[np.asarray(labels, dtype=np.int64)])
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -240,6 +272,11 @@ class _ShapeClusterer(BaseEstimator):
         """Assign series (any lengths) to the nearest fitted center under DTW."""
         self._check_fitted()
         return self._assign(as_series_set(X))[0]
+
+    def center_distances(self, X, labels) -> np.ndarray:
+        """DTW distance of each series to the center (barycenter or medoid) of its label."""
+        d = self.transform(X)
+        return d[np.arange(len(d)), np.asarray(labels, dtype=np.int64)]
 
     def transform(self, X):
         """DTW distance of each series to each center, shape (n_series, n_clusters)."""

@@ -312,6 +312,22 @@ class Panel:
             out[c] = self.statics[c].to_numpy()[series_of_row[keep]]
         return out
 
+    def fingerprint(self) -> str:
+        """SHA-256 of the ids, grid positions, frequency and values (hex).
+
+        Equal for the same data however it was read (row order, file format); any change
+        of an id, a time or a value changes it.
+        """
+        import hashlib
+        h = hashlib.sha256()
+        h.update(pd.util.hash_pandas_object(self.ids, index=False).to_numpy().tobytes())
+        h.update(str(list(self.ids.columns)).encode())
+        for arr in (self.offsets, self.start, self.observed):
+            h.update(np.ascontiguousarray(arr).tobytes())
+        h.update(np.ascontiguousarray(self.values, dtype=np.float64).tobytes())
+        h.update(repr((self.freq, self.time_kind, self.value_cols)).encode())
+        return h.hexdigest()
+
     # ------------------------------------------------------------------ reporting
     def summary(self) -> dict:
         """A plain-dict data summary: counts, lengths, frequency, span, missing values."""

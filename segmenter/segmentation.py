@@ -1,0 +1,617 @@
+"""The Segmenter: a clustering leaderboard over blueprints × k, and the segment mapping.
+
+``Segmenter.fit`` does, in order:
+
+1. reads the table into a :class:`~segmenter.Panel` and checks the constraints (C1-C4
+   for every requested k; an infeasible k is skipped with its reason on the
+   leaderboard, a violated data constraint raises before any fitting);
+2. splits the *series* (not the time axis) into a training and a validation partition,
+   seeded (``validation_size=0.2``);
+3. fits every blueprint × k on the training series, assigns the validation series with
+   ``predict`` and scores the silhouette of the validation series in the blueprint's own
+   geometry (DTW with the blueprint's band for shape blueprints, Euclidean distance on
+   the standardised features for feature blueprints, the statistic itself for velocity
+   blueprints); ranks the rows by it (:mod:`segmenter.leaderboard`);
+4. refits the best row on all series and writes :attr:`Segmenter.mapping_`.
+
+A row whose requested k left clusters without any training series (velocity bins whose
+quantile edges coincide) is *demoted*: ranked below every row without empty clusters,
+with the reason in the ``demoted`` column, since it is really a clustering with fewer
+segments than its k says.
+
+Scoring rules
+-------------
+* Validation silhouette (``silhouette``): scikit-learn's silhouette of the validation
+  series with their predicted segments, from the precomputed distance matrix.  It is
+  undefined (NaN, with a ``note``) when the validation series fall into a single segment.
+* Small validation sets: when the validation partition would hold fewer than
+  ``min_validation`` series (default 20), the leaderboard switches to cross-validation
+  over series folds (``cv_folds``, default 5): each fold's held-out series are assigned
+  by a model fitted on the other folds, and each gets the silhouette value
+  ``(b - a) / max(a, b)`` computed against the *training* series of its fold (``a``: mean
+  distance to the training members of its segment; ``b``: the smallest mean distance to
+  the training members of another segment).  The score is the mean over all series, so
+  it is defined for folds of any size.
+* Large sets: silhouettes are computed on a seeded sample of at most
+  ``silhouette_sample`` series (default 2000) of each partition; nothing else is
+  sampled.
+* Training metrics: ``silhouette_train`` (same geometry, training series, same
+  sampling), ``calinski_harabasz`` and ``davies_bouldin`` on the Euclidean embedding
+  where one exists (feature blueprints; shape blueprints whose series all have one
+  length), NaN elsewhere.
+
+Geometries differ between families, so silhouettes of a shape and a feature blueprint
+measure different things; the leaderboard shows both so the user can judge (the
+reference product ranks the same way).
+
+Default cluster counts (``n_clusters=None``): the values of ``(2, 3, 4, 5, 6, 8, 10,
+12, 15, 20)`` up to ``max(3, round(sqrt(n_series / 2)))`` (the usual ``sqrt(n/2)``
+rule of thumb), capped by what C2 allows and by ``max_k_values``; the blueprints that
+choose k themselves (HDBSCAN) run too.  With an explicit ``n_clusters`` they run only
+when named in ``blueprints``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import warnings
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
+
+from . import _dtw_kernels as K
+from ._version import __version__
+from .blueprints import CATALOGUE, DEFAULT, QUICK, Blueprint, FittedBlueprint, make_blueprint
+from .clusterers import _DistanceMatrixClusterer
+from .constraints import ClusteringConstraints, normalize_k
+from .dtw import SeriesSet
+from .errors import (ConstraintViolationError, DataValidationError, NotFittedError, Problem)
+from .leaderboard import Leaderboard
+from .mapping import SegmentMapping
+from .panel import Panel, read_panel
+from . import persistence
+
+__all__ = ["Segmenter", "default_k", "K_GRID"]
+
+log = logging.getLogger("segmenter.segmenter")
+
+#: Cluster counts ``n_clusters=None`` chooses from.
+K_GRID = (2, 3, 4, 5, 6, 8, 10, 12, 15, 20)
+
+#: ``metric`` values and whether greater is better.
+METRICS = {"silhouette": True, "silhouette_train": True, "calinski_harabasz": True,
+           "davies_bouldin": False}
+
+
+def default_k(n_series: int, constraints: ClusteringConstraints, max_feasible: int) -> list[int]:
+    """The cluster counts tried when ``n_clusters=None`` (see the module docstring).
+
+    >>> default_k(304, ClusteringConstraints(), 300)
+    [2, 3, 4, 5, 6, 8, 10, 12]
+    >>> default_k(12, ClusteringConstraints(), 12)
+    [2, 3]
+    """
+    top = min(max(3, round(math.sqrt(n_series / 2))), max_feasible, constraints.k_max)
+    ks = [k for k in K_GRID if constraints.k_min <= k <= top]
+    return ks[:constraints.max_k_values]
+
+
+# ============================================================================ folds
+@dataclass
+class SeriesFold:
+    """A split of the series: positions into the panel (sorted)."""
+
+    name: str
+    kind: str                   # "holdout" | "cv"
+    train: np.ndarray
+    valid: np.ndarray
+    train_sample: np.ndarray    # positions (into the panel) for training silhouettes
+    valid_sample: np.ndarray
+
+
+def _sample(idx: np.ndarray, size: int, rng) -> np.ndarray:
+    if len(idx) <= size:
+        return idx
+    return np.sort(rng.choice(idx, size=size, replace=False))
+
+
+def make_folds(n: int, validation_size: float, min_validation: int, cv_folds: int,
+               sample: int, random_state) -> list[SeriesFold]:
+    """The series partition(s) of the leaderboard (see the module docstring)."""
+    rng = np.random.default_rng(random_state)
+    perm = rng.permutation(n)
+    n_valid = int(round(validation_size * n))
+    if n_valid >= min_validation and n - n_valid >= 2:
+        valid, train = np.sort(perm[:n_valid]), np.sort(perm[n_valid:])
+        return [SeriesFold("holdout", "holdout", train, valid, _sample(train, sample, rng),
+                           _sample(valid, sample, rng))]
+    n_folds = max(2, min(cv_folds, n))
+    folds = []
+    for f, part in enumerate(np.array_split(perm, n_folds)):
+        valid = np.sort(part)
+        train = np.sort(np.setdiff1d(perm, part))
+        folds.append(SeriesFold(f"cv{f}", "cv", train, valid, _sample(train, sample, rng), valid))
+    return folds
+
+
+# ============================================================================ workspace
+def _take(X, idx):
+    return X.take(idx) if isinstance(X, SeriesSet) else X[np.asarray(idx, dtype=np.int64)]
+
+
+class _Workspace:
+    """The fitted panel's cached featurizations and DTW distance matrices.
+
+    ``stats`` counts the work done (``featurize``, ``dtw_matrices``) so reruns can show
+    (and tests assert) that nothing was recomputed.
+    """
+
+    def __init__(self, panel: Panel):
+        self.panel = panel
+        self._features: dict = {}
+        self._dist: dict = {}
+        self.stats: Counter = Counter()
+
+    @staticmethod
+    def feature_key(bp: Blueprint) -> tuple:
+        return (bp.representation,
+                tuple(sorted((k, repr(v)) for k, v in bp.featurizer_params().items())))
+
+    def features(self, bp: Blueprint):
+        key = self.feature_key(bp)
+        if key not in self._features:
+            self.stats["featurize"] += 1
+            self._features[key] = bp.featurize(self.panel)
+        return self._features[key]
+
+    def dtw(self, bp: Blueprint, radius: int, idx: np.ndarray, tag: tuple) -> np.ndarray:
+        """DTW distance matrix of the series at ``idx`` (cached under ``tag``)."""
+        key = (self.feature_key(bp), int(radius), tag)
+        if key not in self._dist:
+            X = _take(self.features(bp)[0], idx)
+            self.stats["dtw_matrices"] += 1
+            self._dist[key] = np.sqrt(K.pairwise_sq(X.data, X.offsets, int(radius)))
+        return self._dist[key]
+
+
+# ============================================================================ scoring
+def _silhouette(D: np.ndarray, labels: np.ndarray) -> tuple[float, str]:
+    n_lab = len(np.unique(labels))
+    if not 2 <= n_lab <= len(labels) - 1:
+        return math.nan, (f"silhouette undefined: {len(labels)} series in {n_lab} "
+                          "segment(s)")
+    return float(silhouette_score(D, labels, metric="precomputed")), ""
+
+
+def silhouette_against(C: np.ndarray, labels: np.ndarray, ref_labels: np.ndarray) -> np.ndarray:
+    """Silhouette of series (rows of ``C``) against reference series (columns).
+
+    ``C[i, j]`` is the distance from series i to reference series j; ``labels`` are the
+    series' segments, ``ref_labels`` the reference series' segments.  Per series:
+    ``(b - a) / max(a, b)`` with ``a`` the mean distance to the reference members of its
+    segment and ``b`` the smallest mean distance to another segment's members; 0 when
+    its segment has no reference member or there is no other segment.
+    """
+    segs = np.unique(ref_labels)
+    means = np.column_stack([C[:, ref_labels == s].mean(axis=1) for s in segs])
+    out = np.zeros(len(labels))
+    if len(segs) < 2:
+        return out
+    for i, lab in enumerate(labels):
+        own = np.flatnonzero(segs == lab)
+        if not len(own):
+            continue
+        a = means[i, own[0]]
+        b = np.delete(means[i], own[0]).min()
+        denom = max(a, b)
+        out[i] = (b - a) / denom if denom > 0 else 0.0
+    return out
+
+
+class _ClusteringCandidate:
+    """A blueprint on the clustering leaderboard (the leaderboard's candidate protocol)."""
+
+    def __init__(self, blueprint: Blueprint, ws: _Workspace, random_state,
+                 max_segments: int):
+        self.blueprint = blueprint
+        self.name = blueprint.spec
+        self.ws = ws
+        self.random_state = random_state
+        self.max_segments = max_segments
+        self.uses_matrix = isinstance(blueprint.make_estimator(2, 0), _DistanceMatrixClusterer)
+
+    def describe(self, n_clusters=None) -> str:
+        return self.blueprint.describe(n_clusters)
+
+    def _matrix_kw(self, idx, tag, X) -> dict:
+        if not self.uses_matrix:
+            return {}
+        r = self.blueprint.radius_for(X)
+        return {"distance_matrix": self.ws.dtw(self.blueprint, r, idx, tag)}
+
+    def fit(self, fold: SeriesFold, n_clusters=None) -> FittedBlueprint:
+        X, state = self.ws.features(self.blueprint)
+        Xt = _take(X, fold.train)
+        kw = self._matrix_kw(fold.train, (fold.name, "train"), Xt)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            return self.blueprint.fit(None, n_clusters, self.random_state, features=(Xt, state),
+                                      **kw)
+
+    def _geometry(self, model: FittedBlueprint, idx, tag) -> np.ndarray:
+        if self.blueprint.representation == "shape":
+            return self.ws.dtw(self.blueprint, model.radius, idx, tag)
+        return model.pairwise(_take(self.ws.features(self.blueprint)[0], idx))
+
+    def score(self, model: FittedBlueprint, fold: SeriesFold, n_clusters=None) -> dict:
+        X = self.ws.features(self.blueprint)[0]
+        k_found = model.n_clusters_
+        if k_found > self.max_segments:
+            raise ConstraintViolationError([Problem(
+                "C5", "n_clusters", f"C5: the blueprint found {k_found} clusters, more than the "
+                f"{self.max_segments} segments the forecasting runner accepts")])
+        lab_train = model.labels_
+        out: dict = {}
+        note = []
+        if fold.kind == "holdout":
+            lv = model.predict_features(_take(X, fold.valid_sample))
+            sil, why = _silhouette(self._geometry(model, fold.valid_sample,
+                                                  (fold.name, "valid_sample")), lv)
+            out["silhouette"] = sil
+            if why:
+                note.append("validation " + why)
+        else:
+            Xv, Xt = _take(X, fold.valid), _take(X, fold.train)
+            lv = model.predict_features(Xv)
+            s = silhouette_against(model.cross(Xv, Xt), lv, lab_train)
+            out["silhouette"] = float(s.mean())
+            out["weight"] = float(len(s))
+        # training metrics
+        pos = np.searchsorted(fold.train, fold.train_sample)
+        tag = (fold.name, "train") if len(pos) == len(fold.train) else (fold.name, "train_sample")
+        sil_t, why = _silhouette(self._geometry(model, fold.train_sample, tag), lab_train[pos])
+        out["silhouette_train"] = sil_t
+        emb = model.embed(_take(X, fold.train))
+        n_lab = len(np.unique(lab_train))
+        if emb is not None and 2 <= n_lab <= len(lab_train) - 1:
+            out["calinski_harabasz"] = float(calinski_harabasz_score(emb, lab_train))
+            out["davies_bouldin"] = float(davies_bouldin_score(emb, lab_train))
+        else:
+            out["calinski_harabasz"] = out["davies_bouldin"] = math.nan
+        sizes = np.bincount(lab_train, minlength=k_found)
+        n_empty = int((sizes == 0).sum())
+        out["n_clusters_found"] = int(k_found) - n_empty
+        out["empty_clusters"] = n_empty
+        out["demoted"] = (f"{n_empty} of the {k_found} clusters are empty" if n_empty else "")
+        out["sizes"] = sizes.tolist()
+        out["validation"] = (f"{len(fold.valid)} held-out series" if fold.kind == "holdout"
+                             else "cross-validated over series folds")
+        out["note"] = "; ".join(note)
+        return out
+
+
+# ============================================================================ Segmenter
+class Segmenter:
+    """Segment many series: rank clustering blueprints × k, map every series to a segment.
+
+    Parameters
+    ----------
+    n_clusters : int, list of int or None, default None
+        Cluster counts to try (2..100, at most 10 values).  None chooses them from the
+        number of series (see :func:`default_k`) and adds the blueprints that choose k
+        themselves.
+    blueprints : "default", "quick", "all" or list, default "default"
+        "quick": one cheap blueprint per family (``blueprints.QUICK``); "default": the
+        comprehensive catalogue except soft-DTW k-means (``blueprints.DEFAULT``);
+        "all": every catalogue blueprint; or a list of catalogue specs (as shown in
+        the leaderboard's ``blueprint`` column, e.g. ``"dtw_kmeans(band=0.2)"``) and
+        :class:`~segmenter.blueprints.Blueprint` objects.
+    constraints : ClusteringConstraints, optional
+        Defaults to the reference product's limits; relaxations are recorded.
+    metric : {"silhouette", "silhouette_train", "calinski_harabasz", "davies_bouldin"}
+        What ranks the leaderboard; default the validation silhouette.
+    validation_size : float, default 0.2
+        Share of the series held out to score each candidate.
+    min_validation : int, default 20
+        Fewer held-out series than this switches to cross-validation over series folds.
+    cv_folds : int, default 5
+    silhouette_sample : int, default 2000
+        Silhouettes use at most this many series per partition (seeded sample).
+    random_state : int or None, default 0
+        Seeds the split, the samples and every blueprint.
+    progress : bool or None, default None
+        Progress bar during fitting; None shows it only on a terminal.
+
+    Attributes
+    ----------
+    leaderboard_ : DataFrame
+        One row per blueprint × k, best first (``rank``); ``row`` identifies a row for
+        :meth:`choose` and :meth:`rerun`.
+    mapping_ : SegmentMapping
+        The chosen row refitted on all series: one row per input series.
+    model_ : FittedBlueprint
+        The chosen blueprint fitted on all series (used by :meth:`predict`).
+    chosen_row_ : int
+    constraint_report_ : ConstraintReport
+    folds_ : list of SeriesFold
+
+    Examples
+    --------
+    >>> import segmenter as sg
+    >>> from segmenter.datasets import load_tourism
+    >>> df = load_tourism()
+    >>> seg = sg.Segmenter(n_clusters=[3, 4], blueprints=["velocity_mean", "velocity_std"],
+    ...                    progress=False)
+    >>> seg = seg.fit(df, id_col=["Region", "State", "Purpose"], time_col="Quarter",
+    ...               target_col="Trips")
+    >>> len(seg.mapping_), seg.leaderboard_["blueprint"].nunique()
+    (304, 2)
+    """
+
+    def __init__(self, n_clusters=None, blueprints="default", constraints=None,
+                 metric: str = "silhouette", validation_size: float = 0.2,
+                 min_validation: int = 20, cv_folds: int = 5, silhouette_sample: int = 2000,
+                 random_state=0, progress: bool | None = None):
+        self.n_clusters = n_clusters
+        self.blueprints = blueprints
+        self.constraints = constraints
+        self.metric = metric
+        self.validation_size = validation_size
+        self.min_validation = min_validation
+        self.cv_folds = cv_folds
+        self.silhouette_sample = silhouette_sample
+        self.random_state = random_state
+        self.progress = progress
+
+    # ------------------------------------------------------------------ set-up
+    def _check_params(self):
+        problems = []
+        if self.metric not in METRICS:
+            problems.append(Problem("bad_metric", "metric", f"metric={self.metric!r}; use one "
+                                    f"of {sorted(METRICS)}"))
+        if not (isinstance(self.validation_size, (float, int)) and 0 < self.validation_size < 1):
+            problems.append(Problem("bad_validation_size", "validation_size",
+                                    f"validation_size={self.validation_size!r} must be a "
+                                    "fraction strictly between 0 and 1"))
+        for name in ("min_validation", "cv_folds", "silhouette_sample"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, np.integer)) or v < (2 if name != "min_validation" else 1):
+                problems.append(Problem(f"bad_{name}", name, f"{name}={v!r} must be an integer "
+                                        ">= 2" if name != "min_validation" else ">= 1"))
+        if problems:
+            raise DataValidationError(problems)
+
+    def _resolve_blueprints(self) -> tuple[list[Blueprint], set]:
+        spec = self.blueprints
+        named: set = set()
+        if isinstance(spec, str) and spec in ("default", "quick", "all"):
+            names = {"default": DEFAULT, "quick": QUICK, "all": list(CATALOGUE)}[spec]
+            bps = [make_blueprint(n) for n in names]
+        elif isinstance(spec, (str, Blueprint)):
+            bps = [make_blueprint(spec)]
+            named = {bps[0].spec}
+        else:
+            bps = [make_blueprint(s) for s in spec]
+            named = {b.spec for b in bps}
+        if not bps:
+            raise DataValidationError([Problem("no_blueprints", "blueprints",
+                                               "blueprints is empty; use 'default' or 'quick'")])
+        seen = Counter(b.spec for b in bps)
+        dup = [s for s, c in seen.items() if c > 1]
+        if dup:
+            raise DataValidationError([Problem("duplicate_blueprint", "blueprints",
+                                               f"blueprints {dup} are listed twice")])
+        return bps, named
+
+    @staticmethod
+    def _read(data, id_col, time_col, target_col, **kw) -> Panel:
+        if isinstance(data, Panel):
+            return data
+        return read_panel(data, id_col=id_col, time_col=time_col, target_col=target_col, **kw)
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, data, id_col="unique_id", time_col="ds", target_col="y", value_cols=None,
+            static_cols=None, freq=None, missing="keep", dtype="float64") -> "Segmenter":
+        """Rank blueprints × k on the series of ``data`` and map every series to a segment.
+
+        Parameters
+        ----------
+        data : DataFrame, CSV/Parquet path or Panel
+            Long format, one row per (series, time).
+        id_col, time_col, target_col, value_cols, static_cols, freq, missing, dtype
+            As in :meth:`segmenter.Panel.from_frame`.
+        """
+        self._check_params()
+        constraints = self.constraints or ClusteringConstraints()
+        requested = normalize_k(self.n_clusters, constraints)
+        panel = self._read(data, id_col, time_col, target_col, value_cols=value_cols,
+                           static_cols=static_cols, freq=freq, missing=missing, dtype=dtype)
+        self.data_args_ = {"id_col": panel.id_cols if len(panel.id_cols) > 1 else
+                           panel.id_cols[0], "time_col": panel.time_col,
+                           "target_col": panel.target_col,
+                           "value_cols": list(panel.value_cols[1:]),
+                           "static_cols": list(panel.static_cols), "freq": panel.freq,
+                           "missing": panel.missing_policy}
+        ks = requested if requested is not None else \
+            default_k(panel.n_series, constraints, constraints.max_feasible_k(panel))
+        report = constraints.check(panel, ks)
+        self.constraint_report_ = report
+        if requested is not None:
+            report.raise_if_violated()
+        elif report.problems:
+            raise ConstraintViolationError(report.problems)
+        bps, named = self._resolve_blueprints()
+        self.constraints_ = constraints
+        self.n_clusters_tried_ = ks
+        self.folds_ = make_folds(panel.n_series, self.validation_size, self.min_validation,
+                                 self.cv_folds, self.silhouette_sample, self.random_state)
+        self._ws = _Workspace(panel)
+        self._lb = Leaderboard(self.folds_, self.metric, METRICS[self.metric],
+                               progress=self.progress, desc="segmenter")
+        self._candidates = {}
+        tasks = []
+        for bp in bps:
+            cand = _ClusteringCandidate(bp, self._ws, self.random_state,
+                                        constraints.max_segments)
+            self._candidates[bp.spec] = cand
+            if bp.picks_k:
+                if requested is None or bp.spec in named:
+                    tasks.append((cand, {"n_clusters": None}))
+                continue
+            for k in ks:
+                if k in report.skipped_k:
+                    self._lb.skip(cand, {"n_clusters": k}, report.skipped_k[k])
+                else:
+                    tasks.append((cand, {"n_clusters": k}))
+        log.info("segmenter: %d candidates on %d series (%s)", len(tasks), panel.n_series,
+                 ", ".join(f.name for f in self.folds_))
+        self._lb.run(tasks)
+        self.leaderboard_ = self._frame()
+        self.choose()
+        return self
+
+    def _frame(self) -> pd.DataFrame:
+        df = self._lb.to_frame()
+        if "n_clusters" in df.columns:
+            df["n_clusters"] = df["n_clusters"].astype("Int64")
+        return df
+
+    # ------------------------------------------------------------------ choose / rerun
+    def _need_workspace(self, what: str):
+        if not hasattr(self, "leaderboard_"):
+            raise NotFittedError(f"this Segmenter is not fitted yet; call fit before {what}")
+        if getattr(self, "_ws", None) is None:
+            raise NotFittedError(
+                f"{what} needs the training data and caches, which are not saved with the "
+                "model; call fit again on the data")
+
+    def choose(self, row: int | None = None) -> SegmentMapping:
+        """Refit leaderboard row ``row`` (default: the best) on all series; sets
+        ``model_``, ``mapping_`` and ``chosen_row_`` and returns the mapping."""
+        self._need_workspace("choose")
+        entry = self._lb.best() if row is None else self._lb.entry(row)
+        if entry.status != "ok":
+            raise DataValidationError([Problem(
+                "row_not_ok", "row", f"row {entry.row} ({entry.candidate.name}, "
+                f"{entry.settings}) is {entry.status}: {entry.reason}; choose a row with "
+                "status 'ok'")])
+        cand: _ClusteringCandidate = entry.candidate
+        panel = self._ws.panel
+        X, state = self._ws.features(cand.blueprint)
+        every = np.arange(panel.n_series)
+        kw = cand._matrix_kw(every, ("all",), X)
+        k = entry.settings.get("n_clusters")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            model = cand.blueprint.fit(None, k, self.random_state, features=(X, state), **kw)
+        self.model_ = model
+        self.chosen_row_ = entry.row
+        meta = {"blueprint": cand.name, "steps": cand.describe(k),
+                "n_clusters": int(model.n_clusters_), "requested_k": k,
+                "metric": self.metric, "score": entry.metrics.get(self.metric),
+                "leaderboard_row": entry.row, "constraints": self.constraints_.as_dict(),
+                "segmenter_version": __version__, "data_fingerprint": panel.fingerprint(),
+                "n_series": panel.n_series, "random_state": self.random_state,
+                "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        self._meta = meta
+        self.mapping_ = self._mapping(panel, X, model.labels_, "fit", meta)
+        return self.mapping_
+
+    def _mapping(self, panel, X, labels, how, meta) -> SegmentMapping:
+        nobs = panel.n_observed
+        frame = panel.ids.copy()
+        frame["segment"] = np.asarray(labels, dtype=np.int64)
+        frame["distance"] = self.model_.center_distances(X, labels)
+        frame["short_history"] = nobs < self.constraints_.min_history
+        frame["no_values"] = nobs == 0
+        frame["assigned_by"] = how
+        seg_col = "segment" if "segment" not in panel.id_cols else "segment_"
+        if seg_col != "segment":
+            frame = frame.rename(columns={"segment": seg_col})
+        return SegmentMapping(frame, panel.id_cols, seg_col, metadata=meta,
+                              max_segments=self.constraints_.max_segments)
+
+    def rerun(self, row: int | None = None, n_clusters=None) -> pd.DataFrame:
+        """Fit more cluster counts without recomputing features or distance matrices.
+
+        ``rerun(row, n_clusters=k)`` refits that row's blueprint with new k (an int or a
+        list); ``rerun(n_clusters=[...])`` does so for every blueprint that takes a k.
+        The new rows join ``leaderboard_`` (re-ranked) and are returned; the mapping is
+        unchanged until :meth:`choose`.
+        """
+        self._need_workspace("rerun")
+        if n_clusters is None:
+            raise DataValidationError([Problem("no_k", "n_clusters",
+                                               "rerun needs n_clusters (an int or a list)")])
+        ks = normalize_k(n_clusters, self.constraints_)
+        report = self.constraints_.check(self._ws.panel, ks)
+        if row is not None:
+            cands = [self._lb.entry(row).candidate]
+            if cands[0].blueprint.picks_k:
+                raise DataValidationError([Problem(
+                    "picks_k", "row", f"row {row} ({cands[0].name}) chooses k itself; rerun a "
+                    "row of a blueprint that takes n_clusters")])
+        else:
+            cands = [c for c in self._candidates.values() if not c.blueprint.picks_k]
+        before = len(self._lb.entries)
+        tasks = []
+        for cand in cands:
+            for k in ks:
+                if k in report.skipped_k:
+                    self._lb.skip(cand, {"n_clusters": k}, report.skipped_k[k])
+                else:
+                    tasks.append((cand, {"n_clusters": k}))
+        self._lb.run(tasks)
+        self.leaderboard_ = self._frame()
+        return self.leaderboard_[self.leaderboard_["row"] >= before]
+
+    @property
+    def cache_stats_(self) -> dict:
+        """How many featurizations and DTW matrices were computed (reruns reuse them)."""
+        self._need_workspace("cache_stats_")
+        return dict(self._ws.stats)
+
+    # ------------------------------------------------------------------ predict
+    def predict(self, data, **columns) -> SegmentMapping:
+        """Assign series (typically never seen in fit) to the fitted segments.
+
+        ``data`` is read with the fit's column names, frequency and missing policy
+        (override with keyword arguments such as ``id_col=...``).  Returns a
+        :class:`SegmentMapping` whose rows have ``assigned_by == "predict"``.
+        """
+        if not hasattr(self, "model_"):
+            raise NotFittedError("this Segmenter is not fitted yet; call fit first")
+        args = {**self.data_args_, **columns}
+        panel = self._read(data, **args)
+        X = self.model_.featurize(panel)
+        labels = self.model_.predict_features(X)
+        meta = {**self._meta, "assigned": "predict", "n_series": panel.n_series,
+                "data_fingerprint": panel.fingerprint()}
+        return self._mapping(panel, X, labels, "predict", meta)
+
+    # ------------------------------------------------------------------ persistence
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        for key in ("_ws", "_lb", "_candidates"):
+            state.pop(key, None)
+        return state
+
+    def save(self, path) -> "Path":
+        """Write the fitted segmenter to ``path`` (read it back with ``segmenter.load``).
+
+        The file keeps the leaderboard, the mapping and the chosen model; the training
+        data and the caches are not saved (``rerun`` and ``choose`` need ``fit`` again).
+        """
+        if not hasattr(self, "model_"):
+            raise NotFittedError("this Segmenter is not fitted yet; call fit before save")
+        return persistence.save(self, path)
+
+    def __repr__(self) -> str:
+        fitted = f", chosen row {self.chosen_row_}" if hasattr(self, "chosen_row_") else ""
+        return (f"Segmenter(n_clusters={self.n_clusters!r}, blueprints={self.blueprints!r}"
+                f"{fitted})")
