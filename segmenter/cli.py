@@ -29,27 +29,33 @@ _EXAMPLES = """\
 examples:
   segmenter check sales.csv --id store --time date --target sales
   segmenter check tourism.csv --id Region State Purpose --time Quarter --target Trips --k 4 6 8
+  segmenter segment sales.csv --id store --time date --target sales --k 4 6 8 -o out/
+  segmenter assign out/model.segmenter new_sales.csv -o out/new_mapping.csv
 """
 
 
-def _add_data_args(p: argparse.ArgumentParser) -> None:
+def _add_data_args(p: argparse.ArgumentParser, defaults: bool = True) -> None:
+    """Column arguments; with ``defaults=False`` they default to None (taken from a model)."""
+    d = (lambda v: v) if defaults else (lambda v: None)
+    hint = "" if defaults else " (default: as in the model's fit)"
     p.add_argument("data", help="CSV or Parquet file (or folder of Parquet files), long format")
-    p.add_argument("--id", nargs="+", default=["unique_id"], metavar="COL",
-                   help="series-id column(s); several columns form a composite key "
-                        "(default: unique_id)")
-    p.add_argument("--time", default="ds", metavar="COL",
-                   help="time column: dates or integer steps (default: ds)")
-    p.add_argument("--target", default="y", metavar="COL",
-                   help="numeric target column to cluster on (default: y)")
-    p.add_argument("--values", nargs="*", default=[], metavar="COL",
-                   help="extra numeric columns used as additional clustering variables")
-    p.add_argument("--static", nargs="*", default=[], metavar="COL",
-                   help="columns constant within each series (checked and kept)")
+    p.add_argument("--id", nargs="+", default=d(["unique_id"]), metavar="COL",
+                   help="series-id column(s); several columns form a composite key" +
+                        (hint or " (default: unique_id)"))
+    p.add_argument("--time", default=d("ds"), metavar="COL",
+                   help="time column: dates or integer steps" + (hint or " (default: ds)"))
+    p.add_argument("--target", default=d("y"), metavar="COL",
+                   help="numeric target column to cluster on" + (hint or " (default: y)"))
+    p.add_argument("--values", nargs="*", default=d([]), metavar="COL",
+                   help="extra numeric columns used as additional clustering variables" + hint)
+    p.add_argument("--static", nargs="*", default=d([]), metavar="COL",
+                   help="columns constant within each series (checked and kept)" + hint)
     p.add_argument("--freq", default=None,
                    help="frequency alias such as D, W-SUN, MS, QS (inferred when omitted); "
-                        "an integer step for integer times")
-    p.add_argument("--missing", default="keep", choices=["keep", "interpolate", "zero"],
-                   help="policy for missing targets and gap steps (default: keep as missing)")
+                        "an integer step for integer times" + hint)
+    p.add_argument("--missing", default=d("keep"), choices=["keep", "interpolate", "zero"],
+                   help="policy for missing targets and gap steps" +
+                        (hint or " (default: keep as missing)"))
 
 
 def _freq(value):
@@ -78,11 +84,89 @@ def _cmd_check(args) -> int:
     return EXIT_OK if report.ok else EXIT_CONSTRAINTS
 
 
+def _column_kwargs(args) -> dict:
+    """The data-column options the user gave (None ones left out)."""
+    out = {}
+    if args.id is not None:
+        out["id_col"] = args.id if len(args.id) > 1 else args.id[0]
+    for key, attr in (("time_col", "time"), ("target_col", "target"), ("value_cols", "values"),
+                      ("static_cols", "static"), ("missing", "missing")):
+        if getattr(args, attr) is not None:
+            out[key] = getattr(args, attr)
+    if args.freq is not None:
+        out["freq"] = _freq(args.freq)
+    return out
+
+
+_LEADERBOARD_COLUMNS = ["rank", "row", "blueprint", "n_clusters", "silhouette",
+                        "silhouette_train", "n_clusters_found", "fit_seconds", "status"]
+
+
+def _print_leaderboard(lb, top: int) -> None:
+    import pandas as pd
+    cols = [c for c in _LEADERBOARD_COLUMNS if c in lb.columns]
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(lb[cols].head(top).to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+
+
+def _blueprints(values):
+    if values is None:
+        return "default"
+    if len(values) == 1 and values[0] in ("default", "quick", "all"):
+        return values[0]
+    return values
+
+
+def _cmd_segment(args) -> int:
+    from pathlib import Path
+
+    from .segmentation import Segmenter
+    from .persistence import atomic_write
+    out = Path(args.out)
+    seg = Segmenter(n_clusters=args.k, blueprints=_blueprints(args.blueprints),
+                    validation_size=args.validation_size, random_state=args.seed,
+                    progress=False if args.quiet else None)
+    panel = _load_panel(args)
+    print(panel.summary_text())
+    seg.fit(panel)
+    if args.choose is not None:
+        seg.choose(args.choose)
+    lb = seg.leaderboard_
+    with atomic_write(out / "leaderboard.csv", "w", encoding="utf-8", newline="") as fh:
+        lb.to_csv(fh, index=False)
+    mapping_path = seg.mapping_.write(out / f"mapping.{args.format}")
+    model_path = seg.save(out / "model.segmenter")
+    print(f"\nLeaderboard (top {args.top} of {len(lb)} rows; all in {out / 'leaderboard.csv'}):")
+    _print_leaderboard(lb, args.top)
+    m = seg.mapping_
+    print(f"\nChosen: row {seg.chosen_row_}: {m.metadata['steps']}")
+    print(f"Mapping: {len(m)} series in {m.n_segments} segments, sizes "
+          f"{m.sizes().to_dict()} -> {mapping_path}")
+    print(f"Model: {model_path}")
+    return EXIT_OK
+
+
+def _cmd_assign(args) -> int:
+    from .persistence import load
+    from .segmentation import Segmenter
+    seg = load(args.model, expected=Segmenter)
+    mapping = seg.predict(args.data, **_column_kwargs(args))
+    if args.out:
+        path = mapping.write(args.out)
+        print(f"{len(mapping)} series assigned to {mapping.n_segments} segments, sizes "
+              f"{mapping.sizes().to_dict()} -> {path}")
+    else:
+        sys.stdout.write(mapping.to_frame().to_csv(index=False))
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="segmenter", description=_DESCRIPTION, epilog=_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"segmenter {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="log progress (each leaderboard row) to standard error")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     p = sub.add_parser(
         "check", help="validate a table and report whether it can be clustered",
@@ -94,6 +178,45 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", nargs="+", type=int, default=None, metavar="K",
                    help="cluster counts to check for feasibility (2..100, at most 10)")
     p.set_defaults(func=_cmd_check)
+
+    p = sub.add_parser(
+        "segment", help="rank clustering blueprints × k and write the segment mapping",
+        description="Validate the table, fit every blueprint × k on 80%% of the series, score "
+                    "the held-out series' silhouette, rank them, refit the best on all series "
+                    "and write OUT/leaderboard.csv, OUT/mapping.FORMAT and "
+                    "OUT/model.segmenter (for `segmenter assign`).",
+        epilog=_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_data_args(p)
+    p.add_argument("--k", nargs="+", type=int, default=None, metavar="K",
+                   help="cluster counts to try (2..100, at most 10); default: chosen from the "
+                        "number of series, plus the blueprints that choose k themselves")
+    p.add_argument("--blueprints", nargs="+", default=None, metavar="SPEC",
+                   help="'quick', 'default' (comprehensive), 'all', or blueprint specs such as "
+                        "dtw_kmeans 'dtw_kmedoids(band=0.2)' features_kmeans velocity_mean")
+    p.add_argument("-o", "--out", default="segmenter_out", metavar="DIR",
+                   help="output folder (default: segmenter_out)")
+    p.add_argument("--format", default="csv", choices=["csv", "parquet", "json"],
+                   help="file format of the mapping (default: csv)")
+    p.add_argument("--validation-size", type=float, default=0.2, metavar="FRACTION",
+                   help="share of series held out for scoring (default: 0.2)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--choose", type=int, default=None, metavar="ROW",
+                   help="leaderboard row to map with instead of the best")
+    p.add_argument("--top", type=int, default=10, help="leaderboard rows to print (default: 10)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_segment)
+
+    p = sub.add_parser(
+        "assign", help="map new series to the segments of a saved model",
+        description="Assign the series of DATA to the segments of MODEL (written by "
+                    "`segmenter segment`). Column options default to those used in the fit.",
+        epilog=_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("model", help="model file written by `segmenter segment` (model.segmenter)")
+    _add_data_args(p, defaults=False)
+    p.add_argument("-o", "--out", default=None, metavar="FILE",
+                   help="write the mapping here (.csv, .parquet or .json); default: CSV on "
+                        "standard output")
+    p.set_defaults(func=_cmd_assign)
     return parser
 
 
@@ -103,6 +226,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_ERROR
+    if args.verbose:
+        import logging
+        logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     try:
         return args.func(args)
     except DataValidationError as exc:
