@@ -3,6 +3,8 @@ import sys
 
 import pandas as pd
 
+import segmenter as sg
+
 from segmenter.cli import main
 
 from conftest import make_long
@@ -38,3 +40,52 @@ def test_console_script_help():
     res = subprocess.run([sys.executable, "-m", "segmenter", "check", "--help"],
                          capture_output=True, text=True, check=True)
     assert "--target" in res.stdout and "examples:" in res.stdout
+
+
+def test_segment_then_assign_end_to_end(tmp_path, capsys):
+    from conftest import planted_frame
+    df, _ = planted_frame(n_per=8, length=40, seed=5)
+    df = df.rename(columns={"unique_id": "store", "ds": "week", "y": "sales"})
+    fit_ids = pd.unique(df["store"])[::2]
+    data = tmp_path / "sales.csv"
+    new = tmp_path / "new.csv"
+    df[df["store"].isin(fit_ids)].to_csv(data, index=False)
+    df[~df["store"].isin(fit_ids)].to_csv(new, index=False)
+    out = tmp_path / "out"
+    code = main(["segment", str(data), "--id", "store", "--time", "week", "--target", "sales",
+                 "--k", "2", "3", "--blueprints", "dtw_kmedoids", "velocity_mean",
+                 "-o", str(out), "--format", "parquet", "--quiet"])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert {p.name for p in out.iterdir()} == {"leaderboard.csv", "mapping.parquet",
+                                               "model.segmenter"}
+    lb = pd.read_csv(out / "leaderboard.csv")
+    assert len(lb) == 4 and lb["rank"].iloc[0] == 1
+    assert "Leaderboard (top 10 of 4 rows" in printed and lb["blueprint"].iloc[0] in printed
+    mapping = sg.read_mapping(out / "mapping.parquet").to_frame()
+    assert sorted(mapping["store"]) == sorted(fit_ids)
+    code = main(["assign", str(out / "model.segmenter"), str(new), "-o", str(tmp_path / "a.csv")])
+    assert code == 0
+    assigned = sg.read_mapping(tmp_path / "a.csv").to_frame()
+    assert sorted(assigned["store"]) == sorted(set(df["store"]) - set(fit_ids))
+    assert (assigned["assigned_by"] == "predict").all()
+    # no -o: CSV on stdout
+    capsys.readouterr()
+    assert main(["assign", str(out / "model.segmenter"), str(new)]) == 0
+    assert capsys.readouterr().out.startswith("store,segment,distance")
+
+
+def test_assign_with_a_file_that_is_not_a_model(tmp_path, capsys):
+    bogus = tmp_path / "m.segmenter"
+    bogus.write_text("hello")
+    data = tmp_path / "d.csv"
+    make_long(12, 40).to_csv(data, index=False)
+    assert main(["assign", str(bogus), str(data)]) == 1
+    assert "not a segmenter model file" in capsys.readouterr().err
+
+
+def test_segment_infeasible_k_exit_code(tmp_path, capsys):
+    data = tmp_path / "d.csv"
+    make_long(12, 40).to_csv(data, index=False)
+    assert main(["segment", str(data), "--k", "1", "-o", str(tmp_path / "o"), "--quiet"]) == 2
+    assert "C4" in capsys.readouterr().err

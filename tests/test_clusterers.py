@@ -4,23 +4,16 @@ import pytest
 from sklearn.utils.estimator_checks import check_estimator
 
 import segmenter as sg
+from conftest import planted_frame
 from segmenter.blueprints import CATALOGUE, DEFAULT, Blueprint, make_blueprint
 from segmenter.clusterers import (DTWAgglomerative, DTWHDBSCAN, DTWKMeans, DTWKMedoids,
                                   FeatureClusterer, VelocityClusterer)
 
 
 def planted(n_per=8, length=40, seed=0, shapes=("sine", "ramp", "step")):
-    """Series of planted shapes with random warping, noise and level."""
-    rng = np.random.default_rng(seed)
-    rows, truth = [], []
-    for c, shape in enumerate(shapes):
-        for i in range(n_per):
-            t = np.linspace(0, 1, length) ** rng.uniform(0.8, 1.25)
-            base = {"sine": np.sin(4 * np.pi * t), "ramp": t, "step": (t > 0.5) * 1.0}[shape]
-            y = 50 + rng.uniform(1, 5) * (base + rng.normal(0, 0.05, length))
-            rows.append(pd.DataFrame({"unique_id": f"{shape}{i}", "ds": np.arange(length), "y": y}))
-            truth.append(c)
-    return sg.read_panel(pd.concat(rows, ignore_index=True)), np.array(truth)
+    """Panel of planted shapes with random warping, noise and level."""
+    df, truth = planted_frame(n_per, length, seed, shapes)
+    return sg.read_panel(df), truth
 
 
 SHAPE_CLUSTERERS = [
