@@ -23,12 +23,14 @@ from .dtw import dtw_distance, dtw_pairwise
 from .mapping import SegmentMapping, read_mapping
 from .panel import Panel, read_panel
 from .persistence import load
+from .runner import SegmentedForecaster
 from .segmentation import Segmenter
 
 __all__ = [
     "__version__",
     "Panel",
     "Segmenter",
+    "SegmentedForecaster",
     "SegmentMapping",
     "read_mapping",
     "load",

@@ -13,8 +13,6 @@ uses the same representation.
 
 from __future__ import annotations
 
-import ast
-import re
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Callable
@@ -29,6 +27,7 @@ from . import _dtw_kernels as K
 from . import features as F
 from .clusterers import (DTWAgglomerative, DTWHDBSCAN, DTWKMeans, DTWKMedoids,
                          FeatureClusterer, VelocityClusterer)
+from ._spec import format_spec, parse_spec
 from .dtw import band_radius
 from .errors import DataValidationError, Problem
 
@@ -79,9 +78,7 @@ class Blueprint:
     def spec(self) -> str:
         """The short spec that :func:`make_blueprint` and ``Segmenter(blueprints=[...])``
         accept, e.g. ``'dtw_kmeans'`` or ``'dtw_kmeans(band=0.2)'``."""
-        if not self.params:
-            return self.name
-        return f"{self.name}(" + ", ".join(f"{k}={v!r}" for k, v in sorted(self.params.items())) + ")"
+        return format_spec(self.name, self.params)
 
     @property
     def geometry(self) -> str:
@@ -374,9 +371,6 @@ QUICK = ["dtw_kmeans", "features_kmeans", "velocity_mean", "velocity_std"]
 #: soft-DTW pair by pair from Python); ``Segmenter(blueprints="all")`` includes it.
 DEFAULT = [n for n in CATALOGUE if n != "softdtw_kmeans"]
 
-_SPEC = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\((.*)\))?\s*$", re.S)
-
-
 def make_blueprint(spec: "str | Blueprint", **params) -> Blueprint:
     """Build a blueprint from a catalogue name or short spec.
 
@@ -391,21 +385,5 @@ def make_blueprint(spec: "str | Blueprint", **params) -> Blueprint:
     """
     if isinstance(spec, Blueprint):
         return spec.with_params(**params) if params else spec
-    m = _SPEC.match(str(spec))
-    if not m or m.group(1) not in CATALOGUE:
-        raise DataValidationError([Problem(
-            "unknown_blueprint", "blueprints",
-            f"{spec!r} is not a blueprint spec; use one of {sorted(CATALOGUE)}, optionally "
-            "with parameters, e.g. 'dtw_kmeans(band=0.2)'")])
-    kw = {}
-    if m.group(2):
-        try:
-            call = ast.parse(f"f({m.group(2)})", mode="eval").body
-            kw = {a.arg: ast.literal_eval(a.value) for a in call.keywords}
-            if call.args:
-                raise ValueError("positional arguments")
-        except (SyntaxError, ValueError) as exc:
-            raise DataValidationError([Problem(
-                "bad_blueprint_spec", "blueprints", f"cannot read the parameters of {spec!r} "
-                f"({exc}); write them as name=value, e.g. 'dtw_kmeans(band=0.2)'")]) from None
-    return CATALOGUE[m.group(1)].with_params(**kw, **params)
+    name, kw = parse_spec(spec, CATALOGUE, "blueprint", "blueprints", "dtw_kmeans(band=0.2)")
+    return CATALOGUE[name].with_params(**kw, **params)

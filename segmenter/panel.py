@@ -290,20 +290,7 @@ class Panel:
         pos = self.start[series_of_row] + (np.arange(len(series_of_row)) -
                                            self.offsets[:-1][series_of_row])
         out = self.ids.iloc[series_of_row[keep]].reset_index(drop=True)
-        times = self._grid.labels(pos[keep])
-        if self._grid.kind == "int":
-            out[self.time_col] = pd.array(np.asarray(times), dtype=self._time_dtype)
-        elif self._grid.kind == "datetime":
-            idx = pd.DatetimeIndex(times)
-            tz = getattr(self._time_dtype, "tz", None)
-            if tz is not None:
-                idx = (idx.tz_localize("UTC").tz_convert(tz) if self._grid.tz_mode == "utc"
-                       else idx.tz_localize(tz))
-            if self._time_dtype is not None:
-                idx = idx.astype(self._time_dtype)
-            out[self.time_col] = idx
-        else:
-            out[self.time_col] = times
+        out[self.time_col] = self.time_labels(pos[keep])
         for j, c in enumerate(self.value_cols):
             out[c] = self.values[keep, j]
         if self.segment_col is not None:
@@ -327,6 +314,27 @@ class Panel:
         h.update(np.ascontiguousarray(self.values, dtype=np.float64).tobytes())
         h.update(repr((self.freq, self.time_kind, self.value_cols)).encode())
         return h.hexdigest()
+
+    def end_positions(self) -> np.ndarray:
+        """Grid position right after each series' last step (where forecasts start)."""
+        return self.start + self.lengths
+
+    def time_labels(self, positions):
+        """Times of grid ``positions`` in the input's time type (dtype and time zone);
+        positions past the data (forecast steps) are fine."""
+        times = self._grid.labels(np.asarray(positions, dtype=np.int64))
+        if self._grid.kind == "int":
+            return pd.array(np.asarray(times), dtype=self._time_dtype)
+        if self._grid.kind == "datetime":
+            idx = pd.DatetimeIndex(times)
+            tz = getattr(self._time_dtype, "tz", None)
+            if tz is not None:
+                idx = (idx.tz_localize("UTC").tz_convert(tz) if self._grid.tz_mode == "utc"
+                       else idx.tz_localize(tz))
+            if self._time_dtype is not None:
+                idx = idx.astype(self._time_dtype)
+            return idx
+        return times
 
     # ------------------------------------------------------------------ reporting
     def summary(self) -> dict:
