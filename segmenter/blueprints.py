@@ -304,6 +304,8 @@ def _features_hdbscan(k, rs, **kw):
 
 
 def _velocity(col, k, rs, **kw):
+    if kw:
+        raise TypeError(f"velocity blueprints take no clusterer parameters, got {sorted(kw)}")
     return VelocityClusterer(n_clusters=k, column=col)
 
 
@@ -386,4 +388,11 @@ def make_blueprint(spec: "str | Blueprint", **params) -> Blueprint:
     if isinstance(spec, Blueprint):
         return spec.with_params(**params) if params else spec
     name, kw = parse_spec(spec, CATALOGUE, "blueprint", "blueprints", "dtw_kmeans(band=0.2)")
-    return CATALOGUE[name].with_params(**kw, **params)
+    bp = CATALOGUE[name].with_params(**kw, **params)
+    try:                                  # unknown parameters fail here, not mid-run
+        bp.make_estimator(2 if not bp.picks_k else None, 0)
+    except TypeError as exc:
+        raise DataValidationError([Problem(
+            "bad_blueprint_params", "blueprints", f"{spec!r}: {exc}; the featurizer takes "
+            f"{sorted(_FEATURIZER_PARAMS)}, the clusterer its own parameters")]) from None
+    return bp

@@ -1,8 +1,9 @@
 """The ``segmenter`` command line.
 
-Run ``segmenter --help`` or ``segmenter check --help``.  Exit codes: 0 success,
-2 the data cannot be clustered under the constraints, 3 the input breaks the data
-contract (the message lists every problem), 1 anything else.
+Run ``segmenter --help`` or ``segmenter COMMAND --help``.  Exit codes: 0 success,
+2 the data cannot be clustered under the constraints, 3 bad input: the table breaks the
+data contract or an argument is invalid (the message lists every problem), 1 anything
+else (e.g. no leaderboard row could be scored; the leaderboard is still written).
 """
 
 from __future__ import annotations
@@ -128,12 +129,16 @@ def _cmd_segment(args) -> int:
                     progress=False if args.quiet else None)
     panel = _load_panel(args)
     print(panel.summary_text())
-    seg.fit(panel)
+    try:
+        seg.fit(panel)
+    finally:            # the leaderboard is written even when no row could be mapped
+        if hasattr(seg, "leaderboard_"):
+            with atomic_write(out / "leaderboard.csv", "w", encoding="utf-8",
+                              newline="") as fh:
+                seg.leaderboard_.to_csv(fh, index=False)
     if args.choose is not None:
         seg.choose(args.choose)
     lb = seg.leaderboard_
-    with atomic_write(out / "leaderboard.csv", "w", encoding="utf-8", newline="") as fh:
-        lb.to_csv(fh, index=False)
     mapping_path = seg.mapping_.write(out / f"mapping.{args.format}")
     model_path = seg.save(out / "model.segmenter")
     print(f"\nLeaderboard (top {args.top} of {len(lb)} rows; all in {out / 'leaderboard.csv'}):")

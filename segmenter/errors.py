@@ -127,6 +127,10 @@ class MissingDependencyError(SegmenterError, ImportError):
     """An optional library is needed but not installed; the message names the extra."""
 
 
+class NoCandidateError(SegmenterError, RuntimeError):
+    """No leaderboard candidate produced a usable score (see the leaderboard's reasons)."""
+
+
 class IncompatibleVersionError(SegmenterError, RuntimeError):
     """A saved file was written by an incompatible version of segmenter."""
 

@@ -18,7 +18,8 @@ A candidate is any object with
 ``score(model, fold, **settings) -> dict``
     metrics on ``fold``'s validation part (plus anything else worth a column).
     Numeric values are averaged over folds (weighted by the ``"weight"`` entry when
-    present); other values are kept from the first fold.  A non-empty ``"demoted"``
+    present); strings are joined (distinct non-empty values, ``"; "``); other values are
+    kept from the first fold.  A non-empty ``"demoted"``
     entry (a reason) ranks the row below every row without one (e.g. a clustering
     whose requested k produced empty clusters).
 
@@ -41,7 +42,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import DataValidationError, Problem
+from .errors import DataValidationError, NoCandidateError, Problem
 
 __all__ = ["Leaderboard", "Entry", "progress_bar"]
 
@@ -211,10 +212,9 @@ class Leaderboard:
             v = e.metrics.get(self.metric, math.nan)
             if e.status == "ok" and np.isfinite(v):
                 return e
-        raise DataValidationError([Problem(
-            "no_scored_candidate", self.metric,
-            "no candidate produced a finite " + self.metric + "; see the leaderboard's "
-            "'status' and 'reason' columns")])
+        raise NoCandidateError(
+            f"no candidate produced a finite {self.metric}; see the leaderboard's 'status', "
+            "'reason' and 'note' columns")
 
     def to_frame(self) -> pd.DataFrame:
         """The leaderboard, best first: rank, row, blueprint, settings, metrics, times,
@@ -248,6 +248,8 @@ def _aggregate(results: list[dict]) -> dict:
             arr = np.array(vals, dtype=float)
             ok = np.isfinite(arr)
             out[key] = float(np.average(arr[ok], weights=w[ok])) if ok.any() else math.nan
+        elif all(isinstance(v, str) for v in vals):
+            out[key] = "; ".join(dict.fromkeys(v for v in vals if v))
         else:
             out[key] = first
     return out

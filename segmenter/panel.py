@@ -755,11 +755,16 @@ def read_panel(data: "pd.DataFrame | str | os.PathLike", id_col="unique_id", tim
     """
     if isinstance(data, pd.DataFrame):
         return Panel.from_frame(data, id_col, time_col, target_col, **kwargs)
-    return Panel.from_frame(read_table(data), id_col, time_col, target_col, **kwargs)
+    return Panel.from_frame(read_table(data, text_cols=_as_list(id_col)), id_col, time_col,
+                            target_col, **kwargs)
 
 
-def read_table(path: "str | os.PathLike") -> pd.DataFrame:
-    """Read a CSV or Parquet file (or a folder of Parquet files) into a DataFrame."""
+def read_table(path: "str | os.PathLike", text_cols: Sequence[str] = ()) -> pd.DataFrame:
+    """Read a CSV or Parquet file (or a folder of Parquet files) into a DataFrame.
+
+    ``text_cols`` (the series-id columns) are read from CSV as text, so ids such as
+    ``"001"`` stay exactly as written.
+    """
     p = Path(path)
     if not p.exists():
         raise DataValidationError([Problem("no_file", None, f"{str(p)!r} does not exist")])
@@ -767,7 +772,9 @@ def read_table(path: "str | os.PathLike") -> pd.DataFrame:
     if p.is_dir() or suffix in (".parquet", ".pq"):
         return pd.read_parquet(p)
     if suffix in (".csv", ".txt", ".gz", ".tsv"):
-        return pd.read_csv(p, sep="\t" if suffix == ".tsv" else ",")
+        sep = "\t" if suffix == ".tsv" else ","
+        header = pd.read_csv(p, sep=sep, nrows=0).columns
+        return pd.read_csv(p, sep=sep, dtype={c: str for c in text_cols if c in header})
     raise DataValidationError([Problem(
         "unknown_format", None, f"cannot tell the format of {str(p)!r}; use a .csv or "
         ".parquet file")])

@@ -39,9 +39,12 @@ def atomic_write(path: "str | os.PathLike", mode: str = "wb", **open_kw):
 
     On any exception the temporary file is removed and ``path`` is untouched.
     """
-    path = Path(path)
+    path = Path(path).resolve()           # a symlink: write its target
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)         # as a plain open() would, not mkstemp's 0600
     try:
         with os.fdopen(fd, mode, **open_kw) as fh:
             yield fh

@@ -70,7 +70,7 @@ from .blueprints import CATALOGUE, DEFAULT, QUICK, Blueprint, FittedBlueprint, m
 from .clusterers import _DistanceMatrixClusterer
 from .constraints import ClusteringConstraints, normalize_k
 from .dtw import SeriesSet
-from .errors import (ConstraintViolationError, DataValidationError, NotFittedError, Problem)
+from .errors import ConstraintViolationError, DataValidationError, NotFittedError, Problem
 from .leaderboard import Leaderboard
 from .mapping import SegmentMapping
 from .panel import Panel, read_panel
@@ -79,6 +79,9 @@ from . import persistence
 __all__ = ["Segmenter", "default_k", "K_GRID"]
 
 log = logging.getLogger("segmenter.segmenter")
+
+#: Column names of the segment mapping; series-id columns may not use them.
+RESERVED = ("segment", "distance", "short_history", "no_values", "assigned_by")
 
 #: Cluster counts ``n_clusters=None`` chooses from.
 K_GRID = (2, 3, 4, 5, 6, 8, 10, 12, 15, 20)
@@ -201,7 +204,7 @@ def silhouette_against(C: np.ndarray, labels: np.ndarray, ref_labels: np.ndarray
     means = np.column_stack([C[:, ref_labels == s].mean(axis=1) for s in segs])
     out = np.zeros(len(labels))
     if len(segs) < 2:
-        return out
+        return np.full(len(labels), np.nan)
     for i, lab in enumerate(labels):
         own = np.flatnonzero(segs == lab)
         if not len(own):
@@ -269,8 +272,10 @@ class _ClusteringCandidate:
             Xv, Xt = _take(X, fold.valid), _take(X, fold.train)
             lv = model.predict_features(Xv)
             s = silhouette_against(model.cross(Xv, Xt), lv, lab_train)
-            out["silhouette"] = float(s.mean())
+            out["silhouette"] = float(s.mean()) if np.isfinite(s).all() else math.nan
             out["weight"] = float(len(s))
+            if not np.isfinite(s).all():
+                note.append("silhouette undefined: the training series form one segment")
         # training metrics
         pos = np.searchsorted(fold.train, fold.train_sample)
         tag = (fold.name, "train") if len(pos) == len(fold.train) else (fold.name, "train_sample")
@@ -380,9 +385,10 @@ class Segmenter:
                                     "fraction strictly between 0 and 1"))
         for name in ("min_validation", "cv_folds", "silhouette_sample"):
             v = getattr(self, name)
-            if not isinstance(v, (int, np.integer)) or v < (2 if name != "min_validation" else 1):
-                problems.append(Problem(f"bad_{name}", name, f"{name}={v!r} must be an integer "
-                                        ">= 2" if name != "min_validation" else ">= 1"))
+            low = 1 if name == "min_validation" else 2
+            if not isinstance(v, (int, np.integer)) or v < low:
+                problems.append(Problem(f"bad_{name}", name,
+                                        f"{name}={v!r} must be an integer >= {low}"))
         if problems:
             raise DataValidationError(problems)
 
@@ -431,6 +437,11 @@ class Segmenter:
         requested = normalize_k(self.n_clusters, constraints)
         panel = self._read(data, id_col, time_col, target_col, value_cols=value_cols,
                            static_cols=static_cols, freq=freq, missing=missing, dtype=dtype)
+        clash = sorted(set(panel.id_cols) & set(RESERVED))
+        if clash:
+            raise DataValidationError([Problem(
+                "reserved_id_name", ",".join(clash), f"series-id column(s) {clash} carry names "
+                f"the segment mapping uses for its own columns {list(RESERVED)}; rename them")])
         self.data_args_ = {"id_col": panel.id_cols if len(panel.id_cols) > 1 else
                            panel.id_cols[0], "time_col": panel.time_col,
                            "target_col": panel.target_col,
@@ -464,8 +475,9 @@ class Segmenter:
                     tasks.append((cand, {"n_clusters": None}))
                 continue
             for k in ks:
-                if k in report.skipped_k:
-                    self._lb.skip(cand, {"n_clusters": k}, report.skipped_k[k])
+                reason = self._skip_reason(k, report)
+                if reason:
+                    self._lb.skip(cand, {"n_clusters": k}, reason)
                 else:
                     tasks.append((cand, {"n_clusters": k}))
         log.info("segmenter: %d candidates on %d series (%s)", len(tasks), panel.n_series,
@@ -480,6 +492,20 @@ class Segmenter:
         if "n_clusters" in df.columns:
             df["n_clusters"] = df["n_clusters"].astype("Int64")
         return df
+
+    def _skip_reason(self, k: int, report) -> str:
+        """Why k cannot run: C2/C4 on all series, or too few long series in a training
+        partition (every fold's training series must support k)."""
+        if k in report.skipped_k:
+            return report.skipped_k[k]
+        long_enough = self._ws.panel.n_observed >= self.constraints_.min_history
+        n_train = min(int(long_enough[f.train].sum()) for f in self.folds_)
+        if k > n_train:
+            return (f"C2: k={k} needs {k} training series with >= "
+                    f"{self.constraints_.min_history} non-missing steps; the training "
+                    f"partition ({1 - self.validation_size:.0%} of the series"
+                    f"{', per fold' if len(self.folds_) > 1 else ''}) has {n_train}")
+        return ""
 
     # ------------------------------------------------------------------ choose / rerun
     def _need_workspace(self, what: str):
@@ -512,7 +538,7 @@ class Segmenter:
         self.model_ = model
         self.chosen_row_ = entry.row
         meta = {"blueprint": cand.name, "steps": cand.describe(k),
-                "n_clusters": int(model.n_clusters_), "requested_k": k,
+                "n_clusters": int(len(np.unique(model.labels_))), "requested_k": k,
                 "metric": self.metric, "score": entry.metrics.get(self.metric),
                 "leaderboard_row": entry.row, "constraints": self.constraints_.as_dict(),
                 "segmenter_version": __version__, "data_fingerprint": panel.fingerprint(),
@@ -530,10 +556,7 @@ class Segmenter:
         frame["short_history"] = nobs < self.constraints_.min_history
         frame["no_values"] = nobs == 0
         frame["assigned_by"] = how
-        seg_col = "segment" if "segment" not in panel.id_cols else "segment_"
-        if seg_col != "segment":
-            frame = frame.rename(columns={"segment": seg_col})
-        return SegmentMapping(frame, panel.id_cols, seg_col, metadata=meta,
+        return SegmentMapping(frame, panel.id_cols, "segment", metadata=meta,
                               max_segments=self.constraints_.max_segments)
 
     def rerun(self, row: int | None = None, n_clusters=None) -> pd.DataFrame:
@@ -562,8 +585,9 @@ class Segmenter:
         tasks = []
         for cand in cands:
             for k in ks:
-                if k in report.skipped_k:
-                    self._lb.skip(cand, {"n_clusters": k}, report.skipped_k[k])
+                reason = self._skip_reason(k, report)
+                if reason:
+                    self._lb.skip(cand, {"n_clusters": k}, reason)
                 else:
                     tasks.append((cand, {"n_clusters": k}))
         self._lb.run(tasks)

@@ -89,3 +89,19 @@ def test_segment_infeasible_k_exit_code(tmp_path, capsys):
     make_long(12, 40).to_csv(data, index=False)
     assert main(["segment", str(data), "--k", "1", "-o", str(tmp_path / "o"), "--quiet"]) == 2
     assert "C4" in capsys.readouterr().err
+
+
+def test_csv_ids_stay_as_written_and_bad_choose_keeps_the_leaderboard(tmp_path, capsys):
+    df = make_long(12, 40, seed=3, ids=[f"{i:03d}" for i in range(12)])
+    data = tmp_path / "d.csv"
+    df.to_csv(data, index=False)
+    out = tmp_path / "o"
+    assert main(["segment", str(data), "--k", "2", "--blueprints", "velocity_mean",
+                 "-o", str(out), "--quiet"]) == 0
+    ids = sg.read_mapping(out / "mapping.csv").to_frame()["unique_id"].tolist()
+    assert ids == [f"{i:03d}" for i in range(12)]
+    out2 = tmp_path / "o2"
+    assert main(["segment", str(data), "--k", "2", "--blueprints", "velocity_mean",
+                 "-o", str(out2), "--quiet", "--choose", "99"]) == 3
+    assert "row 99 is not on the leaderboard" in capsys.readouterr().err
+    assert (out2 / "leaderboard.csv").exists()

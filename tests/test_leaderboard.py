@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from segmenter.errors import DataValidationError
+from segmenter.errors import DataValidationError, NoCandidateError
 from segmenter.leaderboard import Leaderboard
 
 
@@ -39,7 +39,7 @@ def test_ranks_by_metric_lower_is_better_and_weights_folds():
     assert df["offset"].tolist() == [9, 5, 0]
     assert np.allclose(df["err"], [expected[9], expected[5], expected[0]])
     assert df["rank"].tolist() == [1, 2, 3]
-    assert df["label"].tolist() == ["f0"] * 3           # non-numeric: first fold's value
+    assert df["label"].tolist() == ["f0; f10"] * 3      # strings: distinct values joined
     assert df["steps"].iloc[0] == "offset 9"
     assert lb.best().settings == {"offset": 9}
 
@@ -85,7 +85,7 @@ def test_rerun_one_row_with_a_list_of_settings():
 def test_no_finite_score_is_a_clear_error():
     lb = Leaderboard(folds=[0], metric="missing_metric", progress=False)
     lb.run([(Shift(), {"offset": 1})])
-    with pytest.raises(DataValidationError, match="no candidate produced a finite"):
+    with pytest.raises(NoCandidateError, match="no candidate produced a finite"):
         lb.best()
     df = lb.to_frame()
     assert "missing_metric" not in df.columns and df["rank"].isna().all()

@@ -97,3 +97,21 @@ def test_atomic_write_keeps_the_old_file_when_a_write_fails(tmp_path):
 
 def test_public_names():
     assert sg.SegmentMapping is SegmentMapping and sg.read_mapping is read_mapping
+
+
+def test_csv_round_trip_is_exact_for_real_distances(tmp_path):
+    rng = np.random.default_rng(0)
+    m = SegmentMapping(frame(list("abcdef"), [0, 1, 0, 1, 2, 2],
+                             distance=rng.random(6) * np.pi), "store")
+    assert read_mapping(m.write(tmp_path / "m.csv")) == m
+
+
+def test_written_files_get_normal_permissions(tmp_path):
+    import os
+    umask = os.umask(0o022)
+    try:
+        with atomic_write(tmp_path / "f.txt", "w") as fh:
+            fh.write("x")
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "f.txt").stat().st_mode & 0o777 == 0o644

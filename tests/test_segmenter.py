@@ -72,7 +72,10 @@ def test_skipped_k_is_shown_with_its_reason():
     lb = seg.leaderboard_.set_index("n_clusters")
     assert lb.loc[4, "status"] == "skipped"
     assert lb.loc[4, "reason"].startswith("C2: k=4 needs 4 series with >= 20 non-missing steps")
-    assert (lb.loc[[2, 3], "status"] == "ok").all()
+    # 3 long series in all, but a fold that holds one out trains on 2: k=3 cannot run
+    assert lb.loc[3, "status"] == "skipped"
+    assert lb.loc[3, "reason"].startswith("C2: k=3 needs 3 training series")
+    assert lb.loc[2, "status"] == "ok"
     short_flags = seg.mapping_.to_frame().set_index("unique_id")["short_history"]
     assert short_flags[[f"t{i}" for i in range(9)]].all() and not short_flags[["s000"]].any()
 
@@ -250,3 +253,36 @@ def test_tourism_default_leaderboard(tmp_path):
     back = sg.load(seg.save(tmp_path / "t.segmenter"))
     pd.testing.assert_frame_equal(back.predict(df, id_col=ids).to_frame().drop(columns="assigned_by"),
                                   seg.predict(df, id_col=ids).to_frame().drop(columns="assigned_by"))
+
+
+def test_reserved_id_names_and_bad_blueprint_parameters_fail_before_fitting():
+    df = make_long(12, 40, seed=6).rename(columns={"unique_id": "segment"})
+    with pytest.raises(DataValidationError, match="rename them"):
+        sg.Segmenter(n_clusters=2, blueprints="quick").fit(df, id_col="segment")
+    df = make_long(12, 40, seed=6)
+    with pytest.raises(DataValidationError, match="bandd"):
+        sg.Segmenter(n_clusters=2, blueprints=["dtw_kmeans(bandd=0.2)"]).fit(df)
+    with pytest.raises(DataValidationError, match="windo"):
+        sg.Segmenter(n_clusters=2, blueprints=["velocity_mean(windo=8)"]).fit(df)
+
+
+def test_cv_scoring_of_single_segment_models_is_undefined_not_zero():
+    C = np.ones((2, 3))
+    assert np.isnan(silhouette_against(C, np.array([0, 0]), np.array([0, 0, 0]))).all()
+
+
+def test_cv_demotion_counts_every_fold():
+    # zero shares tie (0.5 for 10 series, 0 for 5): quantile bins collapse in the folds
+    rng = np.random.default_rng(7)
+    rows = []
+    for i in range(15):
+        y = rng.uniform(1, 5, 40)
+        if i < 10:
+            y[::2] = 0.0
+        rows.append(pd.DataFrame({"unique_id": f"s{i}", "ds": np.arange(40), "y": y}))
+    df = pd.concat(rows)
+    seg = sg.Segmenter(n_clusters=[3], blueprints=["velocity_zero_share", "velocity_mean"],
+                       progress=False).fit(df)
+    lb = seg.leaderboard_.set_index("blueprint")
+    assert "empty" in lb.loc["velocity_zero_share", "demoted"]
+    assert seg.mapping_.metadata["n_clusters"] == seg.mapping_.n_segments
