@@ -7,6 +7,10 @@ missing ones NaN), the mean of the previous ``m`` values, and the position of t 
 season (the calendar: month of year for monthly data, quarter for quarterly) as a
 categorical feature.  The target is the scaled value.
 
+The regressor runs single-threaded (threadpoolctl): the runner parallelises across
+segments with processes, and OpenMP threads competing with them slow gradient boosting
+down many times over.
+
 Forecasting is **recursive**: one model predicts one step ahead, and each prediction
 becomes a lag for the next step, for all series of the group at once.  Because the
 model is fitted once per group, it also forecasts series it never saw (new series
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+from threadpoolctl import threadpool_limits
 
 from segmenter.forecasting import ForecastBlueprint, SeriesGroup
 
@@ -117,7 +122,8 @@ class PooledRegressor(ForecastBlueprint):
             raise ValueError("no series with at least 2 values to train the pooled model")
         X, yv = np.vstack(rows), np.concatenate(targets)
         reg = self._make_regressor(L)
-        reg.fit(self._fillna(X), yv)
+        with threadpool_limits(limits=1):     # segments run in parallel processes instead
+            reg.fit(self._fillna(X), yv)
         return {"regressor": reg, "L": L, "m": m}
 
     def predict(self, state, group: SeriesGroup, horizon: int):
@@ -136,7 +142,8 @@ class PooledRegressor(ForecastBlueprint):
         out = np.empty((n, horizon))
         for h in range(horizon):
             phase = (group.end_phase + h) % m if m > 1 else np.zeros(n)
-            f = reg.predict(self._fillna(self._features(hist, phase, m)))
+            with threadpool_limits(limits=1):
+                f = reg.predict(self._fillna(self._features(hist, phase, m)))
             out[:, h] = f
             hist = np.column_stack([f, hist[:, :-1]])
         out *= scale[:, None]
