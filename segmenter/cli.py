@@ -32,6 +32,7 @@ examples:
   segmenter check tourism.csv --id Region State Purpose --time Quarter --target Trips --k 4 6 8
   segmenter segment sales.csv --id store --time date --target sales --k 4 6 8 -o out/
   segmenter assign out/model.segmenter new_sales.csv -o out/new_mapping.csv
+  segmenter forecast sales.csv --id store --time date --target sales --mapping out/mapping.csv --horizon 8 -o out/
 """
 
 
@@ -165,6 +166,56 @@ def _cmd_assign(args) -> int:
     return EXIT_OK
 
 
+def _cmd_forecast(args) -> int:
+    from pathlib import Path
+
+    from .mapping import read_mapping
+    from .persistence import atomic_write, load
+    from .runner import SegmentedForecaster
+    from .segmentation import Segmenter
+    given = [x for x in (args.mapping, args.model, args.segment_col) if x]
+    if len(given) != 1:
+        from .errors import DataValidationError, Problem
+        raise DataValidationError([Problem(
+            "segments", None, "give exactly one of --mapping FILE (from `segmenter segment`), "
+            "--model FILE (a saved segmenter; it also assigns series it has not seen) or "
+            "--segment-col COL (a column of the data)")])
+    out = Path(args.out)
+    cands = args.candidates if args.candidates else "default"
+    if isinstance(cands, list) and len(cands) == 1 and cands[0] in ("default", "quick"):
+        cands = cands[0]
+    fc = SegmentedForecaster(horizon=args.horizon, n_origins=args.origins, step=args.step,
+                             candidates=cands, metric=args.metric,
+                             season_length=args.season_length, compare=not args.no_compare,
+                             n_jobs=args.jobs, progress=False if args.quiet else None)
+    kwargs = dict(_column_kwargs(args), segment_col=args.segment_col)
+    mapping = read_mapping(args.mapping) if args.mapping else None
+    segmenter = load(args.model, expected=Segmenter) if args.model else None
+    from .panel import read_panel
+    panel = read_panel(args.data, **kwargs)
+    fc.fit(panel, mapping=mapping, segmenter=segmenter)
+    for name, frame in (("forecasts.csv", fc.forecasts_),
+                        ("forecast_leaderboard.csv", fc.leaderboard_)):
+        with atomic_write(out / name, "w", encoding="utf-8", newline="") as fh:
+            frame.to_csv(fh, index=False)
+    if fc.compare:
+        with atomic_write(out / "comparison.csv", "w", encoding="utf-8", newline="") as fh:
+            fc.comparison_.to_csv(fh, index=False)
+        with atomic_write(out / "comparison_per_series.csv", "w", encoding="utf-8",
+                          newline="") as fh:
+            fc.comparison_per_series_.to_csv(fh, index=False)
+    model = fc.save(out / "forecaster.segmenter")
+    print(f"Champions by segment: {fc.champions_}")
+    if fc.compare:
+        import pandas as pd
+        with pd.option_context("display.width", 200):
+            print(fc.comparison_.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+        print(fc.comparison_text_)
+    print(f"Wrote {len(fc.forecasts_)} forecast rows to {out / 'forecasts.csv'}, the per-segment "
+          f"leaderboards, the comparison and the model {model}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="segmenter", description=_DESCRIPTION, epilog=_EXAMPLES,
@@ -222,6 +273,38 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write the mapping here (.csv, .parquet or .json); default: CSV on "
                         "standard output")
     p.set_defaults(func=_cmd_assign)
+
+    p = sub.add_parser(
+        "forecast", help="one forecasting champion per segment, and the comparison",
+        description="Backtest the forecasting candidates per segment on rolling origins, keep "
+                    "each segment's champion, forecast every series, and compare segmented vs "
+                    "one global model vs per-series choices. Writes OUT/forecasts.csv, "
+                    "OUT/forecast_leaderboard.csv, OUT/comparison.csv, "
+                    "OUT/comparison_per_series.csv and OUT/forecaster.segmenter.",
+        epilog=_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_data_args(p)
+    p.add_argument("--mapping", default=None, metavar="FILE",
+                   help="segment mapping written by `segmenter segment` (csv/parquet/json)")
+    p.add_argument("--model", default=None, metavar="FILE",
+                   help="segmenter model file instead of a mapping (assigns unseen series)")
+    p.add_argument("--segment-col", default=None, metavar="COL",
+                   help="user-defined segments: a column of the data")
+    p.add_argument("--horizon", type=int, required=True, help="steps to forecast")
+    p.add_argument("--origins", type=int, default=3, help="backtest windows (default: 3)")
+    p.add_argument("--step", type=int, default=None,
+                   help="steps between backtest origins (default: the horizon)")
+    p.add_argument("--candidates", nargs="+", default=None, metavar="SPEC",
+                   help="'default', 'quick' or forecaster specs: seasonal_naive ets theta "
+                        "arima pooled_gbm 'ets(damped=False)'")
+    p.add_argument("--metric", default="mase", choices=["mase", "smape", "rmse"])
+    p.add_argument("--season-length", type=int, default=None,
+                   help="season length (default: from the frequency)")
+    p.add_argument("--no-compare", action="store_true",
+                   help="skip the global and per-series comparison")
+    p.add_argument("--jobs", type=int, default=-1, help="parallel processes (default: all cores)")
+    p.add_argument("-o", "--out", default="segmenter_out", metavar="DIR")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_forecast)
     return parser
 
 

@@ -105,3 +105,27 @@ def test_csv_ids_stay_as_written_and_bad_choose_keeps_the_leaderboard(tmp_path, 
                  "-o", str(out2), "--quiet", "--choose", "99"]) == 3
     assert "row 99 is not on the leaderboard" in capsys.readouterr().err
     assert (out2 / "leaderboard.csv").exists()
+
+
+def test_forecast_end_to_end(tmp_path, capsys):
+    from test_forecasting import seasonal_frame
+    df = seasonal_frame(n=12, length=40)
+    data = tmp_path / "d.csv"
+    df.to_csv(data, index=False)
+    out = tmp_path / "o"
+    assert main(["segment", str(data), "--k", "2", "--blueprints", "velocity_mean", "-o",
+                 str(out), "--quiet"]) == 0
+    code = main(["forecast", str(data), "--mapping", str(out / "mapping.csv"), "--horizon", "4",
+                 "--origins", "2", "--candidates", "theta", "--season-length", "12",
+                 "--jobs", "1", "-o", str(out), "--quiet"])
+    printed = capsys.readouterr().out
+    assert code == 0
+    fc = pd.read_csv(out / "forecasts.csv", dtype={"unique_id": str})
+    assert len(fc) == 12 * 4 and set(fc.columns) >= {"unique_id", "ds", "forecast", "segment",
+                                                      "champion"}
+    comp = pd.read_csv(out / "comparison.csv")
+    assert set(comp["strategy"]) == {"segmented", "global", "per-series"}
+    assert comp["strategy"].iloc[0] in printed and "segmenting" in printed
+    assert sg.load(out / "forecaster.segmenter").predict().shape[0] == 48
+    assert main(["forecast", str(data), "--horizon", "4", "-o", str(out)]) == 3
+    assert "give exactly one of --mapping" in capsys.readouterr().err
