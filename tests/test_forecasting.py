@@ -246,3 +246,21 @@ def test_sktime_forecaster_as_a_candidate():
     fc.fit(df, mapping=mapping_for(df))
     assert "sktime_NaiveForecaster" in set(fc.leaderboard_["blueprint"])
     assert (fc.leaderboard_["status"] == "ok").all()
+
+
+def test_user_overrides_a_champion():
+    df = seasonal_frame(n=6)
+    fc = sg.SegmentedForecaster(horizon=3, n_origins=1, candidates=["theta"], season_length=12,
+                                n_jobs=1, progress=False, compare=False)
+    fc.fit(df, mapping=mapping_for(df))
+    before = fc.predict()
+    fc.set_champion(1, "seasonal_naive", data=df)
+    after = fc.predict()
+    assert fc.champions_[1] == "seasonal_naive"
+    seg1 = after["segment"] == 1
+    assert (after.loc[seg1, "champion"] == "seasonal_naive").all()
+    pd.testing.assert_frame_equal(after[~seg1], before[~seg1])
+    last = df[df["unique_id"] == "s01"]["y"].to_numpy()
+    assert after[after.unique_id == "s01"]["forecast"].tolist() == pytest.approx(last[-12:-9])
+    with pytest.raises(DataValidationError, match="segment 7 is not one of"):
+        fc.set_champion(7, "theta", data=df)
