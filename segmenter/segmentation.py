@@ -474,12 +474,7 @@ class Segmenter:
                 if requested is None or bp.spec in named:
                     tasks.append((cand, {"n_clusters": None}))
                 continue
-            for k in ks:
-                reason = self._skip_reason(k, report)
-                if reason:
-                    self._lb.skip(cand, {"n_clusters": k}, reason)
-                else:
-                    tasks.append((cand, {"n_clusters": k}))
+            tasks += self._k_tasks(cand, ks, report)
         log.info("segmenter: %d candidates on %d series (%s)", len(tasks), panel.n_series,
                  ", ".join(f.name for f in self.folds_))
         self._lb.run(tasks)
@@ -492,6 +487,17 @@ class Segmenter:
         if "n_clusters" in df.columns:
             df["n_clusters"] = df["n_clusters"].astype("Int64")
         return df
+
+    def _k_tasks(self, cand, ks, report) -> list:
+        """Leaderboard tasks of ``cand`` for each k; infeasible k are recorded as skipped."""
+        tasks = []
+        for k in ks:
+            reason = self._skip_reason(k, report)
+            if reason:
+                self._lb.skip(cand, {"n_clusters": k}, reason)
+            else:
+                tasks.append((cand, {"n_clusters": k}))
+        return tasks
 
     def _skip_reason(self, k: int, report) -> str:
         """Why k cannot run: C2/C4 on all series, or too few long series in a training
@@ -584,12 +590,7 @@ class Segmenter:
         before = len(self._lb.entries)
         tasks = []
         for cand in cands:
-            for k in ks:
-                reason = self._skip_reason(k, report)
-                if reason:
-                    self._lb.skip(cand, {"n_clusters": k}, reason)
-                else:
-                    tasks.append((cand, {"n_clusters": k}))
+            tasks += self._k_tasks(cand, ks, report)
         self._lb.run(tasks)
         self.leaderboard_ = self._frame()
         return self.leaderboard_[self.leaderboard_["row"] >= before]
