@@ -39,7 +39,8 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from . import persistence
-from .errors import ConstraintViolationError, DataValidationError, NotFittedError, Problem
+from .errors import (ConstraintViolationError, DataValidationError, NoCandidateError,
+                     NotFittedError, Problem)
 from .features import season_length_for
 from .forecasting import (DEFAULT_FORECASTERS, QUICK_FORECASTERS, ForecastBlueprint,
                           SeriesGroup, backtest_cutoffs, clean_history, make_forecaster,
@@ -151,7 +152,7 @@ def _run_group(key, data: _GroupData, horizon: int, cutoffs: np.ndarray,
                                         for k in METRICS}
     try:
         best = lb.best().candidate.name
-    except DataValidationError:
+    except NoCandidateError:
         best = None
     frame = lb.to_frame().drop(columns=["row"])
     return {"key": key, "frame": frame, "errors": errors, "best": best,
@@ -354,6 +355,9 @@ class SegmentedForecaster:
                 "C5", "segment", f"C5: {len(uniq)} segments, at most {self.max_segments} can "
                 "be forecast; merge segments or raise max_segments")])
         self.season_length_ = int(self.season_length or season_length_for(panel.freq) or 1)
+        if self.season_length is None and panel.time_kind == "int":
+            log.warning("integer time steps carry no calendar: no season is assumed "
+                        "(season_length=1); pass season_length= (e.g. 12 for monthly data)")
         self.step_ = int(self.step or self.horizon)
         bps = self._blueprints()
         self.candidates_ = [b.spec for b in bps]

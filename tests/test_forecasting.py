@@ -264,3 +264,14 @@ def test_user_overrides_a_champion():
     assert after[after.unique_id == "s01"]["forecast"].tolist() == pytest.approx(last[-12:-9])
     with pytest.raises(DataValidationError, match="segment 7 is not one of"):
         fc.set_champion(7, "theta", data=df)
+
+
+def test_series_too_short_for_any_backtest_get_the_baseline():
+    df = seasonal_frame(n=4, length=7)
+    fc = sg.SegmentedForecaster(horizon=4, n_origins=2, candidates=["theta"], season_length=12,
+                                n_jobs=1, progress=False, compare=False)
+    fc.fit(df, mapping=mapping_for(df))
+    assert set(fc.champions_.values()) == {"seasonal_naive"}
+    assert fc.leaderboard_["mase"].isna().all()
+    out = fc.predict()
+    assert len(out) == 16 and out["forecast"].notna().all()
