@@ -7,7 +7,11 @@ segmenter is fitted side by side with its peer counterpart, in the same run:
 =====================  =====================================================
 our blueprint family   peer counterpart
 =====================  =====================================================
-dtw_kmeans             tslearn TimeSeriesKMeans(metric="dtw"), same band/iter
+dtw_kmeans             tslearn TimeSeriesKMeans(metric="dtw") configured as users
+                       do (global_constraint="sakoe_chiba", same radius, max_iter
+                       20); its DBA receives the constraint as a string and
+                       ignores it, so its barycenters are unbanded (ours too since
+                       DTWKMeans(dba_band=None))
 kshape                 tslearn KShape
 dtw_* (others)         aeon TimeSeriesKMeans(distance="dtw", window 10%, DBA
                        averaging, max_iter=20); aeon's own defaults (MSM
@@ -17,7 +21,8 @@ features_*, velocity   tslearn TimeSeriesKMeans(metric="euclidean") on the
                        z-normalised series (the plain-vector baseline)
 =====================  =====================================================
 
-ARI and NMI are the mean over ``--seeds`` random states; fit seconds are the median
+ARI and NMI are the median over ``--seeds`` random states (tslearn's ARI swings by
+0.2 between seeds: use 10 or more); fit seconds are the median
 (after one warm-up fit per method, so numba compile time is excluded for everyone).
 aeon pins numba < 0.64, so it runs in its own venv (``benchmarks/.venv-aeon``, created
 on first use with pip) in a subprocess on the same arrays.
@@ -137,9 +142,9 @@ def main(argv=None):
                 secs.append(time.perf_counter() - t)
                 aris.append(adjusted_rand_score(y, labels))
                 nmis.append(normalized_mutual_info_score(y, labels))
-            rows.append(dict(dataset=ds, method=method, family=family, ari=np.mean(aris),
-                             nmi=np.mean(nmis), fit_s=float(np.median(secs))))
-            print(f"  {method:32s} ARI {np.mean(aris):.3f}  NMI {np.mean(nmis):.3f}  "
+            rows.append(dict(dataset=ds, method=method, family=family, ari=np.median(aris),
+                             nmi=np.median(nmis), fit_s=float(np.median(secs))))
+            print(f"  {method:32s} ARI {np.median(aris):.3f}  NMI {np.median(nmis):.3f}  "
                   f"fit {np.median(secs):7.2f}s", flush=True)
 
         for name in args.blueprints:

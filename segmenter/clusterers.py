@@ -317,6 +317,15 @@ class DTWKMeans(_ShapeClusterer):
     dba_iter : int, default 5
     n_init : int, default 1
     random_state : int or None
+    dba_band : None, int or float, default None
+        Band of the DTW alignments that build the barycenters; None (unconstrained)
+        as tslearn's ``TimeSeriesKMeans`` does in practice: with
+        ``global_constraint="sakoe_chiba"`` its DBA receives the constraint as a string
+        and ignores it.  Median ARI over 10-30 seeds, ours vs tslearn: GunPoint 0.130 vs
+        0.145, ArrowHead 0.180 vs 0.184, Trace 0.577 vs 0.549 (with a banded DBA both
+        stay at -0.005 on GunPoint).  ``band`` still governs k-means++, assignment,
+        inertia and ``predict``; unbanded barycenters do not minimise that banded
+        objective, so inertia is higher than with ``dba_band=band``.
 
     Attributes
     ----------
@@ -325,13 +334,14 @@ class DTWKMeans(_ShapeClusterer):
     """
 
     def __init__(self, n_clusters=4, band=0.1, max_iter=20, dba_iter=5, n_init=1,
-                 random_state=None):
+                 random_state=None, dba_band=None):
         self.n_clusters = n_clusters
         self.band = band
         self.max_iter = max_iter
         self.dba_iter = dba_iter
         self.n_init = n_init
         self.random_state = random_state
+        self.dba_band = dba_band
 
     def _kmeanspp(self, xs, k, rng, r):
         """Greedy k-means++ under DTW (as scikit-learn and tslearn): each new center is the
@@ -364,6 +374,7 @@ class DTWKMeans(_ShapeClusterer):
         if not 1 <= k <= len(xs):
             raise ValueError(f"n_clusters={k} must be between 1 and the {len(xs)} series")
         self.radius_ = r = self._radius(xs)
+        rd = band_radius(self.dba_band, int(xs.lengths.max()))      # -1: unconstrained
         rng = check_random_state(self.random_state)
         best = None
         for _ in range(max(1, int(self.n_init))):
@@ -390,7 +401,7 @@ class DTWKMeans(_ShapeClusterer):
                     center = centers[c]
                     for _ in range(int(self.dba_iter)):
                         center, _cost = K.dba_update(xs.data, xs.offsets, members,
-                                                     np.ascontiguousarray(center), r)
+                                                     np.ascontiguousarray(center), rd)
                     centers[c] = center
             cs = SeriesSet.from_list(centers)
             sq = K.cross_sq(xs.data, xs.offsets, cs.data, cs.offsets, r)
