@@ -293,7 +293,8 @@ class SegmentedForecaster:
         known = set(mapping.ids())
         unknown = [i for i, sid in enumerate(ids) if sid not in known]
         segs = np.empty(len(ids), dtype=object)
-        kn = [i for i in range(len(ids)) if i not in set(unknown)]
+        unknown_set = set(unknown)
+        kn = [i for i in range(len(ids)) if i not in unknown_set]
         if kn:
             segs[kn] = mapping.segments_of([ids[i] for i in kn])
         assigned = segmenter.predict(panel.subset(unknown))
@@ -367,7 +368,7 @@ class SegmentedForecaster:
                            panel.id_cols[0], "time_col": panel.time_col,
                            "target_col": panel.target_col, "freq": panel.freq,
                            "missing": panel.missing_policy}
-        self._id_frame = panel.ids
+        self._id_labels = panel.id_labels()
         lengths = panel.lengths
         m = self.season_length_
         min_train = max(2 * m, 4) if m > 1 else 4
@@ -565,7 +566,7 @@ class SegmentedForecaster:
             return self.forecasts_.copy()
         panel = data if isinstance(data, Panel) else \
             read_panel(data, **{**self.data_args_, **columns})
-        known = {sid: s for sid, s in zip(_labels(self._id_frame), self._segs)}
+        known = dict(zip(self._id_labels, self._segs))
         ids = panel.id_labels()
         segs = np.array([known.get(i, None) for i in ids], dtype=object)
         unknown = [i for i, s in enumerate(segs) if s is None]
@@ -610,8 +611,3 @@ class SegmentedForecaster:
 
 def _indexed(j, fn, args):
     return j, fn(*args)
-
-
-def _labels(ids: pd.DataFrame) -> list:
-    return ids.iloc[:, 0].tolist() if ids.shape[1] == 1 else \
-        list(ids.itertuples(index=False, name=None))
