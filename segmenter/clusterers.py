@@ -242,6 +242,20 @@ class VelocityClusterer(ClusterMixin, BaseEstimator):
 
 
 # ============================================================================ shape
+def _count_pruning(est, stats: np.ndarray) -> None:
+    """Add the pruned search's per-series counts to ``est.pruning_``: centers ruled out
+    by LB_Kim, by LB_Keogh, DTW abandoned early, DTW computed in full, and the
+    resulting ``pruned_share`` (the share of series-center DTWs never run in full)."""
+    tot = stats.sum(axis=0)
+    p = dict(getattr(est, "pruning_", None) or
+             {"lb_kim": 0, "lb_keogh": 0, "abandoned": 0, "full": 0})
+    for name, v in zip(("lb_kim", "lb_keogh", "abandoned", "full"), tot):
+        p[name] += int(v)
+    n = p["lb_kim"] + p["lb_keogh"] + p["abandoned"] + p["full"]
+    p["pruned_share"] = (n - p["full"]) / n if n else 0.0
+    est.pruning_ = p
+
+
 def medoids_from_distances(D: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
     """Index of each cluster's medoid: the member with least summed distance to members."""
     med = np.empty(k, dtype=np.int64)
@@ -261,22 +275,31 @@ class _ShapeClusterer(BaseEstimator):
         if not hasattr(self, "centers_"):
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit first")
 
-    def _assign(self, xs: SeriesSet):
-        """(labels, squared cost to the nearest center) for series ``xs``."""
-        c = self.centers_
-        sq = K.cross_sq(xs.data, xs.offsets, c.data, c.offsets, self.radius_)
-        lab = sq.argmin(axis=1)
-        return lab.astype(np.int64), sq[np.arange(len(lab)), lab]
+    def _assign(self, xs: SeriesSet, centers: SeriesSet | None = None, hint=None,
+                record: bool = True):
+        """(labels, squared cost to the nearest center) for series ``xs``, by the pruned
+        search (:func:`segmenter._dtw_kernels.nearest_sq`); with ``record`` its counts
+        accumulate in ``pruning_``."""
+        c = self.centers_ if centers is None else centers
+        hint = np.full(len(xs), -1, dtype=np.int64) if hint is None else \
+            np.ascontiguousarray(hint, dtype=np.int64)
+        lab, sq, stats = K.nearest_sq(xs.data, xs.offsets, c.data, c.offsets, self.radius_, hint)
+        if record:
+            _count_pruning(self, stats)
+        return lab, sq
 
     def predict(self, X):
         """Assign series (any lengths) to the nearest fitted center under DTW."""
         self._check_fitted()
-        return self._assign(as_series_set(X))[0]
+        return self._assign(as_series_set(X), record=False)[0]
 
     def center_distances(self, X, labels) -> np.ndarray:
         """DTW distance of each series to the center (barycenter or medoid) of its label."""
-        d = self.transform(X)
-        return d[np.arange(len(d)), np.asarray(labels, dtype=np.int64)]
+        self._check_fitted()
+        xs = as_series_set(X)
+        c = self.centers_
+        return np.sqrt(K.label_sq(xs.data, xs.offsets, c.data, c.offsets,
+                                  np.ascontiguousarray(labels, dtype=np.int64), self.radius_))
 
     def transform(self, X):
         """DTW distance of each series to each center, shape (n_series, n_clusters)."""
@@ -292,8 +315,8 @@ class _ShapeClusterer(BaseEstimator):
         self.centers_ = centers
         self.labels_ = np.asarray(labels, dtype=np.int64)
         self.n_clusters_ = len(centers)
-        sq = K.cross_sq(xs.data, xs.offsets, centers.data, centers.offsets, self.radius_)
-        self.distances_ = np.sqrt(sq[np.arange(len(xs)), self.labels_])
+        self.distances_ = np.sqrt(K.label_sq(xs.data, xs.offsets, centers.data,
+                                             centers.offsets, self.labels_, self.radius_))
         self.inertia_ = float((self.distances_ ** 2).sum())
         return self
 
@@ -331,6 +354,11 @@ class DTWKMeans(_ShapeClusterer):
     ----------
     labels_, centers_ (SeriesSet of barycenters), distances_ (DTW to own barycenter),
     inertia_, n_iter_
+    pruning_ : dict
+        What the pruned nearest-barycenter search of the fit's assignment steps saved:
+        series-barycenter pairs ruled out by LB_Kim (``lb_kim``) and LB_Keogh
+        (``lb_keogh``), DTWs abandoned early (``abandoned``), DTWs computed in full
+        (``full``) and ``pruned_share`` = 1 - full / all pairs.
     """
 
     def __init__(self, n_clusters=4, band=0.1, max_iter=20, dba_iter=5, n_init=1,
@@ -374,6 +402,7 @@ class DTWKMeans(_ShapeClusterer):
         if not 1 <= k <= len(xs):
             raise ValueError(f"n_clusters={k} must be between 1 and the {len(xs)} series")
         self.radius_ = r = self._radius(xs)
+        self.pruning_ = None
         rd = band_radius(self.dba_band, int(xs.lengths.max()))      # -1: unconstrained
         rng = check_random_state(self.random_state)
         best = None
@@ -383,10 +412,7 @@ class DTWKMeans(_ShapeClusterer):
             labels = np.full(len(xs), -1)
             n_iter = 0
             for n_iter in range(1, int(self.max_iter) + 1):
-                cs = SeriesSet.from_list(centers)
-                sq = K.cross_sq(xs.data, xs.offsets, cs.data, cs.offsets, r)
-                new = sq.argmin(axis=1)
-                own = sq[np.arange(len(xs)), new]
+                new, own = self._assign(xs, SeriesSet.from_list(centers), labels)
                 for c in range(k):                      # re-seed empty clusters
                     if not np.any(new == c):
                         far = int(np.argmax(own))
@@ -404,9 +430,8 @@ class DTWKMeans(_ShapeClusterer):
                                                      np.ascontiguousarray(center), rd)
                     centers[c] = center
             cs = SeriesSet.from_list(centers)
-            sq = K.cross_sq(xs.data, xs.offsets, cs.data, cs.offsets, r)
-            labels = sq.argmin(axis=1)
-            inertia = float(sq[np.arange(len(xs)), labels].sum())
+            labels, own = self._assign(xs, cs, labels)
+            inertia = float(own.sum())
             if best is None or inertia < best[0]:
                 best = (inertia, labels, cs, n_iter)
         self.n_iter_ = best[3]

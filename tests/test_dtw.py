@@ -68,3 +68,83 @@ def test_bad_series_named(bad, kind):
 def test_bad_band(band):
     with pytest.raises(DataValidationError, match="band"):
         sg.dtw_distance([1.0, 2.0], [1.0], band=band)
+
+
+# ---------------------------------------------------------------- fast paths vs plain
+from segmenter import _dtw_kernels as K  # noqa: E402
+
+
+def _plain_matrix(xs, ys, r):
+    """The scalar kernel, pair by pair: the reference for every fast path."""
+    buf = np.empty(2 * (int(ys.lengths.max()) + 1))
+    return np.array([[K.dtw_sq(xs[i], ys[j], r, buf) for j in range(len(ys))]
+                     for i in range(len(xs))])
+
+
+@pytest.mark.parametrize("d", [1, 2])
+@pytest.mark.parametrize("radius", [-1, 0, 3, 12])
+def test_lane_kernels_bitwise_equal_scalar(d, radius):
+    # 70 series in a few lengths: full 32-lane blocks, partial blocks and the scalar
+    # fallback for small blocks all occur
+    rng = np.random.default_rng(10 + d)
+    lengths = rng.choice([25, 26, 40, 41, 55], size=70, p=[.45, .05, .3, .05, .15])
+    xs = as_series_set([np.cumsum(rng.standard_normal((n, d)), axis=0) for n in lengths])
+    ref = _plain_matrix(xs, xs, radius)
+    np.testing.assert_array_equal(K.pairwise_sq(xs.data, xs.offsets, radius), ref)
+    few = xs.take([0, 5, 9])
+    np.testing.assert_array_equal(K.cross_sq(xs.data, xs.offsets, few.data, few.offsets,
+                                             radius), ref[:, [0, 5, 9]])
+    np.testing.assert_array_equal(K.cross_sq(few.data, few.offsets, xs.data, xs.offsets,
+                                             radius), ref[[0, 5, 9]])
+
+
+@pytest.mark.parametrize("d", [1, 2])
+@pytest.mark.parametrize("radius", [-1, 0, 4, 20])
+def test_pruned_nearest_equals_brute_force(d, radius):
+    rng = np.random.default_rng(20 + d)
+    lengths = rng.choice([30, 44, 60], size=200)
+    seqs = [np.cumsum(rng.standard_normal((n, d)), axis=0) for n in lengths]
+    seqs += seqs[:6]                                  # exact ties between centers
+    xs = as_series_set(seqs)
+    centers = xs.take([0, 3, 7, 11, 0, 19, 3, 40])    # duplicated centers: ties
+    ref = _plain_matrix(xs, centers, radius)
+    for hint in (np.full(len(xs), -1), rng.integers(-1, len(centers), len(xs)),
+                 ref.argmin(axis=1)):
+        lab, sq, stats = K.nearest_sq(xs.data, xs.offsets, centers.data, centers.offsets,
+                                      radius, np.ascontiguousarray(hint, dtype=np.int64))
+        np.testing.assert_array_equal(lab, ref.argmin(axis=1))
+        np.testing.assert_array_equal(sq, ref.min(axis=1))
+        assert (stats.sum(axis=1) == len(centers)).all()       # every pair accounted for
+    # with the right hint and few lanes left the bounds must prune something
+    assert stats[:, :3].sum() > 0
+
+
+def test_lower_bounds_never_exceed_dtw():
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        n, m = rng.integers(1, 30, size=2)
+        d = int(rng.integers(1, 3))
+        r = int(rng.integers(-1, 6))
+        x = np.cumsum(rng.standard_normal((n, d)), axis=0)
+        c = np.cumsum(rng.standard_normal((m, d)), axis=0)
+        true = K.dtw_sq(x, c, r, np.empty(2 * (m + 1)))
+        up, lo = np.empty((n, d)), np.empty((n, d))
+        K.envelope(c, n, r, up, lo, np.empty(2 * m, dtype=np.int64))
+        assert K.lb_keogh_sq(x, up, lo, np.inf) <= true * (1 + 1e-12)
+        assert K.lb_kim_sq(x, c) <= true * (1 + 1e-12)
+        # early abandoning: never wrong, inf only when the cost exceeds the cutoff
+        cut = true * rng.uniform(0.5, 1.5)
+        v = K.dtw_sq(x, c, r, np.empty(2 * (m + 1)), cut)
+        assert v == true or (v == np.inf and true > cut)
+
+
+@pytest.mark.parametrize("radius", [None, 5])
+def test_lane_path_equals_tslearn(radius):
+    # 80 equal-length series: the 32-lane kernel computes nearly every pair
+    rng = np.random.default_rng(7)
+    X = np.cumsum(rng.standard_normal((80, 50)), axis=1)
+    kw = {} if radius is None else dict(global_constraint="sakoe_chiba", sakoe_chiba_radius=radius)
+    ref = cdist_dtw(X[:, :, None], **kw)
+    np.testing.assert_allclose(sg.dtw_pairwise(X, band=radius), ref, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(sg.dtw_pairwise(X, X[:7], band=radius), ref[:, :7], rtol=0,
+                               atol=1e-9)
