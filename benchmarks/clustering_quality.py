@@ -38,23 +38,18 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import subprocess
 import sys
-import tempfile
 import time
 import warnings
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 import segmenter as sg
+from _peers import run_peer
 from segmenter.blueprints import CATALOGUE, make_blueprint
 
 warnings.filterwarnings("ignore")
-HERE = Path(__file__).resolve().parent
-AEON_VENV = HERE / ".venv-aeon"
 BAND = 0.1
 
 
@@ -85,15 +80,10 @@ def to_panel(X):
 
 
 def run_aeon(X, k, seeds):
-    py = AEON_VENV / "bin" / "python"
-    if not py.exists():
-        print("creating", AEON_VENV, "(pip install aeon) ...", file=sys.stderr)
-        subprocess.run([sys.executable, "-m", "venv", str(AEON_VENV)], check=True)
-        subprocess.run([str(py), "-m", "pip", "install", "-q", "aeon"], check=True)
     code = """
 import sys, json, time, numpy as np
 from aeon.clustering import TimeSeriesKMeans
-X = np.load(sys.argv[1]); k = int(sys.argv[2]); seeds = json.loads(sys.argv[3])
+X = np.load(sys.argv[1] + "/X.npy"); k = int(sys.argv[2]); seeds = json.loads(sys.argv[3])
 kw = dict(distance="dtw", distance_params={"window": 0.1}, averaging_method="ba", max_iter=20)
 TimeSeriesKMeans(n_clusters=2, random_state=0, **kw).fit(X[:10, None, :])   # warm-up (compile)
 out = []
@@ -102,15 +92,7 @@ for s in seeds:
     out.append({"labels": m.labels_.tolist(), "seconds": time.perf_counter() - t})
 print(json.dumps(out))
 """
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "X.npy"
-        np.save(path, X)
-        res = subprocess.run([str(py), "-c", code, str(path), str(k), json.dumps(seeds)],
-                             capture_output=True, text=True)
-    if res.returncode != 0:
-        print("aeon failed:", res.stderr[-2000:], file=sys.stderr)
-        return None
-    return json.loads(res.stdout.strip().splitlines()[-1])
+    return run_peer(code, {"X": X}, k, json.dumps(seeds))
 
 
 def main(argv=None):
