@@ -220,6 +220,15 @@ class FittedBlueprint:
     def predict_features(self, X) -> np.ndarray:
         return np.asarray(self.estimator.predict(X), dtype=np.int64)
 
+    def assign(self, X) -> tuple[np.ndarray, dict]:
+        """Segments of series ``X`` and what the search cost: for the numba DTW
+        clusterers the pruned nearest-center search and its counts (see
+        :meth:`segmenter.clusterers.DTWKMeans.nearest`), else ``predict`` and ``{}``."""
+        if hasattr(self.estimator, "nearest"):
+            labels, _dist, counts = self.estimator.nearest(X)
+            return labels, counts
+        return self.predict_features(X), {}
+
     def center_distances(self, X, labels) -> np.ndarray:
         """Distance of each series to the center (barycenter, medoid, centroid, bin median)
         of its segment, in the blueprint's geometry."""

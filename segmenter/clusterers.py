@@ -288,6 +288,24 @@ class _ShapeClusterer(BaseEstimator):
             _count_pruning(self, stats)
         return lab, sq
 
+    def nearest(self, X) -> tuple[np.ndarray, np.ndarray, dict]:
+        """Nearest center of each series under DTW, by the pruned search.
+
+        Returns labels, DTW distances to that center and the search's counts: pairs
+        ruled out by LB_Kim (``lb_kim``) or LB_Keogh (``lb_keogh``), DTWs abandoned
+        early (``abandoned``) and computed in full (``full``).  The labels equal
+        :meth:`predict`'s (the brute-force nearest center, ties to the lower index).
+        """
+        self._check_fitted()
+        xs = as_series_set(X)
+        c = self.centers_
+        lab, sq, stats = K.nearest_sq(xs.data, xs.offsets, c.data, c.offsets, self.radius_,
+                                      np.full(len(xs), -1, dtype=np.int64))
+        tot = stats.sum(axis=0)
+        counts = {name: int(v) for name, v in zip(("lb_kim", "lb_keogh", "abandoned", "full"),
+                                                   tot)}
+        return lab, np.sqrt(sq), counts
+
     def predict(self, X):
         """Assign series (any lengths) to the nearest fitted center under DTW."""
         self._check_fitted()

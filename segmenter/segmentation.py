@@ -32,9 +32,14 @@ Scoring rules
   distance to the training members of its segment; ``b``: the smallest mean distance to
   the training members of another segment).  The score is the mean over all series, so
   it is defined for folds of any size.
-* Large sets: silhouettes are computed on a seeded sample of at most
-  ``silhouette_sample`` series (default 2000) of each partition; nothing else is
-  sampled.
+* Large sets: every candidate is fitted on a seeded sample of at most ``fit_sample``
+  training series (default 5000), and silhouettes use a seeded sample of at most
+  ``silhouette_sample`` series (default 2000) of each partition, so the leaderboard's
+  cost does not grow with the number of series.  The chosen row's final model is also
+  fitted on at most ``fit_sample`` series; the mapping assigns the others with its
+  ``predict`` (for DTW blueprints, the pruned nearest-center search) and marks them
+  ``assigned_by == "predict"``.  Nothing builds an n x n matrix for the full n.  With
+  at most ``fit_sample`` series nothing but the silhouettes is sampled.
 * Training metrics: ``silhouette_train`` (same geometry, training series, same
   sampling), ``calinski_harabasz`` and ``davies_bouldin`` on the Euclidean embedding
   where one exists (feature blueprints; shape blueprints whose series all have one
@@ -55,6 +60,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 import warnings
 from collections import Counter
 from dataclasses import dataclass
@@ -82,6 +88,20 @@ log = logging.getLogger("segmenter.segmenter")
 
 #: Column names of the segment mapping; series-id columns may not use them.
 RESERVED = ("segment", "distance", "short_history", "no_values", "assigned_by")
+
+#: Series assigned per call when the chosen model maps the series outside its fit sample.
+ASSIGN_CHUNK = 20000
+
+
+def _pruned_share(counts: Counter) -> dict:
+    """Pruning counts of DTW assignment (empty for other geometries) with their share."""
+    if not counts:
+        return {}
+    out = {k: int(v) for k, v in counts.items()}
+    total = sum(out.values())
+    out["pruned_share"] = (total - out.get("full", 0)) / total if total else 0.0
+    return out
+
 
 #: Cluster counts ``n_clusters=None`` chooses from.
 K_GRID = (2, 3, 4, 5, 6, 8, 10, 12, 15, 20)
@@ -113,8 +133,9 @@ class SeriesFold:
     kind: str                   # "holdout" | "cv"
     train: np.ndarray
     valid: np.ndarray
-    train_sample: np.ndarray    # positions (into the panel) for training silhouettes
-    valid_sample: np.ndarray
+    fit: np.ndarray             # the training series the candidates are fitted on
+    train_sample: np.ndarray    # positions (into the panel, within ``fit``) for
+    valid_sample: np.ndarray    # training / validation silhouettes
 
 
 def _sample(idx: np.ndarray, size: int, rng) -> np.ndarray:
@@ -124,21 +145,29 @@ def _sample(idx: np.ndarray, size: int, rng) -> np.ndarray:
 
 
 def make_folds(n: int, validation_size: float, min_validation: int, cv_folds: int,
-               sample: int, random_state) -> list[SeriesFold]:
-    """The series partition(s) of the leaderboard (see the module docstring)."""
+               sample: int, random_state, fit_sample: int | None = None) -> list[SeriesFold]:
+    """The series partition(s) of the leaderboard (see the module docstring).
+
+    ``fit_sample`` caps the training series each candidate is fitted on (seeded sample;
+    None: all); ``sample`` caps the series of each silhouette.
+    """
     rng = np.random.default_rng(random_state)
     perm = rng.permutation(n)
     n_valid = int(round(validation_size * n))
+    cap = n if fit_sample is None else fit_sample
     if n_valid >= min_validation and n - n_valid >= 2:
         valid, train = np.sort(perm[:n_valid]), np.sort(perm[n_valid:])
-        return [SeriesFold("holdout", "holdout", train, valid, _sample(train, sample, rng),
+        fit = _sample(train, cap, rng)
+        return [SeriesFold("holdout", "holdout", train, valid, fit, _sample(fit, sample, rng),
                            _sample(valid, sample, rng))]
     n_folds = max(2, min(cv_folds, n))
     folds = []
     for f, part in enumerate(np.array_split(perm, n_folds)):
         valid = np.sort(part)
         train = np.sort(np.setdiff1d(perm, part))
-        folds.append(SeriesFold(f"cv{f}", "cv", train, valid, _sample(train, sample, rng), valid))
+        fit = _sample(train, cap, rng)
+        folds.append(SeriesFold(f"cv{f}", "cv", train, valid, fit, _sample(fit, sample, rng),
+                                valid))
     return folds
 
 
@@ -239,8 +268,8 @@ class _ClusteringCandidate:
 
     def fit(self, fold: SeriesFold, n_clusters=None) -> FittedBlueprint:
         X, state = self.ws.features(self.blueprint)
-        Xt = _take(X, fold.train)
-        kw = self._matrix_kw(fold.train, (fold.name, "train"), Xt)
+        Xt = _take(X, fold.fit)
+        kw = self._matrix_kw(fold.fit, (fold.name, "fit"), Xt)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             return self.blueprint.fit(None, n_clusters, self.random_state, features=(Xt, state),
@@ -269,7 +298,7 @@ class _ClusteringCandidate:
             if why:
                 note.append("validation " + why)
         else:
-            Xv, Xt = _take(X, fold.valid), _take(X, fold.train)
+            Xv, Xt = _take(X, fold.valid), _take(X, fold.fit)
             lv = model.predict_features(Xv)
             s = silhouette_against(model.cross(Xv, Xt), lv, lab_train)
             out["silhouette"] = float(s.mean()) if np.isfinite(s).all() else math.nan
@@ -277,11 +306,11 @@ class _ClusteringCandidate:
             if not np.isfinite(s).all():
                 note.append("silhouette undefined: the training series form one segment")
         # training metrics
-        pos = np.searchsorted(fold.train, fold.train_sample)
-        tag = (fold.name, "train") if len(pos) == len(fold.train) else (fold.name, "train_sample")
+        pos = np.searchsorted(fold.fit, fold.train_sample)
+        tag = (fold.name, "fit") if len(pos) == len(fold.fit) else (fold.name, "train_sample")
         sil_t, why = _silhouette(self._geometry(model, fold.train_sample, tag), lab_train[pos])
         out["silhouette_train"] = sil_t
-        emb = model.embed(_take(X, fold.train))
+        emb = model.embed(_take(X, fold.fit))
         n_lab = len(np.unique(lab_train))
         if emb is not None and 2 <= n_lab <= len(lab_train) - 1:
             out["calinski_harabasz"] = float(calinski_harabasz_score(emb, lab_train))
@@ -327,6 +356,12 @@ class Segmenter:
     cv_folds : int, default 5
     silhouette_sample : int, default 2000
         Silhouettes use at most this many series per partition (seeded sample).
+    fit_sample : int or None, default 5000
+        Every candidate, and the chosen row's final model, is fitted on at most this
+        many series (a seeded sample); the others are assigned by the fitted model's
+        ``predict`` (for DTW blueprints the pruned nearest-center search), so the cost
+        grows linearly with the number of series and no n x n matrix is built for large
+        n.  With at most ``fit_sample`` series nothing is sampled.  None: fit on all.
     random_state : int or None, default 0
         Seeds the split, the samples and every blueprint.
     progress : bool or None, default None
@@ -342,6 +377,10 @@ class Segmenter:
     model_ : FittedBlueprint
         The chosen blueprint fitted on all series (used by :meth:`predict`).
     chosen_row_ : int
+    assignment_ : dict
+        How the chosen model mapped the series: ``n_fit`` series fitted, ``n_assigned``
+        assigned afterwards (``assigned_by == "predict"`` in the mapping), ``seconds``,
+        and for DTW blueprints the pruned search's counts and ``pruned_share``.
     constraint_report_ : ConstraintReport
     folds_ : list of SeriesFold
 
@@ -361,7 +400,7 @@ class Segmenter:
     def __init__(self, n_clusters=None, blueprints="default", constraints=None,
                  metric: str = "silhouette", validation_size: float = 0.2,
                  min_validation: int = 20, cv_folds: int = 5, silhouette_sample: int = 2000,
-                 random_state=0, progress: bool | None = None):
+                 fit_sample: int | None = 5000, random_state=0, progress: bool | None = None):
         self.n_clusters = n_clusters
         self.blueprints = blueprints
         self.constraints = constraints
@@ -370,6 +409,7 @@ class Segmenter:
         self.min_validation = min_validation
         self.cv_folds = cv_folds
         self.silhouette_sample = silhouette_sample
+        self.fit_sample = fit_sample
         self.random_state = random_state
         self.progress = progress
 
@@ -383,8 +423,10 @@ class Segmenter:
             problems.append(Problem("bad_validation_size", "validation_size",
                                     f"validation_size={self.validation_size!r} must be a "
                                     "fraction strictly between 0 and 1"))
-        for name in ("min_validation", "cv_folds", "silhouette_sample"):
+        for name in ("min_validation", "cv_folds", "silhouette_sample", "fit_sample"):
             v = getattr(self, name)
+            if name == "fit_sample" and v is None:
+                continue
             low = 1 if name == "min_validation" else 2
             if not isinstance(v, (int, np.integer)) or v < low:
                 problems.append(Problem(f"bad_{name}", name,
@@ -460,7 +502,8 @@ class Segmenter:
         self.constraints_ = constraints
         self.n_clusters_tried_ = ks
         self.folds_ = make_folds(panel.n_series, self.validation_size, self.min_validation,
-                                 self.cv_folds, self.silhouette_sample, self.random_state)
+                                 self.cv_folds, self.silhouette_sample, self.random_state,
+                                 self.fit_sample)
         self._ws = _Workspace(panel)
         self._lb = Leaderboard(self.folds_, self.metric, METRICS[self.metric],
                                progress=self.progress, desc="segmenter")
@@ -505,12 +548,17 @@ class Segmenter:
         if k in report.skipped_k:
             return report.skipped_k[k]
         long_enough = self._ws.panel.n_observed >= self.constraints_.min_history
-        n_train = min(int(long_enough[f.train].sum()) for f in self.folds_)
+        n_train = min(int(long_enough[f.fit].sum()) for f in self.folds_)
         if k > n_train:
             return (f"C2: k={k} needs {k} training series with >= "
                     f"{self.constraints_.min_history} non-missing steps; the training "
                     f"partition ({1 - self.validation_size:.0%} of the series"
-                    f"{', per fold' if len(self.folds_) > 1 else ''}) has {n_train}")
+                    f"{', per fold' if len(self.folds_) > 1 else ''}"
+                    f"{', as sampled by fit_sample' if self._sampled() else ''}) has "
+                    f"{n_train}")
+
+    def _sampled(self) -> bool:
+        return any(len(f.fit) < len(f.train) for f in self.folds_)
         return ""
 
     # ------------------------------------------------------------------ choose / rerun
@@ -535,14 +583,34 @@ class Segmenter:
         cand: _ClusteringCandidate = entry.candidate
         panel = self._ws.panel
         X, state = self._ws.features(cand.blueprint)
-        every = np.arange(panel.n_series)
-        kw = cand._matrix_kw(every, ("all",), X)
+        n = panel.n_series
+        fit_idx = np.arange(n)
+        if self.fit_sample is not None and n > self.fit_sample:
+            fit_idx = _sample(fit_idx, self.fit_sample, np.random.default_rng(self.random_state))
+        tag = ("all",) if len(fit_idx) == n else ("choose_fit",)
+        Xf = _take(X, fit_idx)
+        kw = cand._matrix_kw(fit_idx, tag, Xf)
         k = entry.settings.get("n_clusters")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            model = cand.blueprint.fit(None, k, self.random_state, features=(X, state), **kw)
+            model = cand.blueprint.fit(None, k, self.random_state, features=(Xf, state), **kw)
         self.model_ = model
         self.chosen_row_ = entry.row
+        labels = np.empty(n, dtype=np.int64)
+        labels[fit_idx] = model.labels_
+        how = np.full(n, "predict", dtype=object)
+        how[fit_idx] = "fit"
+        rest = np.setdiff1d(np.arange(n), fit_idx)
+        t0 = time.perf_counter()
+        pruning = Counter()
+        for lo in range(0, len(rest), ASSIGN_CHUNK):
+            part = rest[lo:lo + ASSIGN_CHUNK]
+            labels[part], stats = model.assign(_take(X, part))
+            pruning.update(stats)
+            log.info("segmenter: assigned %d of %d series outside the fit sample",
+                     min(lo + ASSIGN_CHUNK, len(rest)), len(rest))
+        self.assignment_ = {"n_fit": int(len(fit_idx)), "n_assigned": int(len(rest)),
+                            "seconds": time.perf_counter() - t0, **_pruned_share(pruning)}
         meta = {"blueprint": cand.name, "steps": cand.describe(k),
                 "n_clusters": int(len(np.unique(model.labels_))), "requested_k": k,
                 "metric": self.metric, "score": entry.metrics.get(self.metric),
@@ -551,7 +619,7 @@ class Segmenter:
                 "n_series": panel.n_series, "random_state": self.random_state,
                 "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
         self._meta = meta
-        self.mapping_ = self._mapping(panel, X, model.labels_, "fit", meta)
+        self.mapping_ = self._mapping(panel, X, labels, how, meta)
         return self.mapping_
 
     def _mapping(self, panel, X, labels, how, meta) -> SegmentMapping:

@@ -140,3 +140,29 @@ def test_blueprint_specs_and_user_estimator():
     assert set(CATALOGUE) >= {"dtw_kmeans", "kshape", "dtw_kmedoids", "dtw_agglomerative",
                               "dtw_hdbscan", "features_kmeans", "features_gmm", "features_ward",
                               "velocity_mean", "softdtw_kmeans"}
+
+
+def test_dtw_kmeans_pruned_search_equals_brute_force(monkeypatch):
+    from segmenter import _dtw_kernels as K
+    df, _ = planted_frame(n_per=30, length=50, seed=4)
+    X = [g["y"].to_numpy() for _, g in df.groupby("unique_id", sort=False)]
+    X = [(x - x.mean()) / x.std() for x in X]
+    pruned = DTWKMeans(n_clusters=3, band=0.1, random_state=0).fit(X)
+    assert pruned.pruning_["lb_kim"] + pruned.pruning_["lb_keogh"] + \
+        pruned.pruning_["abandoned"] > 0
+
+    def brute(data_x, off_x, data_c, off_c, radius, hint):
+        sq = K.cross_sq(data_x, off_x, data_c, off_c, radius)
+        lab = sq.argmin(axis=1)
+        stats = np.zeros((len(lab), 4), dtype=np.int64)
+        stats[:, 3] = sq.shape[1]
+        return lab, sq[np.arange(len(lab)), lab], stats
+    monkeypatch.setattr(K, "nearest_sq", brute)
+    plain = DTWKMeans(n_clusters=3, band=0.1, random_state=0).fit(X)
+    np.testing.assert_array_equal(pruned.labels_, plain.labels_)
+    assert pruned.inertia_ == plain.inertia_ and pruned.n_iter_ == plain.n_iter_
+    assert plain.pruning_["pruned_share"] == 0.0
+    lab, dist, counts = pruned.nearest(X)
+    np.testing.assert_array_equal(lab, plain.predict(X))
+    np.testing.assert_allclose(dist, plain.transform(X).min(axis=1), rtol=0, atol=1e-12)
+    assert sum(counts.values()) == len(X) * 3

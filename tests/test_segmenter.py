@@ -286,3 +286,43 @@ def test_cv_demotion_counts_every_fold():
     lb = seg.leaderboard_.set_index("blueprint")
     assert "empty" in lb.loc["velocity_zero_share", "demoted"]
     assert seg.mapping_.metadata["n_clusters"] == seg.mapping_.n_segments
+
+
+# ---------------------------------------------------------------- fit sampling (scale)
+def test_fit_sample_covering_all_series_equals_no_sampling(planted102):
+    df, _ = planted102
+    kw = dict(n_clusters=[2, 3], blueprints=["dtw_kmeans", "dtw_kmedoids", "features_kmeans"],
+              progress=False)
+    a = sg.Segmenter(fit_sample=None, **kw).fit(df)
+    b = sg.Segmenter(fit_sample=102, **kw).fit(df)
+    cols = ["blueprint", "n_clusters", "silhouette", "silhouette_train", "rank"]
+    pd.testing.assert_frame_equal(a.leaderboard_[cols], b.leaderboard_[cols])
+    pd.testing.assert_frame_equal(a.mapping_.to_frame(), b.mapping_.to_frame())
+    assert b.assignment_["n_assigned"] == 0 and (b.mapping_.to_frame()["assigned_by"] == "fit").all()
+
+
+def test_fit_sample_fits_on_a_sample_and_assigns_every_other_series(planted102, monkeypatch):
+    from segmenter import _dtw_kernels as K
+    df, truth = planted102
+    sizes = []
+    real = K.pairwise_sq
+
+    def spy(data, offsets, radius):
+        sizes.append(len(offsets) - 1)
+        return real(data, offsets, radius)
+    monkeypatch.setattr(K, "pairwise_sq", spy)
+    seg = sg.Segmenter(n_clusters=[3], blueprints=["dtw_kmedoids", "dtw_kmeans"],
+                       fit_sample=30, silhouette_sample=15, progress=False).fit(df)
+    assert sizes and max(sizes) <= 30                  # no matrix over all 102 (or 82) series
+    assert all(len(f.fit) == 30 for f in seg.folds_)
+    m = seg.mapping_.to_frame()
+    assert len(m) == 102 and m["unique_id"].is_unique
+    assert (m["assigned_by"] == "fit").sum() == 30 and (m["assigned_by"] == "predict").sum() == 72
+    assert seg.assignment_["n_fit"] == 30 and seg.assignment_["n_assigned"] == 72
+    # the assigned series got exactly what predict gives them
+    again = seg.predict(df)
+    np.testing.assert_array_equal(again.to_frame()["segment"], m["segment"])
+    if "full" in seg.assignment_:                       # a DTW row was chosen
+        total = sum(seg.assignment_[k] for k in ("lb_kim", "lb_keogh", "abandoned", "full"))
+        assert total == 72 * 3
+    assert adjusted_rand_score(truth, m["segment"]) > 0.8
