@@ -574,38 +574,169 @@ def dtw_path(a, b, radius):
     return pi[:k][::-1].copy(), pj[:k][::-1].copy(), acc[n, m]
 
 
+@njit(cache=True, nogil=True)
+def dtw_path_lanes(a, P, radius, prev, cur, cost, codes, res):
+    """Forward DTW of ``a`` (n, d) against the ``LANES`` series packed in ``P`` (m, d,
+    LANES), recording at every cell which predecessor the optimal path comes from
+    (``codes[i, j, w]``: 0 diagonal, 1 up, 2 left; ties as :func:`dtw_path`), so each
+    lane's path can be traced back without the (n+1) x (m+1) cost matrix.  ``cost``
+    holds (m, LANES) floats; total costs go to ``res``.
+    """
+    n = a.shape[0]
+    m = P.shape[0]
+    d = a.shape[1]
+    W = P.shape[2]
+    lo_w, hi_w = band_widths(n, m, radius)
+    _lanes_init(prev[:m + 1], W)
+    for i in range(n):
+        jlo = max(0, i - lo_w)
+        jhi = min(m - 1, i + hi_w)
+        for w in range(W):
+            cur[jlo, w] = _INF
+        if jhi + 2 <= m:
+            for w in range(W):
+                cur[jhi + 2, w] = _INF
+        if d == 1:
+            _path_row_1d(a[i, 0], P, prev, cur, codes[i], jlo, jhi, W)
+            tmp = prev
+            prev = cur
+            cur = tmp
+            continue
+        for j in range(jlo, jhi + 1):
+            cj = cost[j]
+            for w in range(W):
+                cj[w] = 0.0
+            for k in range(d):
+                aik = a[i, k]
+                Pjk = P[j, k]
+                for w in range(W):
+                    diff = aik - Pjk[w]
+                    cj[w] += diff * diff
+        for j in range(jlo, jhi + 1):
+            pj = prev[j]
+            pj1 = prev[j + 1]
+            cl = cur[j]
+            cj1 = cur[j + 1]
+            cc = cost[j]
+            code = codes[i, j]
+            for w in range(W):
+                diag = pj[w]
+                up = pj1[w]
+                left = cl[w]
+                if diag <= up and diag <= left:
+                    best = diag
+                    c = 0
+                elif up <= left:
+                    best = up
+                    c = 1
+                else:
+                    best = left
+                    c = 2
+                code[w] = c
+                cj1[w] = cc[w] + best
+        tmp = prev
+        prev = cur
+        cur = tmp
+    for w in range(W):
+        res[w] = prev[m, w]
+
+
+@njit(cache=True, nogil=True)
+def _path_row_1d(ai, P, prev, cur, code_row, jlo, jhi, W):
+    """One row of :func:`dtw_path_lanes` for univariate series (fused cost)."""
+    for j in range(jlo, jhi + 1):
+        pj = prev[j]
+        pj1 = prev[j + 1]
+        cl = cur[j]
+        cj1 = cur[j + 1]
+        Pj = P[j, 0]
+        code = code_row[j]
+        for w in range(W):
+            diff = ai - Pj[w]
+            diag = pj[w]
+            up = pj1[w]
+            left = cl[w]
+            if diag <= up and diag <= left:
+                best = diag
+                c = 0
+            elif up <= left:
+                best = up
+                c = 1
+            else:
+                best = left
+                c = 2
+            code[w] = c
+            cj1[w] = diff * diff + best
+
+
 @njit(cache=True, parallel=True)
 def dba_update(data, offsets, members, center, radius):
     """One DBA step: average the frames of ``members`` aligned to ``center``.
 
+    Members of equal length go through :func:`dtw_path_lanes` ``LANES`` at a time;
+    the others (and small groups) through :func:`dtw_path`.  Both give the same paths.
     Returns the new center and the sum of squared DTW costs of the members.
     """
     L = center.shape[0]
     d = center.shape[1]
     nm = members.shape[0]
-    # per-thread accumulators avoided: accumulate per member, then reduce
-    sums = np.zeros((nm, L, d))
-    counts = np.zeros((nm, L))
-    costs = np.zeros(nm)
-    for t in prange(nm):
-        s = members[t]
-        x = data[offsets[s]:offsets[s + 1]]
-        pi, pj, cost = dtw_path(center, x, radius)
-        costs[t] = cost
-        for k in range(pi.shape[0]):
-            counts[t, pi[k]] += 1.0
-            for q in range(d):
-                sums[t, pi[k], q] += x[pj[k], q]
-    tot = np.zeros((L, d))
-    cnt = np.zeros(L)
+    lens = np.empty(nm, dtype=np.int64)
     for t in range(nm):
+        lens[t] = offsets[members[t] + 1] - offsets[members[t]]
+    order = members[np.argsort(lens, kind="mergesort")]
+    packed, boff, bstart, bcount = pack_lanes(data, offsets, order)
+    nb = bcount.shape[0]
+    sums = np.zeros((nb, L, d))
+    counts = np.zeros((nb, L))
+    costs = np.zeros(nb)
+    for b in prange(nb):
+        cnt = bcount[b]
+        q0 = bstart[b]
+        if cnt >= _MIN_LANES:
+            m = boff[b + 1] - boff[b]
+            P = packed[boff[b]:boff[b + 1]]
+            prev = np.empty((m + 1, LANES))
+            cur = np.empty((m + 1, LANES))
+            cost = np.empty((m, LANES))
+            codes = np.empty((L, m, LANES), dtype=np.uint8)
+            res = np.empty(LANES)
+            dtw_path_lanes(center, P, radius, prev, cur, cost, codes, res)
+            for w in range(cnt):
+                costs[b] += res[w]
+                i = L - 1
+                j = m - 1
+                while i >= 0 and j >= 0:
+                    counts[b, i] += 1.0
+                    for q in range(d):
+                        sums[b, i, q] += P[j, q, w]
+                    c = codes[i, j, w]
+                    if c == 0:
+                        i -= 1
+                        j -= 1
+                    elif c == 1:
+                        i -= 1
+                    else:
+                        j -= 1
+        else:
+            for w in range(cnt):
+                s = order[q0 + w]
+                x = data[offsets[s]:offsets[s + 1]]
+                pi, pj, cst = dtw_path(center, x, radius)
+                costs[b] += cst
+                for k in range(pi.shape[0]):
+                    counts[b, pi[k]] += 1.0
+                    for q in range(d):
+                        sums[b, pi[k], q] += x[pj[k], q]
+    tot = np.zeros((L, d))
+    cnt_all = np.zeros(L)
+    for b in range(nb):
         for p in range(L):
-            cnt[p] += counts[t, p]
+            cnt_all[p] += counts[b, p]
             for q in range(d):
-                tot[p, q] += sums[t, p, q]
+                tot[p, q] += sums[b, p, q]
     new = center.copy()
     for p in range(L):
-        if cnt[p] > 0:
+        if cnt_all[p] > 0:
             for q in range(d):
-                new[p, q] = tot[p, q] / cnt[p]
+                new[p, q] = tot[p, q] / cnt_all[p]
     return new, costs.sum()
