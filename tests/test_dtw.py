@@ -148,3 +148,22 @@ def test_lane_path_equals_tslearn(radius):
     np.testing.assert_allclose(sg.dtw_pairwise(X, band=radius), ref, rtol=0, atol=1e-9)
     np.testing.assert_allclose(sg.dtw_pairwise(X, X[:7], band=radius), ref[:, :7], rtol=0,
                                atol=1e-9)
+
+
+@pytest.mark.parametrize("d", [1, 2])
+@pytest.mark.parametrize("radius", [-1, 0, 5])
+def test_lane_dba_step_equals_path_by_path_reference(d, radius):
+    rng = np.random.default_rng(30 + d)
+    lengths = rng.choice([30, 31, 45], size=120, p=[.6, .05, .35])
+    xs = as_series_set([np.cumsum(rng.standard_normal((n, d)), axis=0) for n in lengths])
+    members = np.arange(0, 120, 1, dtype=np.int64)
+    center = xs[7].copy()
+    tot, cnt, cost = np.zeros_like(center), np.zeros(len(center)), 0.0
+    for s in members:
+        pi, pj, c = K.dtw_path(center, xs[s], radius)
+        cost += c
+        np.add.at(cnt, pi, 1.0)
+        np.add.at(tot, pi, xs[s][pj])
+    new, total = K.dba_update(xs.data, xs.offsets, members, center, radius)
+    np.testing.assert_allclose(new, tot / cnt[:, None], rtol=0, atol=1e-12)
+    assert total == pytest.approx(cost, rel=1e-12)
