@@ -149,6 +149,17 @@ def _interp_nan(x: np.ndarray) -> np.ndarray:
     return y
 
 
+def _centered_mean(x: np.ndarray, w: int) -> np.ndarray:
+    """Centred moving mean over an odd window ``w``, shrinking at the ends (pandas'
+    ``rolling(w, center=True, min_periods=1).mean()`` without a per-series Series)."""
+    h = w // 2
+    c = np.concatenate(([0.0], np.cumsum(x)))
+    i = np.arange(len(x))
+    lo = np.maximum(i - h, 0)
+    hi = np.minimum(i + h + 1, len(x))
+    return (c[hi] - c[lo]) / (hi - lo)
+
+
 def _strengths(x: np.ndarray, m: int | None) -> tuple[float, float]:
     """Trend and seasonal strength from STL (statsmodels), or a moving-average trend."""
     n = len(x)
@@ -160,7 +171,7 @@ def _strengths(x: np.ndarray, m: int | None) -> tuple[float, float]:
         trend, seas, resid = res.trend, res.seasonal, res.resid
     else:
         w = max(3, min(n // 3 * 2 + 1, 13) | 1)
-        trend = pd.Series(x).rolling(w, center=True, min_periods=1).mean().to_numpy()
+        trend = _centered_mean(x, w)
         seas = np.zeros(n)
         resid = x - trend
     vr = np.var(resid)
@@ -170,7 +181,12 @@ def _strengths(x: np.ndarray, m: int | None) -> tuple[float, float]:
     return float(ft), float(fs)
 
 
-def summary_features(panel, season_length: int | None = None, column: int = 0) -> pd.DataFrame:
+#: Series per chunk of :func:`summary_features`; chunks run as joblib processes.
+FEATURE_CHUNK = 10000
+
+
+def summary_features(panel, season_length: int | None = None, column: int = 0,
+                     n_jobs: int | None = None) -> pd.DataFrame:
     """Summary features of every series (columns :data:`SUMMARY_FEATURES`, panel order).
 
     Parameters
@@ -180,12 +196,38 @@ def summary_features(panel, season_length: int | None = None, column: int = 0) -
         Defaults to :func:`season_length_for` of the panel frequency (None for integer
         steps: then seasonal features are 0 / NaN).
     column : int, default 0
+    n_jobs : int, optional
+        The series are featurized in chunks of :data:`FEATURE_CHUNK`; with more than
+        one chunk they run as that many joblib processes (None: all cores), each with
+        one BLAS thread (threadpoolctl), since the per-series work is Python-level.
     """
     m = season_length if season_length is not None else season_length_for(panel.freq)
-    v = panel.values[:, column].astype(np.float64)
-    rows = np.full((panel.n_series, len(SUMMARY_FEATURES)), np.nan)
-    for i in range(panel.n_series):
-        full = v[panel.offsets[i]:panel.offsets[i + 1]]
+    v = panel.values[:, column]
+    off = panel.offsets
+    bounds = [(lo, min(lo + FEATURE_CHUNK, panel.n_series))
+              for lo in range(0, panel.n_series, FEATURE_CHUNK)]
+    tasks = [(v[off[lo]:off[hi]], off[lo:hi + 1] - off[lo], m) for lo, hi in bounds]
+    if len(tasks) <= 1 or n_jobs == 1:
+        parts = [_summary_rows(*t) for t in tasks]
+    else:
+        from joblib import Parallel, delayed
+        parts = Parallel(n_jobs=n_jobs or -1)(delayed(_summary_chunk)(*t) for t in tasks)
+    rows = np.concatenate(parts) if parts else np.zeros((0, len(SUMMARY_FEATURES)))
+    return pd.DataFrame(rows, columns=list(SUMMARY_FEATURES))
+
+
+def _summary_chunk(v: np.ndarray, offsets: np.ndarray, m: int | None) -> np.ndarray:
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(limits=1):
+        return _summary_rows(v, offsets, m)
+
+
+def _summary_rows(v: np.ndarray, offsets: np.ndarray, m: int | None) -> np.ndarray:
+    """Summary features of the series ``v[offsets[i]:offsets[i+1]]``."""
+    n = len(offsets) - 1
+    rows = np.full((n, len(SUMMARY_FEATURES)), np.nan)
+    for i in range(n):
+        full = v[offsets[i]:offsets[i + 1]].astype(np.float64)
         obs = full[~np.isnan(full)]
         length = len(full)
         missing_share = 1.0 - len(obs) / length if length else 1.0
@@ -202,7 +244,7 @@ def summary_features(panel, season_length: int | None = None, column: int = 0) -
         rows[i] = (obs.mean(), obs.std(), ft, fs, _acf(x, 1),
                    _acf(x, m) if m and m > 1 else np.nan, adi, cv2, np.mean(obs == 0),
                    missing_share, length)
-    return pd.DataFrame(rows, columns=list(SUMMARY_FEATURES))
+    return rows
 
 
 def shape_series(panel, normalize: str | None = "z", length: int | str | None = None,

@@ -79,3 +79,12 @@ def test_season_length():
     assert season_length_for("MS") == 12 and season_length_for("QS-OCT") == 4
     assert season_length_for("W-SUN") == 52 and season_length_for("D") == 7
     assert season_length_for(1) is None and season_length_for("3h") is None
+
+
+def test_summary_features_in_process_chunks_equal_one_pass(monkeypatch):
+    import segmenter.features as F
+    p, _ = edge_panel()
+    one = summary_features(p, season_length=12)
+    monkeypatch.setattr(F, "FEATURE_CHUNK", 3)            # 8 series -> 3 chunks, 2 processes
+    chunked = summary_features(p, season_length=12, n_jobs=2)
+    pd.testing.assert_frame_equal(one, chunked)
