@@ -687,6 +687,26 @@ class Segmenter:
                 "data_fingerprint": panel.fingerprint()}
         return self._mapping(panel, X, labels, "predict", meta)
 
+    # ------------------------------------------------------------------ insights / report
+    def insights(self, data=None, names: dict | None = None, **kw):
+        """Cluster insights, feature impact and feature associations of the chosen model
+        (:class:`segmenter.insights.Insights`; ``kw``: ``sample``, ``n_repeats``,
+        ``max_features``, ``random_state``).  ``data`` is needed only after
+        :func:`segmenter.load`; ``names`` names segments, e.g. ``{0: "steady"}``."""
+        from .insights import Insights
+        ins = Insights.from_segmenter(self, data=data, **kw)
+        return ins.rename(names) if names else ins
+
+    def report(self, path, data=None, forecaster=None, actuals=None, names=None,
+               insights=None):
+        """Write one self-contained HTML report (leaderboard, insights, impact,
+        associations, plots; forecasting results when ``forecaster`` is a fitted
+        :class:`~segmenter.SegmentedForecaster`, with ``actuals`` over its horizon when
+        given).  Returns the path.  See :mod:`segmenter.report`."""
+        from .report import write_report
+        return write_report(self, path, data=data, forecaster=forecaster, actuals=actuals,
+                            names=names, insights=insights)
+
     # ------------------------------------------------------------------ persistence
     def __getstate__(self):
         state = dict(self.__dict__)

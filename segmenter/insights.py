@@ -1,0 +1,337 @@
+"""Cluster insights, feature impact and feature associations of a fitted Segmenter.
+
+What the reference product calls Cluster Insights, Feature Impact and Feature
+Associations, computed from a fitted :class:`~segmenter.Segmenter` (and its data):
+
+* **Insight features** describe every series whatever the blueprint: the summary
+  features (:data:`segmenter.features.SUMMARY_FEATURES`), the velocity statistics
+  (prefixed ``velocity_``) and the panel's static columns (numeric or categorical).
+* **Cluster insights** (:attr:`Insights.sizes`, :attr:`Insights.features`): per segment
+  its number of series and rows and its share of the rows; per segment and feature
+  the mean, quartiles and missing share (numeric) or the top values with an
+  ``all other`` bucket and the missing share (categorical).  Segments are ordered by
+  size, features by impact and then alphabetically.  :meth:`Insights.rename` names the
+  segments; :meth:`Insights.to_csv` exports.
+* **Feature impact** (:attr:`Insights.impact`), by permutation: one feature is shuffled
+  across series (seeded, ``n_repeats`` times) and the model's *membership scores* are
+  recomputed; the impact is the RMSE of their change, normalised so the largest is 1.
+  Membership scores are the distances to every segment's center in the model's own
+  space (feature blueprints: scaled features; velocity blueprints: the statistic).
+  Shape blueprints take time points, not features, so they are explained through a
+  **surrogate**: a random forest (scikit-learn, seeded) trained on the insight
+  features to predict the segments; its class probabilities are the membership
+  scores, and its out-of-bag accuracy (``surrogate_accuracy``) says how far to trust
+  the explanation.  Features a model does not read get impact 0.
+* **Feature associations** (:attr:`Insights.associations`): a symmetric matrix in
+  [0, 1] over the first ``max_features`` (default 50, the reference product's default)
+  insight features in alphabetical order: absolute Spearman correlation between
+  numeric features, Cramér's V between categorical ones and the correlation ratio
+  between a numeric and a categorical one.  :meth:`Insights.top_pairs` lists the most
+  associated (likely redundant) pairs.
+
+Impact and the surrogate use a seeded sample of at most ``sample`` series (default
+2000); sizes and summaries use every series.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import features as F
+from .errors import DataValidationError, NotFittedError, Problem
+
+__all__ = ["Insights", "insight_features", "feature_associations"]
+
+
+def insight_features(panel) -> pd.DataFrame:
+    """Summary features, ``velocity_*`` statistics and static columns, one row per series."""
+    summ = F.summary_features(panel)
+    vel = F.velocity_features(panel).add_prefix("velocity_")
+    out = pd.concat([summ, vel], axis=1)
+    if len(panel.static_cols):
+        st = panel.statics[list(panel.static_cols)].reset_index(drop=True)
+        clash = [c for c in st.columns if c in out.columns]
+        out = pd.concat([out, st.rename(columns={c: f"static_{c}" for c in clash})], axis=1)
+    return out
+
+
+def _is_numeric(s: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
+
+
+# ============================================================================ associations
+def _cramers_v(a: pd.Series, b: pd.Series) -> float:
+    ok = a.notna() & b.notna()
+    tab = pd.crosstab(a[ok], b[ok]).to_numpy(dtype=float)
+    if tab.size == 0 or min(tab.shape) < 2:
+        return math.nan
+    n = tab.sum()
+    expected = tab.sum(1, keepdims=True) * tab.sum(0, keepdims=True) / n
+    chi2 = ((tab - expected) ** 2 / expected).sum()
+    return float(math.sqrt(chi2 / (n * (min(tab.shape) - 1))))
+
+
+def _correlation_ratio(cat: pd.Series, num: pd.Series) -> float:
+    ok = cat.notna() & num.notna()
+    y = num[ok].astype(float)
+    if len(y) < 2 or y.var() == 0:
+        return math.nan
+    means = y.groupby(cat[ok]).transform("mean")
+    return float(math.sqrt(((means - y.mean()) ** 2).sum() / ((y - y.mean()) ** 2).sum()))
+
+
+def feature_associations(frame: pd.DataFrame, max_features: int = 50) -> pd.DataFrame:
+    """Association matrix in [0, 1] of the first ``max_features`` columns (alphabetical).
+
+    Numeric pairs: absolute Spearman correlation; categorical pairs: Cramér's V; mixed:
+    the correlation ratio.  NaN where undefined (a constant column, no overlap).
+
+    >>> df = pd.DataFrame({"a": [1, 2, 3, 4], "b": [2, 4, 6, 8], "c": list("xyxy")})
+    >>> feature_associations(df).round(2).loc["a", "b"]
+    np.float64(1.0)
+    """
+    cols = sorted(frame.columns, key=str)[:max_features]
+    num = [c for c in cols if _is_numeric(frame[c])]
+    out = pd.DataFrame(np.nan, index=cols, columns=cols)
+    if num:
+        corr = frame[num].astype(float).corr(method="spearman").abs()
+        out.loc[num, num] = corr.to_numpy()
+    for i, a in enumerate(cols):
+        for b in cols[i:]:
+            if a in num and b in num:
+                continue
+            if a == b:
+                v = 1.0
+            elif a in num or b in num:
+                c, x = (b, a) if a in num else (a, b)
+                v = _correlation_ratio(frame[c], frame[x])
+            else:
+                v = _cramers_v(frame[a], frame[b])
+            out.loc[a, b] = out.loc[b, a] = v
+    return out
+
+
+# ============================================================================ impact
+def _membership(model, X) -> np.ndarray:
+    """Distances of every series to every segment's center in the model's own space."""
+    est = model.estimator
+    if hasattr(est, "transform"):
+        return np.asarray(est.transform(X), dtype=float)
+    if hasattr(est, "centers_") and hasattr(est, "column"):          # velocity bins
+        x = np.asarray(X, dtype=float)[:, est.column]
+        x = np.where(np.isnan(x), est.median_, x)
+        return np.abs(x[:, None] - np.asarray(est.centers_, dtype=float)[None, :])
+    raise DataValidationError([Problem("no_membership", "blueprint",
+                                       f"{type(est).__name__} exposes no distances to its "
+                                       "centers; feature impact needs them")])
+
+
+def _permutation_impact(score, X: np.ndarray, names: list, n_repeats: int,
+                        rng) -> pd.Series:
+    base = score(X)
+    raw = np.zeros(X.shape[1])
+    for j in range(X.shape[1]):
+        err = []
+        for _ in range(n_repeats):
+            Xp = X.copy()
+            Xp[:, j] = X[rng.permutation(len(X)), j]
+            err.append(np.sqrt(np.nanmean((score(Xp) - base) ** 2)))
+        raw[j] = float(np.mean(err))
+    top = raw.max()
+    return pd.Series(raw / top if top > 0 else raw, index=names, name="impact")
+
+
+# ============================================================================ Insights
+class Insights:
+    """Cluster insights, feature impact and associations (see the module docstring).
+
+    Build with :meth:`segmenter.Segmenter.insights` (or :meth:`from_segmenter`).
+
+    Attributes
+    ----------
+    sizes : DataFrame
+        ``segment``, ``name``, ``n_series``, ``n_rows``, ``share_rows``; largest first.
+    features : DataFrame
+        One row per feature and segment: ``feature``, ``kind``, ``impact``, ``segment``,
+        ``name``, ``mean``, ``q25``, ``median``, ``q75``, ``missing_share``,
+        ``top_values``; features by impact then name, segments by size.
+    impact : Series
+        Feature impact in [0, 1], highest first (0 for features the model ignores).
+    impact_method : str
+        ``"permutation"`` or ``"surrogate random forest"``.
+    surrogate_accuracy : float
+        Out-of-bag accuracy of the surrogate (NaN when none was needed).
+    associations : DataFrame
+        See :func:`feature_associations`.
+    table : DataFrame
+        The insight features of every series with its ``segment`` (panel order).
+    """
+
+    def __init__(self, table, segments, n_rows, impact, impact_method, surrogate_accuracy,
+                 associations, names=None):
+        self.table = table
+        self.segments = np.asarray(segments)
+        self.n_rows = np.asarray(n_rows)
+        self.impact = impact.sort_values(ascending=False, kind="mergesort")
+        self.impact_method = impact_method
+        self.surrogate_accuracy = surrogate_accuracy
+        self.associations = associations
+        self.names = {int(s): f"segment {s}" for s in np.unique(self.segments)}
+        if names:
+            self.rename(names)
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_segmenter(cls, seg, data=None, sample: int = 2000, n_repeats: int = 5,
+                       max_features: int = 50, random_state=0) -> "Insights":
+        """Insights of ``seg``'s chosen model on its fit data (or on ``data``, read with
+        the fit's column names, when the segmenter was loaded from a file)."""
+        from .blueprints import make_blueprint
+        if not hasattr(seg, "model_"):
+            raise NotFittedError("this Segmenter is not fitted yet; call fit before insights")
+        ws = getattr(seg, "_ws", None)
+        if data is None and ws is None:
+            raise DataValidationError([Problem(
+                "no_data", "data", "this Segmenter was loaded from a file and holds no "
+                "training data; pass data=... (the frame it was fitted on)")])
+        if data is None:
+            panel, mapping = ws.panel, seg.mapping_
+        else:
+            panel = seg._read(data, **seg.data_args_)
+            mapping = seg.predict(panel)
+        segments = mapping.to_frame()["segment"].to_numpy()
+        table = insight_features(panel)
+        model = seg.model_
+        rng = np.random.default_rng(random_state)
+        idx = np.arange(panel.n_series)
+        if len(idx) > sample:
+            idx = np.sort(rng.choice(idx, size=sample, replace=False))
+        rep = model.blueprint.representation
+        acc = math.nan
+        if rep in ("summary", "velocity"):
+            if ws is not None and data is None:
+                X = ws.features(model.blueprint)[0]
+            else:
+                X = model.featurize(panel)
+            names = (list(F.SUMMARY_FEATURES) if rep == "summary"
+                     else [f"velocity_{s}" for s in F.VELOCITY_STATS])
+            imp = _permutation_impact(lambda Z: _membership(model, Z),
+                                      np.asarray(X, dtype=float)[idx], names, n_repeats, rng)
+            method = "permutation"
+        else:
+            from sklearn.ensemble import RandomForestClassifier
+            num = [c for c in table.columns if _is_numeric(table[c])]
+            Xs = table[num].to_numpy(dtype=float)[idx]
+            fill = np.nanmedian(np.where(np.isfinite(Xs), Xs, np.nan), axis=0)
+            Xs = np.where(np.isfinite(Xs), Xs, np.where(np.isnan(fill), 0.0, fill))
+            y = segments[idx]
+            forest = RandomForestClassifier(n_estimators=200, oob_score=len(np.unique(y)) > 1,
+                                            random_state=random_state, n_jobs=1)
+            forest.fit(Xs, y)
+            acc = float(getattr(forest, "oob_score_", math.nan))
+            imp = _permutation_impact(forest.predict_proba, Xs, num, n_repeats, rng)
+            method = "surrogate random forest"
+        imp = imp.reindex(sorted(table.columns, key=str)).fillna(0.0)
+        assoc = feature_associations(table, max_features=max_features)
+        return cls(table, segments, np.asarray(panel.lengths), imp, method, acc, assoc)
+
+    # ------------------------------------------------------------------ views
+    def rename(self, names: dict) -> "Insights":
+        """Name segments, e.g. ``{0: "steady sellers"}`` (unknown segments are an error)."""
+        unknown = sorted(set(names) - set(self.names))
+        if unknown:
+            raise DataValidationError([Problem("unknown_segment", "names",
+                                               f"segments {unknown} do not exist; segments "
+                                               f"are {sorted(self.names)}")])
+        self.names.update({int(k): str(v) for k, v in names.items()})
+        return self
+
+    @property
+    def order(self) -> list[int]:
+        """Segments, largest first (ties by segment id)."""
+        s, c = np.unique(self.segments, return_counts=True)
+        return [int(x) for x in s[np.lexsort((s, -c))]]
+
+    @property
+    def sizes(self) -> pd.DataFrame:
+        rows = []
+        total = self.n_rows.sum()
+        for s in self.order:
+            m = self.segments == s
+            rows.append({"segment": s, "name": self.names[s], "n_series": int(m.sum()),
+                         "n_rows": int(self.n_rows[m].sum()),
+                         "share_rows": float(self.n_rows[m].sum() / total) if total else 0.0})
+        return pd.DataFrame(rows)
+
+    def feature_order(self) -> list:
+        """Features by impact (highest first), then alphabetically."""
+        imp = self.impact.reindex(self.table.columns).fillna(0.0)
+        return sorted(self.table.columns, key=lambda c: (-imp[c], str(c)))
+
+    @property
+    def features(self) -> pd.DataFrame:
+        rows = []
+        for f in self.feature_order():
+            col = self.table[f]
+            numeric = _is_numeric(col)
+            for s in self.order:
+                v = col[self.segments == s]
+                row = {"feature": f, "kind": "numeric" if numeric else "categorical",
+                       "impact": float(self.impact.get(f, 0.0)), "segment": s,
+                       "name": self.names[s], "missing_share": float(v.isna().mean())}
+                if numeric:
+                    x = v.dropna().astype(float)
+                    q = x.quantile([0.25, 0.5, 0.75]) if len(x) else pd.Series([np.nan] * 3)
+                    row.update(mean=float(x.mean()) if len(x) else np.nan,
+                               q25=float(q.iloc[0]), median=float(q.iloc[1]),
+                               q75=float(q.iloc[2]), top_values="")
+                else:
+                    row.update(mean=np.nan, q25=np.nan, median=np.nan, q75=np.nan,
+                               top_values=_top_values(v))
+                rows.append(row)
+        return pd.DataFrame(rows)
+
+    def top_pairs(self, n: int = 10) -> pd.DataFrame:
+        """The ``n`` most associated feature pairs (``a`` < ``b``), strongest first."""
+        a = self.associations
+        rows = [(a.index[i], a.columns[j], a.iat[i, j])
+                for i in range(len(a)) for j in range(i + 1, len(a)) if np.isfinite(a.iat[i, j])]
+        df = pd.DataFrame(rows, columns=["a", "b", "association"])
+        return df.sort_values("association", ascending=False, kind="mergesort").head(n) \
+            .reset_index(drop=True)
+
+    def to_csv(self, folder) -> list[Path]:
+        """Write ``sizes.csv``, ``insights.csv``, ``impact.csv`` and ``associations.csv``."""
+        from .persistence import atomic_write
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        out = []
+        for name, frame, index in (("sizes", self.sizes, False),
+                                   ("insights", self.features, False),
+                                   ("impact", self.impact.rename_axis("feature").to_frame(), True),
+                                   ("associations", self.associations, True)):
+            path = folder / f"{name}.csv"
+            with atomic_write(path, "w", encoding="utf-8", newline="") as fh:
+                frame.to_csv(fh, index=index)
+            out.append(path)
+        return out
+
+    def __repr__(self) -> str:
+        return (f"Insights({len(self.order)} segments, {self.table.shape[1]} features, "
+                f"impact by {self.impact_method})")
+
+
+def _top_values(v: pd.Series, top: int = 3) -> str:
+    x = v.dropna()
+    if not len(x):
+        return ""
+    share = x.astype(str).value_counts(normalize=True)
+    parts = [f"{k}: {p:.0%}" for k, p in share.head(top).items()]
+    rest = share.iloc[top:].sum()
+    if rest > 0:
+        parts.append(f"all other: {rest:.0%}")
+    return ", ".join(parts)

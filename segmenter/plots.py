@@ -1,0 +1,265 @@
+"""Figures of a fitted Segmenter (matplotlib, no display needed).
+
+Every function returns a :class:`matplotlib.figure.Figure` (drawn with the Agg backend,
+so it works on a server); save it with ``fig.savefig(path)``.  ``panel`` is the data the
+segmenter was fitted on (its :class:`~segmenter.Panel`); the report passes it.
+
+* :func:`plot_clusters` -- per segment (largest first) a sample of its members,
+  z-normalised, drawn faintly, and its center bold: the model's barycenter or medoid
+  for shape blueprints, the pointwise mean of the members (resampled to a common
+  length) otherwise.
+* :func:`plot_silhouette` -- silhouette values of a sample of series in the model's
+  geometry, grouped by segment.
+* :func:`plot_leaderboard` -- the leaderboard's top rows, coloured by family.
+* :func:`plot_map` -- a 2-D map of a sample of series coloured by segment: PCA of the
+  model's Euclidean embedding (feature blueprints), or metric MDS of the DTW distances
+  (shape blueprints).
+* :func:`plot_impact`, :func:`plot_associations` -- feature impact bars and the
+  association heatmap of an :class:`~segmenter.insights.Insights`.
+* :func:`plot_forecasts` -- after forecasting: history, forecasts and, when given, the
+  actual values over the horizon for a few series per segment.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import features as F
+
+__all__ = ["plot_clusters", "plot_silhouette", "plot_leaderboard", "plot_map",
+           "plot_impact", "plot_associations", "plot_forecasts"]
+
+
+def _figure(w, h):
+    from matplotlib.figure import Figure            # no pyplot: no global state, no display
+    return Figure(figsize=(w, h), dpi=90, layout="constrained")
+
+
+def _colors(n):
+    from matplotlib import colormaps
+    cmap = colormaps["tab20" if n > 10 else "tab10"]
+    return [cmap(i % cmap.N) for i in range(n)]
+
+
+def _segments(seg) -> np.ndarray:
+    return seg.mapping_.to_frame()["segment"].to_numpy()
+
+
+def _order(labels) -> list[int]:
+    s, c = np.unique(labels, return_counts=True)
+    return [int(x) for x in s[np.lexsort((s, -c))]]
+
+
+def _sample(idx, size, rng):
+    return idx if len(idx) <= size else np.sort(rng.choice(idx, size=size, replace=False))
+
+
+def _resample(y: np.ndarray, n: int = 100) -> np.ndarray:
+    if len(y) == 1:
+        return np.full(n, y[0])
+    return np.interp(np.linspace(0, 1, n), np.linspace(0, 1, len(y)), y)
+
+
+def plot_clusters(seg, panel, max_members: int = 40, names: dict | None = None,
+                  random_state=0):
+    """Members (faint) and center (bold) of every segment, largest segment first."""
+    labels = _segments(seg)
+    order = _order(labels)
+    names = names or {}
+    rng = np.random.default_rng(random_state)
+    ncol = min(4, len(order))
+    nrow = int(np.ceil(len(order) / ncol))
+    fig = _figure(3.2 * ncol, 2.4 * nrow)
+    axes = np.atleast_1d(fig.subplots(nrow, ncol, squeeze=False)).ravel()
+    colors = _colors(max(order) + 1)
+    est = seg.model_.estimator
+    centers = getattr(est, "centers_", None)
+    shape_centers = seg.model_.blueprint.representation == "shape" and hasattr(centers, "offsets")
+    for ax, s in zip(axes, order):
+        members = np.flatnonzero(labels == s)
+        shown = _sample(members, max_members, rng)
+        xs = F.shape_series(panel.subset(shown), normalize="z", columns=[0])
+        for i in range(len(xs)):
+            y = xs[i][:, 0]
+            ax.plot(np.linspace(0, 1, len(y)), y, color=colors[s], alpha=0.15, lw=0.8)
+        if shape_centers and s < len(centers):
+            c = centers[s][:, 0]
+            label = "barycenter" if hasattr(est, "dba_iter") else "center"
+        else:
+            c = np.mean([_resample(xs[i][:, 0]) for i in range(len(xs))], axis=0)
+            label = "mean of members"
+        ax.plot(np.linspace(0, 1, len(c)), c, color="black", lw=2.0, label=label)
+        ax.set_title(f"{names.get(s, f'segment {s}')}: {len(members)} series", fontsize=9)
+        ax.set_xticks([])
+        ax.tick_params(labelsize=7)
+    for ax in axes[len(order):]:
+        ax.axis("off")
+    axes[0].legend(fontsize=7, loc="upper left")
+    fig.suptitle("Segments: members (z-normalised, faint) and center (bold)", fontsize=10)
+    return fig
+
+
+def _geometry_sample(seg, panel, sample, rng):
+    labels = _segments(seg)
+    idx = _sample(np.arange(panel.n_series), sample, rng)
+    X = seg.model_.featurize(panel.subset(idx))
+    return idx, X, labels[idx]
+
+
+def plot_silhouette(seg, panel, sample: int = 1000, random_state=0):
+    """Silhouette values of a seeded sample of series, by segment (model geometry)."""
+    from sklearn.metrics import silhouette_samples
+    rng = np.random.default_rng(random_state)
+    idx, X, lab = _geometry_sample(seg, panel, sample, rng)
+    fig = _figure(6, 4)
+    ax = fig.subplots()
+    if len(np.unique(lab)) < 2:
+        ax.text(0.5, 0.5, "one segment: silhouette undefined", ha="center")
+        return fig
+    vals = silhouette_samples(seg.model_.pairwise(X), lab, metric="precomputed")
+    colors = _colors(int(lab.max()) + 1)
+    y = 0
+    for s in _order(lab):
+        v = np.sort(vals[lab == s])
+        ax.fill_betweenx(np.arange(y, y + len(v)), 0, v, color=colors[s], alpha=0.8)
+        ax.text(-0.02, y + len(v) / 2, str(s), ha="right", va="center", fontsize=7)
+        y += len(v) + 5
+    ax.axvline(vals.mean(), color="black", ls="--", lw=1, label=f"mean {vals.mean():.3f}")
+    ax.set_xlabel("silhouette")
+    ax.set_yticks([])
+    ax.legend(fontsize=8)
+    ax.set_title(f"Silhouette of {len(idx)} series ({seg.model_.blueprint.geometry})",
+                 fontsize=10)
+    return fig
+
+
+def plot_leaderboard(seg, top: int = 25):
+    """The leaderboard's best ``top`` ranked rows: score bars coloured by family."""
+    lb = seg.leaderboard_
+    metric = seg.metric
+    ok = lb[lb["status"] == "ok"].head(top).iloc[::-1]
+    fig = _figure(7, max(2.5, 0.25 * len(ok) + 1))
+    ax = fig.subplots()
+    family = [b.split("(")[0].split("_")[0] for b in ok["blueprint"]]   # dtw, features, ...
+    fams = sorted(set(family))
+    colors = dict(zip(fams, _colors(len(fams))))
+    labels = [f"{b}, k={k}" if pd.notna(k) else b
+              for b, k in zip(ok["blueprint"], ok["n_clusters"])]
+    vals = ok[metric].astype(float).fillna(0.0)
+    ax.barh(range(len(ok)), vals, color=[colors[f] for f in family])
+    ax.set_yticks(range(len(ok)), labels, fontsize=7)
+    ax.set_xlabel(metric)
+    from matplotlib.patches import Patch
+    ax.legend(handles=[Patch(color=c, label=f) for f, c in colors.items()], fontsize=7)
+    ax.set_title(f"Leaderboard: top {len(ok)} rows by {metric}", fontsize=10)
+    return fig
+
+
+def plot_map(seg, panel, sample: int = 400, random_state=0):
+    """2-D map of a seeded sample of series coloured by segment."""
+    rng = np.random.default_rng(random_state)
+    idx, X, lab = _geometry_sample(seg, panel, sample, rng)
+    model = seg.model_
+    if model.blueprint.representation == "shape":
+        from sklearn.manifold import MDS
+        D = model.pairwise(X)
+        xy = MDS(n_components=2, metric="precomputed", init="random", n_init=1,
+                 random_state=random_state).fit_transform(D)
+        how = "metric MDS of DTW distances"
+    else:
+        emb = np.asarray(model.embed(X), dtype=float)
+        if emb.shape[1] == 1:
+            xy = np.column_stack([emb[:, 0], rng.uniform(-1, 1, len(emb))])
+            how = "the statistic (x) with random jitter (y)"
+        else:
+            from sklearn.decomposition import PCA
+            xy = PCA(n_components=2, random_state=random_state).fit_transform(emb)
+            how = "PCA of the scaled features"
+    fig = _figure(6, 4.5)
+    ax = fig.subplots()
+    colors = _colors(int(lab.max()) + 1)
+    for s in _order(lab):
+        m = lab == s
+        ax.scatter(xy[m, 0], xy[m, 1], s=10, color=colors[s], label=str(s), alpha=0.8)
+    ax.legend(title="segment", fontsize=7, title_fontsize=8, markerscale=1.5)
+    ax.set_title(f"Map of {len(idx)} series: {how}", fontsize=10)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return fig
+
+
+def plot_impact(insights, top: int = 15):
+    """Feature impact bars (highest at the top)."""
+    imp = insights.impact.head(top).iloc[::-1]
+    fig = _figure(6, max(2.5, 0.3 * len(imp) + 1))
+    ax = fig.subplots()
+    ax.barh(range(len(imp)), imp.to_numpy(), color="#4477aa")
+    ax.set_yticks(range(len(imp)), imp.index, fontsize=8)
+    ax.set_xlim(0, 1.05)
+    ax.set_xlabel("normalised impact")
+    ax.set_title(f"Feature impact ({insights.impact_method})", fontsize=10)
+    return fig
+
+
+def plot_associations(insights, top: int = 25):
+    """Heatmap of feature associations (the ``top`` most associated features)."""
+    a = insights.associations
+    strength = a.where(~np.eye(len(a), dtype=bool)).max(axis=1).fillna(0)
+    keep = list(strength.sort_values(ascending=False, kind="mergesort").index[:top])
+    keep = sorted(keep, key=str)
+    m = a.loc[keep, keep].to_numpy(dtype=float)
+    fig = _figure(7, 6)
+    ax = fig.subplots()
+    im = ax.imshow(np.nan_to_num(m, nan=0.0), vmin=0, vmax=1, cmap="viridis")
+    ax.set_xticks(range(len(keep)), keep, rotation=90, fontsize=7)
+    ax.set_yticks(range(len(keep)), keep, fontsize=7)
+    fig.colorbar(im, ax=ax, shrink=0.8, label="association")
+    ax.set_title("Feature associations", fontsize=10)
+    return fig
+
+
+def plot_forecasts(forecaster, panel, actuals: pd.DataFrame | None = None,
+                   per_segment: int = 2, history: int = 60, random_state=0):
+    """History, forecast and (when given) actuals for ``per_segment`` series per segment.
+
+    ``actuals`` is a long frame with the forecaster's id and time columns and its target
+    column over the forecast horizon.
+    """
+    fc = forecaster.forecasts_
+    args = forecaster.data_args_
+    ids = args["id_col"] if isinstance(args["id_col"], list) else [args["id_col"]]
+    tcol, ycol = args["time_col"], args["target_col"]
+    rng = np.random.default_rng(random_state)
+    segs = sorted(fc["segment"].unique())
+    picks = []
+    for s in segs:
+        keys = fc.loc[fc["segment"] == s, ids].drop_duplicates()
+        take = rng.choice(len(keys), size=min(per_segment, len(keys)), replace=False)
+        picks += [(s, tuple(keys.iloc[i])) for i in sorted(take)]
+    ncol = min(per_segment, 4)
+    nrow = int(np.ceil(len(picks) / ncol))
+    fig = _figure(3.6 * ncol, 2.3 * nrow)
+    axes = np.atleast_1d(fig.subplots(nrow, ncol, squeeze=False)).ravel()
+    pos = {tuple(r): i for i, r in enumerate(panel.ids[ids].itertuples(index=False))}
+    for ax, (s, key) in zip(axes, picks):
+        i = pos.get(key)
+        if i is not None:
+            t = panel.times(i)
+            y = panel.series(i)
+            ax.plot(t[-history:], y[-history:], color="black", lw=1, label="history")
+        m = np.logical_and.reduce([fc[c] == v for c, v in zip(ids, key)])
+        f = fc[m]
+        ax.plot(f[tcol], f["forecast"], color="#cc3311", lw=1.5, label="forecast")
+        if actuals is not None:
+            am = np.logical_and.reduce([actuals[c] == v for c, v in zip(ids, key)])
+            a = actuals[am]
+            ax.plot(a[tcol], a[ycol], color="#0077bb", lw=1.2, ls="--", label="actual")
+        ax.set_title(f"segment {s}: {' / '.join(map(str, key))}", fontsize=8)
+        ax.tick_params(labelsize=6)
+    for ax in axes[len(picks):]:
+        ax.axis("off")
+    axes[0].legend(fontsize=7)
+    fig.suptitle("Forecasts" + (" against actuals" if actuals is not None else ""),
+                 fontsize=10)
+    return fig
