@@ -8,7 +8,9 @@ model to ``out/demo/`` (or ``$SEGMENTER_DEMO_OUT``), reloads the model and assig
 series with it as a new user would, and ends with segmented modeling: one forecasting
 champion per segment chosen on rolling-origin backtests (horizon 8 quarters), the
 combined forecasts, and the comparison of segmented vs one global model vs per-series
-model choice.
+model choice.  Last it prints the feature impact and the most associated features and
+writes one self-contained HTML report (``report.html``) with the leaderboard, segment
+insights, plots and forecasts, and prints its path.
 """
 
 import os
@@ -90,6 +92,16 @@ def main() -> int:
     with pd.option_context("display.width", 160):
         print(fc.comparison_.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     print(fc.comparison_text_)
+
+    ins = seg.insights()
+    print(f"\nFeature impact ({ins.impact_method}): "
+          + ", ".join(f"{f} {v:.2f}" for f, v in ins.impact.head(5).items()))
+    pairs = ins.top_pairs(3)
+    print("Most associated features: " + "; ".join(
+        f"{r.a} ~ {r.b} {r.association:.2f}" for r in pairs.itertuples()))
+    ins.to_csv(out)
+    report_path = seg.report(out / "report.html", forecaster=fc, insights=ins)
+    print(f"Report: {report_path.resolve()}")
     return 0
 
 

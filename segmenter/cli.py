@@ -127,6 +127,7 @@ def _cmd_segment(args) -> int:
     out = Path(args.out)
     seg = Segmenter(n_clusters=args.k, blueprints=_blueprints(args.blueprints),
                     validation_size=args.validation_size, random_state=args.seed,
+                    fit_sample=args.fit_sample,
                     progress=False if args.quiet else None)
     panel = _load_panel(args)
     print(panel.summary_text())
@@ -149,6 +150,12 @@ def _cmd_segment(args) -> int:
     print(f"Mapping: {len(m)} series in {m.n_segments} segments, sizes "
           f"{m.sizes().to_dict()} -> {mapping_path}")
     print(f"Model: {model_path}")
+    if args.report:
+        ins = seg.insights()
+        ins.to_csv(out)
+        path = seg.report(out / "report.html", insights=ins)
+        print(f"Report: {path} (insights in {out / 'insights.csv'}, impact.csv, "
+              "associations.csv, sizes.csv)")
     return EXIT_OK
 
 
@@ -259,6 +266,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--choose", type=int, default=None, metavar="ROW",
                    help="leaderboard row to map with instead of the best")
     p.add_argument("--top", type=int, default=10, help="leaderboard rows to print (default: 10)")
+    p.add_argument("--report", action="store_true",
+                   help="also write OUT/report.html (one self-contained page: leaderboard, "
+                        "segment insights, feature impact and associations, plots) and the "
+                        "insight tables as CSV")
+    p.add_argument("--fit-sample", type=int, default=5000, metavar="N",
+                   help="fit every candidate on at most N series and assign the others "
+                        "(default: 5000)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_segment)
 

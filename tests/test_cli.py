@@ -129,3 +129,20 @@ def test_forecast_end_to_end(tmp_path, capsys):
     assert sg.load(out / "forecaster.segmenter").predict().shape[0] == 48
     assert main(["forecast", str(data), "--horizon", "4", "-o", str(out)]) == 3
     assert "give exactly one of --mapping" in capsys.readouterr().err
+
+
+def test_segment_report_flag_writes_report_and_insight_tables(tmp_path, capsys):
+    from conftest import planted_frame
+    df, _ = planted_frame(n_per=8, length=40, seed=6)
+    data = tmp_path / "d.csv"
+    df.to_csv(data, index=False)
+    out = tmp_path / "out"
+    assert main(["segment", str(data), "--k", "3", "--blueprints", "features_kmeans",
+                 "-o", str(out), "--report", "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    names = {p.name for p in out.iterdir()}
+    assert {"report.html", "insights.csv", "impact.csv", "associations.csv",
+            "sizes.csv"} <= names
+    assert f"Report: {out / 'report.html'}" in printed
+    page = (out / "report.html").read_text()
+    assert page.count("data:image/png;base64,") == 6 and 'id="impact"' in page

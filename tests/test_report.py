@@ -1,0 +1,83 @@
+"""The HTML report, opened in a real headless browser (Debian's chromium).
+
+The browser is installed with apt-get when missing (as root); where that is impossible
+the browser test is skipped with the reason.  The page records, from its own load
+handler, how many of its images the browser decoded; the test reads that from the DOM
+the browser dumps, and checks a screenshot is not blank.
+"""
+import os
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+import segmenter as sg
+from conftest import planted_frame
+
+SECTIONS = ["summary", "leaderboard", "segments", "impact", "associations", "geometry",
+            "forecasting"]
+
+
+def _find_browser():
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path, ""
+    if not shutil.which("apt-get"):
+        return None, "no chromium and no apt-get to install it"
+    if os.geteuid() != 0:
+        return None, "no chromium, and installing it with apt-get needs root"
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", "chromium"]
+    for cmd in (install, ["apt-get", "update", "-q"], install):
+        res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+        if cmd is install and res.returncode == 0:
+            break
+    path = shutil.which("chromium")
+    return (path, "") if path else (None, "apt-get could not install chromium: "
+                                    + res.stderr[-300:])
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    df, _ = planted_frame(n_per=10, length=40, seed=8)
+    seg = sg.Segmenter(n_clusters=[3], blueprints=["dtw_kmeans", "features_kmeans"],
+                       progress=False).fit(df)
+    fc = sg.SegmentedForecaster(horizon=4, n_origins=2, candidates="quick", n_jobs=1,
+                                progress=False, season_length=1).fit(df, segmenter=seg)
+    path = tmp_path_factory.mktemp("report") / "report.html"
+    seg.report(path, forecaster=fc, names={0: "first segment"})
+    return path
+
+
+def test_report_is_self_contained(report):
+    page = report.read_text()
+    for s in SECTIONS:
+        assert f'id="{s}"' in page
+    assert page.count('src="data:image/png;base64,') == 7
+    assert "http://" not in page and "https://" not in page      # nothing from the network
+    assert "first segment" in page
+
+
+@pytest.mark.slow
+def test_report_renders_in_headless_chromium(report, tmp_path):
+    browser, why = _find_browser()
+    if browser is None:
+        pytest.skip(why)
+    common = [browser, "--headless", "--no-sandbox", "--disable-gpu",
+              "--disable-dev-shm-usage", "--virtual-time-budget=10000"]
+    url = report.resolve().as_uri()
+    dom = subprocess.run(common + ["--dump-dom", url], capture_output=True, text=True,
+                         timeout=180).stdout
+    assert 'data-images-total="7"' in dom and 'data-images-loaded="7"' in dom
+    for s in SECTIONS:
+        assert f'id="{s}"' in dom
+    assert "Segmentation report" in dom and "Feature impact" in dom
+    shot = tmp_path / "shot.png"
+    subprocess.run(common + ["--window-size=1200,2400", f"--screenshot={shot}", url],
+                   capture_output=True, timeout=180)
+    from matplotlib.image import imread
+    img = imread(shot)
+    assert img.shape[0] >= 2000 and img.shape[1] >= 1100
+    assert float(np.std(img[..., :3])) > 0.05                     # not a blank page
