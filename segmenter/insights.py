@@ -226,8 +226,9 @@ class Insights:
             from sklearn.ensemble import RandomForestClassifier
             num = [c for c in table.columns if _is_numeric(table[c])]
             Xs = table[num].to_numpy(dtype=float)[idx]
-            fill = np.nanmedian(np.where(np.isfinite(Xs), Xs, np.nan), axis=0)
-            Xs = np.where(np.isfinite(Xs), Xs, np.where(np.isnan(fill), 0.0, fill))
+            Xs = np.where(np.isfinite(Xs), Xs, np.nan)
+            fill = pd.DataFrame(Xs).median().fillna(0.0).to_numpy()    # all-NaN column: 0
+            Xs = np.where(np.isnan(Xs), fill, Xs)
             y = segments[idx]
             forest = RandomForestClassifier(n_estimators=200, oob_score=len(np.unique(y)) > 1,
                                             random_state=random_state, n_jobs=1)

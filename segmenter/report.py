@@ -35,6 +35,7 @@ th, td { border: 1px solid #ddd; padding: 2px 6px; text-align: right; }
 th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
 img { max-width: 100%; display: block; margin: .5em 0; }
 nav a { margin-right: 1em; } .note { color: #555; font-size: .9em; }
+.wide { overflow-x: auto; }
 """
 
 _SCRIPT = """
@@ -55,8 +56,9 @@ def _img(fig, alt: str) -> str:
 
 
 def _table(df: pd.DataFrame, floatfmt="{:.3f}", index=False) -> str:
-    return df.to_html(index=index, border=0, na_rep="",
-                      float_format=lambda v: floatfmt.format(v))
+    return '<div class="wide">' + df.to_html(index=index, border=0, na_rep="",
+                                             float_format=lambda v: floatfmt.format(v)) \
+        + "</div>"
 
 
 def _p(text: str, cls: str = "") -> str:
