@@ -176,6 +176,11 @@ def _lanes_row_md(ai, P, prev, cur, cost, jlo, jhi, W):
             cj1[w] = cost[w] + best
 
 
+#: A block with fewer pairs to compute than this goes through the scalar kernel
+#: (a 32-lane call costs about as much as 6 scalar ones).
+_MIN_LANES = 6
+
+
 @njit(cache=True)
 def pack_lanes(data, offsets, order):
     """Pack the series ``order`` (sorted by length) into blocks of up to ``LANES``
@@ -184,6 +189,9 @@ def pack_lanes(data, offsets, order):
     Returns ``packed`` (sum of block lengths, d, LANES), ``boff`` (row offset of each
     block, nb+1), ``bstart`` (position in ``order`` of each block's first lane) and
     ``bcount`` (real lanes per block; the others repeat lane 0 and are ignored).
+    Blocks of fewer than ``_MIN_LANES`` series always take the scalar kernel, so they
+    get no rows (``boff[b] == boff[b+1]``): with many distinct lengths, packing every
+    block would cost up to ``LANES`` times the data's memory.
     """
     n = order.shape[0]
     d = data.shape[1]
@@ -208,7 +216,7 @@ def pack_lanes(data, offsets, order):
             c += 1
         bstart[b] = p
         bcount[b] = c
-        boff[b + 1] = boff[b] + m
+        boff[b + 1] = boff[b] + (m if c >= _MIN_LANES else 0)
         b += 1
         p += c
     packed = np.empty((boff[nb], d, LANES))
@@ -220,11 +228,6 @@ def pack_lanes(data, offsets, order):
                 for q in range(d):
                     packed[boff[b] + t, q, w] = data[offsets[s] + t, q]
     return packed, boff, bstart, bcount
-
-
-#: A block with fewer pairs to compute than this goes through the scalar kernel
-#: (a 32-lane call costs about as much as 6 scalar ones).
-_MIN_LANES = 6
 
 
 @njit(cache=True, parallel=True)
@@ -434,7 +437,7 @@ def nearest_sq(data_x, off_x, data_c, off_c, radius, hint):
     for b in prange(nb):
         cnt = bcount[b]
         q0 = bstart[b]
-        m = boff[b + 1] - boff[b]
+        m = off_x[order[q0] + 1] - off_x[order[q0]]
         P = packed[boff[b]:boff[b + 1]]
         prev = np.empty((m + 1, LANES))
         cur = np.empty((m + 1, LANES))
@@ -508,7 +511,7 @@ def nearest_sq(data_x, off_x, data_c, off_c, radius, hint):
                     bj[w] = c
         for w in range(cnt):
             i = order[q0 + w]
-            labels[i] = bj[w]
+            labels[i] = max(bj[w], 0)      # every cost overflowed to inf: argmin's 0
             best_sq[i] = best[w]
     return labels, best_sq, stats
 

@@ -316,8 +316,12 @@ class _ShapeClusterer(BaseEstimator):
         self._check_fitted()
         xs = as_series_set(X)
         c = self.centers_
-        return np.sqrt(K.label_sq(xs.data, xs.offsets, c.data, c.offsets,
-                                  np.ascontiguousarray(labels, dtype=np.int64), self.radius_))
+        labels = np.ascontiguousarray(labels, dtype=np.int64)
+        if labels.shape != (len(xs),) or (len(labels) and (labels.min() < 0 or
+                                                            labels.max() >= len(c))):
+            raise ValueError(f"labels must be {len(xs)} segment numbers in 0..{len(c) - 1}")
+        return np.sqrt(K.label_sq(xs.data, xs.offsets, c.data, c.offsets, labels,
+                                  self.radius_))
 
     def transform(self, X):
         """DTW distance of each series to each center, shape (n_series, n_clusters)."""

@@ -21,13 +21,15 @@ Associations, computed from a fitted :class:`~segmenter.Segmenter` (and its data
   **surrogate**: a random forest (scikit-learn, seeded) trained on the insight
   features to predict the segments; its class probabilities are the membership
   scores, and its out-of-bag accuracy (``surrogate_accuracy``) says how far to trust
-  the explanation.  Features a model does not read get impact 0.
+  the explanation.  The surrogate reads the numeric insight features only; categorical
+  static columns get no impact there.  Features a model does not read get impact 0.
 * **Feature associations** (:attr:`Insights.associations`): a symmetric matrix in
   [0, 1] over the first ``max_features`` (default 50, the reference product's default)
   insight features in alphabetical order: absolute Spearman correlation between
   numeric features, Cramér's V between categorical ones and the correlation ratio
-  between a numeric and a categorical one.  :meth:`Insights.top_pairs` lists the most
-  associated (likely redundant) pairs.
+  between a numeric and a categorical one; NaN for a categorical that is nearly an
+  identifier (more distinct values than half its rows).  :meth:`Insights.top_pairs`
+  lists the most associated (likely redundant) pairs.
 
 Impact and the surrogate use a seeded sample of at most ``sample`` series (default
 2000); sizes and summaries use every series.
@@ -47,10 +49,16 @@ from .errors import DataValidationError, NotFittedError, Problem
 __all__ = ["Insights", "insight_features", "feature_associations"]
 
 
-def insight_features(panel) -> pd.DataFrame:
-    """Summary features, ``velocity_*`` statistics and static columns, one row per series."""
-    summ = F.summary_features(panel)
-    vel = F.velocity_features(panel).add_prefix("velocity_")
+def insight_features(panel, summary_params: dict | None = None,
+                     velocity_params: dict | None = None) -> pd.DataFrame:
+    """Summary features, ``velocity_*`` statistics and static columns, one row per series.
+
+    ``summary_params`` / ``velocity_params`` are passed to the featurizers (e.g. the
+    model's ``season_length`` or feature derivation ``window``), so the table describes
+    the statistics the model was fitted on.
+    """
+    summ = F.summary_features(panel, **(summary_params or {}))
+    vel = F.velocity_features(panel, **(velocity_params or {})).add_prefix("velocity_")
     out = pd.concat([summ, vel], axis=1)
     if len(panel.static_cols):
         st = panel.statics[list(panel.static_cols)].reset_index(drop=True)
@@ -84,11 +92,18 @@ def _correlation_ratio(cat: pd.Series, num: pd.Series) -> float:
     return float(math.sqrt(((means - y.mean()) ** 2).sum() / ((y - y.mean()) ** 2).sum()))
 
 
+#: A categorical feature with more distinct values than this share of its non-missing
+#: rows is treated as an identifier: its associations are NaN.
+MAX_LEVELS_SHARE = 0.5
+
+
 def feature_associations(frame: pd.DataFrame, max_features: int = 50) -> pd.DataFrame:
     """Association matrix in [0, 1] of the first ``max_features`` columns (alphabetical).
 
     Numeric pairs: absolute Spearman correlation; categorical pairs: Cramér's V; mixed:
-    the correlation ratio.  NaN where undefined (a constant column, no overlap).
+    the correlation ratio.  NaN where undefined (a constant column, no overlap) and for
+    a categorical with more distinct values than half its rows (an identifier, which
+    would otherwise associate perfectly with everything).
 
     >>> df = pd.DataFrame({"a": [1, 2, 3, 4], "b": [2, 4, 6, 8], "c": list("xyxy")})
     >>> feature_associations(df).round(2).loc["a", "b"]
@@ -97,6 +112,10 @@ def feature_associations(frame: pd.DataFrame, max_features: int = 50) -> pd.Data
     cols = sorted(frame.columns, key=str)[:max_features]
     num = [c for c in cols if _is_numeric(frame[c])]
     out = pd.DataFrame(np.nan, index=cols, columns=cols)
+    # a categorical with about one value per series (a name, a code) would associate
+    # perfectly with everything; it gets NaN instead
+    too_many = {c for c in cols if c not in num and
+                frame[c].nunique() > max(MAX_LEVELS_SHARE * frame[c].notna().sum(), 2)}
     if num:
         corr = frame[num].astype(float).corr(method="spearman").abs()
         out.loc[num, num] = corr.to_numpy()
@@ -106,6 +125,8 @@ def feature_associations(frame: pd.DataFrame, max_features: int = 50) -> pd.Data
                 continue
             if a == b:
                 v = 1.0
+            elif a in too_many or b in too_many:
+                v = math.nan
             elif a in num or b in num:
                 c, x = (b, a) if a in num else (a, b)
                 v = _correlation_ratio(frame[c], frame[x])
@@ -204,13 +225,15 @@ class Insights:
             panel = seg._read(data, **seg.data_args_)
             mapping = seg.predict(panel)
         segments = mapping.to_frame()["segment"].to_numpy()
-        table = insight_features(panel)
         model = seg.model_
+        rep = model.blueprint.representation
+        fp = model.blueprint.featurizer_params()
+        table = insight_features(panel, fp if rep == "summary" else None,
+                                 fp if rep == "velocity" else None)
         rng = np.random.default_rng(random_state)
         idx = np.arange(panel.n_series)
         if len(idx) > sample:
             idx = np.sort(rng.choice(idx, size=sample, replace=False))
-        rep = model.blueprint.representation
         acc = math.nan
         if rep in ("summary", "velocity"):
             if ws is not None and data is None:

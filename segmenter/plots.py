@@ -12,8 +12,11 @@ segmenter was fitted on (its :class:`~segmenter.Panel`); the report passes it.
   geometry, grouped by segment.
 * :func:`plot_leaderboard` -- the leaderboard's top rows, coloured by family.
 * :func:`plot_map` -- a 2-D map of a sample of series coloured by segment: PCA of the
-  model's Euclidean embedding (feature blueprints), or metric MDS of the DTW distances
-  (shape blueprints).
+  model's Euclidean embedding (feature blueprints), or classical (Torgerson) MDS of the
+  DTW distances (shape blueprints).
+
+Text is drawn with mathtext off, so a ``$`` in a name is just a dollar sign.  Needs
+matplotlib (``pip install 'segmenter-ts[plot]'``).
 * :func:`plot_impact`, :func:`plot_associations` -- feature impact bars and the
   association heatmap of an :class:`~segmenter.insights.Insights`.
 * :func:`plot_forecasts` -- after forecasting: history, forecasts and, when given, the
@@ -22,18 +25,48 @@ segmenter was fitted on (its :class:`~segmenter.Panel`); the report passes it.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 
 from . import features as F
+from .errors import missing_dependency
 
 __all__ = ["plot_clusters", "plot_silhouette", "plot_leaderboard", "plot_map",
            "plot_impact", "plot_associations", "plot_forecasts"]
 
 
 def _figure(w, h):
-    from matplotlib.figure import Figure            # no pyplot: no global state, no display
+    try:
+        from matplotlib.figure import Figure        # no pyplot: no global state, no display
+    except ImportError as exc:
+        raise missing_dependency("matplotlib", "plot", "segmenter.plots") from exc
     return Figure(figsize=(w, h), dpi=90, layout="constrained")
+
+
+def _plain_text(fn):
+    """Draw ``fn``'s figure with mathtext off: a ``$`` in a segment name, feature name or
+    series id is text, not a formula delimiter."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kw):
+        try:
+            import matplotlib
+        except ImportError as exc:
+            raise missing_dependency("matplotlib", "plot", "segmenter.plots") from exc
+        with matplotlib.rc_context({"text.parse_math": False}):
+            return fn(*args, **kw)
+    return wrapper
+
+
+def _classical_mds(D: np.ndarray) -> np.ndarray:
+    """Classical (Torgerson) MDS: 2-D coordinates whose distances best match ``D``."""
+    n = len(D)
+    J = np.eye(n) - 1.0 / n
+    B = -0.5 * J @ (D ** 2) @ J
+    vals, vecs = np.linalg.eigh(B)
+    top = np.argsort(vals)[::-1][:2]
+    return vecs[:, top] * np.sqrt(np.maximum(vals[top], 0.0))
 
 
 def _colors(n):
@@ -42,8 +75,15 @@ def _colors(n):
     return [cmap(i % cmap.N) for i in range(n)]
 
 
-def _segments(seg) -> np.ndarray:
-    return seg.mapping_.to_frame()["segment"].to_numpy()
+def _labels(seg, panel, labels=None) -> np.ndarray:
+    """Segments of ``panel``'s series: given, or the fitted mapping's (same series)."""
+    if labels is None:
+        labels = seg.mapping_.to_frame()["segment"].to_numpy()
+    labels = np.asarray(labels)
+    if len(labels) != panel.n_series:
+        raise ValueError(f"{len(labels)} labels for {panel.n_series} series: pass the "
+                         "segments of this panel's series (labels=seg.predict(data))")
+    return labels
 
 
 def _order(labels) -> list[int]:
@@ -61,10 +101,14 @@ def _resample(y: np.ndarray, n: int = 100) -> np.ndarray:
     return np.interp(np.linspace(0, 1, n), np.linspace(0, 1, len(y)), y)
 
 
+@_plain_text
 def plot_clusters(seg, panel, max_members: int = 40, names: dict | None = None,
-                  random_state=0):
-    """Members (faint) and center (bold) of every segment, largest segment first."""
-    labels = _segments(seg)
+                  random_state=0, labels=None):
+    """Members (faint) and center (bold) of every segment, largest segment first.
+
+    ``labels``: the segments of ``panel``'s series (default: the fitted mapping's, when
+    ``panel`` is the fit data)."""
+    labels = _labels(seg, panel, labels)
     order = _order(labels)
     names = names or {}
     rng = np.random.default_rng(random_state)
@@ -100,18 +144,19 @@ def plot_clusters(seg, panel, max_members: int = 40, names: dict | None = None,
     return fig
 
 
-def _geometry_sample(seg, panel, sample, rng):
-    labels = _segments(seg)
+def _geometry_sample(seg, panel, sample, rng, labels=None):
+    labels = _labels(seg, panel, labels)
     idx = _sample(np.arange(panel.n_series), sample, rng)
     X = seg.model_.featurize(panel.subset(idx))
     return idx, X, labels[idx]
 
 
-def plot_silhouette(seg, panel, sample: int = 1000, random_state=0):
+@_plain_text
+def plot_silhouette(seg, panel, sample: int = 1000, random_state=0, labels=None):
     """Silhouette values of a seeded sample of series, by segment (model geometry)."""
     from sklearn.metrics import silhouette_samples
     rng = np.random.default_rng(random_state)
-    idx, X, lab = _geometry_sample(seg, panel, sample, rng)
+    idx, X, lab = _geometry_sample(seg, panel, sample, rng, labels)
     fig = _figure(6, 4)
     ax = fig.subplots()
     if len(np.unique(lab)) < 2:
@@ -134,6 +179,7 @@ def plot_silhouette(seg, panel, sample: int = 1000, random_state=0):
     return fig
 
 
+@_plain_text
 def plot_leaderboard(seg, top: int = 25):
     """The leaderboard's best ``top`` ranked rows: score bars coloured by family."""
     lb = seg.leaderboard_
@@ -156,17 +202,15 @@ def plot_leaderboard(seg, top: int = 25):
     return fig
 
 
-def plot_map(seg, panel, sample: int = 400, random_state=0):
+@_plain_text
+def plot_map(seg, panel, sample: int = 400, random_state=0, labels=None):
     """2-D map of a seeded sample of series coloured by segment."""
     rng = np.random.default_rng(random_state)
-    idx, X, lab = _geometry_sample(seg, panel, sample, rng)
+    idx, X, lab = _geometry_sample(seg, panel, sample, rng, labels)
     model = seg.model_
     if model.blueprint.representation == "shape":
-        from sklearn.manifold import MDS
-        D = model.pairwise(X)
-        xy = MDS(n_components=2, metric="precomputed", init="random", n_init=1,
-                 random_state=random_state).fit_transform(D)
-        how = "metric MDS of DTW distances"
+        xy = _classical_mds(model.pairwise(X))
+        how = "classical MDS of DTW distances"
     else:
         emb = np.asarray(model.embed(X), dtype=float)
         if emb.shape[1] == 1:
@@ -189,6 +233,7 @@ def plot_map(seg, panel, sample: int = 400, random_state=0):
     return fig
 
 
+@_plain_text
 def plot_impact(insights, top: int = 15):
     """Feature impact bars (highest at the top)."""
     imp = insights.impact.head(top).iloc[::-1]
@@ -202,6 +247,7 @@ def plot_impact(insights, top: int = 15):
     return fig
 
 
+@_plain_text
 def plot_associations(insights, top: int = 25):
     """Heatmap of feature associations (the ``top`` most associated features)."""
     a = insights.associations
@@ -219,6 +265,7 @@ def plot_associations(insights, top: int = 25):
     return fig
 
 
+@_plain_text
 def plot_forecasts(forecaster, panel, actuals: pd.DataFrame | None = None,
                    per_segment: int = 2, history: int = 60, random_state=0):
     """History, forecast and (when given) actuals for ``per_segment`` series per segment.

@@ -23,6 +23,7 @@ import pandas as pd
 
 from . import plots
 from ._version import __version__
+from .errors import DataValidationError, Problem
 from .persistence import atomic_write
 
 __all__ = ["write_report"]
@@ -85,10 +86,19 @@ def write_report(seg, path, data=None, forecaster=None, actuals=None, names=None
     insights : Insights, optional
         Reuse already computed insights.
     """
+    if data is None and getattr(seg, "_ws", None) is None:
+        raise DataValidationError([Problem(
+            "no_data", "data", "this Segmenter was loaded from a file and holds no training "
+            "data; pass data=... (the frame it was fitted on, or any frame to report on)")])
     ins = insights if insights is not None else seg.insights(data=data)
     if names:
         ins.rename(names)
     panel = seg._ws.panel if data is None else seg._read(data, **seg.data_args_)
+    if len(ins.segments) != panel.n_series:
+        raise DataValidationError([Problem(
+            "insights_mismatch", "insights", f"the insights describe {len(ins.segments)} "
+            f"series, the data {panel.n_series}; compute them on the same data")])
+    labels = ins.segments
     meta = seg.mapping_.metadata
     parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
              f"<title>segmenter report</title><style>{_STYLE}</style></head><body>"]
@@ -130,7 +140,7 @@ def write_report(seg, path, data=None, forecaster=None, actuals=None, names=None
     # segments
     parts.append('<section id="segments"><h2>Segments</h2>')
     parts.append(_table(ins.sizes))
-    parts.append(_img(plots.plot_clusters(seg, panel, names=ins.names), "segment members"))
+    parts.append(_img(plots.plot_clusters(seg, panel, names=ins.names, labels=labels), "segment members"))
     top = ins.feature_order()[:12]
     feat = ins.features
     parts.append(_p("Per feature and segment (features by impact, then name; the 12 "
@@ -155,8 +165,8 @@ def write_report(seg, path, data=None, forecaster=None, actuals=None, names=None
     parts.append("</section>")
     # geometry
     parts.append('<section id="geometry"><h2>Silhouette and map</h2>')
-    parts.append(_img(plots.plot_silhouette(seg, panel), "silhouette plot"))
-    parts.append(_img(plots.plot_map(seg, panel), "map of series"))
+    parts.append(_img(plots.plot_silhouette(seg, panel, labels=labels), "silhouette plot"))
+    parts.append(_img(plots.plot_map(seg, panel, labels=labels), "map of series"))
     parts.append("</section>")
     # forecasting
     if forecaster is not None:

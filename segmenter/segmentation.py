@@ -58,6 +58,7 @@ when named in ``blueprints``.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import time
@@ -556,10 +557,10 @@ class Segmenter:
                     f"{', per fold' if len(self.folds_) > 1 else ''}"
                     f"{', as sampled by fit_sample' if self._sampled() else ''}) has "
                     f"{n_train}")
+        return ""
 
     def _sampled(self) -> bool:
         return any(len(f.fit) < len(f.train) for f in self.folds_)
-        return ""
 
     # ------------------------------------------------------------------ choose / rerun
     def _need_workspace(self, what: str):
@@ -587,7 +588,8 @@ class Segmenter:
         fit_idx = np.arange(n)
         if self.fit_sample is not None and n > self.fit_sample:
             fit_idx = _sample(fit_idx, self.fit_sample, np.random.default_rng(self.random_state))
-        tag = ("all",) if len(fit_idx) == n else ("choose_fit",)
+        tag = ("all",) if len(fit_idx) == n else \
+            ("choose_fit", hashlib.sha1(fit_idx.tobytes()).hexdigest())
         Xf = _take(X, fit_idx)
         kw = cand._matrix_kw(fit_idx, tag, Xf)
         k = entry.settings.get("n_clusters")
@@ -612,7 +614,7 @@ class Segmenter:
         self.assignment_ = {"n_fit": int(len(fit_idx)), "n_assigned": int(len(rest)),
                             "seconds": time.perf_counter() - t0, **_pruned_share(pruning)}
         meta = {"blueprint": cand.name, "steps": cand.describe(k),
-                "n_clusters": int(len(np.unique(model.labels_))), "requested_k": k,
+                "n_clusters": int(len(np.unique(labels))), "requested_k": k,
                 "metric": self.metric, "score": entry.metrics.get(self.metric),
                 "leaderboard_row": entry.row, "constraints": self.constraints_.as_dict(),
                 "segmenter_version": __version__, "data_fingerprint": panel.fingerprint(),

@@ -167,3 +167,27 @@ def test_lane_dba_step_equals_path_by_path_reference(d, radius):
     new, total = K.dba_update(xs.data, xs.offsets, members, center, radius)
     np.testing.assert_allclose(new, tot / cnt[:, None], rtol=0, atol=1e-12)
     assert total == pytest.approx(cost, rel=1e-12)
+
+
+def test_small_blocks_are_not_packed():
+    # 40 series of 40 distinct lengths: every block holds one series and takes the scalar
+    # kernel, so nothing is packed (packing would cost 32x the data)
+    rng = np.random.default_rng(4)
+    xs = as_series_set([rng.standard_normal(n) for n in range(10, 50)])
+    order = np.argsort(xs.lengths, kind="mergesort")
+    packed, boff, bstart, bcount = K.pack_lanes(xs.data, xs.offsets, order)
+    assert packed.shape[0] == 0 and (bcount == 1).all()
+    ref = _plain_matrix(xs, xs, 3)
+    np.testing.assert_array_equal(K.pairwise_sq(xs.data, xs.offsets, 3), ref)
+    lab, sq, _ = K.nearest_sq(xs.data, xs.offsets, xs.take([0, 7]).data,
+                              xs.take([0, 7]).offsets, 3, np.full(40, -1))
+    np.testing.assert_array_equal(lab, ref[:, [0, 7]].argmin(axis=1))
+
+
+def test_overflowing_costs_label_like_argmin():
+    big = [np.full(5, 1e200), np.full(5, -1e200)]
+    xs = as_series_set(big * 4)
+    c = as_series_set([np.full(5, -1e200), np.full(5, 1e200)])
+    lab, sq, _ = K.nearest_sq(xs.data, xs.offsets, c.data, c.offsets, -1, np.full(8, -1))
+    ref = K.cross_sq(xs.data, xs.offsets, c.data, c.offsets, -1)
+    np.testing.assert_array_equal(lab, ref.argmin(axis=1))

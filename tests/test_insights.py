@@ -128,3 +128,23 @@ def test_insights_after_load_need_data(fitted_levels, tmp_path):
     with pytest.raises(DataValidationError, match="pass data"):
         back.insights()
     assert back.insights(data=df).impact.index[0] == "level"
+
+
+def test_identifier_like_categoricals_get_no_association():
+    rng = np.random.default_rng(5)
+    df = pd.DataFrame({"name": [f"item{i}" for i in range(40)], "x": rng.normal(size=40),
+                       "kind": rng.choice(["a", "b"], 40)})
+    m = feature_associations(df)
+    assert m.loc["name", ["x", "kind"]].isna().all() and m.loc["name", "name"] == 1.0
+    assert np.isfinite(m.loc["x", "kind"])
+
+
+def test_insight_table_uses_the_model_featurizer_parameters():
+    from conftest import planted_frame
+    pf, _ = planted_frame(n_per=10, length=40, seed=3)
+    seg = sg.Segmenter(n_clusters=[3], blueprints=["velocity_mean(window=5)"],
+                       progress=False).fit(pf)
+    ins = seg.insights()
+    last5 = pf.groupby("unique_id", sort=False)["y"].apply(lambda s: s.iloc[-5:].mean())
+    np.testing.assert_allclose(ins.table["velocity_mean"], last5.to_numpy())
+    assert ins.impact.index[0] == "velocity_mean"

@@ -81,3 +81,18 @@ def test_report_renders_in_headless_chromium(report, tmp_path):
     img = imread(shot)
     assert img.shape[0] >= 2000 and img.shape[1] >= 1100
     assert float(np.std(img[..., :3])) > 0.05                     # not a blank page
+
+
+def test_report_of_a_loaded_model_on_other_data_and_dollar_names(tmp_path):
+    df, _ = planted_frame(n_per=10, length=40, seed=9)
+    seg = sg.Segmenter(n_clusters=[3], blueprints=["dtw_kmeans"], progress=False).fit(df)
+    seg.save(tmp_path / "m.segmenter")
+    back = sg.load(tmp_path / "m.segmenter")
+    with pytest.raises(sg.DataValidationError, match="pass data"):
+        back.report(tmp_path / "r.html")
+    part = df[df["unique_id"].isin(df["unique_id"].unique()[::2])]     # 15 of 30 series
+    path = back.report(tmp_path / "r.html", data=part,
+                       names={0: "revenue in $ and margin_$", 1: "$x$"})
+    page = path.read_text()
+    assert page.count('src="data:image/png;base64,') == 6 and "margin_$" in page
+    assert "15 series" in page
