@@ -94,6 +94,20 @@ def _lanes_init(prev, W):
         prev[0, w] = 0.0
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _lanes_band_row(i, lo_w, hi_w, m, cur, W):
+    """Columns of row ``i`` inside the band; resets the cells just outside it in ``cur``
+    (the band only moves right, as in :func:`dtw_sq`)."""
+    jlo = max(0, i - lo_w)
+    jhi = min(m - 1, i + hi_w)
+    for w in range(W):
+        cur[jlo, w] = _INF
+    if jhi + 2 <= m:
+        for w in range(W):
+            cur[jhi + 2, w] = _INF
+    return jlo, jhi
+
+
 @njit(cache=True, nogil=True)
 def dtw_sq_lanes(a, P, radius, prev, cur, cost, res):
     """Squared DTW costs between ``a`` (n, d) and the ``LANES`` series packed in ``P``.
@@ -111,13 +125,7 @@ def dtw_sq_lanes(a, P, radius, prev, cur, cost, res):
     lo_w, hi_w = band_widths(n, m, radius)
     _lanes_init(prev[:m + 1], W)
     for i in range(n):
-        jlo = max(0, i - lo_w)
-        jhi = min(m - 1, i + hi_w)
-        for w in range(W):
-            cur[jlo, w] = _INF
-        if jhi + 2 <= m:
-            for w in range(W):
-                cur[jhi + 2, w] = _INF
+        jlo, jhi = _lanes_band_row(i, lo_w, hi_w, m, cur, W)
         if d == 1:
             _lanes_row_1d(a[i, 0], P, prev, cur, jlo, jhi, W)
         else:
@@ -577,6 +585,17 @@ def dtw_path(a, b, radius):
     return pi[:k][::-1].copy(), pj[:k][::-1].copy(), acc[n, m]
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _step(diag, up, left):
+    """The cheapest predecessor and its code (0 diagonal, 1 up, 2 left), with
+    :func:`dtw_path`'s tie order."""
+    if diag <= up and diag <= left:
+        return diag, 0
+    if up <= left:
+        return up, 1
+    return left, 2
+
+
 @njit(cache=True, nogil=True)
 def dtw_path_lanes(a, P, radius, prev, cur, cost, codes, res):
     """Forward DTW of ``a`` (n, d) against the ``LANES`` series packed in ``P`` (m, d,
@@ -592,13 +611,7 @@ def dtw_path_lanes(a, P, radius, prev, cur, cost, codes, res):
     lo_w, hi_w = band_widths(n, m, radius)
     _lanes_init(prev[:m + 1], W)
     for i in range(n):
-        jlo = max(0, i - lo_w)
-        jhi = min(m - 1, i + hi_w)
-        for w in range(W):
-            cur[jlo, w] = _INF
-        if jhi + 2 <= m:
-            for w in range(W):
-                cur[jhi + 2, w] = _INF
+        jlo, jhi = _lanes_band_row(i, lo_w, hi_w, m, cur, W)
         if d == 1:
             _path_row_1d(a[i, 0], P, prev, cur, codes[i], jlo, jhi, W)
             tmp = prev
@@ -623,18 +636,7 @@ def dtw_path_lanes(a, P, radius, prev, cur, cost, codes, res):
             cc = cost[j]
             code = codes[i, j]
             for w in range(W):
-                diag = pj[w]
-                up = pj1[w]
-                left = cl[w]
-                if diag <= up and diag <= left:
-                    best = diag
-                    c = 0
-                elif up <= left:
-                    best = up
-                    c = 1
-                else:
-                    best = left
-                    c = 2
+                best, c = _step(pj[w], pj1[w], cl[w])
                 code[w] = c
                 cj1[w] = cc[w] + best
         tmp = prev
@@ -656,18 +658,7 @@ def _path_row_1d(ai, P, prev, cur, code_row, jlo, jhi, W):
         code = code_row[j]
         for w in range(W):
             diff = ai - Pj[w]
-            diag = pj[w]
-            up = pj1[w]
-            left = cl[w]
-            if diag <= up and diag <= left:
-                best = diag
-                c = 0
-            elif up <= left:
-                best = up
-                c = 1
-            else:
-                best = left
-                c = 2
+            best, c = _step(pj[w], pj1[w], cl[w])
             code[w] = c
             cj1[w] = diff * diff + best
 
