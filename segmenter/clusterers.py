@@ -242,18 +242,22 @@ class VelocityClusterer(ClusterMixin, BaseEstimator):
 
 
 # ============================================================================ shape
-def _count_pruning(est, stats: np.ndarray) -> None:
-    """Add the pruned search's per-series counts to ``est.pruning_``: centers ruled out
-    by LB_Kim, by LB_Keogh, DTW abandoned early, DTW computed in full, and the
-    resulting ``pruned_share`` (the share of series-center DTWs never run in full)."""
-    tot = stats.sum(axis=0)
-    p = dict(getattr(est, "pruning_", None) or
-             {"lb_kim": 0, "lb_keogh": 0, "abandoned": 0, "full": 0})
-    for name, v in zip(("lb_kim", "lb_keogh", "abandoned", "full"), tot):
-        p[name] += int(v)
-    n = p["lb_kim"] + p["lb_keogh"] + p["abandoned"] + p["full"]
-    p["pruned_share"] = (n - p["full"]) / n if n else 0.0
-    est.pruning_ = p
+PRUNING_KEYS = ("lb_kim", "lb_keogh", "abandoned", "full")
+
+
+def pruning_counts(*summaries: dict | None, stats: np.ndarray | None = None) -> dict:
+    """What the pruned nearest-center search did, summed over ``summaries`` (earlier
+    results of this function) and the kernel's per-series counts ``stats``: pairs ruled
+    out by LB_Kim (``lb_kim``) or LB_Keogh (``lb_keogh``), DTWs abandoned early
+    (``abandoned``) and computed in full (``full``), plus ``pruned_share`` = the share
+    of series-center pairs never run in full."""
+    out = {k: sum(int(s.get(k, 0)) for s in summaries if s) for k in PRUNING_KEYS}
+    if stats is not None:
+        for k, v in zip(PRUNING_KEYS, np.asarray(stats).sum(axis=0)):
+            out[k] += int(v)
+    n = sum(out.values())
+    out["pruned_share"] = (n - out["full"]) / n if n else 0.0
+    return out
 
 
 def medoids_from_distances(D: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
@@ -285,15 +289,14 @@ class _ShapeClusterer(BaseEstimator):
             np.ascontiguousarray(hint, dtype=np.int64)
         lab, sq, stats = K.nearest_sq(xs.data, xs.offsets, c.data, c.offsets, self.radius_, hint)
         if record:
-            _count_pruning(self, stats)
+            self.pruning_ = pruning_counts(getattr(self, "pruning_", None), stats=stats)
         return lab, sq
 
     def nearest(self, X) -> tuple[np.ndarray, np.ndarray, dict]:
         """Nearest center of each series under DTW, by the pruned search.
 
-        Returns labels, DTW distances to that center and the search's counts: pairs
-        ruled out by LB_Kim (``lb_kim``) or LB_Keogh (``lb_keogh``), DTWs abandoned
-        early (``abandoned``) and computed in full (``full``).  The labels equal
+        Returns labels, DTW distances to that center and the search's counts
+        (:func:`pruning_counts`).  The labels equal
         :meth:`predict`'s (the brute-force nearest center, ties to the lower index).
         """
         self._check_fitted()
@@ -301,10 +304,7 @@ class _ShapeClusterer(BaseEstimator):
         c = self.centers_
         lab, sq, stats = K.nearest_sq(xs.data, xs.offsets, c.data, c.offsets, self.radius_,
                                       np.full(len(xs), -1, dtype=np.int64))
-        tot = stats.sum(axis=0)
-        counts = {name: int(v) for name, v in zip(("lb_kim", "lb_keogh", "abandoned", "full"),
-                                                   tot)}
-        return lab, np.sqrt(sq), counts
+        return lab, np.sqrt(sq), pruning_counts(stats=stats)
 
     def predict(self, X):
         """Assign series (any lengths) to the nearest fitted center under DTW."""

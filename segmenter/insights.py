@@ -189,14 +189,19 @@ class Insights:
     associations : DataFrame
         See :func:`feature_associations`.
     table : DataFrame
-        The insight features of every series with its ``segment`` (panel order).
+        The insight features of every series (panel order).
+    segments : ndarray
+        The segment of every series of ``panel``.
+    panel : Panel
+        The data the insights describe (the fit data, or ``data``).
     """
 
-    def __init__(self, table, segments, n_rows, impact, impact_method, surrogate_accuracy,
+    def __init__(self, table, segments, panel, impact, impact_method, surrogate_accuracy,
                  associations, names=None):
         self.table = table
         self.segments = np.asarray(segments)
-        self.n_rows = np.asarray(n_rows)
+        self.panel = panel
+        self.n_rows = np.asarray(panel.lengths)
         self.impact = impact.sort_values(ascending=False, kind="mergesort")
         self.impact_method = impact_method
         self.surrogate_accuracy = surrogate_accuracy
@@ -211,7 +216,6 @@ class Insights:
                        max_features: int = 50, random_state=0) -> "Insights":
         """Insights of ``seg``'s chosen model on its fit data (or on ``data``, read with
         the fit's column names, when the segmenter was loaded from a file)."""
-        from .blueprints import make_blueprint
         if not hasattr(seg, "model_"):
             raise NotFittedError("this Segmenter is not fitted yet; call fit before insights")
         ws = getattr(seg, "_ws", None)
@@ -219,14 +223,16 @@ class Insights:
             raise DataValidationError([Problem(
                 "no_data", "data", "this Segmenter was loaded from a file and holds no "
                 "training data; pass data=... (the frame it was fitted on)")])
-        if data is None:
-            panel, mapping = ws.panel, seg.mapping_
-        else:
-            panel = seg._read(data, **seg.data_args_)
-            mapping = seg.predict(panel)
-        segments = mapping.to_frame()["segment"].to_numpy()
         model = seg.model_
         rep = model.blueprint.representation
+        if data is None:
+            panel = ws.panel
+            segments = seg.mapping_.to_frame()["segment"].to_numpy()
+            X = ws.features(model.blueprint)[0] if rep != "shape" else None
+        else:
+            panel = seg._read(data, **seg.data_args_)
+            X = model.featurize(panel)
+            segments = model.predict_features(X)
         fp = model.blueprint.featurizer_params()
         table = insight_features(panel, fp if rep == "summary" else None,
                                  fp if rep == "velocity" else None)
@@ -236,10 +242,6 @@ class Insights:
             idx = np.sort(rng.choice(idx, size=sample, replace=False))
         acc = math.nan
         if rep in ("summary", "velocity"):
-            if ws is not None and data is None:
-                X = ws.features(model.blueprint)[0]
-            else:
-                X = model.featurize(panel)
             names = (list(F.SUMMARY_FEATURES) if rep == "summary"
                      else [f"velocity_{s}" for s in F.VELOCITY_STATS])
             imp = _permutation_impact(lambda Z: _membership(model, Z),
@@ -261,7 +263,7 @@ class Insights:
             method = "surrogate random forest"
         imp = imp.reindex(sorted(table.columns, key=str)).fillna(0.0)
         assoc = feature_associations(table, max_features=max_features)
-        return cls(table, segments, np.asarray(panel.lengths), imp, method, acc, assoc)
+        return cls(table, segments, panel, imp, method, acc, assoc)
 
     # ------------------------------------------------------------------ views
     def rename(self, names: dict) -> "Insights":

@@ -23,7 +23,6 @@ import pandas as pd
 
 from . import plots
 from ._version import __version__
-from .errors import DataValidationError, Problem
 from .persistence import atomic_write
 
 __all__ = ["write_report"]
@@ -76,6 +75,8 @@ def write_report(seg, path, data=None, forecaster=None, actuals=None, names=None
     seg : Segmenter
         Fitted; after :func:`segmenter.load` pass ``data`` (the fit's frame).
     data : DataFrame or path, optional
+        The data to report on (default: the fit data); ignored when ``insights`` are
+        given, which carry their own.
     forecaster : SegmentedForecaster, optional
         Fitted; adds the ``forecasting`` section.
     actuals : DataFrame, optional
@@ -86,19 +87,10 @@ def write_report(seg, path, data=None, forecaster=None, actuals=None, names=None
     insights : Insights, optional
         Reuse already computed insights.
     """
-    if data is None and getattr(seg, "_ws", None) is None:
-        raise DataValidationError([Problem(
-            "no_data", "data", "this Segmenter was loaded from a file and holds no training "
-            "data; pass data=... (the frame it was fitted on, or any frame to report on)")])
     ins = insights if insights is not None else seg.insights(data=data)
     if names:
         ins.rename(names)
-    panel = seg._ws.panel if data is None else seg._read(data, **seg.data_args_)
-    if len(ins.segments) != panel.n_series:
-        raise DataValidationError([Problem(
-            "insights_mismatch", "insights", f"the insights describe {len(ins.segments)} "
-            f"series, the data {panel.n_series}; compute them on the same data")])
-    labels = ins.segments
+    panel, labels = ins.panel, ins.segments          # the data the insights describe
     meta = seg.mapping_.metadata
     parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
              f"<title>segmenter report</title><style>{_STYLE}</style></head><body>"]

@@ -74,7 +74,7 @@ from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silho
 from . import _dtw_kernels as K
 from ._version import __version__
 from .blueprints import CATALOGUE, DEFAULT, QUICK, Blueprint, FittedBlueprint, make_blueprint
-from .clusterers import _DistanceMatrixClusterer
+from .clusterers import _DistanceMatrixClusterer, pruning_counts
 from .constraints import ClusteringConstraints, normalize_k
 from .dtw import SeriesSet
 from .errors import ConstraintViolationError, DataValidationError, NotFittedError, Problem
@@ -92,16 +92,6 @@ RESERVED = ("segment", "distance", "short_history", "no_values", "assigned_by")
 
 #: Series assigned per call when the chosen model maps the series outside its fit sample.
 ASSIGN_CHUNK = 20000
-
-
-def _pruned_share(counts: Counter) -> dict:
-    """Pruning counts of DTW assignment (empty for other geometries) with their share."""
-    if not counts:
-        return {}
-    out = {k: int(v) for k, v in counts.items()}
-    total = sum(out.values())
-    out["pruned_share"] = (total - out.get("full", 0)) / total if total else 0.0
-    return out
 
 
 #: Cluster counts ``n_clusters=None`` chooses from.
@@ -604,15 +594,16 @@ class Segmenter:
         how[fit_idx] = "fit"
         rest = np.setdiff1d(np.arange(n), fit_idx)
         t0 = time.perf_counter()
-        pruning = Counter()
+        pruning = None
         for lo in range(0, len(rest), ASSIGN_CHUNK):
             part = rest[lo:lo + ASSIGN_CHUNK]
-            labels[part], stats = model.assign(_take(X, part))
-            pruning.update(stats)
+            labels[part], counts = model.assign(_take(X, part))
+            if counts:
+                pruning = pruning_counts(pruning, counts)
             log.info("segmenter: assigned %d of %d series outside the fit sample",
                      min(lo + ASSIGN_CHUNK, len(rest)), len(rest))
         self.assignment_ = {"n_fit": int(len(fit_idx)), "n_assigned": int(len(rest)),
-                            "seconds": time.perf_counter() - t0, **_pruned_share(pruning)}
+                            "seconds": time.perf_counter() - t0, **(pruning or {})}
         meta = {"blueprint": cand.name, "steps": cand.describe(k),
                 "n_clusters": int(len(np.unique(labels))), "requested_k": k,
                 "metric": self.metric, "score": entry.metrics.get(self.metric),
