@@ -6,8 +6,10 @@ Associations, computed from a fitted :class:`~segmenter.Segmenter` (and its data
 * **Insight features** describe every series whatever the blueprint: the summary
   features (:data:`segmenter.features.SUMMARY_FEATURES`), the velocity statistics
   (prefixed ``velocity_``) and the panel's static columns (numeric or categorical).
-* **Cluster insights** (:attr:`Insights.sizes`, :attr:`Insights.features`): per segment
-  its number of series and rows and its share of the rows; per segment and feature
+* **Cluster insights** (:attr:`Insights.sizes`, :attr:`Insights.features`,
+  :attr:`Insights.centers`): per segment its number of series and rows, its share of
+  the rows, its barycenter or medoid (shape blueprints) and its representative series
+  (the member closest to the center); per segment and feature
   the mean, quartiles and missing share (numeric) or the top values with an
   ``all other`` bucket and the missing share (categorical).  Segments are ordered by
   size, features by impact and then alphabetically.  :meth:`Insights.rename` names the
@@ -175,7 +177,13 @@ class Insights:
     Attributes
     ----------
     sizes : DataFrame
-        ``segment``, ``name``, ``n_series``, ``n_rows``, ``share_rows``; largest first.
+        ``segment``, ``name``, ``n_series``, ``n_rows``, ``share_rows``, and the
+        ``representative`` series (the member closest to the segment's center in the
+        model's geometry: its medoid-like exemplar) with that ``representative_distance``;
+        largest first.
+    centers : dict
+        Segment -> its barycenter or medoid as an array (shape blueprints; empty for
+        feature blueprints, whose centers live in feature space: see ``representative``).
     features : DataFrame
         One row per feature and segment: ``feature``, ``kind``, ``impact``, ``segment``,
         ``name``, ``mean``, ``q25``, ``median``, ``q75``, ``missing_share``,
@@ -197,8 +205,11 @@ class Insights:
     """
 
     def __init__(self, table, segments, panel, impact, impact_method, surrogate_accuracy,
-                 associations, names=None):
+                 associations, names=None, distances=None, centers=None):
         self.table = table
+        self.distances = (np.full(len(segments), np.nan) if distances is None
+                          else np.asarray(distances, dtype=float))
+        self.centers = centers or {}
         self.segments = np.asarray(segments)
         self.panel = panel
         self.n_rows = np.asarray(panel.lengths)
@@ -227,12 +238,14 @@ class Insights:
         rep = model.blueprint.representation
         if data is None:
             panel = ws.panel
-            segments = seg.mapping_.to_frame()["segment"].to_numpy()
+            frame = seg.mapping_.to_frame()
+            segments, dist = frame["segment"].to_numpy(), frame["distance"].to_numpy()
             X = ws.features(model.blueprint)[0] if rep != "shape" else None
         else:
             panel = seg._read(data, **seg.data_args_)
             X = model.featurize(panel)
             segments = model.predict_features(X)
+            dist = model.center_distances(X, segments)
         fp = model.blueprint.featurizer_params()
         table = insight_features(panel, fp if rep == "summary" else None,
                                  fp if rep == "velocity" else None)
@@ -263,7 +276,11 @@ class Insights:
             method = "surrogate random forest"
         imp = imp.reindex(sorted(table.columns, key=str)).fillna(0.0)
         assoc = feature_associations(table, max_features=max_features)
-        return cls(table, segments, panel, imp, method, acc, assoc)
+        centers = getattr(model.estimator, "centers_", None)
+        centers = ({int(c): centers[c] for c in range(len(centers))}
+                   if rep == "shape" and hasattr(centers, "offsets") else {})
+        return cls(table, segments, panel, imp, method, acc, assoc, distances=dist,
+                   centers=centers)
 
     # ------------------------------------------------------------------ views
     def rename(self, names: dict) -> "Insights":
@@ -288,9 +305,14 @@ class Insights:
         total = self.n_rows.sum()
         for s in self.order:
             m = self.segments == s
+            members = np.flatnonzero(m)
+            d = self.distances[members]
+            rep = members[int(np.nanargmin(d))] if np.isfinite(d).any() else members[0]
             rows.append({"segment": s, "name": self.names[s], "n_series": int(m.sum()),
                          "n_rows": int(self.n_rows[m].sum()),
-                         "share_rows": float(self.n_rows[m].sum() / total) if total else 0.0})
+                         "share_rows": float(self.n_rows[m].sum() / total) if total else 0.0,
+                         "representative": self.panel.id_labels([rep])[0],
+                         "representative_distance": float(self.distances[rep])})
         return pd.DataFrame(rows)
 
     def feature_order(self) -> list:

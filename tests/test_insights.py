@@ -65,6 +65,12 @@ def test_cluster_insights_sizes_summaries_order_and_names(fitted_levels, tmp_pat
     assert sizes["n_series"].is_monotonic_decreasing
     assert sizes["share_rows"].sum() == pytest.approx(1.0)
     assert sizes.set_index("segment").loc[0, "name"] == "first"
+    # the representative is the member closest to its segment's center
+    m = seg.mapping_.to_frame().set_index("unique_id")
+    for r in sizes.itertuples():
+        assert m.loc[r.representative, "segment"] == r.segment
+        members = m[m["segment"] == r.segment]
+        assert r.representative_distance == members["distance"].min()
     feat = ins.features
     assert feat["feature"].iloc[0] == "level"               # ordered by impact
     rest = [f for f in dict.fromkeys(feat["feature"]) if ins.impact[f] == 0]
@@ -118,6 +124,9 @@ def test_velocity_and_shape_blueprints_get_impact():
     seg = sg.Segmenter(n_clusters=[3], blueprints=["dtw_kmeans"], progress=False).fit(pf)
     ins = seg.insights()
     assert ins.impact_method == "surrogate random forest"
+    est = seg.model_.estimator
+    assert sorted(ins.centers) == list(range(3))
+    np.testing.assert_array_equal(ins.centers[1], est.centers_[1])      # the barycenter
     assert 0 <= ins.surrogate_accuracy <= 1 and ins.impact.iloc[0] == 1.0
 
 
