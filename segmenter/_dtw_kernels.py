@@ -115,8 +115,17 @@ def dtw_sq_lanes(a, P, radius, prev, cur, cost, res):
     ``P`` has shape (m, d, LANES): lane ``w`` is a series of length m.  ``prev`` and
     ``cur`` hold (m+1, LANES) floats, ``cost`` LANES floats; results go to ``res``.
     The arithmetic is the scalar kernel's, operation for operation, so the results are
-    bitwise identical to :func:`dtw_sq`.  Univariate series take a separate loop: a
-    branch on ``d`` inside the cell loop measured 2.5x slower.
+    bitwise identical to :func:`dtw_sq`.
+    """
+    _lanes_dp(a, P, radius, prev, cur, cost, res, None)
+
+
+@njit(cache=True, nogil=True)
+def _lanes_dp(a, P, radius, prev, cur, cost, res, codes):
+    """The lane DP shared by :func:`dtw_sq_lanes` (``codes`` None) and
+    :func:`dtw_path_lanes` (which records predecessor codes).  Univariate series take
+    separate row loops: a branch on ``d`` inside the cell loop measured 2.5x slower;
+    the branches here run once per row (``codes is None`` is resolved at compile time).
     """
     n = a.shape[0]
     m = P.shape[0]
@@ -126,10 +135,16 @@ def dtw_sq_lanes(a, P, radius, prev, cur, cost, res):
     _lanes_init(prev[:m + 1], W)
     for i in range(n):
         jlo, jhi = _lanes_band_row(i, lo_w, hi_w, m, cur, W)
-        if d == 1:
-            _lanes_row_1d(a[i, 0], P, prev, cur, jlo, jhi, W)
+        if codes is None:
+            if d == 1:
+                _lanes_row_1d(a[i, 0], P, prev, cur, jlo, jhi, W)
+            else:
+                _lanes_row_md(a[i], P, prev, cur, cost, jlo, jhi, W)
         else:
-            _lanes_row_md(a[i], P, prev, cur, cost, jlo, jhi, W)
+            if d == 1:
+                _path_row_1d(a[i, 0], P, prev, cur, codes[i], jlo, jhi, W)
+            else:
+                _path_row_md(a[i], P, prev, cur, cost, codes[i], jlo, jhi, W)
         tmp = prev
         prev = cur
         cur = tmp
@@ -601,49 +616,34 @@ def dtw_path_lanes(a, P, radius, prev, cur, cost, codes, res):
     """Forward DTW of ``a`` (n, d) against the ``LANES`` series packed in ``P`` (m, d,
     LANES), recording at every cell which predecessor the optimal path comes from
     (``codes[i, j, w]``: 0 diagonal, 1 up, 2 left; ties as :func:`dtw_path`), so each
-    lane's path can be traced back without the (n+1) x (m+1) cost matrix.  ``cost``
-    holds (m, LANES) floats; total costs go to ``res``.
+    lane's path can be traced back without the (n+1) x (m+1) cost matrix.  Buffers as
+    :func:`dtw_sq_lanes`; total costs go to ``res``.
     """
-    n = a.shape[0]
-    m = P.shape[0]
-    d = a.shape[1]
-    W = P.shape[2]
-    lo_w, hi_w = band_widths(n, m, radius)
-    _lanes_init(prev[:m + 1], W)
-    for i in range(n):
-        jlo, jhi = _lanes_band_row(i, lo_w, hi_w, m, cur, W)
-        if d == 1:
-            _path_row_1d(a[i, 0], P, prev, cur, codes[i], jlo, jhi, W)
-            tmp = prev
-            prev = cur
-            cur = tmp
-            continue
-        for j in range(jlo, jhi + 1):
-            cj = cost[j]
+    _lanes_dp(a, P, radius, prev, cur, cost, res, codes)
+
+
+@njit(cache=True, nogil=True)
+def _path_row_md(ai, P, prev, cur, cost, code_row, jlo, jhi, W):
+    """One row of :func:`dtw_path_lanes` for multivariate series."""
+    d = ai.shape[0]
+    for j in range(jlo, jhi + 1):
+        for w in range(W):
+            cost[w] = 0.0
+        for k in range(d):
+            aik = ai[k]
+            Pjk = P[j, k]
             for w in range(W):
-                cj[w] = 0.0
-            for k in range(d):
-                aik = a[i, k]
-                Pjk = P[j, k]
-                for w in range(W):
-                    diff = aik - Pjk[w]
-                    cj[w] += diff * diff
-        for j in range(jlo, jhi + 1):
-            pj = prev[j]
-            pj1 = prev[j + 1]
-            cl = cur[j]
-            cj1 = cur[j + 1]
-            cc = cost[j]
-            code = codes[i, j]
-            for w in range(W):
-                best, c = _step(pj[w], pj1[w], cl[w])
-                code[w] = c
-                cj1[w] = cc[w] + best
-        tmp = prev
-        prev = cur
-        cur = tmp
-    for w in range(W):
-        res[w] = prev[m, w]
+                diff = aik - Pjk[w]
+                cost[w] += diff * diff
+        pj = prev[j]
+        pj1 = prev[j + 1]
+        cl = cur[j]
+        cj1 = cur[j + 1]
+        code = code_row[j]
+        for w in range(W):
+            best, c = _step(pj[w], pj1[w], cl[w])
+            code[w] = c
+            cj1[w] = cost[w] + best
 
 
 @njit(cache=True, nogil=True)
@@ -691,7 +691,7 @@ def dba_update(data, offsets, members, center, radius):
             P = packed[boff[b]:boff[b + 1]]
             prev = np.empty((m + 1, LANES))
             cur = np.empty((m + 1, LANES))
-            cost = np.empty((m, LANES))
+            cost = np.empty(LANES)
             codes = np.empty((L, m, LANES), dtype=np.uint8)
             res = np.empty(LANES)
             dtw_path_lanes(center, P, radius, prev, cur, cost, codes, res)
