@@ -172,22 +172,28 @@ def _lanes_row_1d(ai, P, prev, cur, jlo, jhi, W):
             cj1[w] = diff * diff + best
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _lane_costs(ai, Pj, cost, W):
+    """Squared frame distances from ``ai`` (d,) to the lanes of ``Pj`` (d, LANES), summed
+    over dimensions in the scalar kernel's order."""
+    for w in range(W):
+        cost[w] = 0.0
+    for k in range(ai.shape[0]):
+        aik = ai[k]
+        Pjk = Pj[k]
+        for w in range(W):
+            diff = aik - Pjk[w]
+            cost[w] += diff * diff
+
+
 @njit(cache=True, nogil=True)
 def _lanes_row_md(ai, P, prev, cur, cost, jlo, jhi, W):
-    d = ai.shape[0]
     for j in range(jlo, jhi + 1):
         pj = prev[j]
         pj1 = prev[j + 1]
         cj = cur[j]
         cj1 = cur[j + 1]
-        for w in range(W):
-            cost[w] = 0.0
-        for k in range(d):
-            aik = ai[k]
-            Pjk = P[j, k]
-            for w in range(W):
-                diff = aik - Pjk[w]
-                cost[w] += diff * diff
+        _lane_costs(ai, P[j], cost, W)
         for w in range(W):
             best = pj[w]
             x = pj1[w]
@@ -625,16 +631,8 @@ def dtw_path_lanes(a, P, radius, prev, cur, cost, codes, res):
 @njit(cache=True, nogil=True)
 def _path_row_md(ai, P, prev, cur, cost, code_row, jlo, jhi, W):
     """One row of :func:`dtw_path_lanes` for multivariate series."""
-    d = ai.shape[0]
     for j in range(jlo, jhi + 1):
-        for w in range(W):
-            cost[w] = 0.0
-        for k in range(d):
-            aik = ai[k]
-            Pjk = P[j, k]
-            for w in range(W):
-                diff = aik - Pjk[w]
-                cost[w] += diff * diff
+        _lane_costs(ai, P[j], cost, W)
         pj = prev[j]
         pj1 = prev[j + 1]
         cl = cur[j]
