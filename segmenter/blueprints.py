@@ -121,14 +121,11 @@ class Blueprint:
         None it is learned from ``panel`` and returned with the features.
         """
         fp = self.featurizer_params()
-        state = dict(state or {})
+        state = dict(self.panel_state(panel) if state is None else state)
         if self.representation == "shape":
             length = fp.get("length")
             if length == "median":
-                length = state.get("length")
-                if length is None:
-                    obs = panel.n_observed
-                    length = int(max(2, np.median(obs[obs > 0]))) if (obs > 0).any() else 2
+                length = state.get("length") or self.panel_state(panel)["length"]
                 state["length"] = length
             return F.shape_series(panel, normalize=fp.get("normalize", "z"), length=length,
                                   columns=fp.get("columns")), state
@@ -140,6 +137,15 @@ class Blueprint:
             return X.to_numpy(), state
         raise DataValidationError([Problem("bad_representation", "representation",
                                            f"unknown representation {self.representation!r}")])
+
+    def panel_state(self, panel) -> dict:
+        """What :meth:`featurize` learns from the whole set of series (the resampling
+        length of ``length="median"``); needs only ``panel.n_observed``, so it also
+        works on the client's summary of series held in chunks."""
+        if self.representation == "shape" and self.featurizer_params().get("length") == "median":
+            obs = panel.n_observed
+            return {"length": int(max(2, np.median(obs[obs > 0]))) if (obs > 0).any() else 2}
+        return {}
 
     def make_estimator(self, k: int | None, random_state=None):
         return self.factory(k, random_state, **self.clusterer_params())

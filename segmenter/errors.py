@@ -97,10 +97,16 @@ class _ProblemsError(SegmenterError):
 
     def __init__(self, problems: Sequence[Problem], header: str | None = None):
         self.problems = list(problems)
+        self.header = header
         n = len(self.problems)
         header = header or f"{n} {self.what} found"
         lines = [f"{header}:"] + [f"  - {p}" for p in self.problems]
         super().__init__("\n".join(lines))
+
+    def __reduce__(self):
+        # rebuilt from the problems (not the message), so the error survives the trip
+        # back from a worker process intact, notes included
+        return (type(self), (self.problems, self.header), self.__dict__)
 
     def kinds(self) -> list[str]:
         """The ``kind`` code of each problem, in order."""

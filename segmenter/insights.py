@@ -232,8 +232,9 @@ class Insights:
         ws = getattr(seg, "_ws", None)
         if data is None and ws is None:
             raise DataValidationError([Problem(
-                "no_data", "data", "this Segmenter was loaded from a file and holds no "
-                "training data; pass data=... (the frame it was fitted on)")])
+                "no_data", "data", "this Segmenter holds no training data (it was loaded "
+                "from a file, or fitted on a distributed engine, where the data stay on the "
+                "workers); pass data=... (a frame of the series to describe)")])
         model = seg.model_
         rep = model.blueprint.representation
         if data is None:

@@ -44,7 +44,7 @@ import pandas as pd
 
 from .errors import DataValidationError, NoCandidateError, Problem
 
-__all__ = ["Leaderboard", "Entry", "progress_bar"]
+__all__ = ["Leaderboard", "Entry", "progress_bar", "evaluate"]
 
 log = logging.getLogger("segmenter.leaderboard")
 
@@ -132,48 +132,49 @@ class Leaderboard:
         log.info("%s: %s %s skipped: %s", self.desc, candidate.name, settings, reason)
         return e
 
-    def run(self, tasks: Iterable[tuple[Any, dict]]) -> list[Entry]:
-        """Fit and score each ``(candidate, settings)`` on every fold; returns the new rows."""
+    def run(self, tasks: Iterable[tuple[Any, dict]], engine=None,
+            context=None) -> list[Entry]:
+        """Fit and score each ``(candidate, settings)`` on every fold; returns the new rows.
+
+        With a distributed ``engine`` each row is one task: the candidate is pickled to
+        a worker and, when it has a ``bind(context)`` method, bound there to
+        ``context`` (an engine reference, e.g. the data it works on) before it runs.
+        The rows and their scores are the same as in this process.
+        """
         tasks = list(tasks)
         new = []
-        with progress_bar(len(tasks) * len(self.folds), self.desc, self.progress) as bar:
-            for cand, settings in tasks:
-                e = Entry(len(self.entries), cand, dict(settings))
-                self.entries.append(e)
-                new.append(e)
-                self._evaluate(e, bar)
-        return new
-
-    def _evaluate(self, e: Entry, bar) -> None:
-        results = []
-        try:
-            for fold in self.folds:
+        for cand, settings in tasks:
+            e = Entry(len(self.entries), cand, dict(settings))
+            self.entries.append(e)
+            new.append(e)
+        if engine is not None and engine.distributed and new:
+            jobs = [(context, e.candidate, e.settings, self.folds, self.keep_models)
+                    for e in new]
+            labels = [f"{self.desc} candidate {e.candidate.name} "
+                      f"{_fmt_settings(e.settings)}".strip() for e in new]
+            outs = engine.map(_evaluate_bound, jobs, labels, desc=self.desc,
+                              progress=self.progress)
+            for e, out in zip(new, outs):
+                self._record(e, out)
+            return new
+        with progress_bar(len(new) * len(self.folds), self.desc, self.progress) as bar:
+            for e in new:
                 bar.set_postfix_str(f"{e.candidate.name} {_fmt_settings(e.settings)}",
                                     refresh=False)
-                t0 = time.perf_counter()
-                model = e.candidate.fit(fold, **e.settings)
-                t1 = time.perf_counter()
-                scores = e.candidate.score(model, fold, **e.settings)
-                t2 = time.perf_counter()
-                e.fit_seconds += t1 - t0
-                e.score_seconds += t2 - t1
-                results.append(scores)
-                if self.keep_models:
-                    e.models.append(model)
-                bar.update(1)
-        except Exception as exc:  # one bad candidate never stops the run
-            e.status = "failed"
-            e.reason = f"{type(exc).__name__}: {exc}"
-            e.models = []
+                self._record(e, evaluate(e.candidate, e.settings, self.folds,
+                                         self.keep_models, bar.update))
+        return new
+
+    def _record(self, e: Entry, out: dict) -> None:
+        for key, value in out.items():
+            setattr(e, key, value)
+        if e.status == "failed":
             log.warning("%s: %s %s failed: %s", self.desc, e.candidate.name, e.settings,
                         e.reason)
-            bar.update(len(self.folds) - len(results))
-            return
-        e.metrics = _aggregate(results)
-        e.status = "ok"
-        log.info("%s: %s %s %s=%.4g (fit %.2fs, score %.2fs)", self.desc, e.candidate.name,
-                 e.settings, self.metric, e.metrics.get(self.metric, math.nan),
-                 e.fit_seconds, e.score_seconds)
+        else:
+            log.info("%s: %s %s %s=%.4g (fit %.2fs, score %.2fs)", self.desc,
+                     e.candidate.name, e.settings, self.metric,
+                     e.metrics.get(self.metric, math.nan), e.fit_seconds, e.score_seconds)
 
     def rerun(self, row: int, **settings) -> list[Entry]:
         """Run row ``row``'s candidate again with some settings changed (new rows).
@@ -232,6 +233,46 @@ class Leaderboard:
         if len(df):
             df["rank"] = df["rank"].astype("Int64")
         return df
+
+
+def evaluate(candidate, settings: dict, folds, keep_models: bool = True,
+             on_fold=None) -> dict:
+    """Fit and score ``candidate`` on every fold: the fields of its :class:`Entry`
+    (``status``, ``reason``, ``metrics``, times, ``models``).  A candidate that raises
+    is ``failed`` with the reason; it never stops the run."""
+    results, models = [], []
+    fit_s = score_s = 0.0
+    try:
+        for fold in folds:
+            t0 = time.perf_counter()
+            model = candidate.fit(fold, **settings)
+            t1 = time.perf_counter()
+            scores = candidate.score(model, fold, **settings)
+            t2 = time.perf_counter()
+            fit_s += t1 - t0
+            score_s += t2 - t1
+            results.append(scores)
+            if keep_models:
+                models.append(model)
+            if on_fold is not None:
+                on_fold(1)
+    except Exception as exc:  # one bad candidate never stops the run
+        if on_fold is not None:
+            on_fold(len(folds) - len(results))
+        return {"status": "failed", "reason": f"{type(exc).__name__}: {exc}", "models": [],
+                "fit_seconds": fit_s, "score_seconds": score_s}
+    return {"status": "ok", "metrics": _aggregate(results), "models": models,
+            "fit_seconds": fit_s, "score_seconds": score_s}
+
+
+def _evaluate_bound(context, candidate, settings, folds, keep_models) -> dict:
+    """:func:`evaluate` in a worker, after binding the candidate to its ``context``."""
+    if hasattr(candidate, "bind"):
+        candidate.bind(context)
+    out = evaluate(candidate, settings, folds, keep_models)
+    if hasattr(candidate, "bind"):
+        candidate.bind(None)
+    return out
 
 
 def _aggregate(results: list[dict]) -> dict:

@@ -38,7 +38,7 @@ import pandas as pd
 
 from .errors import DataValidationError, Problem
 
-__all__ = ["Panel", "read_panel"]
+__all__ = ["Panel", "read_panel", "combine_fingerprint"]
 
 _MAX_GRID_STEPS = 50_000_000
 
@@ -302,18 +302,93 @@ class Panel:
     def fingerprint(self) -> str:
         """SHA-256 of the ids, grid positions, frequency and values (hex).
 
-        Equal for the same data however it was read (row order, file format); any change
-        of an id, a time or a value changes it.
+        Equal for the same data however it was read (row order, file format, one frame
+        or chunks on a cluster); any change of an id, a time or a value changes it.
+        Built from per-series digests (:meth:`series_digests`), so chunks of series
+        combine to the same fingerprint (:func:`combine_fingerprint`).
         """
-        import hashlib
-        h = hashlib.sha256()
-        h.update(pd.util.hash_pandas_object(self.ids, index=False).to_numpy().tobytes())
-        h.update(str(list(self.ids.columns)).encode())
-        for arr in (self.offsets, self.start, self.observed):
-            h.update(np.ascontiguousarray(arr).tobytes())
-        h.update(np.ascontiguousarray(self.values, dtype=np.float64).tobytes())
-        h.update(repr((self.freq, self.time_kind, self.value_cols)).encode())
-        return h.hexdigest()
+        return combine_fingerprint(self.ids, self.start, self.series_digests(), self.freq,
+                                   self.time_kind, self.value_cols)
+
+    def series_digests(self) -> np.ndarray:
+        """A 64-bit digest per series of its length, observed flags and values (in
+        order); the same series gives the same digest in any panel."""
+        if self.n_series == 0:
+            return np.zeros(0, dtype=np.uint64)
+        from pandas.util import hash_array
+        vals = np.ascontiguousarray(self.values, dtype=np.float64)
+        row = hash_array(self.observed.astype(np.uint64))
+        for j in range(vals.shape[1]):
+            row = hash_array(row ^ hash_array(vals[:, j].view(np.uint64)) ^
+                             np.uint64(j + 1))
+        series_of_row = np.repeat(np.arange(self.n_series), self.lengths)
+        within = np.arange(len(row), dtype=np.uint64) - \
+            self.offsets[:-1][series_of_row].astype(np.uint64)
+        row = hash_array(row ^ (within * np.uint64(0x9E3779B97F4A7C15)))
+        return np.add.reduceat(row, self.offsets[:-1]) ^ \
+            hash_array(self.lengths.astype(np.uint64))
+
+    # ------------------------------------------------------------------ chunks
+    @classmethod
+    def concat(cls, panels: Sequence["Panel"]) -> "Panel":
+        """One panel holding the series of ``panels`` in order (same grid and columns;
+        see :meth:`rebase`)."""
+        first = panels[0]
+        for p in panels[1:]:
+            if p._grid != first._grid or p.value_cols != first.value_cols or \
+                    p.id_cols != first.id_cols:
+                raise DataValidationError([Problem(
+                    "concat_mismatch", None, "panels to concatenate must share the time "
+                    f"grid and columns; got {p._grid} / {p.value_cols} and {first._grid} / "
+                    f"{first.value_cols} (rebase them onto one origin first)")])
+        lengths = np.concatenate([p.lengths for p in panels])
+        offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        segs = None if first.segments is None else np.concatenate([p.segments for p in panels])
+        return Panel(
+            id_cols=first.id_cols, time_col=first.time_col, target_col=first.target_col,
+            value_cols=first.value_cols, static_cols=first.static_cols,
+            ids=pd.concat([p.ids for p in panels], ignore_index=True), offsets=offsets,
+            values=np.ascontiguousarray(np.concatenate([p.values for p in panels])),
+            observed=np.concatenate([p.observed for p in panels]),
+            start=np.concatenate([p.start for p in panels]), grid=first._grid,
+            statics=pd.concat([p.statics for p in panels], ignore_index=True),
+            segments=segs, segment_col=first.segment_col,
+            n_input_rows=sum(p.n_input_rows for p in panels),
+            missing_policy=first.missing_policy, time_dtype=first._time_dtype,
+            has_value=np.concatenate([p.has_value for p in panels]))
+
+    @property
+    def origin(self):
+        """Time of grid position 0 (the earliest time of the data it was built from)."""
+        return self._grid.origin
+
+    def steps_from(self, origin) -> int:
+        """Grid steps from ``origin`` (an earlier time on this grid) to this panel's."""
+        g = self._grid
+        if g.kind == "int":
+            diff = int(g.origin) - int(origin)
+            if diff % int(g.freq):
+                raise ValueError(f"origin {origin} is not on the grid of step {g.freq}")
+            return diff // int(g.freq)
+        if g.kind == "period":
+            return int(g.origin.ordinal - origin.ordinal)
+        rng = pd.date_range(origin, g.origin, freq=g.freq)
+        if not len(rng) or rng[-1] != g.origin:
+            raise ValueError(f"{g.origin} is not on the {g.freq!r} grid starting at {origin}")
+        return len(rng) - 1
+
+    def rebase(self, origin) -> "Panel":
+        """The same series on a grid starting at ``origin`` (an earlier time on the
+        grid): only ``start`` and the grid change."""
+        shift = self.steps_from(origin)
+        if shift == 0:
+            return self
+        import copy
+        out = copy.copy(self)
+        out.start = self.start + shift
+        out._grid = _Grid(self._grid.kind, self._grid.freq, origin, self._grid.tz_mode)
+        return out
 
     def end_positions(self) -> np.ndarray:
         """Grid position right after each series' last step (where forecasts start)."""
@@ -744,6 +819,19 @@ def _alias_for_step(nanos: int, first: pd.Timestamp) -> str:
         n = nanos // day
         return f"{n if n > 1 else ''}D"
     return pd.tseries.frequencies.to_offset(pd.Timedelta(nanos, "ns")).freqstr
+
+
+def combine_fingerprint(ids: pd.DataFrame, start, digests, freq, time_kind,
+                        value_cols) -> str:
+    """The fingerprint of a panel from its parts (:meth:`Panel.fingerprint`)."""
+    import hashlib
+    h = hashlib.sha256()
+    h.update(pd.util.hash_pandas_object(ids, index=False).to_numpy().tobytes())
+    h.update(str(list(ids.columns)).encode())
+    h.update(np.ascontiguousarray(start, dtype=np.int64).tobytes())
+    h.update(np.ascontiguousarray(digests, dtype=np.uint64).tobytes())
+    h.update(repr((freq, time_kind, list(value_cols))).encode())
+    return h.hexdigest()
 
 
 def read_panel(data: "pd.DataFrame | str | os.PathLike", id_col="unique_id", time_col="ds",

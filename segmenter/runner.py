@@ -19,10 +19,12 @@ is *scored* on the most recent window, which no choice has seen (with one window
 and score share it and the comparison says so).  The production champions
 (``champions_``) are chosen on all windows.
 
-Parallelism: segments run as separate joblib tasks (``n_jobs``, processes), with a
-progress bar on a terminal; inside a task BLAS and OpenMP are limited to one thread
-(threadpoolctl), since threads competing with the processes made statsmodels' ETS about
-4× and gradient boosting about 9× slower on this machine kind.  A candidate that fails on a segment is recorded with the
+Parallelism: each segment is one task on the engine (``engine="local"``: joblib
+processes, ``n_jobs``; or a Dask cluster), with a progress bar on a terminal; inside a
+task BLAS and OpenMP are limited to one thread (threadpoolctl), since threads competing
+with the processes made statsmodels' ETS about 4× and gradient boosting about 9× slower
+on this machine kind.  A task that raises reaches the caller as its original error, with
+a note naming the segment.  A candidate that fails on a segment is recorded with the
 reason (status ``failed``); the seasonal naive baseline always runs and stands in when
 every other candidate fails, so one bad segment never stops the run.
 """
@@ -209,7 +211,11 @@ class SegmentedForecaster:
     compare : bool, default True
         Also backtest one global model and per-series choices (``comparison_``).
     n_jobs : int, default -1
-        joblib processes across segments (1: in this process).
+        joblib processes across segments with the local engine (1: in this process).
+    engine : "local", dask.distributed.Client or str, default "local"
+        Where the per-segment tasks run: "local" (joblib, ``n_jobs``), or a Dask client
+        or scheduler address (one task per segment on the cluster, retried when a
+        worker dies; see :mod:`segmenter.adapters.dask_engine`).  Results are the same.
     progress : bool or None
     max_segments : int, default 100 (C5)
 
@@ -227,7 +233,7 @@ class SegmentedForecaster:
     def __init__(self, horizon: int, n_origins: int = 3, step: int | None = None,
                  candidates="default", metric: str = "mase", season_length: int | None = None,
                  compare: bool = True, n_jobs: int = -1, progress: bool | None = None,
-                 max_segments: int = 100):
+                 max_segments: int = 100, engine="local"):
         self.horizon = horizon
         self.n_origins = n_origins
         self.step = step
@@ -238,6 +244,7 @@ class SegmentedForecaster:
         self.n_jobs = n_jobs
         self.progress = progress
         self.max_segments = max_segments
+        self.engine = engine
 
     # ------------------------------------------------------------------ set-up
     def _check(self):
@@ -307,21 +314,12 @@ class SegmentedForecaster:
                           panel.start[idx], self.season_length_)
 
     def _parallel(self, fn, jobs: list, desc: str) -> list:
-        """Run ``fn(*args)`` for each args tuple in ``jobs``; results in job order."""
-        from joblib import Parallel, delayed
-        out = [None] * len(jobs)
-        with progress_bar(len(jobs), desc, self.progress) as bar:
-            if self.n_jobs == 1 or len(jobs) == 1:
-                for j, args in enumerate(jobs):
-                    out[j] = fn(*args)
-                    bar.update(1)
-            else:
-                gen = Parallel(n_jobs=self.n_jobs, return_as="generator_unordered")(
-                    delayed(_indexed)(j, fn, args) for j, args in enumerate(jobs))
-                for j, res in gen:
-                    out[j] = res
-                    bar.update(1)
-        return out
+        """Run ``fn(*args)`` for each args tuple in ``jobs`` on the engine (one task per
+        segment); results in job order.  A task that raises names its segment."""
+        from .adapters.engine import resolve_engine
+        engine = resolve_engine(self.engine, self.n_jobs)
+        labels = [f"{desc[:-1] if desc.endswith('s') else desc} {args[0]!r}" for args in jobs]
+        return engine.map(fn, jobs, labels, desc=desc, progress=self.progress)
 
     # ------------------------------------------------------------------ fit
     def fit(self, data, mapping: SegmentMapping | None = None, segmenter=None,
@@ -603,11 +601,13 @@ class SegmentedForecaster:
         return self._forecast_frame(panel, members, F, fb)
 
     # ------------------------------------------------------------------ persistence
+    def __getstate__(self):
+        from .adapters.engine import saveable_engine
+        return {**self.__dict__, "engine": saveable_engine(self.engine)}
+
     def save(self, path):
         """Write the fitted combined model (``segmenter.load`` reads it)."""
         self._need_fit()
         return persistence.save(self, path)
 
 
-def _indexed(j, fn, args):
-    return j, fn(*args)

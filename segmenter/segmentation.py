@@ -60,6 +60,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from pathlib import Path
 import math
 import time
 import warnings
@@ -174,8 +175,9 @@ class _Workspace:
     (and tests assert) that nothing was recomputed.
     """
 
-    def __init__(self, panel: Panel):
+    def __init__(self, panel: Panel, states: dict | None = None):
         self.panel = panel
+        self.states = states or {}     # featurizer state learned from all series, by key
         self._features: dict = {}
         self._dist: dict = {}
         self.stats: Counter = Counter()
@@ -189,7 +191,7 @@ class _Workspace:
         key = self.feature_key(bp)
         if key not in self._features:
             self.stats["featurize"] += 1
-            self._features[key] = bp.featurize(self.panel)
+            self._features[key] = bp.featurize(self.panel, self.states.get(key))
         return self._features[key]
 
     def dtw(self, bp: Blueprint, radius: int, idx: np.ndarray, tag: tuple) -> np.ndarray:
@@ -200,6 +202,48 @@ class _Workspace:
             self.stats["dtw_matrices"] += 1
             self._dist[key] = np.sqrt(K.pairwise_sq(X.data, X.offsets, int(radius)))
         return self._dist[key]
+
+
+#: Workspaces of the sampled series kept by a worker process of a distributed engine,
+#: by token (at most two: one fit at a time, plus the one before).
+_WORKER_WS: dict = {}
+
+
+def _worker_workspace(token: str, panel: Panel, states: dict) -> _Workspace:
+    ws = _WORKER_WS.get(token)
+    if ws is None:
+        while len(_WORKER_WS) >= 2:
+            _WORKER_WS.pop(next(iter(_WORKER_WS)))
+        ws = _WORKER_WS[token] = _Workspace(panel, states)
+    return ws
+
+
+def _fit_final_task(context, cand, fit_pos, k, tag):
+    cand.bind(context)
+    try:
+        return cand.fit_final(fit_pos, k, tag)
+    finally:
+        cand.bind(None)
+
+
+def _assign_chunk(chunk: Panel, model: FittedBlueprint, fit_local: np.ndarray,
+                  fit_labels: np.ndarray):
+    """Segments and center distances of a chunk's series: the fitted ones keep their fit
+    labels, the others are assigned (pruned search for DTW blueprints)."""
+    X = model.featurize(chunk)
+    n = chunk.n_series
+    labels = np.empty(n, dtype=np.int64)
+    is_fit = np.zeros(n, dtype=bool)
+    labels[fit_local] = fit_labels
+    is_fit[fit_local] = True
+    rest = np.flatnonzero(~is_fit)
+    pruning = None
+    for lo in range(0, len(rest), ASSIGN_CHUNK):
+        part = rest[lo:lo + ASSIGN_CHUNK]
+        labels[part], counts = model.assign(_take(X, part))
+        if counts:
+            pruning = pruning_counts(pruning, counts)
+    return labels, model.center_distances(X, labels), is_fit, pruning
 
 
 # ============================================================================ scoring
@@ -250,6 +294,23 @@ class _ClusteringCandidate:
 
     def describe(self, n_clusters=None) -> str:
         return self.blueprint.describe(n_clusters)
+
+    def __getstate__(self):
+        return {**self.__dict__, "ws": None}   # a worker binds its own (see bind)
+
+    def bind(self, context) -> None:
+        """Work on a distributed engine's worker: ``context`` is ``(token, panel of the
+        sampled series, featurizer states)``; None unbinds."""
+        self.ws = None if context is None else _worker_workspace(*context)
+
+    def fit_final(self, fit_idx: np.ndarray, k, tag: tuple) -> FittedBlueprint:
+        """The model of :meth:`Segmenter.choose`: fitted on the series at ``fit_idx``."""
+        X, state = self.ws.features(self.blueprint)
+        Xf = _take(X, fit_idx)
+        kw = self._matrix_kw(fit_idx, tag, Xf)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            return self.blueprint.fit(None, k, self.random_state, features=(Xf, state), **kw)
 
     def _matrix_kw(self, idx, tag, X) -> dict:
         if not self.uses_matrix:
@@ -357,6 +418,15 @@ class Segmenter:
         Seeds the split, the samples and every blueprint.
     progress : bool or None, default None
         Progress bar during fitting; None shows it only on a terminal.
+    engine : "local", dask.distributed.Client or str, default "local"
+        Where the work runs.  "local": in this process.  A Dask client (or a scheduler
+        address): the data are cut into chunks of series held by the workers (a Parquet
+        folder or a dask DataFrame is read by the workers, never collected here), the
+        leaderboard's candidates run as tasks on a sample of the series gathered from
+        the chunks, and the chosen model assigns each chunk where it lives (see
+        :mod:`segmenter.chunks`).  The leaderboard and the mapping equal the local
+        engine's for the same ``random_state``; a worker that dies mid-run is replaced
+        and its tasks rerun.  Needs the ``dask`` extra.
 
     Attributes
     ----------
@@ -391,7 +461,8 @@ class Segmenter:
     def __init__(self, n_clusters=None, blueprints="default", constraints=None,
                  metric: str = "silhouette", validation_size: float = 0.2,
                  min_validation: int = 20, cv_folds: int = 5, silhouette_sample: int = 2000,
-                 fit_sample: int | None = 5000, random_state=0, progress: bool | None = None):
+                 fit_sample: int | None = 5000, random_state=0, progress: bool | None = None,
+                 engine="local"):
         self.n_clusters = n_clusters
         self.blueprints = blueprints
         self.constraints = constraints
@@ -403,6 +474,7 @@ class Segmenter:
         self.fit_sample = fit_sample
         self.random_state = random_state
         self.progress = progress
+        self.engine = engine
 
     # ------------------------------------------------------------------ set-up
     def _check_params(self):
@@ -468,8 +540,21 @@ class Segmenter:
         self._check_params()
         constraints = self.constraints or ClusteringConstraints()
         requested = normalize_k(self.n_clusters, constraints)
-        panel = self._read(data, id_col, time_col, target_col, value_cols=value_cols,
-                           static_cols=static_cols, freq=freq, missing=missing, dtype=dtype)
+        from .adapters.engine import resolve_engine
+        from .chunks import is_dask_collection, load_chunks, parquet_parts
+        engine = resolve_engine(self.engine)
+        read_kw = dict(value_cols=value_cols, static_cols=static_cols, freq=freq,
+                       missing=missing, dtype=dtype)
+        if engine.distributed:
+            panel = load_chunks(engine, data, id_col, time_col, target_col, **read_kw)
+        else:
+            if is_dask_collection(data):
+                data = data.compute()
+            elif parquet_parts(data) is not None and not isinstance(data, (str, Path)):
+                data = pd.concat([pd.read_parquet(f) for f in parquet_parts(data)],
+                                 ignore_index=True)
+            panel = self._read(data, id_col, time_col, target_col, **read_kw)
+        self._engine = engine
         clash = sorted(set(panel.id_cols) & set(RESERVED))
         if clash:
             raise DataValidationError([Problem(
@@ -495,8 +580,15 @@ class Segmenter:
         self.folds_ = make_folds(panel.n_series, self.validation_size, self.min_validation,
                                  self.cv_folds, self.silhouette_sample, self.random_state,
                                  self.fit_sample)
-        self._ws = _Workspace(panel)
-        self._lb = Leaderboard(self.folds_, self.metric, METRICS[self.metric],
+        self._panel = panel
+        lb_folds = self.folds_
+        if engine.distributed:
+            self._ws = None
+            lb_folds = self._distribute(panel, bps)
+        else:
+            self._ws = _Workspace(panel)
+            self._context = None
+        self._lb = Leaderboard(lb_folds, self.metric, METRICS[self.metric],
                                progress=self.progress, desc="segmenter")
         self._candidates = {}
         tasks = []
@@ -509,12 +601,40 @@ class Segmenter:
                     tasks.append((cand, {"n_clusters": None}))
                 continue
             tasks += self._k_tasks(cand, ks, report)
-        log.info("segmenter: %d candidates on %d series (%s)", len(tasks), panel.n_series,
-                 ", ".join(f.name for f in self.folds_))
-        self._lb.run(tasks)
+        log.info("segmenter: %d candidates on %d series (%s) on %s", len(tasks),
+                 panel.n_series, ", ".join(f.name for f in self.folds_), engine.describe())
+        self._lb.run(tasks, engine, self._context)
         self.leaderboard_ = self._frame()
         self.choose()
         return self
+
+    def _choose_positions(self, n: int) -> np.ndarray:
+        """The series :meth:`choose` fits the final model on (a seeded sample)."""
+        fit_idx = np.arange(n)
+        if self.fit_sample is not None and n > self.fit_sample:
+            fit_idx = _sample(fit_idx, self.fit_sample, np.random.default_rng(self.random_state))
+        return fit_idx
+
+    def _distribute(self, source, bps) -> list[SeriesFold]:
+        """Distributed engine: gather the series the leaderboard and the final fit need
+        into one panel on the engine (``_context``) and return the folds with positions
+        into it.  Holdout folds keep ``train`` and ``valid`` as positions into all
+        series: only their counts are used."""
+        need = [self._choose_positions(source.n_series)]
+        for f in self.folds_:
+            need += [f.fit, f.train_sample, f.valid_sample] + ([f.valid] if f.kind == "cv"
+                                                               else [])
+        self._needed = np.unique(np.concatenate(need))
+        sample = source.gather(self._needed, label=f"gather {len(self._needed)} series")
+        states = {_Workspace.feature_key(bp): bp.panel_state(source) for bp in bps}
+        token = f"{source.fingerprint()}-{id(self)}-{time.time_ns()}"
+        self._context = [token, sample, states]
+        log.info("segmenter: %d of %d series gathered for the leaderboard", len(self._needed),
+                 source.n_series)
+        pos = lambda idx: np.searchsorted(self._needed, idx)  # noqa: E731
+        return [SeriesFold(f.name, f.kind, pos(f.train) if f.kind == "cv" else f.train,
+                           pos(f.valid) if f.kind == "cv" else f.valid, pos(f.fit),
+                           pos(f.train_sample), pos(f.valid_sample)) for f in self.folds_]
 
     def _frame(self) -> pd.DataFrame:
         df = self._lb.to_frame()
@@ -538,7 +658,7 @@ class Segmenter:
         partition (every fold's training series must support k)."""
         if k in report.skipped_k:
             return report.skipped_k[k]
-        long_enough = self._ws.panel.n_observed >= self.constraints_.min_history
+        long_enough = self._panel.n_observed >= self.constraints_.min_history
         n_train = min(int(long_enough[f.fit].sum()) for f in self.folds_)
         if k > n_train:
             return (f"C2: k={k} needs {k} training series with >= "
@@ -556,7 +676,7 @@ class Segmenter:
     def _need_workspace(self, what: str):
         if not hasattr(self, "leaderboard_"):
             raise NotFittedError(f"this Segmenter is not fitted yet; call fit before {what}")
-        if getattr(self, "_ws", None) is None:
+        if getattr(self, "_panel", None) is None:
             raise NotFittedError(
                 f"{what} needs the training data and caches, which are not saved with the "
                 "model; call fit again on the data")
@@ -572,37 +692,36 @@ class Segmenter:
                 f"{entry.settings}) is {entry.status}: {entry.reason}; choose a row with "
                 "status 'ok'")])
         cand: _ClusteringCandidate = entry.candidate
-        panel = self._ws.panel
-        X, state = self._ws.features(cand.blueprint)
+        panel = self._panel
         n = panel.n_series
-        fit_idx = np.arange(n)
-        if self.fit_sample is not None and n > self.fit_sample:
-            fit_idx = _sample(fit_idx, self.fit_sample, np.random.default_rng(self.random_state))
+        fit_idx = self._choose_positions(n)
         tag = ("all",) if len(fit_idx) == n else \
             ("choose_fit", hashlib.sha1(fit_idx.tobytes()).hexdigest())
-        Xf = _take(X, fit_idx)
-        kw = cand._matrix_kw(fit_idx, tag, Xf)
         k = entry.settings.get("n_clusters")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            model = cand.blueprint.fit(None, k, self.random_state, features=(Xf, state), **kw)
-        self.model_ = model
-        self.chosen_row_ = entry.row
-        labels = np.empty(n, dtype=np.int64)
-        labels[fit_idx] = model.labels_
+        t0 = time.perf_counter()
         how = np.full(n, "predict", dtype=object)
         how[fit_idx] = "fit"
-        rest = np.setdiff1d(np.arange(n), fit_idx)
-        t0 = time.perf_counter()
-        pruning = None
-        for lo in range(0, len(rest), ASSIGN_CHUNK):
-            part = rest[lo:lo + ASSIGN_CHUNK]
-            labels[part], counts = model.assign(_take(X, part))
-            if counts:
-                pruning = pruning_counts(pruning, counts)
-            log.info("segmenter: assigned %d of %d series outside the fit sample",
-                     min(lo + ASSIGN_CHUNK, len(rest)), len(rest))
-        self.assignment_ = {"n_fit": int(len(fit_idx)), "n_assigned": int(len(rest)),
+        if self._ws is None:
+            model, labels, dist, pruning = self._choose_distributed(cand, fit_idx, k, tag)
+        else:
+            model = cand.fit_final(fit_idx, k, tag)
+            X = self._ws.features(cand.blueprint)[0]
+            labels = np.empty(n, dtype=np.int64)
+            labels[fit_idx] = model.labels_
+            rest = np.setdiff1d(np.arange(n), fit_idx)
+            t0 = time.perf_counter()
+            pruning = None
+            for lo in range(0, len(rest), ASSIGN_CHUNK):
+                part = rest[lo:lo + ASSIGN_CHUNK]
+                labels[part], counts = model.assign(_take(X, part))
+                if counts:
+                    pruning = pruning_counts(pruning, counts)
+                log.info("segmenter: assigned %d of %d series outside the fit sample",
+                         min(lo + ASSIGN_CHUNK, len(rest)), len(rest))
+            dist = model.center_distances(X, labels)
+        self.model_ = model
+        self.chosen_row_ = entry.row
+        self.assignment_ = {"n_fit": int(len(fit_idx)), "n_assigned": int(n - len(fit_idx)),
                             "seconds": time.perf_counter() - t0, **(pruning or {})}
         meta = {"blueprint": cand.name, "steps": cand.describe(k),
                 "n_clusters": int(len(np.unique(labels))), "requested_k": k,
@@ -612,14 +731,41 @@ class Segmenter:
                 "n_series": panel.n_series, "random_state": self.random_state,
                 "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
         self._meta = meta
-        self.mapping_ = self._mapping(panel, X, labels, how, meta)
+        self.mapping_ = self._mapping(panel, dist, labels, how, meta)
         return self.mapping_
 
-    def _mapping(self, panel, X, labels, how, meta) -> SegmentMapping:
+    def _choose_distributed(self, cand, fit_idx, k, tag):
+        """:meth:`choose` on a distributed engine: the final fit is one task on the
+        gathered sample; each chunk is then assigned where it lives."""
+        engine, source = self._engine, self._panel
+        fit_pos = np.searchsorted(self._needed, fit_idx)
+        model = engine.result(engine.submit(_fit_final_task, self._context, cand, fit_pos,
+                                            k, tag, label=f"final fit {cand.name} k={k}"))
+        fit_label = np.full(source.n_series, -1, dtype=np.int64)
+        fit_label[fit_idx] = model.labels_
+        jobs, labels_, where = [], [], []
+        for c in range(len(source.refs)):
+            members = np.flatnonzero(source.chunk_of == c)
+            local = source.local_of[members]
+            mine = fit_label[members] >= 0
+            jobs.append((source.refs[c], model, local[mine], fit_label[members][mine]))
+            labels_.append(f"assign {source.labels[c]}")
+            where.append((members, local))
+        outs = engine.map(_assign_chunk, jobs, labels_, desc="assign", progress=self.progress)
+        n = source.n_series
+        labels, dist = np.empty(n, dtype=np.int64), np.empty(n)
+        pruning = None
+        for (members, local), (lab, d, _is_fit, counts) in zip(where, outs):
+            labels[members], dist[members] = lab[local], d[local]
+            if counts:
+                pruning = pruning_counts(pruning, counts)
+        return model, labels, dist, pruning
+
+    def _mapping(self, panel, distances, labels, how, meta) -> SegmentMapping:
         nobs = panel.n_observed
         frame = panel.ids.copy()
         frame["segment"] = np.asarray(labels, dtype=np.int64)
-        frame["distance"] = self.model_.center_distances(X, labels)
+        frame["distance"] = np.asarray(distances, dtype=np.float64)
         frame["short_history"] = nobs < self.constraints_.min_history
         frame["no_values"] = nobs == 0
         frame["assigned_by"] = how
@@ -639,7 +785,7 @@ class Segmenter:
             raise DataValidationError([Problem("no_k", "n_clusters",
                                                "rerun needs n_clusters (an int or a list)")])
         ks = normalize_k(n_clusters, self.constraints_)
-        report = self.constraints_.check(self._ws.panel, ks)
+        report = self.constraints_.check(self._panel, ks)
         if row is not None:
             cands = [self._lb.entry(row).candidate]
             if cands[0].blueprint.picks_k:
@@ -652,15 +798,16 @@ class Segmenter:
         tasks = []
         for cand in cands:
             tasks += self._k_tasks(cand, ks, report)
-        self._lb.run(tasks)
+        self._lb.run(tasks, self._engine, self._context)
         self.leaderboard_ = self._frame()
         return self.leaderboard_[self.leaderboard_["row"] >= before]
 
     @property
     def cache_stats_(self) -> dict:
-        """How many featurizations and DTW matrices were computed (reruns reuse them)."""
+        """How many featurizations and DTW matrices were computed (reruns reuse them).
+        Local engine only: a distributed engine's workers keep their own caches."""
         self._need_workspace("cache_stats_")
-        return dict(self._ws.stats)
+        return dict(self._ws.stats) if self._ws is not None else {}
 
     # ------------------------------------------------------------------ predict
     def predict(self, data, **columns) -> SegmentMapping:
@@ -678,7 +825,8 @@ class Segmenter:
         labels = self.model_.predict_features(X)
         meta = {**self._meta, "assigned": "predict", "n_series": panel.n_series,
                 "data_fingerprint": panel.fingerprint()}
-        return self._mapping(panel, X, labels, "predict", meta)
+        return self._mapping(panel, self.model_.center_distances(X, labels), labels,
+                             "predict", meta)
 
     # ------------------------------------------------------------------ insights / report
     def insights(self, data=None, names: dict | None = None, **kw):
@@ -703,8 +851,10 @@ class Segmenter:
     # ------------------------------------------------------------------ persistence
     def __getstate__(self):
         state = dict(self.__dict__)
-        for key in ("_ws", "_lb", "_candidates"):
+        from .adapters.engine import saveable_engine
+        for key in ("_ws", "_lb", "_candidates", "_panel", "_engine", "_context", "_needed"):
             state.pop(key, None)
+        state["engine"] = saveable_engine(self.engine)
         return state
 
     def save(self, path) -> "Path":

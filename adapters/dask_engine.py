@@ -1,0 +1,103 @@
+"""The Dask engine: run segmenter's tasks on a ``dask.distributed`` cluster.
+
+Use it through the ``engine=`` parameter of :class:`~segmenter.Segmenter` and
+:class:`~segmenter.SegmentedForecaster` (a ``Client`` you made, or a scheduler address);
+this module is the only place that imports dask (extra ``dask``:
+``pip install 'segmenter-ts[dask]'``).
+
+Fault tolerance.  Every task is submitted with ``retries`` (default 3) and is a pure
+function of its inputs.  Data enter the cluster as the arguments of tasks (never with
+``Client.scatter``), and everything else is computed from them, so when a worker dies
+the scheduler recomputes what it held and reruns its tasks elsewhere; the results are
+the same as if it had not died.  A task that raises is not retried into a different
+answer: after its retries the original exception reaches the caller, with a note naming
+the chunk of series or the segment it came from.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+import warnings
+
+from ..errors import missing_dependency
+from .engine import Engine, run_task
+
+try:
+    import distributed
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise missing_dependency("distributed", "dask", "engine=<dask client>") from exc
+
+__all__ = ["DaskEngine"]
+
+log = logging.getLogger("segmenter.engine")
+
+
+def _key(label: str) -> str:
+    slug = re.sub(r"[^A-Za-z0-9_.=-]+", "-", label).strip("-")[:60] or "task"
+    return f"segmenter-{slug}-{uuid.uuid4().hex[:12]}"
+
+
+class DaskEngine(Engine):
+    """Tasks on a Dask cluster.
+
+    Parameters
+    ----------
+    client : dask.distributed.Client or str
+        A client, or a scheduler address (``"tcp://host:8786"``) to connect to.
+    retries : int, default 3
+        Times a task is rerun after it fails (a worker that dies while running it also
+        counts against the scheduler's ``allowed-failures``, default 3).
+    """
+
+    name = "dask"
+    distributed = True
+
+    def __init__(self, client, retries: int = 3):
+        if isinstance(client, str):
+            client = distributed.Client(client)
+        self.client = client
+        self.retries = retries
+
+    def describe(self) -> str:
+        try:
+            n = len(self.client.scheduler_info(n_workers=-1)["workers"])
+        except Exception:  # noqa: BLE001 - a description only
+            n = "?"
+        return f"dask ({self.client.scheduler.address}, {n} workers)"
+
+    def submit(self, fn, *args, label: str):
+        with warnings.catch_warnings():
+            # data enter the cluster as task arguments on purpose (see the module doc)
+            warnings.filterwarnings("ignore", message=".*[Ll]arge.*")
+            return self.client.submit(run_task, fn, label, *args, key=_key(label),
+                                      retries=self.retries, pure=False)
+
+    def result(self, ref):
+        return ref.result()
+
+    def results(self, refs) -> list:
+        return [self.result(r) for r in refs]
+
+    def map(self, fn, jobs, labels, desc="tasks", progress=None) -> list:
+        from ..leaderboard import progress_bar
+        futs = [self.submit(fn, *job, label=label) for job, label in zip(jobs, labels)]
+        index = {f.key: j for j, f in enumerate(futs)}
+        out: list = [None] * len(futs)
+        try:
+            with progress_bar(len(futs), desc, progress) as bar:
+                for f in distributed.as_completed(futs):
+                    out[index[f.key]] = f.result()     # raises the task's own error
+                    bar.update(1)
+        except BaseException:
+            self.client.cancel(futs)
+            raise
+        return out
+
+    def from_delayed(self, objs) -> list:
+        # futures computed from the collection's graph: a lost one is recomputed
+        return self.client.compute(list(objs), retries=self.retries)
+
+    def __repr__(self) -> str:
+        return f"DaskEngine({self.client!r}, retries={self.retries})"

@@ -1,0 +1,175 @@
+"""Where tasks run: the engine seam.
+
+The core describes its heavy work as independent *tasks*: featurizing and assigning a
+chunk of series, fitting and scoring one leaderboard candidate, running one segment's
+forecasting leaderboard.  An engine runs them:
+
+* :class:`LocalEngine` (``engine="local"``, the default): in this process, or across
+  joblib processes when ``n_jobs`` asks for it.  Needs no cluster.
+* :class:`~segmenter.adapters.dask_engine.DaskEngine` (``engine=client``, a
+  ``dask.distributed.Client``, or a scheduler address string): on a Dask cluster, with
+  retries, so a worker that dies mid-run does not fail the job.  Needs the ``dask``
+  extra (``pip install 'segmenter-ts[dask]'``); this module never imports dask.
+
+Every task runs inside :func:`run_task`, which adds a note naming the task (the chunk of
+series or the segment) to any exception and re-raises it, so the caller gets the
+original error (type, message, remote traceback) and where it came from.
+
+Tasks are pure functions of their arguments: the same inputs give the same results on
+any engine, which is what makes a retried task, or a Dask run, equal to a local one.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable, Sequence
+
+from ..errors import DataValidationError, Problem
+
+__all__ = ["Engine", "LocalEngine", "Ref", "resolve_engine", "run_task", "is_distributed",
+           "saveable_engine"]
+
+log = logging.getLogger("segmenter.engine")
+
+
+def run_task(fn: Callable, label: str, *args):
+    """Call ``fn(*args)``; an exception gets the note ``"segmenter task: <label>"``."""
+    try:
+        return fn(*args)
+    except Exception as exc:
+        exc.add_note(f"segmenter task: {label}")
+        raise
+
+
+class Ref:
+    """A task's result held by the engine (the local engine holds the value itself)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+
+class Engine:
+    """Runs tasks.  Subclasses implement :meth:`submit`, :meth:`result` and :meth:`map`.
+
+    ``submit(fn, *args, label=...)`` returns a reference to the (future) result; the
+    arguments may hold references returned by earlier submits (alone, or in a list or
+    tuple), which the task receives as values.  ``result(ref)`` waits for the value.
+    ``map(fn, jobs, labels)`` runs ``fn(*job)`` for each job and returns the results in
+    job order, with a progress bar.
+    """
+
+    name = "engine"
+    distributed = False
+
+    def submit(self, fn: Callable, *args, label: str):
+        raise NotImplementedError
+
+    def result(self, ref):
+        raise NotImplementedError
+
+    def results(self, refs: Sequence) -> list:
+        return [self.result(r) for r in refs]
+
+    def map(self, fn: Callable, jobs: Sequence[tuple], labels: Sequence[str],
+            desc: str = "tasks", progress: bool | None = None) -> list:
+        raise NotImplementedError
+
+    def from_delayed(self, objs: Sequence) -> list:
+        """References to the values of dask ``Delayed`` objects (e.g. the partitions of
+        a dask DataFrame), computed by the engine."""
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        return self.name
+
+
+def _unwrap(a):
+    if isinstance(a, Ref):
+        return a.value
+    if isinstance(a, (list, tuple)) and any(isinstance(x, Ref) for x in a):
+        return type(a)(_unwrap(x) for x in a)
+    return a
+
+
+class LocalEngine(Engine):
+    """Tasks in this process; :meth:`map` across ``n_jobs`` joblib processes (1: in this
+    process; -1: all cores)."""
+
+    name = "local"
+
+    def __init__(self, n_jobs: int = 1):
+        self.n_jobs = n_jobs
+
+    def submit(self, fn, *args, label: str) -> Ref:
+        return Ref(run_task(fn, label, *(_unwrap(a) for a in args)))
+
+    def result(self, ref):
+        return ref.value if isinstance(ref, Ref) else ref
+
+    def map(self, fn, jobs, labels, desc="tasks", progress=None) -> list:
+        from ..leaderboard import progress_bar
+        jobs = [tuple(_unwrap(a) for a in job) for job in jobs]
+        out: list = [None] * len(jobs)
+        with progress_bar(len(jobs), desc, progress) as bar:
+            if self.n_jobs == 1 or len(jobs) <= 1:
+                for j, (job, label) in enumerate(zip(jobs, labels)):
+                    out[j] = run_task(fn, label, *job)
+                    bar.update(1)
+            else:
+                from joblib import Parallel, delayed
+                gen = Parallel(n_jobs=self.n_jobs, return_as="generator_unordered")(
+                    delayed(_indexed)(j, fn, label, job)
+                    for j, (job, label) in enumerate(zip(jobs, labels)))
+                for j, res in gen:
+                    out[j] = res
+                    bar.update(1)
+        return out
+
+    def from_delayed(self, objs) -> list:
+        return [Ref(o.compute(scheduler="sync")) for o in objs]
+
+    def __repr__(self) -> str:
+        return f"LocalEngine(n_jobs={self.n_jobs})"
+
+
+def _indexed(j, fn, label, job):
+    return j, run_task(fn, label, *job)
+
+
+def is_distributed(engine) -> bool:
+    """True for a Dask client, a scheduler address or a distributed :class:`Engine`,
+    without importing dask."""
+    if isinstance(engine, Engine):
+        return engine.distributed
+    if isinstance(engine, str):
+        return engine != "local"
+    return type(engine).__module__.split(".")[0] == "distributed"
+
+
+def saveable_engine(engine):
+    """What a saved model keeps of its ``engine=`` parameter: a string as is, anything
+    else (a live client) as ``"local"``; pass ``engine=`` again after loading."""
+    return engine if engine is None or isinstance(engine, str) else "local"
+
+
+def resolve_engine(engine="local", n_jobs: int = 1) -> Engine:
+    """The :class:`Engine` for an ``engine=`` parameter.
+
+    ``"local"`` (or None): :class:`LocalEngine` with ``n_jobs``; a
+    ``dask.distributed.Client``: a Dask engine on it; a string other than ``"local"``: a
+    Dask scheduler address (``"tcp://host:8786"``) to connect to; an :class:`Engine`:
+    itself.
+    """
+    if engine is None or (isinstance(engine, str) and engine == "local"):
+        return LocalEngine(n_jobs)
+    if isinstance(engine, Engine):
+        return engine
+    if is_distributed(engine):
+        from .dask_engine import DaskEngine
+        return DaskEngine(engine)
+    raise DataValidationError([Problem(
+        "bad_engine", "engine", f"engine={engine!r} ({type(engine).__name__}) is not an "
+        "engine; use 'local', a dask.distributed.Client, or a Dask scheduler address such "
+        "as 'tcp://127.0.0.1:8786'")])
