@@ -20,6 +20,7 @@ import logging
 import re
 import uuid
 import warnings
+import weakref
 
 from ..errors import missing_dependency
 from .engine import Engine, run_task
@@ -55,10 +56,18 @@ class DaskEngine(Engine):
     distributed = True
 
     def __init__(self, client, retries: int = 3):
-        if isinstance(client, str):
+        self.owns_client = isinstance(client, str)
+        if self.owns_client:
             client = distributed.Client(client)
+            weakref.finalize(self, client.close)
         self.client = client
         self.retries = retries
+
+    def close(self) -> None:
+        """Close the client this engine opened from an address (a client you passed in
+        is yours to close)."""
+        if self.owns_client:
+            self.client.close()
 
     def describe(self) -> str:
         try:

@@ -297,10 +297,9 @@ def _from_parts(engine, parts: list, names: list, args: dict, id_cols: list) -> 
     if args["freq"] is None:
         got = engine.result(engine.submit(_infer_freq, sources[0], args, labels[0],
                                           label=f"frequency of {labels[0]}"))
-        if isinstance(got, _Failed):
-            raise DataValidationError(got.problems)
-        args = {**args, "freq": got}
-        log.info("chunks: frequency %r inferred from %s", got, labels[0])
+        if not isinstance(got, _Failed):      # else every chunk reports its problems below
+            args = {**args, "freq": got}
+            log.info("chunks: frequency %r inferred from %s", got, labels[0])
     chunks = [engine.submit(_build, s, args, lab, label=f"build {lab}")
               for s, lab in zip(sources, labels)]
     metas = engine.map(_meta, [(c,) for c in chunks], [f"describe {lab}" for lab in labels],

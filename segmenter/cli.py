@@ -60,6 +60,12 @@ def _add_data_args(p: argparse.ArgumentParser, defaults: bool = True) -> None:
                         (hint or " (default: keep as missing)"))
 
 
+def _add_dask_arg(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--dask-address", default=None, metavar="ADDR",
+                   help="run on a Dask cluster: the scheduler's address, e.g. "
+                   f"tcp://10.0.0.5:8786 ({what}; needs the dask extra)")
+
+
 def _freq(value):
     if value is None:
         return None
@@ -128,11 +134,18 @@ def _cmd_segment(args) -> int:
     seg = Segmenter(n_clusters=args.k, blueprints=_blueprints(args.blueprints),
                     validation_size=args.validation_size, random_state=args.seed,
                     fit_sample=args.fit_sample,
-                    progress=False if args.quiet else None)
-    panel = _load_panel(args)
-    print(panel.summary_text())
+                    progress=False if args.quiet else None,
+                    engine=args.dask_address or "local")
+    if args.dask_address:       # the workers read the data; this process never loads it
+        data = args.data
+        print(f"Segmenting {args.data} on the Dask cluster at {args.dask_address}")
+        fit_kw = _column_kwargs(args)
+    else:
+        data = _load_panel(args)
+        print(data.summary_text())
+        fit_kw = {}
     try:
-        seg.fit(panel)
+        seg.fit(data, **fit_kw)
     finally:            # the leaderboard is written even when no row could be mapped
         if hasattr(seg, "leaderboard_"):
             with atomic_write(out / "leaderboard.csv", "w", encoding="utf-8",
@@ -151,7 +164,7 @@ def _cmd_segment(args) -> int:
           f"{m.sizes().to_dict()} -> {mapping_path}")
     print(f"Model: {model_path}")
     if args.report:
-        ins = seg.insights()
+        ins = seg.insights(data=_load_panel(args) if args.dask_address else None)
         ins.to_csv(out)
         path = seg.report(out / "report.html", insights=ins)
         print(f"Report: {path} (insights in {out / 'insights.csv'}, impact.csv, "
@@ -194,7 +207,8 @@ def _cmd_forecast(args) -> int:
     fc = SegmentedForecaster(horizon=args.horizon, n_origins=args.origins, step=args.step,
                              candidates=cands, metric=args.metric,
                              season_length=args.season_length, compare=not args.no_compare,
-                             n_jobs=args.jobs, progress=False if args.quiet else None)
+                             n_jobs=args.jobs, progress=False if args.quiet else None,
+                             engine=args.dask_address or "local")
     kwargs = dict(_column_kwargs(args), segment_col=args.segment_col)
     mapping = read_mapping(args.mapping) if args.mapping else None
     segmenter = load(args.model, expected=Segmenter) if args.model else None
@@ -274,6 +288,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fit every candidate on at most N series and assign the others "
                         "(default: 5000)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_dask_arg(p, "the workers read DATA (a Parquet folder is read file by file; "
+                  "--report reads it here too), fit the candidates and map the chunks")
     p.set_defaults(func=_cmd_segment)
 
     p = sub.add_parser(
@@ -318,6 +334,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=-1, help="parallel processes (default: all cores)")
     p.add_argument("-o", "--out", default="segmenter_out", metavar="DIR")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_dask_arg(p, "each segment's backtests run as a task on the cluster (the data are "
+                  "read here)")
     p.set_defaults(func=_cmd_forecast)
     return parser
 
