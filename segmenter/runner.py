@@ -329,7 +329,8 @@ class SegmentedForecaster:
 
         Parameters
         ----------
-        data : DataFrame, path or Panel
+        data : DataFrame, path (CSV, Parquet file or folder), dask DataFrame or Panel
+            Read into this process (the per-segment tasks then carry their series).
         mapping : SegmentMapping, optional
             Series -> segment (e.g. ``Segmenter.mapping_`` or ``read_mapping(path)``).
         segmenter : Segmenter, optional
@@ -343,6 +344,9 @@ class SegmentedForecaster:
         if isinstance(data, Panel):
             panel = data
         else:
+            from .chunks import is_dask_collection
+            if is_dask_collection(data):    # the forecaster reads its data here
+                data = data.compute()
             panel = read_panel(data, id_col=id_col, time_col=time_col, target_col=target_col,
                                segment_col=segment_col, freq=freq, missing=missing)
         segs, source = self._segments_for(panel, mapping, segmenter)

@@ -14,6 +14,12 @@
    blueprints); ranks the rows by it (:mod:`segmenter.leaderboard`);
 4. refits the best row on all series and writes :attr:`Segmenter.mapping_`.
 
+On a distributed engine (``engine=client``) step 1 builds chunks of series on the
+workers and keeps only a per-series summary here (:mod:`segmenter.chunks`); step 3
+runs each blueprint × k as a task on the series the folds sample (gathered from the
+chunks on a worker); step 4 fits as a task and maps each chunk where it lives.  The
+results are those of the local engine.
+
 A row whose requested k left clusters without any training series (velocity bins whose
 quantile edges coincide) is *demoted*: ranked below every row without empty clusters,
 with the reason in the ``demoted`` column, since it is really a clustering with fewer
@@ -236,14 +242,23 @@ def _assign_chunk(chunk: Panel, model: FittedBlueprint, fit_local: np.ndarray,
     is_fit = np.zeros(n, dtype=bool)
     labels[fit_local] = fit_labels
     is_fit[fit_local] = True
-    rest = np.flatnonzero(~is_fit)
+    pruning = _assign_rest(model, X, np.flatnonzero(~is_fit), labels)
+    return labels, model.center_distances(X, labels), is_fit, pruning
+
+
+def _assign_rest(model: FittedBlueprint, X, rest: np.ndarray, labels: np.ndarray,
+                 where: str = "") -> dict | None:
+    """Assign the series at ``rest`` (in pieces of :data:`ASSIGN_CHUNK`) into
+    ``labels``; returns the pruned search's summed counts (None when it has none)."""
     pruning = None
     for lo in range(0, len(rest), ASSIGN_CHUNK):
         part = rest[lo:lo + ASSIGN_CHUNK]
         labels[part], counts = model.assign(_take(X, part))
         if counts:
             pruning = pruning_counts(pruning, counts)
-    return labels, model.center_distances(X, labels), is_fit, pruning
+        log.info("segmenter: assigned %d of %d series outside the fit sample%s",
+                 min(lo + ASSIGN_CHUNK, len(rest)), len(rest), where)
+    return pruning
 
 
 # ============================================================================ scoring
@@ -708,16 +723,8 @@ class Segmenter:
             X = self._ws.features(cand.blueprint)[0]
             labels = np.empty(n, dtype=np.int64)
             labels[fit_idx] = model.labels_
-            rest = np.setdiff1d(np.arange(n), fit_idx)
             t0 = time.perf_counter()
-            pruning = None
-            for lo in range(0, len(rest), ASSIGN_CHUNK):
-                part = rest[lo:lo + ASSIGN_CHUNK]
-                labels[part], counts = model.assign(_take(X, part))
-                if counts:
-                    pruning = pruning_counts(pruning, counts)
-                log.info("segmenter: assigned %d of %d series outside the fit sample",
-                         min(lo + ASSIGN_CHUNK, len(rest)), len(rest))
+            pruning = _assign_rest(model, X, np.setdiff1d(np.arange(n), fit_idx), labels)
             dist = model.center_distances(X, labels)
         self.model_ = model
         self.chosen_row_ = entry.row
