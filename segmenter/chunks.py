@@ -32,6 +32,7 @@ named in the message.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,7 +127,8 @@ def _meta(chunk) -> dict:
             "start": chunk.start, "origin": chunk.origin, "digests": chunk.series_digests(),
             "freq": chunk.freq, "time_kind": chunk.time_kind,
             "value_cols": chunk.value_cols, "static_cols": chunk.static_cols,
-            "missing": chunk.missing_policy, "rows": chunk.n_input_rows}
+            "missing": chunk.missing_policy, "rows": chunk.n_input_rows,
+            "grid": chunk._grid, "time_dtype": chunk._time_dtype}
 
 
 def _rebase(chunk: Panel, origin) -> Panel:
@@ -177,8 +179,14 @@ class ChunkedPanel:
     time_kind: str
     missing_policy: str
     n_input_rows: int
+    _grid: Any = None
+    _time_dtype: Any = None
     segments: Any = None
     segment_col: Any = None
+
+    # the grid arithmetic of a panel needs no values: borrow it
+    end_positions = Panel.end_positions
+    time_labels = Panel.time_labels
 
     @property
     def n_series(self) -> int:
@@ -272,7 +280,8 @@ def _from_panel(engine, panel: Panel, chunk_series: int) -> ChunkedPanel:
         start=panel.start, digests=panel.series_digests(), id_cols=panel.id_cols,
         time_col=panel.time_col, target_col=panel.target_col, value_cols=panel.value_cols,
         static_cols=panel.static_cols, freq=panel.freq, time_kind=panel.time_kind,
-        missing_policy=panel.missing_policy, n_input_rows=panel.n_input_rows)
+        missing_policy=panel.missing_policy, n_input_rows=panel.n_input_rows,
+        _grid=panel._grid, _time_dtype=panel._time_dtype)
 
 
 def _from_parts(engine, parts: list, names: list, args: dict, id_cols: list) -> ChunkedPanel:
@@ -334,7 +343,8 @@ def _from_parts(engine, parts: list, names: list, args: dict, id_cols: list) -> 
         id_cols=id_cols, time_col=args["time_col"], target_col=args["target_col"],
         value_cols=m0["value_cols"], static_cols=m0["static_cols"], freq=m0["freq"],
         time_kind=m0["time_kind"], missing_policy=m0["missing"],
-        n_input_rows=sum(m["rows"] for m in metas))
+        n_input_rows=sum(m["rows"] for m in metas),
+        _grid=dataclasses.replace(m0["grid"], origin=origin), _time_dtype=m0["time_dtype"])
 
 
 def _steps(meta: dict, origin) -> int:

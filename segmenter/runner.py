@@ -49,6 +49,7 @@ from .forecasting import (DEFAULT_FORECASTERS, QUICK_FORECASTERS, ForecastBluepr
                           mase, rmse, smape)
 from .leaderboard import Leaderboard, progress_bar
 from .mapping import SegmentMapping
+from .chunks import ChunkedPanel, is_dask_collection, load_chunks, parquet_parts
 from .panel import Panel, read_panel
 
 __all__ = ["SegmentedForecaster"]
@@ -159,6 +160,12 @@ def _run_group(key, data: _GroupData, horizon: int, cutoffs: np.ndarray,
     frame = lb.to_frame().drop(columns=["row"])
     return {"key": key, "frame": frame, "errors": errors, "best": best,
             "seconds": time.perf_counter() - t0}
+
+
+def _group_data(panel: Panel, m: int) -> _GroupData:
+    """All series of ``panel`` as one group (a task when they sit on a worker)."""
+    return _GroupData([panel.series(i).astype(np.float64) for i in range(panel.n_series)],
+                      panel.start, m)
 
 
 def _final(key, data: _GroupData, horizon: int, blueprint: ForecastBlueprint) -> dict:
@@ -304,20 +311,37 @@ class SegmentedForecaster:
         kn = [i for i in range(len(ids)) if i not in unknown_set]
         if kn:
             segs[kn] = mapping.segments_of([ids[i] for i in kn])
-        assigned = segmenter.predict(panel.subset(unknown))
+        assigned = segmenter.predict(self._subset(panel, unknown))
         segs[unknown] = assigned.to_frame()[assigned.segment_col].to_numpy()
         log.info("%d series not in the mapping were assigned by the segmenter", len(unknown))
         return segs, "mapping + segmenter.predict"
 
-    def _group(self, panel: Panel, idx) -> _GroupData:
+    def _group(self, panel, idx, label: str = "group"):
+        """The series at ``idx`` as a group: built here from a Panel, or, for series held
+        in chunks by a distributed engine, an engine reference to it built there."""
+        if isinstance(panel, ChunkedPanel):
+            engine = panel.engine
+            part = panel.gather(np.asarray(idx), label=f"gather {label}")
+            return engine.submit(_group_data, part, self.season_length_, label=label)
         return _GroupData([panel.series(i).astype(np.float64) for i in idx],
                           panel.start[idx], self.season_length_)
+
+    @staticmethod
+    def _subset(panel, idx) -> Panel:
+        if isinstance(panel, ChunkedPanel):
+            return panel.engine.result(panel.gather(np.asarray(idx), label="gather series"))
+        return panel.subset(idx)
+
+    def _get_engine(self):
+        from .adapters.engine import resolve_engine
+        if getattr(self, "_engine", None) is None:
+            self._engine = resolve_engine(self.engine, self.n_jobs)
+        return self._engine
 
     def _parallel(self, fn, jobs: list, desc: str) -> list:
         """Run ``fn(*args)`` for each args tuple in ``jobs`` on the engine (one task per
         segment); results in job order.  A task that raises names its segment."""
-        from .adapters.engine import resolve_engine
-        engine = resolve_engine(self.engine, self.n_jobs)
+        engine = self._get_engine()
         labels = [f"{desc[:-1] if desc.endswith('s') else desc} {args[0]!r}" for args in jobs]
         return engine.map(fn, jobs, labels, desc=desc, progress=self.progress)
 
@@ -330,7 +354,11 @@ class SegmentedForecaster:
         Parameters
         ----------
         data : DataFrame, path (CSV, Parquet file or folder), dask DataFrame or Panel
-            Read into this process (the per-segment tasks then carry their series).
+            With a distributed ``engine``, a Parquet folder (or list of files) or a
+            dask DataFrame is read by the workers (:mod:`segmenter.chunks`) and each
+            segment's series are gathered on a worker for its task; the client keeps
+            the per-series summary, errors and forecasts only.  Anything else is read
+            into this process.
         mapping : SegmentMapping, optional
             Series -> segment (e.g. ``Segmenter.mapping_`` or ``read_mapping(path)``).
         segmenter : Segmenter, optional
@@ -341,11 +369,21 @@ class SegmentedForecaster:
         """
         self._check()
         t_start = time.perf_counter()
+        self._engine = None
+        engine = self._get_engine()
         if isinstance(data, Panel):
             panel = data
+        elif engine.distributed and (is_dask_collection(data) or
+                                     parquet_parts(data) is not None):
+            if segment_col is not None:
+                raise DataValidationError([Problem(
+                    "segment_col_on_workers", "segment_col", "segment_col= is not read from "
+                    "data that stay on the workers (a Parquet folder or a dask DataFrame); "
+                    "give mapping= or segmenter=, or pass a pandas frame")])
+            panel = load_chunks(engine, data, id_col, time_col, target_col, freq=freq,
+                                missing=missing)
         else:
-            from .chunks import is_dask_collection
-            if is_dask_collection(data):    # the forecaster reads its data here
+            if is_dask_collection(data):    # the local engine reads the data here
                 data = data.compute()
             panel = read_panel(data, id_col=id_col, time_col=time_col, target_col=target_col,
                                segment_col=segment_col, freq=freq, missing=missing)
@@ -376,14 +414,15 @@ class SegmentedForecaster:
         min_train = max(2 * m, 4) if m > 1 else 4
         cut = backtest_cutoffs(lengths, self.horizon, self.n_origins, self.step_, min_train)
         members = {s: np.flatnonzero(segs == s) for s in uniq}
-        jobs = [(s, self._group(panel, idx), self.horizon, cut[:, idx], bps, self.metric)
-                for s, idx in members.items()]
+        jobs = [(s, self._group(panel, idx, f"segment {s!r}"), self.horizon, cut[:, idx], bps,
+                 self.metric) for s, idx in members.items()]
         results = self._parallel(_run_group, jobs, "segments")
         pooled = [b for b in bps if b.kind == "pooled"]
         glob = None
         if self.compare and pooled:
             every = np.arange(panel.n_series)
-            glob = self._parallel(_run_group, [("all", self._group(panel, every), self.horizon,
+            glob = self._parallel(_run_group, [("all", self._group(panel, every, "all series"),
+                                                self.horizon,
                                                 cut, pooled, self.metric)], "global")[0]
         frames = []
         self.champions_ = {}
@@ -410,7 +449,7 @@ class SegmentedForecaster:
     def _final_all(self, only=None):
         panel = self._panel_for_final
         keys = list(self._members) if only is None else [only]
-        jobs = [(s, self._group(panel, self._members[s]), self.horizon,
+        jobs = [(s, self._group(panel, self._members[s], f"segment {s!r}"), self.horizon,
                  self._bps.get(self.champions_[s]) or make_forecaster(self.champions_[s]))
                 for s in keys]
         finals = self._parallel(_final, jobs, "champions")
@@ -607,7 +646,9 @@ class SegmentedForecaster:
     # ------------------------------------------------------------------ persistence
     def __getstate__(self):
         from .adapters.engine import saveable_engine
-        return {**self.__dict__, "engine": saveable_engine(self.engine)}
+        state = {**self.__dict__, "engine": saveable_engine(self.engine)}
+        state.pop("_engine", None)
+        return state
 
     def save(self, path):
         """Write the fitted combined model (``segmenter.load`` reads it)."""

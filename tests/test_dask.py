@@ -220,3 +220,22 @@ def test_cli_segment_with_dask_address(client, data, tmp_path):
     a = sg.read_mapping(tmp_path / "local" / "mapping.csv")
     b = sg.read_mapping(tmp_path / "dask" / "mapping.csv")
     assert a == b and len(a) == 300
+
+
+def test_forecaster_reads_a_parquet_folder_on_the_workers(client, tmp_path, monkeypatch):
+    from tests.test_forecasting import mapping_for, seasonal_frame
+    df = seasonal_frame(n=12, length=40)
+    df["ds"] = [pd.Timestamp("2015-01-01") + pd.DateOffset(months=int(t)) for t in df["ds"]]
+    df = df[~((df["unique_id"] == "s03") & (df["ds"] < "2015-06-01"))]      # a later start
+    shuffled = df.sample(frac=1, random_state=2).reset_index(drop=True)
+    for j, part in enumerate(np.array_split(np.arange(len(shuffled)), 3)):
+        shuffled.iloc[part].to_parquet(tmp_path / f"p{j}.parquet")
+    kw = dict(horizon=6, n_origins=2, candidates="quick", progress=False)
+    local = sg.SegmentedForecaster(**kw, n_jobs=1).fit(tmp_path, mapping=mapping_for(df))
+    import segmenter.panel as panel_module
+    monkeypatch.setattr(panel_module, "read_table", lambda *a, **k: pytest.fail("read here"))
+    dask = sg.SegmentedForecaster(**kw, engine=client).fit(tmp_path, mapping=mapping_for(df))
+    pd.testing.assert_frame_equal(local.forecasts_, dask.forecasts_)
+    pd.testing.assert_frame_equal(local.comparison_.drop(columns="backtest_seconds"),
+                                  dask.comparison_.drop(columns="backtest_seconds"))
+    assert dask.forecasts_["ds"].min() == pd.Timestamp("2018-06-01")     # after 2018-05
