@@ -212,9 +212,13 @@ def _cmd_forecast(args) -> int:
     kwargs = dict(_column_kwargs(args), segment_col=args.segment_col)
     mapping = read_mapping(args.mapping) if args.mapping else None
     segmenter = load(args.model, expected=Segmenter) if args.model else None
-    from .panel import read_panel
-    panel = read_panel(args.data, **kwargs)
-    fc.fit(panel, mapping=mapping, segmenter=segmenter)
+    if args.dask_address and not args.segment_col:     # the workers read the files
+        fc.fit(args.data, mapping=mapping, segmenter=segmenter,
+               **{k: v for k, v in kwargs.items()
+                  if k in ("id_col", "time_col", "target_col", "freq", "missing")})
+    else:
+        from .panel import read_panel
+        fc.fit(read_panel(args.data, **kwargs), mapping=mapping, segmenter=segmenter)
     for name, frame in (("forecasts.csv", fc.forecasts_),
                         ("forecast_leaderboard.csv", fc.leaderboard_)):
         with atomic_write(out / name, "w", encoding="utf-8", newline="") as fh:
@@ -334,8 +338,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=-1, help="parallel processes (default: all cores)")
     p.add_argument("-o", "--out", default="segmenter_out", metavar="DIR")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    _add_dask_arg(p, "each segment's backtests run as a task on the cluster (the data are "
-                  "read here)")
+    _add_dask_arg(p, "each segment's backtests run as a task on the cluster; a Parquet "
+                  "folder is read by the workers unless --segment-col is given")
     p.set_defaults(func=_cmd_forecast)
     return parser
 

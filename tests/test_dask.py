@@ -239,3 +239,19 @@ def test_forecaster_reads_a_parquet_folder_on_the_workers(client, tmp_path, monk
     pd.testing.assert_frame_equal(local.comparison_.drop(columns="backtest_seconds"),
                                   dask.comparison_.drop(columns="backtest_seconds"))
     assert dask.forecasts_["ds"].min() == pd.Timestamp("2018-06-01")     # after 2018-05
+
+
+def test_cli_forecast_with_dask_address(client, data, tmp_path):
+    from segmenter.cli import main
+    _, folder, local = data
+    local.mapping_.write(tmp_path / "mapping.csv")
+    common = ["forecast", str(folder), "--mapping", str(tmp_path / "mapping.csv"),
+              "--horizon", "4", "--origins", "1", "--candidates", "quick", "--quiet",
+              "--jobs", "1", "--no-compare"]
+    assert main([*common, "-o", str(tmp_path / "local")]) == 0
+    assert main([*common, "-o", str(tmp_path / "dask"),
+                 "--dask-address", client.scheduler.address]) == 0
+    a = pd.read_csv(tmp_path / "local" / "forecasts.csv")
+    b = pd.read_csv(tmp_path / "dask" / "forecasts.csv")
+    pd.testing.assert_frame_equal(a, b)
+    assert len(a) == 300 * 4
