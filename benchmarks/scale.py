@@ -28,15 +28,11 @@ import multiprocessing as mp
 
 import pandas as pd
 
+from _measure import peak_mb as _peak_mb
+
 LENGTH = 200
 
 
-def _peak_mb() -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmHWM"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def _run(n: int, queue) -> None:

@@ -40,15 +40,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from _measure import peak_mb as _peak_mb
+
 LENGTH = 200
 
 
-def _peak_mb() -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmHWM"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def make_dataset(n: int, per_file: int, cache: Path) -> tuple[Path, float]:
