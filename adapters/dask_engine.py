@@ -9,12 +9,13 @@ Threads.  Each task runs numba kernels and BLAS on one thread: the cluster's
 parallelism comes from running many tasks, so give it one worker thread per core
 (``LocalCluster(n_workers=cores, threads_per_worker=1)``).
 
-Fault tolerance.  Every task is submitted with ``retries`` (default 3) and is a pure
-function of its inputs.  Data enter the cluster as the arguments of tasks (never with
+Fault tolerance.  Every task is a pure function of its inputs; a task whose worker
+dies is rerun elsewhere by the scheduler, and one that raised is retried ``retries``
+times (default 1).  Data enter the cluster as the arguments of tasks (never with
 ``Client.scatter``), and everything else is computed from them, so when a worker dies
 the scheduler recomputes what it held and reruns its tasks elsewhere; the results are
-the same as if it had not died.  A task that raises is not retried into a different
-answer: after its retries the original exception reaches the caller, with a note naming
+the same as if it had not died.  After its retries the original exception of a task
+that raised reaches the caller, with a note naming
 the chunk of series or the segment it came from.
 """
 
@@ -63,15 +64,17 @@ class DaskEngine(Engine):
     ----------
     client : dask.distributed.Client or str
         A client, or a scheduler address (``"tcp://host:8786"``) to connect to.
-    retries : int, default 3
-        Times a task is rerun after it fails (a worker that dies while running it also
-        counts against the scheduler's ``allowed-failures``, default 3).
+    retries : int, default 1
+        Times a task that raised is rerun (for transient errors such as a flaky file
+        system; the tasks are deterministic, so more would only repeat an error).  A
+        task whose worker dies is rerun elsewhere regardless, up to the scheduler's
+        ``allowed-failures`` (default 3).
     """
 
     name = "dask"
     distributed = True
 
-    def __init__(self, client, retries: int = 3):
+    def __init__(self, client, retries: int = 1):
         self.owns_client = isinstance(client, str)
         if self.owns_client:
             client = distributed.Client(client)

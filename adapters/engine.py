@@ -144,7 +144,7 @@ def is_distributed(engine) -> bool:
     if isinstance(engine, Engine):
         return engine.distributed
     if isinstance(engine, str):
-        return engine != "local"
+        return engine != "local" and ":" in engine
     return type(engine).__module__.split(".")[0] == "distributed"
 
 
@@ -166,7 +166,7 @@ def resolve_engine(engine="local", n_jobs: int = 1) -> Engine:
         return LocalEngine(n_jobs)
     if isinstance(engine, Engine):
         return engine
-    if is_distributed(engine):
+    if is_distributed(engine):      # a client, or an address such as "tcp://host:8786"
         from .dask_engine import DaskEngine
         return DaskEngine(engine)
     raise DataValidationError([Problem(

@@ -24,8 +24,9 @@ chunks are built, so any layout gives the same result.
 Series order is *first seen*: parts in order, rows in order within a part, as if the
 parts were concatenated (which is what pandas reads from the same folder), so the
 mapping's row order, the series split and every sample equal the local engine's.  The
-frequency, when not given, is inferred from the first part and then imposed on every
-chunk; pass ``freq=`` for data whose first part is not typical.  Validation problems of
+frequency, when not given, is inferred by the local rule from what every part holds
+(:func:`_common_freq`) and then imposed on every chunk.  Empty parts are skipped;
+Hive-partitioned folders are refused (read them with ``dask.dataframe.read_parquet``).  Validation problems of
 every chunk are collected and raised together; their row numbers count within the part
 named in the message.
 """
@@ -72,6 +73,21 @@ def parquet_parts(data) -> list[str] | None:
     return None
 
 
+def _check_flat(folder) -> None:
+    """Refuse a Hive-partitioned folder (``key=value/`` sub-folders): its partition
+    columns live in the folder names, not in the files the workers read one by one."""
+    import pyarrow.dataset as ds
+    dset = ds.dataset(str(folder), format="parquet", partitioning="hive")
+    for frag in dset.get_fragments():
+        keys = ds.get_partition_keys(frag.partition_expression)
+        if keys:
+            raise DataValidationError([Problem(
+                "partitioned_folder", None, f"{str(folder)!r} is a Hive-partitioned dataset "
+                f"(sub-folders such as {next(iter(keys))}=...); the workers read files one "
+                "by one and would lose the partition columns: pass "
+                f"dask.dataframe.read_parquet({str(folder)!r}) instead")])
+
+
 # ============================================================================ tasks
 class _Failed:
     """A chunk whose rows broke the data contract: its problems, to be reported with
@@ -90,9 +106,34 @@ def _compute(obj):
     return obj.compute(scheduler="sync") if hasattr(obj, "compute") else obj
 
 
-def _first_seen_ids(df: pd.DataFrame, id_cols: list[str]) -> pd.DataFrame:
+def _profile(df: pd.DataFrame, id_cols: list[str], time_col: str) -> dict:
+    """A part's series ids (first seen), their row counts, and for integer times the
+    smallest time and the gcd of the steps from it (what the frequency needs)."""
     df = _compute(df)
-    return df[id_cols].drop_duplicates().reset_index(drop=True)
+    ids = df[id_cols].drop_duplicates().reset_index(drop=True)
+    rows = df.groupby(id_cols, sort=False, dropna=False).size().reset_index(name="_rows")
+    out = {"ids": ids, "rows": rows, "int": None}
+    t = df[time_col] if time_col in df.columns else None
+    if t is not None and len(t) and (pd.api.types.is_integer_dtype(t) or (
+            pd.api.types.is_float_dtype(t) and t.notna().any()
+            and np.all(np.mod(t.dropna().to_numpy(), 1) == 0))):
+        ti = t.dropna().to_numpy().astype(np.int64)
+        lo = int(ti.min())
+        rel = ti - lo
+        rel = rel[rel > 0]
+        out["int"] = (lo, int(np.gcd.reduce(rel)) if len(rel) else 0)
+    return out
+
+
+def _times_of(df: pd.DataFrame, id_cols: list[str], time_col: str,
+              wanted: pd.DataFrame) -> pd.DataFrame:
+    """The rows (ids and time) of the series in ``wanted``."""
+    df = _compute(df)
+    return df[id_cols + [time_col]].merge(wanted, on=id_cols, how="inner", sort=False)
+
+
+def _unique_times(df: pd.DataFrame, time_col: str) -> pd.Series:
+    return pd.Series(_compute(df)[time_col].dropna().unique())
 
 
 def _buckets(df: pd.DataFrame, id_cols: list[str], n: int) -> list[pd.DataFrame]:
@@ -108,6 +149,8 @@ def _pick(parts, j: int):
 def _build(parts, args: dict, where: str):
     frame = pd.concat([_compute(p) for p in parts], ignore_index=True) \
         if isinstance(parts, list) else _compute(parts)
+    if not len(frame):
+        return None                       # an empty part (or regroup bucket): no series
     try:
         return Panel.from_frame(frame, **args)
     except DataValidationError as exc:
@@ -115,12 +158,9 @@ def _build(parts, args: dict, where: str):
                                 "within it]", ids=p.ids, rows=p.rows) for p in exc.problems])
 
 
-def _infer_freq(part, args: dict, where: str):
-    p = _build(part, {**args, "freq": None}, where)
-    return p if isinstance(p, _Failed) else p.freq
-
-
 def _meta(chunk) -> dict:
+    if chunk is None:
+        return {"empty": True}
     if isinstance(chunk, _Failed):
         return {"problems": chunk.problems}
     return {"ids": chunk.ids, "n_observed": chunk.n_observed, "lengths": chunk.lengths,
@@ -209,7 +249,7 @@ class ChunkedPanel:
 
     def fingerprint(self) -> str:
         return combine_fingerprint(self.ids, self.start, self.digests, self.freq,
-                                   self.time_kind, self.value_cols)
+                                   self.time_kind, self.value_cols, self._grid.origin)
 
     def members(self, positions: np.ndarray) -> list[tuple[int, np.ndarray, np.ndarray]]:
         """For each chunk holding some of ``positions``: (chunk, positions within the
@@ -251,6 +291,8 @@ def load_chunks(engine, data, id_col="unique_id", time_col="ds", target_col="y",
             **{k: v for k, v in args.items() if k not in ("id_col", "time_col", "target_col")})
         return _from_panel(engine, panel, chunk_series)
     if files is not None:
+        if isinstance(data, (str, Path)):
+            _check_flat(data)
         cols = list(dict.fromkeys(id_cols + [time_col, target_col] + list(value_cols or []) +
                                   list(static_cols or [])))
         parts = [engine.submit(_read_part, f, cols, label=f"read {Path(f).name}")
@@ -286,16 +328,25 @@ def _from_panel(engine, panel: Panel, chunk_series: int) -> ChunkedPanel:
 
 def _from_parts(engine, parts: list, names: list, args: dict, id_cols: list) -> ChunkedPanel:
     log.info("chunks: reading %d parts on %s", len(parts), engine.describe())
-    seen = engine.map(_first_seen_ids, [(p, id_cols) for p in parts],
-                      [f"ids of {n}" for n in names], desc="ids")
-    order = pd.concat(seen, ignore_index=True)
+    profiles = engine.map(_profile, [(p, id_cols, args["time_col"]) for p in parts],
+                          [f"profile {n}" for n in names], desc="ids")
+    nonempty = [j for j, pr in enumerate(profiles) if len(pr["ids"])]
+    if not nonempty:
+        raise DataValidationError([Problem("empty", None, "the parts hold no rows; pass at "
+                                           "least one series")])
+    parts, names = [parts[j] for j in nonempty], [names[j] for j in nonempty]
+    profiles = [profiles[j] for j in nonempty]
+    order = pd.concat([pr["ids"] for pr in profiles], ignore_index=True)
     spread = order.duplicated(keep=False)
     first = order.drop_duplicates().reset_index(drop=True)
+    if args["freq"] is None:
+        args = {**args, "freq": _common_freq(engine, parts, names, profiles, first, args,
+                                             id_cols)}
     if spread.any():
         # rows of some series sit in several parts: regroup by a hash of the id
         log.info("chunks: %d series span several parts; regrouping by series id",
                  int(order[spread].drop_duplicates().shape[0]))
-        nb = len(parts)
+        nb = int(min(len(parts), 64, max(1, np.ceil(len(first) / 2000))))
         bucketed = [engine.submit(_buckets, p, id_cols, nb, label=f"regroup {n}")
                     for p, n in zip(parts, names)]
         groups = [[engine.submit(_pick, b, j, label=f"regroup {n} -> chunk {j}")
@@ -303,12 +354,6 @@ def _from_parts(engine, parts: list, names: list, args: dict, id_cols: list) -> 
         sources, labels = groups, [f"chunk {j} (regrouped by id hash)" for j in range(nb)]
     else:
         sources, labels = parts, names
-    if args["freq"] is None:
-        got = engine.result(engine.submit(_infer_freq, sources[0], args, labels[0],
-                                          label=f"frequency of {labels[0]}"))
-        if not isinstance(got, _Failed):      # else every chunk reports its problems below
-            args = {**args, "freq": got}
-            log.info("chunks: frequency %r inferred from %s", got, labels[0])
     chunks = [engine.submit(_build, s, args, lab, label=f"build {lab}")
               for s, lab in zip(sources, labels)]
     metas = engine.map(_meta, [(c,) for c in chunks], [f"describe {lab}" for lab in labels],
@@ -316,16 +361,28 @@ def _from_parts(engine, parts: list, names: list, args: dict, id_cols: list) -> 
     problems = [p for m in metas if "problems" in m for p in m["problems"]]
     if problems:
         raise DataValidationError(problems)
-    keep = [j for j, m in enumerate(metas) if len(m["ids"])]
+    keep = [j for j, m in enumerate(metas) if "empty" not in m and len(m["ids"])]
     chunks = [chunks[j] for j in keep]
     metas = [metas[j] for j in keep]
     labels = [labels[j] for j in keep]
+    modes = {m["grid"].tz_mode for m in metas}
+    if len(modes) > 1:
+        raise DataValidationError([Problem(
+            "mixed_time_grids", args["time_col"], "some parts hold time-zone-aware times all "
+            "at local midnight and others not, so their grids differ; convert the times to "
+            "UTC (pd.to_datetime(..., utc=True)) or read the data into one frame")])
     origin = min(m["origin"] for m in metas)
     shifts = []
     for j, m in enumerate(metas):
+        try:
+            shifts.append(_steps(m, origin))
+        except ValueError as exc:
+            raise DataValidationError([Problem(
+                "off_grid", args["time_col"], f"{labels[j]} starts at {m['origin']}, which "
+                f"is not on the {m['freq']!r} grid of the earliest time {origin} ({exc}); "
+                "pass the right freq=")]) from None
         if m["origin"] != origin:
             chunks[j] = engine.submit(_rebase, chunks[j], origin, label=f"rebase {labels[j]}")
-        shifts.append(_steps(m, origin))
     ids = pd.concat([m["ids"] for m in metas], ignore_index=True)
     cat = lambda key: np.concatenate([m[key] for m in metas])  # noqa: E731
     chunk_of = np.concatenate([np.full(len(m["ids"]), j) for j, m in enumerate(metas)])
@@ -348,13 +405,82 @@ def _from_parts(engine, parts: list, names: list, args: dict, id_cols: list) -> 
 
 
 def _steps(meta: dict, origin) -> int:
-    """Grid steps from ``origin`` to a chunk's origin (as :meth:`Panel.steps_from`)."""
+    """Grid steps from ``origin`` to a chunk's origin (as :meth:`Panel.steps_from`);
+    ValueError when it is not on the grid."""
     o, f, kind = meta["origin"], meta["freq"], meta["time_kind"]
     if kind == "int":
+        if (int(o) - int(origin)) % int(f):
+            raise ValueError(f"{o} - {origin} is not a multiple of the step {f}")
         return (int(o) - int(origin)) // int(f)
     if kind == "period":
         return int(o.ordinal - origin.ordinal)
-    return len(pd.date_range(origin, o, freq=f)) - 1
+    rng = pd.date_range(origin, o, freq=f)
+    if not len(rng) or rng[-1] != o:
+        raise ValueError(f"{o} is not a {f!r} step from {origin}")
+    return len(rng) - 1
+
+
+def _common_freq(engine, parts, names, profiles, first, args, id_cols):
+    """The frequency the local engine would infer from all the data at once.
+
+    Integer times: the gcd of every part's steps and of the gaps between the parts'
+    first times (exactly the local rule).  Datetimes: the majority vote of the five
+    longest series (rows summed over the parts; ties: first seen), from their rows on
+    every part, else the frequency of all distinct times.  Other time types (periods)
+    need none.
+    """
+    from math import gcd
+    ints = [pr["int"] for pr in profiles]
+    if all(i is not None for i in ints):
+        lo = min(i[0] for i in ints)
+        step = 0
+        for first_t, g in ints:
+            step = gcd(gcd(step, g), first_t - lo)
+        return max(step, 1)
+    if any(i is not None for i in ints):
+        return None                       # mixed: every chunk reports the problem
+    from .panel import _freq_votes, _infer_datetime_freq
+    rows = pd.concat([pr["rows"] for pr in profiles]).groupby(
+        id_cols, sort=False, dropna=False)["_rows"].sum().reset_index()
+    counts = first.merge(rows, on=id_cols, how="left")["_rows"].to_numpy()
+    longest = first.iloc[np.argsort(-counts, kind="stable")[:5]].reset_index(drop=True)
+    got = engine.map(_times_of, [(p, id_cols, args["time_col"], longest) for p in parts],
+                     [f"times of the longest series in {n}" for n in names], desc="freq")
+    times = pd.concat(got, ignore_index=True)
+    ns, ok = _as_ns(times[args["time_col"]])
+    if ns is None:
+        return None                       # periods, or unparseable: chunks decide/report
+    codes = longest.reset_index().merge(times[id_cols], on=id_cols, how="right")["index"]
+    codes = codes.to_numpy()[ok]
+    votes = _freq_votes(ns[ok], codes)
+    if votes:
+        freq = votes.most_common(1)[0][0]
+    else:
+        every = engine.map(_unique_times, [(p, args["time_col"]) for p in parts],
+                           [f"times of {n}" for n in names], desc="freq")
+        ns_all, ok_all = _as_ns(pd.concat(every, ignore_index=True))
+        freq = None if ns_all is None else _infer_datetime_freq(
+            ns_all[ok_all], np.zeros(int(ok_all.sum()), dtype=np.int64))
+    log.info("chunks: frequency %r inferred from the longest series", freq)
+    return freq
+
+
+def _as_ns(col: pd.Series):
+    """Datetimes as naive ns (as the panel sees them) and a validity mask; None for
+    periods and columns that are not times."""
+    if isinstance(col.dtype, pd.PeriodDtype):
+        return None, None
+    ts = col if pd.api.types.is_datetime64_any_dtype(col) else \
+        pd.to_datetime(col, errors="coerce", format="mixed")
+    if not pd.api.types.is_datetime64_any_dtype(ts):
+        return None, None
+    if getattr(ts.dtype, "tz", None) is not None:
+        local = ts.dropna()
+        ts = ts.dt.tz_localize(None) if len(local) and bool(
+            (local.dt.normalize() == local).all()) else \
+            ts.dt.tz_convert("UTC").dt.tz_localize(None)
+    ok = ts.notna().to_numpy()
+    return ts.to_numpy(dtype="datetime64[ns]"), ok
 
 
 def _positions(first: pd.DataFrame, ids: pd.DataFrame, id_cols: list) -> np.ndarray:

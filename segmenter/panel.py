@@ -308,7 +308,7 @@ class Panel:
         combine to the same fingerprint (:func:`combine_fingerprint`).
         """
         return combine_fingerprint(self.ids, self.start, self.series_digests(), self.freq,
-                                   self.time_kind, self.value_cols)
+                                   self.time_kind, self.value_cols, self._grid.origin)
 
     def series_digests(self) -> np.ndarray:
         """A 64-bit digest per series of its length, observed flags and values (in
@@ -787,6 +787,15 @@ def _infer_int_step(rel: np.ndarray) -> int:
 
 def _infer_datetime_freq(ns: np.ndarray, codes: np.ndarray) -> str | None:
     """Infer a frequency alias from the longest few series, by majority."""
+    votes = _freq_votes(ns, codes)
+    if not votes:
+        u = np.unique(ns)
+        return pd.infer_freq(pd.DatetimeIndex(u)) if len(u) >= 3 else None
+    return votes.most_common(1)[0][0]
+
+
+def _freq_votes(ns: np.ndarray, codes: np.ndarray) -> Counter:
+    """Frequency votes of the five longest series (ties: first seen)."""
     counts = np.bincount(codes)
     longest = np.argsort(-counts, kind="stable")[:5]
     votes: Counter = Counter()
@@ -803,10 +812,7 @@ def _infer_datetime_freq(ns: np.ndarray, codes: np.ndarray) -> str | None:
                 f = _alias_for_step(int(dmin), pd.Timestamp(t[0]))
         if f is not None:
             votes[f] += 1
-    if not votes:
-        u = np.unique(ns)
-        return pd.infer_freq(pd.DatetimeIndex(u)) if len(u) >= 3 else None
-    return votes.most_common(1)[0][0]
+    return votes
 
 
 def _alias_for_step(nanos: int, first: pd.Timestamp) -> str:
@@ -822,7 +828,7 @@ def _alias_for_step(nanos: int, first: pd.Timestamp) -> str:
 
 
 def combine_fingerprint(ids: pd.DataFrame, start, digests, freq, time_kind,
-                        value_cols) -> str:
+                        value_cols, origin=None) -> str:
     """The fingerprint of a panel from its parts (:meth:`Panel.fingerprint`)."""
     import hashlib
     h = hashlib.sha256()
@@ -830,7 +836,7 @@ def combine_fingerprint(ids: pd.DataFrame, start, digests, freq, time_kind,
     h.update(str(list(ids.columns)).encode())
     h.update(np.ascontiguousarray(start, dtype=np.int64).tobytes())
     h.update(np.ascontiguousarray(digests, dtype=np.uint64).tobytes())
-    h.update(repr((freq, time_kind, list(value_cols))).encode())
+    h.update(repr((freq, time_kind, list(value_cols), str(origin))).encode())
     return h.hexdigest()
 
 

@@ -255,3 +255,61 @@ def test_cli_forecast_with_dask_address(client, data, tmp_path):
     b = pd.read_csv(tmp_path / "dask" / "forecasts.csv")
     pd.testing.assert_frame_equal(a, b)
     assert len(a) == 300 * 4
+
+
+def _by_series(df, folder, n_files):
+    folder.mkdir()
+    ids = df["unique_id"].unique()
+    for j, chunk in enumerate(np.array_split(ids, n_files)):
+        df[df["unique_id"].isin(chunk)].to_parquet(folder / f"part-{j:02d}.parquet")
+    return folder
+
+
+QUICK = dict(n_clusters=[2], blueprints=["features_kmeans", "velocity_mean"],
+             progress=False, fit_sample=100, silhouette_sample=60)
+
+
+def test_frequency_is_inferred_from_all_parts_as_locally(client, tmp_path):
+    df, _ = make_planted(120, 40, 3)
+    # daily data whose first file holds series observed every other day only
+    daily = df.copy()
+    daily["ds"] = pd.Timestamp("2021-01-04") + pd.to_timedelta(daily["ds"], "D")
+    daily = daily[(daily["unique_id"] >= 40) | (daily["ds"].dt.day % 2 == 0)]
+    # integer times: even in the first file, odd in the second (step 1 overall)
+    ints = df.copy()
+    ints["ds"] = 2 * ints["ds"] + (ints["unique_id"] >= 60)
+    for name, frame, n_files in (("daily", daily, 3), ("ints", ints, 2)):
+        folder = _by_series(frame, tmp_path / name, n_files)
+        local = sg.Segmenter(**QUICK).fit(folder)
+        dask = sg.Segmenter(**QUICK, engine=client).fit(folder)
+        assert dask.data_args_["freq"] == local.data_args_["freq"] == \
+            {"daily": "D", "ints": 1}[name]
+        _same(local, dask)
+
+
+def test_empty_parts_and_few_series_over_many_files(client, tmp_path):
+    df, _ = make_planted(120, 40, 3)
+    folder = _by_series(df, tmp_path / "gap", 3)
+    pd.read_parquet(folder / "part-01.parquet").iloc[:0].to_parquet(folder / "part-01.parquet")
+    _same(sg.Segmenter(**QUICK).fit(folder), sg.Segmenter(**QUICK, engine=client).fit(folder))
+    small, _ = make_planted(12, 40, 3)
+    spread = tmp_path / "spread"
+    spread.mkdir()
+    rows = small.sample(frac=1, random_state=0)          # every series in several files
+    for j, part in enumerate(np.array_split(np.arange(len(rows)), 8)):
+        rows.iloc[part].to_parquet(spread / f"p{j}.parquet")
+    kw = {**QUICK, "n_clusters": [2]}
+    _same(sg.Segmenter(**kw).fit(spread), sg.Segmenter(**kw, engine=client).fit(spread))
+
+
+def test_hive_partitioned_folder_is_refused_with_a_hint(client, tmp_path):
+    df, _ = make_planted(60, 40, 3)
+    df["region"] = np.where(df["unique_id"] % 2 == 0, "north", "south")
+    df.to_parquet(tmp_path / "hive", partition_cols=["region"])
+    with pytest.raises(sg.DataValidationError, match="dask.dataframe.read_parquet"):
+        sg.Segmenter(**QUICK, engine=client).fit(tmp_path / "hive")
+
+
+def test_engine_typo_is_a_clear_error():
+    with pytest.raises(sg.DataValidationError, match="scheduler address"):
+        resolve_engine("dask")
