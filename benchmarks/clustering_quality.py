@@ -17,8 +17,8 @@ dtw_* (others)         aeon TimeSeriesKMeans(distance="dtw", window 10%, DBA
                        averaging, max_iter=20); aeon's own defaults (MSM
                        distance, 300 iterations) took 316 s for one GunPoint
                        fit here, too slow to repeat per seed
-features_*, velocity   tslearn TimeSeriesKMeans(metric="euclidean") on the
-                       z-normalised series (the plain-vector baseline)
+features_*, catch22_*  tslearn TimeSeriesKMeans(metric="euclidean") on the
+velocity               z-normalised series (the plain-vector baseline)
 =====================  =====================================================
 
 ARI and NMI are the median over ``--seeds`` random states (tslearn's ARI swings by
@@ -174,7 +174,8 @@ def main(argv=None):
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     print("\nOur blueprints against their peer counterpart (same run):")
     peers = {"dtw_kmeans": "tslearn TimeSeriesKMeans(dtw)", "kshape": "tslearn KShape",
-             "features_kmeans": "tslearn TimeSeriesKMeans(euclid)"}
+             "features_kmeans": "tslearn TimeSeriesKMeans(euclid)",
+             "catch22_kmeans": "tslearn TimeSeriesKMeans(euclid)"}
     for ds in table.dataset.unique():
         t = table[table.dataset == ds].set_index("method")
         for ours, peer in peers.items():

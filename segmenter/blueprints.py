@@ -135,6 +135,8 @@ class Blueprint:
         if self.representation == "velocity":
             X = F.velocity_features(panel, window=fp.get("window"))
             return X.to_numpy(), state
+        if self.representation == "catch22":
+            return F.catch22_features(panel).to_numpy(), state
         raise DataValidationError([Problem("bad_representation", "representation",
                                            f"unknown representation {self.representation!r}")])
 
@@ -376,6 +378,9 @@ register(Blueprint("features_ward", "summary", partial(_feature, _ward),
 register(Blueprint("features_hdbscan", "summary", _features_hdbscan, picks_k=True,
                    steps="summary features → median-impute, standardise → HDBSCAN, noise to "
                          "nearest centroid"))
+register(Blueprint("catch22_kmeans", "catch22", partial(_feature, _kmeans),
+                   steps="z-normalise → catch22 shape features (sktime) → median-impute, "
+                         "standardise → k-means"))
 for _i, _stat in enumerate(F.VELOCITY_STATS):
     register(Blueprint(f"velocity_{_stat}", "velocity", partial(_velocity, _i),
                        steps=f"velocity statistic '{_stat}' (window {{window}}) → equal-frequency "

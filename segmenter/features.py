@@ -9,6 +9,9 @@ Three representations, one row (or one array) per series, in panel order:
 * :func:`summary_features` -- richer descriptors for feature-based clustering (see
   :data:`SUMMARY_FEATURES` for names and definitions).
 * :func:`shape_series` -- per-series z-normalised arrays for DTW / k-Shape clustering.
+* :func:`catch22_features` -- the catch22 shape descriptors (Lubba et al. 2019) of the
+  z-normalised series, computed by sktime's numba implementation: feature-based
+  clustering that still sees the shape.
 
 NaN policy.  A statistic that is undefined for a series (too short, constant, all
 missing) is NaN in the featurizer output, never an exception; the feature-based
@@ -25,7 +28,8 @@ import pandas as pd
 from .dtw import SeriesSet
 from .errors import DataValidationError, Problem
 
-__all__ = ["velocity_features", "summary_features", "shape_series", "season_length_for",
+__all__ = ["velocity_features", "summary_features", "shape_series", "catch22_features",
+           "season_length_for",
            "VELOCITY_STATS", "SUMMARY_FEATURES"]
 
 VELOCITY_STATS = ("mean", "std", "zero_share", "median", "cv")
@@ -308,3 +312,45 @@ def shape_series(panel, normalize: str | None = "z", length: int | str | None = 
     off = np.zeros(len(parts) + 1, dtype=np.int64)
     np.cumsum(lengths, out=off[1:])
     return SeriesSet(np.concatenate(parts, axis=0), off)
+
+
+#: Shortest series catch22 is computed for (sktime's implementation divides by zero on
+#: 2 steps and is meaningless on a handful); shorter series get NaN features.
+CATCH22_MIN_LENGTH = 10
+
+
+def catch22_features(panel) -> pd.DataFrame:
+    """The 22 catch22 features of each series' target, z-normalised (gaps interpolated,
+    as :func:`shape_series`), one row per series.
+
+    Computed with sktime's ``Catch22`` (numba; compiled once per machine), series of
+    equal length together.  Column names are sktime's short names (``mode_5``,
+    ``acf_timescale``, ``periodicity``...).  Features undefined for a series (constant
+    series, fewer than :data:`CATCH22_MIN_LENGTH` steps) are NaN; the feature
+    clusterers impute them with the fitted series' median.
+    """
+    from sktime.transformations.panel.catch22 import Catch22
+    X = shape_series(panel, normalize="z", columns=[0])
+    lengths = X.lengths
+    out = None
+    names = None
+    for L in np.unique(lengths):
+        idx = np.flatnonzero(lengths == L)
+        if L < CATCH22_MIN_LENGTH:
+            continue
+        arr = np.stack([X[i][:, 0] for i in idx])[:, None, :]
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            got = Catch22(catch24=False, col_names="short_str_feat").fit_transform(arr)
+        if out is None:
+            names = list(got.columns)
+            out = np.full((len(lengths), len(names)), np.nan)
+        out[idx] = np.asarray(got, dtype=np.float64)
+    if out is None:
+        from sktime.transformations.panel.catch22 import Catch22 as _C
+        names = list(_C(catch24=False, col_names="short_str_feat").fit_transform(
+            np.random.default_rng(0).normal(size=(1, 1, 30))).columns)
+        out = np.full((len(lengths), len(names)), np.nan)
+    out[~np.isfinite(out)] = np.nan
+    return pd.DataFrame(out, columns=names)

@@ -88,3 +88,34 @@ def test_summary_features_in_process_chunks_equal_one_pass(monkeypatch):
     monkeypatch.setattr(F, "FEATURE_CHUNK", 3)            # 8 series -> 3 chunks, 2 processes
     chunked = summary_features(p, season_length=12, n_jobs=2)
     pd.testing.assert_frame_equal(one, chunked)
+
+
+def test_catch22_features_edge_cases_and_shape_sense():
+    from segmenter.features import CATCH22_MIN_LENGTH, catch22_features
+    t = np.arange(60.0)
+    series = {"ramp": t, "flat": np.zeros(60), "missing": np.full(60, np.nan),
+              "short": np.arange(CATCH22_MIN_LENGTH - 1.0), "sine": np.sin(t / 3),
+              "gappy": np.r_[np.sin(t[:30] / 3), [np.nan] * 3, np.sin(t[33:] / 3)],
+              "sine_scaled": 100 + 7 * np.sin(t / 3)}
+    df = pd.concat([pd.DataFrame({"unique_id": k, "ds": np.arange(len(v)), "y": v})
+                    for k, v in series.items()], ignore_index=True)
+    panel = sg.read_panel(df)
+    f = catch22_features(panel)
+    f.index = panel.id_labels()
+    assert f.shape == (7, 22) and "periodicity" in f.columns
+    assert f.loc["short"].isna().all() and f.loc["missing"].isna().all()
+    assert f.loc[["ramp", "sine", "gappy"]].notna().sum(axis=1).min() >= 18
+    # z-normalised first: level and scale do not change the shape features
+    np.testing.assert_allclose(f.loc["sine"], f.loc["sine_scaled"], rtol=1e-6, atol=1e-9)
+    assert not np.allclose(f.loc["sine"].fillna(0), f.loc["ramp"].fillna(0))
+
+
+def test_catch22_blueprint_separates_planted_shapes():
+    from sklearn.metrics import adjusted_rand_score
+    from segmenter.blueprints import make_blueprint
+    from segmenter.datasets import make_planted
+    df, truth = make_planted(200, 100, 4, random_state=2)
+    panel = sg.read_panel(df)
+    fitted = make_blueprint("catch22_kmeans").fit(panel, 4, random_state=0)
+    assert adjusted_rand_score(truth, fitted.labels_) > 0.7
+    np.testing.assert_array_equal(fitted.predict(panel.subset(range(50))), fitted.labels_[:50])
