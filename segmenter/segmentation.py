@@ -713,11 +713,11 @@ class Segmenter:
         tag = ("all",) if len(fit_idx) == n else \
             ("choose_fit", hashlib.sha1(fit_idx.tobytes()).hexdigest())
         k = entry.settings.get("n_clusters")
-        t0 = time.perf_counter()
         how = np.full(n, "predict", dtype=object)
         how[fit_idx] = "fit"
         if self._ws is None:
-            model, labels, dist, pruning = self._choose_distributed(cand, fit_idx, k, tag)
+            model, labels, dist, pruning, seconds = self._choose_distributed(cand, fit_idx, k,
+                                                                             tag)
         else:
             model = cand.fit_final(fit_idx, k, tag)
             X = self._ws.features(cand.blueprint)[0]
@@ -725,11 +725,12 @@ class Segmenter:
             labels[fit_idx] = model.labels_
             t0 = time.perf_counter()
             pruning = _assign_rest(model, X, np.setdiff1d(np.arange(n), fit_idx), labels)
+            seconds = time.perf_counter() - t0
             dist = model.center_distances(X, labels)
         self.model_ = model
         self.chosen_row_ = entry.row
         self.assignment_ = {"n_fit": int(len(fit_idx)), "n_assigned": int(n - len(fit_idx)),
-                            "seconds": time.perf_counter() - t0, **(pruning or {})}
+                            "seconds": seconds, **(pruning or {})}
         meta = {"blueprint": cand.name, "steps": cand.describe(k),
                 "n_clusters": int(len(np.unique(labels))), "requested_k": k,
                 "metric": self.metric, "score": entry.metrics.get(self.metric),
@@ -758,7 +759,9 @@ class Segmenter:
             jobs.append((source.refs[c], model, local[mine], fit_label[members][mine]))
             labels_.append(f"assign {source.labels[c]}")
             where.append((members, local))
+        t0 = time.perf_counter()
         outs = engine.map(_assign_chunk, jobs, labels_, desc="assign", progress=self.progress)
+        seconds = time.perf_counter() - t0
         n = source.n_series
         labels, dist = np.empty(n, dtype=np.int64), np.empty(n)
         pruning = None
@@ -766,7 +769,7 @@ class Segmenter:
             labels[members], dist[members] = lab[local], d[local]
             if counts:
                 pruning = pruning_counts(pruning, counts)
-        return model, labels, dist, pruning
+        return model, labels, dist, pruning, seconds
 
     def _mapping(self, panel, distances, labels, how, meta) -> SegmentMapping:
         nobs = panel.n_observed
