@@ -110,6 +110,43 @@ def test_catch22_features_edge_cases_and_shape_sense():
     assert not np.allclose(f.loc["sine"].fillna(0), f.loc["ramp"].fillna(0))
 
 
+def test_catch22_values_equal_sktimes_transformer():
+    import warnings
+    from sktime.transformations.catch22 import Catch22
+    from segmenter.features import catch22_features
+    rng = np.random.default_rng(3)
+    series = [rng.normal(size=n).cumsum() * rng.uniform(0.1, 50) + rng.uniform(-9, 9)
+              for n in [40, 40, 40, 77, 77, 150]] + [np.sin(np.arange(64) / 4.0)]
+    df = pd.concat([pd.DataFrame({"unique_id": i, "ds": np.arange(len(v)), "y": v})
+                    for i, v in enumerate(series)], ignore_index=True)
+    ours = catch22_features(sg.read_panel(df)).to_numpy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for i, v in enumerate(series):
+            z = (v - v.mean()) / v.std()
+            ref = np.asarray(Catch22(catch24=False).fit_transform(z[None, None, :]),
+                             float)[0]
+            # sktime's transformer stores an exact 0.0 as NaN; ours keeps the zero
+            # batched FFTs and means may differ from one-row ones in the last bit
+            np.testing.assert_allclose(ours[i], np.where(np.isnan(ref), 0.0, ref),
+                                       rtol=1e-12, atol=1e-14, err_msg=f"series {i}")
+            assert (ours[i][np.isnan(ref)] == 0).all()
+
+
+def test_fast_outlier_include_equals_sktimes_kernel():
+    from sktime.transformations import _catch22_numba as K
+    from segmenter._catch22_kernels import _outlier_include
+    rng = np.random.default_rng(0)
+    for trial in range(400):
+        n = int(rng.integers(10, 300))
+        x = [rng.normal(size=n).cumsum(), rng.standard_t(2, size=n),
+             np.round(rng.normal(size=n) * 3),                      # ties
+             np.sin(np.arange(n) / 5.0) + (rng.random(n) < 0.05) * 8][trial % 4]
+        x = (x - x.mean()) / x.std()
+        for s in (x, -x):
+            assert _outlier_include(s) == K._outlier_include(s), (trial, n)
+
+
 def test_catch22_blueprint_separates_planted_shapes():
     from sklearn.metrics import adjusted_rand_score
     from segmenter.blueprints import make_blueprint
