@@ -33,6 +33,10 @@ from . import _dtw_kernels as K
 from .dtw import SeriesSet, as_series_set, band_radius
 from .errors import NotFittedError
 
+#: A feature column whose standard deviation is at most this share of its largest
+#: magnitude is constant up to rounding; :class:`FeatureClusterer` does not scale it up.
+CONSTANT_SPREAD = 1e-10
+
 __all__ = ["FeatureClusterer", "VelocityClusterer", "DTWKMeans", "DTWKMedoids",
            "DTWAgglomerative", "DTWHDBSCAN", "medoids_from_distances"]
 
@@ -49,6 +53,8 @@ class FeatureClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
     n_clusters : int or None
         If given, set on the estimator (``n_clusters`` or ``n_components``).
     scale : bool, default True
+        Standardise each column; a column constant up to rounding
+        (:data:`CONSTANT_SPREAD`) is only centred, not blown up to unit variance.
     random_state : int or None
         Passed to the estimator when it takes one.
 
@@ -86,7 +92,10 @@ class FeatureClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         Xf = np.where(np.isnan(X), self.fill_, X)
         self.mean_ = Xf.mean(axis=0) if self.scale else np.zeros(X.shape[1])
         sd = Xf.std(axis=0) if self.scale else np.ones(X.shape[1])
-        self.scale_ = np.where(sd > 0, sd, 1.0)
+        # a spread at rounding level (e.g. the std of z-normalised series, 1 +- 1e-16)
+        # is a constant column: scaling it up would turn rounding noise into a feature
+        flat = sd <= CONSTANT_SPREAD * np.abs(Xf).max(axis=0, initial=0.0)
+        self.scale_ = np.where(flat, 1.0, sd)
         Xs = self._prep(X)
         est = clone(self.estimator) if self.estimator is not None else KMeans(n_clusters=8, n_init=10)
         params = est.get_params()

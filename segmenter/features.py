@@ -17,7 +17,9 @@ NaN policy.  A statistic that is undefined for a series (too short, constant, al
 missing) is NaN in the featurizer output, never an exception; the feature-based
 clusterers impute NaN with the column median of the fitted series (documented in
 :mod:`segmenter.clusterers`).  Constant series get ``std = 0``, ``cv = 0`` (or NaN when
-the mean is 0), autocorrelations 0 and strengths 0.
+the mean is 0), autocorrelations 0 and strengths 0.  A mean within rounding of zero
+(:data:`MEAN_RESOLUTION`, e.g. of a z-normalised series) is exactly 0, so ``cv`` and
+``cv2`` are NaN there rather than a quotient of rounding errors.
 """
 
 from __future__ import annotations
@@ -36,18 +38,31 @@ VELOCITY_STATS = ("mean", "std", "zero_share", "median", "cv")
 
 #: Summary feature names (stable) and what each measures.
 SUMMARY_FEATURES = {
-    "level": "mean of the observed values",
+    "level": "mean of the observed values (0 within rounding, see MEAN_RESOLUTION)",
     "scale": "standard deviation of the observed values (ddof=0)",
     "trend_strength": "STL trend strength max(0, 1 - var(R)/var(T+R)) (Wang, Smith & Hyndman 2006)",
     "seasonal_strength": "STL seasonal strength max(0, 1 - var(R)/var(S+R)); 0 without a season",
     "acf1": "lag-1 autocorrelation",
     "seasonal_acf": "autocorrelation at the season length (NaN without a season)",
     "adi": "average inter-demand interval: steps per non-zero value (intermittency)",
-    "cv2": "squared coefficient of variation of the non-zero values (intermittency)",
+    "cv2": "squared coefficient of variation of the non-zero values (intermittency); "
+           "NaN when their mean is 0 within rounding",
     "zero_share": "share of observed values equal to zero",
     "missing_share": "share of grid steps with a missing value",
     "length": "number of grid steps (gaps included)",
 }
+
+#: A mean below this share of the values' mean magnitude is rounding error (the mean of
+#: a z-normalised series is 1e-17, not 0) and is reported as exactly 0; otherwise
+#: ``level`` would be noise and ``cv`` / ``cv2`` would divide by it (values near 1e34).
+MEAN_RESOLUTION = 1e-12
+
+
+def _mean(x: np.ndarray) -> float:
+    """Mean of ``x``, 0.0 when it is within rounding of 0 (:data:`MEAN_RESOLUTION`)."""
+    m = float(x.mean())
+    return 0.0 if abs(m) <= MEAN_RESOLUTION * float(np.abs(x).mean()) else m
+
 
 _SEASON = {"YS": 1, "YE": 1, "Y": 1, "A": 1, "AS": 1, "BYS": 1, "BYE": 1, "BA": 1,
            "QS": 4, "QE": 4, "Q": 4, "BQS": 4, "BQE": 4, "BQ": 4,
@@ -126,7 +141,7 @@ def velocity_features(panel, window: int | None = None, column: int = 0) -> pd.D
         x = x[~np.isnan(x)]
         if len(x) == 0:
             continue
-        mean = x.mean()
+        mean = _mean(x)
         std = x.std()
         out[i] = (mean, std, np.mean(x == 0), np.median(x),
                   (std / abs(mean)) if mean != 0 else (0.0 if std == 0 else np.nan))
@@ -243,9 +258,10 @@ def _summary_rows(v: np.ndarray, offsets: np.ndarray, m: int | None) -> np.ndarr
         x = _interp_nan(full[nz[0]:nz[-1] + 1])
         nonzero = obs[obs != 0]
         adi = len(obs) / len(nonzero) if len(nonzero) else np.nan
-        cv2 = (nonzero.std() / nonzero.mean()) ** 2 if len(nonzero) and nonzero.mean() != 0 else np.nan
+        nz_mean = _mean(nonzero) if len(nonzero) else 0.0
+        cv2 = (nonzero.std() / nz_mean) ** 2 if nz_mean != 0 else np.nan
         ft, fs = _strengths(x, m)
-        rows[i] = (obs.mean(), obs.std(), ft, fs, _acf(x, 1),
+        rows[i] = (_mean(obs), obs.std(), ft, fs, _acf(x, 1),
                    _acf(x, m) if m and m > 1 else np.nan, adi, cv2, np.mean(obs == 0),
                    missing_share, length)
     return rows

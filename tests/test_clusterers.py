@@ -166,3 +166,17 @@ def test_dtw_kmeans_pruned_search_equals_brute_force(monkeypatch):
     np.testing.assert_array_equal(lab, plain.predict(X))
     np.testing.assert_allclose(dist, plain.transform(X).min(axis=1), rtol=0, atol=1e-12)
     assert sum(counts.values()) == len(X) * 3
+
+
+def test_feature_clusterer_does_not_blow_up_rounding_noise():
+    """A column constant up to rounding (the std of z-normalised series, 1 +- 1e-16)
+    must not be scaled to unit variance, where its noise would outvote real features."""
+    from segmenter.clusterers import FeatureClusterer
+    rng = np.random.default_rng(0)
+    truth = np.repeat([0, 1], 30)
+    informative = truth * 1.0 + rng.normal(scale=0.1, size=60)
+    noise = 1.0 + rng.choice([-1, 1], size=60) * 1.1e-16 * (rng.random(60) < 0.5)
+    X = np.column_stack([informative, noise, noise, noise])
+    fc = FeatureClusterer(n_clusters=2, random_state=0).fit(X)
+    assert abs(np.corrcoef(fc.labels_, truth)[0, 1]) == pytest.approx(1.0)
+    assert (fc.scale_[1:] == 1.0).all()

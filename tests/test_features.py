@@ -156,3 +156,22 @@ def test_catch22_blueprint_separates_planted_shapes():
     fitted = make_blueprint("catch22_kmeans").fit(panel, 4, random_state=0)
     assert adjusted_rand_score(truth, fitted.labels_) > 0.7
     np.testing.assert_array_equal(fitted.predict(panel.subset(range(50))), fitted.labels_[:50])
+
+
+def test_a_mean_within_rounding_of_zero_is_zero_not_a_divisor():
+    """z-normalised series have means of about 1e-17: level must be 0 and cv / cv2
+    undefined, not (std / 1e-17) ** 2 = 1e34 (which wrecked feature clustering)."""
+    from segmenter.features import summary_features, velocity_features
+    rng = np.random.default_rng(1)
+    z = [(lambda v: (v - v.mean()) / v.std())(rng.normal(size=120).cumsum()) for _ in range(5)]
+    df = pd.concat([pd.DataFrame({"unique_id": i, "ds": np.arange(120), "y": v})
+                    for i, v in enumerate(z + [np.full(120, 4.0) + rng.normal(size=120)])],
+                   ignore_index=True)
+    panel = sg.read_panel(df)
+    s = summary_features(panel)
+    v = velocity_features(panel)
+    assert (s.level[:5] == 0).all() and s.cv2[:5].isna().all() and v["cv"][:5].isna().all()
+    assert (v["mean"][:5] == 0).all()
+    # a real mean is untouched
+    assert s.level[5] == pytest.approx(df.y[df.unique_id == 5].mean())
+    assert 0 < s.cv2[5] < 1 and 0 < v["cv"][5] < 1
