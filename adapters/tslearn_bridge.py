@@ -1,11 +1,12 @@
-"""tslearn clusterers behind segmenter's shape-clusterer interface.
+"""tslearn's soft-DTW k-means behind segmenter's shape-clusterer interface.
 
-tslearn is a core dependency, but its numba code compiles in every new process (6-8 s,
-about 19 s more for KShape), so it is imported only inside ``fit``, never at import time
-of segmenter or its command line.
+tslearn is a core dependency, but its numba code compiles in every new process (6-8 s),
+so it is imported only inside ``fit``, never at import time of segmenter or its
+command line.  (k-Shape used to come from here too; it is now
+:class:`segmenter.clusterers.KShapeClusterer`, the same algorithm vectorised.)
 
-Both estimators need series of one common length: the blueprints resample with
-:func:`segmenter.features.shape_series` (``length="median"``) before calling them.
+The estimator needs series of one common length: the blueprint resamples with
+:func:`segmenter.features.shape_series` (``length="median"``) before calling it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sklearn.base import BaseEstimator
 from segmenter.dtw import SeriesSet, as_series_set
 from segmenter.errors import DataValidationError, NotFittedError, Problem
 
-__all__ = ["SoftDTWKMeans", "KShapeClusterer"]
+__all__ = ["SoftDTWKMeans"]
 
 
 def _equal_length_array(X) -> np.ndarray:
@@ -46,15 +47,9 @@ class _TslearnClusterer(BaseEstimator):
         return self
 
     def _own_distance(self, arr, labels):
-        if hasattr(self.model_, "transform"):
-            d = self.model_.transform(arr)
-        elif hasattr(self.model_, "_cross_dists"):      # KShape: 1 - max normalised CC
-            d = self.model_._cross_dists(arr)
-        else:
-            d = None
-        if d is None:
+        if not hasattr(self.model_, "transform"):
             return np.full(len(arr), np.nan)
-        return np.asarray(d)[np.arange(len(arr)), labels]
+        return np.asarray(self.model_.transform(arr))[np.arange(len(arr)), labels]
 
     def predict(self, X):
         if not hasattr(self, "model_"):
@@ -96,59 +91,3 @@ class SoftDTWKMeans(_TslearnClusterer):
         return TimeSeriesKMeans(n_clusters=self.n_clusters, metric="softdtw",
                                 metric_params={"gamma": self.gamma}, max_iter=self.max_iter,
                                 max_iter_barycenter=10, random_state=self.random_state)
-
-
-class KShapeClusterer(_TslearnClusterer):
-    """k-Shape (Paparrizos & Gravano 2015): tslearn ``KShape`` on z-normalised series.
-
-    Parameters
-    ----------
-    n_clusters : int, default 4
-    max_iter : int, default 100
-    n_init : int, default 1
-    random_state : int or None
-    """
-
-    def __init__(self, n_clusters=4, max_iter=100, n_init=1, random_state=None):
-        self.n_clusters = n_clusters
-        self.max_iter = max_iter
-        self.n_init = n_init
-        self.random_state = random_state
-
-    def _make(self):
-        from tslearn.clustering import KShape
-        return KShape(n_clusters=self.n_clusters, max_iter=self.max_iter, n_init=self.n_init,
-                      random_state=self.random_state)
-
-    def _sbd(self, arr):
-        """Shape-based distance 1 - max NCC to each center, norms of *these* series.
-
-        tslearn's ``KShape.predict`` reuses the training set's norms by position (wrong
-        for new series), so assignment is computed here.
-        """
-        from tslearn.metrics.cycc import cdist_normalized_cc
-        from tslearn.preprocessing import TimeSeriesScalerMeanVariance
-        arr = TimeSeriesScalerMeanVariance().fit_transform(arr)
-        arr = np.nan_to_num(arr)
-        centers = np.asarray(self.model_.cluster_centers_)
-        n1 = np.linalg.norm(arr, axis=(1, 2))
-        n2 = np.linalg.norm(centers, axis=(1, 2))
-        n1 = np.where(n1 > 0, n1, 1.0)
-        n2 = np.where(n2 > 0, n2, 1.0)
-        return 1.0 - cdist_normalized_cc(arr, centers, norms1=n1, norms2=n2,
-                                         self_similarity=False)
-
-    def _own_distance(self, arr, labels):
-        return self._sbd(arr)[np.arange(len(arr)), labels]
-
-    def center_distances(self, X, labels) -> np.ndarray:
-        """Shape-based distance (1 - max normalised cross-correlation) to the centroid."""
-        if not hasattr(self, "model_"):
-            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit first")
-        arr = _equal_length_array(X)
-        return self._own_distance(arr, np.asarray(labels, dtype=np.int64))
-
-    def predict(self, X):
-        if not hasattr(self, "model_"):
-            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit first")
-        return self._sbd(_equal_length_array(X)).argmin(axis=1).astype(np.int64)

@@ -26,7 +26,7 @@ from sklearn.mixture import GaussianMixture
 from . import _dtw_kernels as K
 from . import features as F
 from .clusterers import (DTWAgglomerative, DTWHDBSCAN, DTWKMeans, DTWKMedoids,
-                         FeatureClusterer, VelocityClusterer)
+                         FeatureClusterer, KShapeClusterer, VelocityClusterer)
 from ._spec import format_spec, parse_spec
 from .dtw import band_radius
 from .errors import DataValidationError, Problem
@@ -299,6 +299,10 @@ def _tslearn(cls_name, k, rs, **kw):
     return getattr(tslearn_bridge, cls_name)(n_clusters=k, random_state=rs, **kw)
 
 
+def _kshape(k, rs, **kw):
+    return KShapeClusterer(k, random_state=rs, **kw)
+
+
 def _kmeans(**kw):
     return KMeans(n_init=10, **kw)
 
@@ -365,9 +369,9 @@ register(Blueprint("softdtw_kmeans", "shape", partial(_tslearn, "SoftDTWKMeans")
                    defaults={"length": "median", "gamma": 1.0},
                    steps="z-normalise, resample to median length → soft-DTW (gamma {gamma}) "
                          "k-means (tslearn)"))
-register(Blueprint("kshape", "shape", partial(_tslearn, "KShapeClusterer"),
+register(Blueprint("kshape", "shape", _kshape,
                    defaults={"length": "median"},
-                   steps="z-normalise, resample to median length → k-Shape (tslearn)"))
+                   steps="z-normalise, resample to median length → k-Shape"))
 register(Blueprint("features_kmeans", "summary", partial(_feature, _kmeans),
                    steps="summary features → median-impute, standardise → k-means"))
 register(Blueprint("features_gmm", "summary", partial(_feature, _gmm),

@@ -94,7 +94,7 @@ def test_sklearn_check_estimator(est, xfail):
 
 
 # ----------------------------------------------------------------- blueprints
-FAST = [n for n in DEFAULT if n not in ("softdtw_kmeans", "kshape")]
+FAST = [n for n in DEFAULT if n != "softdtw_kmeans"]
 
 
 @pytest.mark.parametrize("name", FAST)
@@ -114,7 +114,7 @@ def test_every_blueprint_fits_predicts_and_is_deterministic(name):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["softdtw_kmeans", "kshape"])
-def test_tslearn_blueprints(name):
+def test_fixed_length_blueprints_recover_planted_and_predict(name):
     from sklearn.metrics import adjusted_rand_score
     p, truth = planted(n_per=6)
     fb = make_blueprint(name).fit(p, 3, random_state=0)
@@ -180,3 +180,34 @@ def test_feature_clusterer_does_not_blow_up_rounding_noise():
     fc = FeatureClusterer(n_clusters=2, random_state=0).fit(X)
     assert abs(np.corrcoef(fc.labels_, truth)[0, 1]) == pytest.approx(1.0)
     assert (fc.scale_[1:] == 1.0).all()
+
+
+def test_kshape_equals_tslearns_kshape_and_assigns_new_series():
+    """Same algorithm and random start as tslearn's KShape: same labels, iterations and
+    inertia on a real labelled set (GunPoint) for several seeds."""
+    import warnings
+    from sktime.datasets import load_gunpoint
+    from segmenter.clusterers import KShapeClusterer
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from tslearn.clustering import KShape
+        X, _ = load_gunpoint(return_type="numpy3D")
+    X = X[:80, 0, :].astype(float)
+    X = ((X - X.mean(axis=1, keepdims=True)) / X.std(axis=1, keepdims=True))[:, :, None]
+    for seed in (0, 1, 2):
+        ref = KShape(n_clusters=3, random_state=seed).fit(X)
+        ours = KShapeClusterer(3, random_state=seed).fit(X)
+        np.testing.assert_array_equal(ours.labels_, ref.labels_)
+        assert ours.n_iter_ == ref.n_iter_
+        assert ours.inertia_ == pytest.approx(ref.inertia_, rel=1e-9)
+        np.testing.assert_allclose(ours.cluster_centers_, ref.cluster_centers_, atol=1e-8)
+    # new series: shifted copies keep their segment; predict is transform's argmin
+    shifted = np.roll(X[:10], 3, axis=1)
+    np.testing.assert_array_equal(ours.predict(shifted), ours.labels_[:10])
+    d = ours.transform(X[:10])
+    np.testing.assert_allclose(ours.center_distances(X[:10], ours.labels_[:10]),
+                               d[np.arange(10), ours.labels_[:10]])
+    with pytest.raises(sg.DataValidationError, match="one length"):
+        ours.fit([np.zeros(10), np.ones(12)])
+    with pytest.raises(ValueError, match="length 150"):
+        ours.predict(X[:2, :100])
