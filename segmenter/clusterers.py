@@ -184,7 +184,9 @@ class VelocityClusterer(ClusterMixin, BaseEstimator):
     (``searchsorted(..., side="right")``).  When edges coincide (many equal values, e.g.
     lots of zeros) some bins are empty: labels keep their bin numbers (so a label always
     means the same quantile range), and the empty bins are listed in
-    ``empty_clusters_`` with ``n_nonempty_`` recording how many bins are used.  A NaN
+    ``empty_clusters_`` with ``n_nonempty_`` recording how many bins are used.  A
+    statistic whose spread is at rounding level (:data:`CONSTANT_SPREAD`) counts as
+    constant: all its values are the median, one bin is used.  A NaN
     statistic (a series with no observed value in the window) is assigned the bin of
     the median and counted in ``n_missing_``.  New series are assigned with the stored
     edges.
@@ -211,8 +213,13 @@ class VelocityClusterer(ClusterMixin, BaseEstimator):
         x = X[:, self.column]
         ok = ~np.isnan(x)
         vals = x[ok] if ok.any() else np.zeros(1)
-        self.edges_ = np.quantile(vals, np.linspace(0.0, 1.0, k + 1))
         self.median_ = float(np.median(vals))
+        # a statistic constant up to rounding (the std of z-normalised series) is one
+        # value: one non-empty bin, not k bins of rounding noise
+        spread = float(vals.max() - vals.min())
+        self.tol_ = spread if spread <= CONSTANT_SPREAD * float(np.abs(vals).max()) else 0.0
+        vals = np.where(np.abs(vals - self.median_) <= self.tol_, self.median_, vals)
+        self.edges_ = np.quantile(vals, np.linspace(0.0, 1.0, k + 1))
         self.labels_ = self._bin(x)
         self.n_clusters_ = k
         filled = np.where(ok, x, self.median_)
@@ -226,7 +233,7 @@ class VelocityClusterer(ClusterMixin, BaseEstimator):
         return self
 
     def _bin(self, x):
-        x = np.where(np.isnan(x), self.median_, x)
+        x = np.where(np.isnan(x) | (np.abs(x - self.median_) <= self.tol_), self.median_, x)
         return np.searchsorted(self.edges_[1:-1], x, side="right").astype(np.int64)
 
     def predict(self, X):

@@ -211,3 +211,16 @@ def test_kshape_equals_tslearns_kshape_and_assigns_new_series():
         ours.fit([np.zeros(10), np.ones(12)])
     with pytest.raises(ValueError, match="length 150"):
         ours.predict(X[:2, :100])
+
+
+def test_velocity_statistic_constant_up_to_rounding_is_one_bin():
+    """The std of z-normalised series is 1 +- 1e-16: binning that rounding noise into
+    k quantile bins would invent segments; it must count as one value, recorded."""
+    rng = np.random.default_rng(0)
+    x = 1.0 + rng.choice([-2.2e-16, 0.0, 2.2e-16], size=40)
+    v = VelocityClusterer(n_clusters=4).fit(x[:, None])
+    assert v.n_nonempty_ == 1 and len(v.empty_clusters_) == 3
+    assert len(set(v.predict(x[:, None]).tolist())) == 1
+    assert v.predict(np.array([[5.0]]))[0] == 3 and v.predict(np.array([[-5.0]]))[0] == 0
+    # a real spread is binned as before
+    assert VelocityClusterer(n_clusters=4).fit(np.arange(40.0)[:, None]).n_nonempty_ == 4
