@@ -1,8 +1,8 @@
 """Running peer libraries that cannot share our environment.
 
-aeon 1.6 pins numba < 0.64 (we need 0.68), so aeon and dtaidistance live in their own
-venv, ``benchmarks/.venv-aeon`` (gitignored, created with pip on first use), and run in
-a subprocess on arrays we hand over as ``.npy`` files.  Scripts print one JSON line last.
+aeon 1.6 pins numba < 0.64 (we need 0.68), so aeon, dtaidistance and pycatch22 live in
+their own venv, ``benchmarks/.venv-aeon`` (gitignored, created with pip on first use),
+and run in a subprocess on arrays we hand over as ``.npy`` files.  Scripts print one JSON line last.
 """
 
 from __future__ import annotations
@@ -19,14 +19,29 @@ HERE = Path(__file__).resolve().parent
 AEON_VENV = HERE / ".venv-aeon"
 
 
+#: What the peer venv holds: (import name, pip name).
+PEER_PACKAGES = [("aeon", "aeon"), ("dtaidistance", "dtaidistance"),
+                 ("pycatch22", "pycatch22")]
+
+
+_CHECKED: list = []
+
+
 def aeon_python() -> Path:
-    """The peer venv's interpreter, created with aeon and dtaidistance when missing."""
+    """The peer venv's interpreter, created (or completed) with :data:`PEER_PACKAGES`."""
     py = AEON_VENV / "bin" / "python"
+    if _CHECKED:
+        return py
     if not py.exists():
-        print("creating", AEON_VENV, "(pip install aeon dtaidistance) ...", file=sys.stderr)
+        print("creating", AEON_VENV, "...", file=sys.stderr)
         subprocess.run([sys.executable, "-m", "venv", str(AEON_VENV)], check=True)
-        subprocess.run([str(py), "-m", "pip", "install", "-q", "aeon", "dtaidistance"],
-                       check=True)
+    missing = [pip for mod, pip in PEER_PACKAGES
+               if subprocess.run([str(py), "-c", f"import {mod}"],
+                                 capture_output=True).returncode != 0]
+    if missing:
+        print("pip install", *missing, "into", AEON_VENV, "...", file=sys.stderr)
+        subprocess.run([str(py), "-m", "pip", "install", "-q", *missing], check=True)
+    _CHECKED.append(True)
     return py
 
 

@@ -10,8 +10,9 @@ Three representations, one row (or one array) per series, in panel order:
   :data:`SUMMARY_FEATURES` for names and definitions).
 * :func:`shape_series` -- per-series z-normalised arrays for DTW / k-Shape clustering.
 * :func:`catch22_features` -- the catch22 shape descriptors (Lubba et al. 2019) of the
-  z-normalised series, computed by sktime's numba implementation: feature-based
-  clustering that still sees the shape.
+  z-normalised series, sktime's numba kernels run in batch
+  (:mod:`segmenter._catch22_kernels`): feature-based clustering that still sees the
+  shape.
 
 NaN policy.  A statistic that is undefined for a series (too short, constant, all
 missing) is NaN in the featurizer output, never an exception; the feature-based

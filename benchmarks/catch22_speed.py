@@ -1,0 +1,112 @@
+"""catch22 speed: segmenter against sktime, aeon and pycatch22 (the C reference), same run.
+
+The 22 catch22 features of ``--n`` seeded random walks of length ``--length`` (default
+2000 x 200), z-normalised first (as :func:`segmenter.features.catch22_features` does):
+
+* segmenter ``catch22_features(panel)`` (sktime's numba kernels in one batched parallel
+  loop, exact O(n log n) outlier features), both cores, z-normalisation included;
+* sktime ``Catch22()`` transformer (one series at a time);
+* aeon ``Catch22(n_jobs=-1)`` (numba, both cores);
+* pycatch22 ``catch22_all`` (the authors' C code) in a Python loop, one core.
+
+aeon and pycatch22 run in ``benchmarks/.venv-aeon`` (see ``_peers.py``).  Each library
+gets a warm-up call on a few series first (numba compilation excluded for everyone).
+Seconds are the median of ``--repeats`` runs for ours, one run per peer by default;
+``x`` is the peer's time over ours.  Agreement: per feature, whether every series'
+value equals ours to 1e-6 (relative, NaN = NaN; sktime's transformer reports an exact
+0 as NaN, counted as equal to our 0).
+
+Usage::
+
+    .venv/bin/python benchmarks/catch22_speed.py [--n 2000] [--length 200] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+
+import segmenter as sg
+from _peers import run_peer
+from segmenter.features import catch22_features
+
+warnings.filterwarnings("ignore")
+
+PEER_CODE = """
+import sys, json, time, warnings, numpy as np
+warnings.filterwarnings("ignore")
+X = np.load(sys.argv[1] + "/X.npy"); reps = int(sys.argv[2])
+out = {}
+from aeon.transformations.collection.feature_based import Catch22
+Catch22(n_jobs=-1).fit_transform(X[:4, None, :])
+ts = []
+for _ in range(reps):
+    t = time.perf_counter(); v = Catch22(n_jobs=-1).fit_transform(X[:, None, :]); ts.append(time.perf_counter() - t)
+out["aeon Catch22(n_jobs=-1)"] = {"seconds": float(np.median(ts)), "values": np.asarray(v, float).tolist()}
+import pycatch22
+pycatch22.catch22_all(list(X[0]))
+ts = []
+for _ in range(reps):
+    t = time.perf_counter(); v = [pycatch22.catch22_all(list(x))["values"] for x in X]; ts.append(time.perf_counter() - t)
+out["pycatch22 (C)"] = {"seconds": float(np.median(ts)), "values": np.asarray(v, float).tolist()}
+print(json.dumps(out))
+"""
+
+
+def agreement(ours: np.ndarray, other: np.ndarray, zero_as_nan: bool = False) -> int:
+    """Number of features on which every series agrees to 1e-6 (relative)."""
+    if zero_as_nan:
+        other = np.where(np.isnan(other) & (ours == 0), 0.0, other)
+    same = np.isclose(ours, other, rtol=1e-6, atol=1e-9) | (np.isnan(ours) & np.isnan(other))
+    return int(same.all(axis=0).sum())
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--n", type=int, default=2000)
+    ap.add_argument("--length", type=int, default=200)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--peer-repeats", type=int, default=1)
+    args = ap.parse_args(argv)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(args.n, args.length)).cumsum(axis=1)
+    X = (X - X.mean(axis=1, keepdims=True)) / X.std(axis=1, keepdims=True)
+    panel = sg.read_panel(pd.DataFrame({"unique_id": np.repeat(np.arange(args.n), args.length),
+                                        "ds": np.tile(np.arange(args.length), args.n),
+                                        "y": X.ravel()}))
+    print(f"catch22 of {args.n} random walks x {args.length} steps, z-normalised", flush=True)
+    catch22_features(panel.subset(np.arange(4)))
+    ts = []
+    for _ in range(args.repeats):
+        t = time.perf_counter()
+        ours = catch22_features(panel).to_numpy()
+        ts.append(time.perf_counter() - t)
+    rows = [dict(library="segmenter catch22_features", seconds=float(np.median(ts)),
+                 agree=22)]
+
+    from sktime.transformations.catch22 import Catch22
+    Catch22().fit_transform(X[:4, None, :])
+    t = time.perf_counter()
+    sk = np.asarray(Catch22().fit_transform(X[:, None, :]), float)
+    rows.append(dict(library="sktime Catch22()", seconds=time.perf_counter() - t,
+                     agree=agreement(ours, sk, zero_as_nan=True)))
+    peers = run_peer(PEER_CODE, {"X": X}, args.peer_repeats) or {}
+    for name, res in peers.items():
+        rows.append(dict(library=name, seconds=res["seconds"],
+                         agree=agreement(ours, np.asarray(res["values"], float))))
+    table = pd.DataFrame(rows)
+    base = table.seconds.iloc[0]
+    table["us_per_series"] = table.seconds / args.n * 1e6
+    table["x_ours"] = table.seconds / base
+    table["features_equal_ours"] = table.pop("agree").astype(str) + "/22"
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    return table
+
+
+if __name__ == "__main__":
+    main()
