@@ -35,11 +35,12 @@ from .dtw import SeriesSet, as_series_set, band_radius
 from .errors import NotFittedError
 
 #: A feature column whose standard deviation is at most this share of its largest
-#: magnitude is constant up to rounding; :class:`FeatureClusterer` does not scale it up.
-CONSTANT_SPREAD = 1e-10
+#: magnitude (64 float64 rounding steps) is constant up to rounding;
+#: :class:`FeatureClusterer` does not scale it up, :class:`VelocityClusterer` uses one bin.
+CONSTANT_SPREAD = 64 * float(np.finfo(np.float64).eps)
 
 __all__ = ["FeatureClusterer", "VelocityClusterer", "DTWKMeans", "DTWKMedoids",
-           "DTWAgglomerative", "DTWHDBSCAN", "medoids_from_distances"]
+           "DTWAgglomerative", "DTWHDBSCAN", "KShapeClusterer", "medoids_from_distances"]
 
 
 # ============================================================================ matrix
@@ -216,8 +217,8 @@ class VelocityClusterer(ClusterMixin, BaseEstimator):
         self.median_ = float(np.median(vals))
         # a statistic constant up to rounding (the std of z-normalised series) is one
         # value: one non-empty bin, not k bins of rounding noise
-        spread = float(vals.max() - vals.min())
-        self.tol_ = spread if spread <= CONSTANT_SPREAD * float(np.abs(vals).max()) else 0.0
+        tol = CONSTANT_SPREAD * float(np.abs(vals).max())
+        self.tol_ = tol if float(vals.max() - vals.min()) <= tol else 0.0
         vals = np.where(np.abs(vals - self.median_) <= self.tol_, self.median_, vals)
         self.edges_ = np.quantile(vals, np.linspace(0.0, 1.0, k + 1))
         self.labels_ = self._bin(x)
@@ -233,7 +234,8 @@ class VelocityClusterer(ClusterMixin, BaseEstimator):
         return self
 
     def _bin(self, x):
-        x = np.where(np.isnan(x) | (np.abs(x - self.median_) <= self.tol_), self.median_, x)
+        tol = getattr(self, "tol_", 0.0)
+        x = np.where(np.isnan(x) | (np.abs(x - self.median_) <= tol), self.median_, x)
         return np.searchsorted(self.edges_[1:-1], x, side="right").astype(np.int64)
 
     def predict(self, X):
@@ -615,9 +617,9 @@ class DTWHDBSCAN(_DistanceMatrixClusterer):
 
 
 # --------------------------------------------------------------------------- k-Shape
-#: Series per block when cross-correlating with the centroids (bounds the memory of the
-#: (block, k, fft length) correlation array).
-KSHAPE_BLOCK = 2048
+#: Bytes one block of k-Shape cross-correlations may take (the (block, k, fft length,
+#: dims) spectra products and correlations); blocks of series are sized to fit.
+KSHAPE_BLOCK_BYTES = 64 * 2**20
 
 
 class KShapeClusterer(BaseEstimator):
@@ -632,8 +634,9 @@ class KShapeClusterer(BaseEstimator):
     from the smaller of the ``m x m`` and ``length x length`` Gram matrices.
 
     Series must share one length (the blueprint resamples with
-    :func:`segmenter.features.shape_series`, ``length="median"``) and should be
-    z-normalised (the blueprint does so).  The distance is the shape-based distance
+    :func:`segmenter.features.shape_series`, ``length="median"``) and be z-normalised,
+    for ``fit`` and ``predict`` alike (the blueprint does both; this class, like
+    tslearn's, does not normalise: the cross-correlation ignores scale but not offset).  The distance is the shape-based distance
     ``SBD = 1 - max normalised cross-correlation`` over all shifts, summed over
     dimensions as in tslearn.
 
@@ -695,13 +698,19 @@ class KShapeClusterer(BaseEstimator):
         with np.errstate(divide="ignore", invalid="ignore"):
             return cc / np.where(denom < 1e-9, np.inf, denom)[:, :, None]
 
+    def _block(self, k: int) -> int:
+        """Series per block so that correlating a block with ``k`` references stays
+        within :data:`KSHAPE_BLOCK_BYTES` (complex products + real correlations)."""
+        per_series = k * self.fft_len_ * self.n_dims_ * 40
+        return max(1, KSHAPE_BLOCK_BYTES // per_series)
+
     def _sbd(self, FA, na):
         """SBD of each series to each centroid, (n, k), in blocks of series."""
         FC, nc = self.center_spectra_
         out = np.empty((len(FA), len(nc)))
-        for lo in range(0, len(FA), KSHAPE_BLOCK):
-            out[lo:lo + KSHAPE_BLOCK] = 1.0 - self._ncc(FA, na, FC, nc, lo,
-                                                        lo + KSHAPE_BLOCK).max(axis=2)
+        step = self._block(len(nc))
+        for lo in range(0, len(FA), step):
+            out[lo:lo + step] = 1.0 - self._ncc(FA, na, FC, nc, lo, lo + step).max(axis=2)
         return out
 
     def _set_centers(self, C):
@@ -725,8 +734,11 @@ class KShapeClusterer(BaseEstimator):
         C = np.empty_like(self.cluster_centers_)
         for k in range(self.n_clusters):
             idx = np.flatnonzero(labels == k)
-            cc = self._ncc(FC[k:k + 1], nc[k:k + 1], FX[idx], nx[idx])[0]   # (m, 2L-1)
-            shift = cc.argmax(axis=1) + 1 - L
+            # best shift of each member against the centroid, in blocks of members
+            FM, nm, step = FX[idx], nx[idx], self._block(1)
+            shift = np.concatenate([
+                self._ncc(FC[k:k + 1], nc[k:k + 1], FM[lo:lo + step], nm[lo:lo + step])[0]
+                .argmax(axis=1) for lo in range(0, len(idx), step)]) + 1 - L
             pos = np.arange(L)[None, :] - shift[:, None]          # source index per step
             ok = (pos >= 0) & (pos < L)
             Xp = np.where(ok[:, :, None], X[idx[:, None], np.clip(pos, 0, L - 1)], 0.0)
@@ -735,7 +747,10 @@ class KShapeClusterer(BaseEstimator):
                 if len(Y) < L:
                     w, u = np.linalg.eigh(Y @ Y.T)
                     mu = Y.T @ u[:, -1]
-                    mu /= np.linalg.norm(mu) or 1.0
+                    norm = np.linalg.norm(mu)
+                    # all members flat: the Gram matrix is 0 and eigh (as tslearn
+                    # calls it on the L x L matrix) returns the last unit vector
+                    mu = mu / norm if norm > 0 else np.eye(L)[:, -1]
                 else:
                     w, v = np.linalg.eigh(Y.T @ Y)
                     mu = v[:, -1]
@@ -768,7 +783,7 @@ class KShapeClusterer(BaseEstimator):
         if len(A) < self.n_clusters:
             raise ValueError(f"k-Shape needs at least n_clusters={self.n_clusters} series, "
                              f"got {len(A)}")
-        self.length_ = A.shape[1]
+        self.length_, self.n_dims_ = A.shape[1], A.shape[2]
         self.fft_len_ = 2 ** (1 + int(np.log2(2 * self.length_ - 1)))
         FX, nx = self._spectra(A)
         rs = check_random_state(self.random_state)
@@ -804,9 +819,10 @@ class KShapeClusterer(BaseEstimator):
         if not hasattr(self, "centers_"):
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit first")
         A = self._array(X)
-        if A.shape[1] != self.length_:
-            raise ValueError(f"k-Shape was fitted on series of length {self.length_}, got "
-                             f"{A.shape[1]}; resample them the same way")
+        if A.shape[1:] != (self.length_, self.n_dims_):
+            raise ValueError(f"k-Shape was fitted on series of length {self.length_} with "
+                             f"{self.n_dims_} value column(s), got {A.shape[1]} x "
+                             f"{A.shape[2]}; prepare them the same way")
         return self._sbd(*self._spectra(A))
 
     def predict(self, X):

@@ -18,9 +18,9 @@ NaN policy.  A statistic that is undefined for a series (too short, constant, al
 missing) is NaN in the featurizer output, never an exception; the feature-based
 clusterers impute NaN with the column median of the fitted series (documented in
 :mod:`segmenter.clusterers`).  Constant series get ``std = 0``, ``cv = 0`` (or NaN when
-the mean is 0), autocorrelations 0 and strengths 0.  A mean within rounding of zero
-(:data:`MEAN_RESOLUTION`, e.g. of a z-normalised series) is exactly 0, so ``cv`` and
-``cv2`` are NaN there rather than a quotient of rounding errors.
+the mean is 0), autocorrelations 0 and strengths 0.  A mean below a millionth of the
+series' standard deviation (:data:`MEAN_RESOLUTION`, e.g. of a z-normalised series) is
+exactly 0, so ``cv`` and ``cv2`` are NaN there rather than a quotient of rounding errors.
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ VELOCITY_STATS = ("mean", "std", "zero_share", "median", "cv")
 
 #: Summary feature names (stable) and what each measures.
 SUMMARY_FEATURES = {
-    "level": "mean of the observed values (0 within rounding, see MEAN_RESOLUTION)",
+    "level": "mean of the observed values (0 when below 1e-6 of their std, "
+             "see MEAN_RESOLUTION)",
     "scale": "standard deviation of the observed values (ddof=0)",
     "trend_strength": "STL trend strength max(0, 1 - var(R)/var(T+R)) (Wang, Smith & Hyndman 2006)",
     "seasonal_strength": "STL seasonal strength max(0, 1 - var(R)/var(S+R)); 0 without a season",
@@ -47,22 +48,26 @@ SUMMARY_FEATURES = {
     "seasonal_acf": "autocorrelation at the season length (NaN without a season)",
     "adi": "average inter-demand interval: steps per non-zero value (intermittency)",
     "cv2": "squared coefficient of variation of the non-zero values (intermittency); "
-           "NaN when their mean is 0 within rounding",
+           "NaN when their mean is 0 (see MEAN_RESOLUTION)",
     "zero_share": "share of observed values equal to zero",
     "missing_share": "share of grid steps with a missing value",
     "length": "number of grid steps (gaps included)",
 }
 
-#: A mean below this share of the values' mean magnitude is rounding error (the mean of
-#: a z-normalised series is 1e-17, not 0) and is reported as exactly 0; otherwise
-#: ``level`` would be noise and ``cv`` / ``cv2`` would divide by it (values near 1e34).
-MEAN_RESOLUTION = 1e-12
+#: A mean whose size is at most this share of the values' standard deviation is
+#: reported as exactly 0.  Such a mean is far below its own standard error
+#: (std / sqrt(n)) for any series shorter than 10**12 steps, so nothing resolvable is
+#: lost; it is what centring leaves behind (the mean of a z-normalised series is 1e-17
+#: when normalised here, about 1e-9 when normalised upstream and written with a few
+#: decimals).  Otherwise ``level`` would carry that noise and ``cv`` / ``cv2`` would
+#: divide by it (values of 1e17 to 1e34).
+MEAN_RESOLUTION = 1e-6
 
 
 def _mean(x: np.ndarray) -> float:
-    """Mean of ``x``, 0.0 when it is within rounding of 0 (:data:`MEAN_RESOLUTION`)."""
+    """Mean of ``x``, 0.0 when it is within :data:`MEAN_RESOLUTION` of zero."""
     m = float(x.mean())
-    return 0.0 if abs(m) <= MEAN_RESOLUTION * float(np.abs(x).mean()) else m
+    return 0.0 if abs(m) <= MEAN_RESOLUTION * float(x.std()) else m
 
 
 _SEASON = {"YS": 1, "YE": 1, "Y": 1, "A": 1, "AS": 1, "BYS": 1, "BYE": 1, "BA": 1,
@@ -335,6 +340,9 @@ def shape_series(panel, normalize: str | None = "z", length: int | str | None = 
 #: and are meaningless on a handful); shorter series get NaN features.
 CATCH22_MIN_LENGTH = 10
 
+#: Values (series x steps) per call of the batched catch22 kernel.
+CATCH22_BLOCK_VALUES = 2_000_000
+
 
 def catch22_features(panel) -> pd.DataFrame:
     """The 22 catch22 features of each series' target, z-normalised (gaps interpolated,
@@ -359,8 +367,11 @@ def catch22_features(panel) -> pd.DataFrame:
             continue
         idx = np.flatnonzero(lengths == L)
         arr = np.stack([X[i][:, 0] for i in idx])
-        usable = np.isfinite(arr).all(axis=1) & (arr.std(axis=1) > 0)
-        if usable.any():
-            out[idx[usable]] = catch22_matrix(arr[usable])
+        usable = np.flatnonzero(np.isfinite(arr).all(axis=1) & (arr.std(axis=1) > 0))
+        # blocks of rows bound the FFT work arrays (about 15x the block's values)
+        step = max(1, CATCH22_BLOCK_VALUES // int(L))
+        for lo in range(0, len(usable), step):
+            rows = usable[lo:lo + step]
+            out[idx[rows]] = catch22_matrix(arr[rows])
     out[~np.isfinite(out)] = np.nan
     return pd.DataFrame(out, columns=list(CATCH22_SHORT_FEATURE_NAMES))

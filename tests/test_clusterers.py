@@ -211,6 +211,29 @@ def test_kshape_equals_tslearns_kshape_and_assigns_new_series():
         ours.fit([np.zeros(10), np.ones(12)])
     with pytest.raises(ValueError, match="length 150"):
         ours.predict(X[:2, :100])
+    with pytest.raises(ValueError, match="1 value column"):
+        ours.predict(np.concatenate([X[:2], X[:2]], axis=2))
+
+
+def test_kshape_flat_clusters_small_blocks_and_multivariate_equal_tslearn(monkeypatch):
+    """Flat members (a cluster whose Gram matrix is 0), blocks of one series, and two
+    value columns: still tslearn's labels and centroids."""
+    import warnings
+    import segmenter.clusterers as C
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from tslearn.clustering import KShape
+    rng = np.random.default_rng(5)
+    t = np.linspace(0, 6, 30)
+    X = np.stack([np.sin(t + rng.uniform(0, 1)) + rng.normal(0, .1, 30) for _ in range(11)]
+                 + [np.zeros(30)] * 4)[:, :, None]
+    monkeypatch.setattr(C, "KSHAPE_BLOCK_BYTES", 1)
+    for data in (X, np.concatenate([X, X[::-1]], axis=2)):
+        for seed in range(6):
+            ref = KShape(n_clusters=3, random_state=seed).fit(data)
+            ours = C.KShapeClusterer(3, random_state=seed).fit(data)
+            np.testing.assert_array_equal(ours.labels_, ref.labels_)
+            np.testing.assert_allclose(ours.cluster_centers_, ref.cluster_centers_, atol=1e-8)
 
 
 def test_velocity_statistic_constant_up_to_rounding_is_one_bin():
@@ -221,6 +244,8 @@ def test_velocity_statistic_constant_up_to_rounding_is_one_bin():
     v = VelocityClusterer(n_clusters=4).fit(x[:, None])
     assert v.n_nonempty_ == 1 and len(v.empty_clusters_) == 3
     assert len(set(v.predict(x[:, None]).tolist())) == 1
+    # new series a few rounding steps off still land in the one bin
+    assert set(v.predict((1.0 + np.array([-4.4e-16, 0.0, 4.4e-16]))[:, None])) == {3}
     assert v.predict(np.array([[5.0]]))[0] == 3 and v.predict(np.array([[-5.0]]))[0] == 0
     # a real spread is binned as before
     assert VelocityClusterer(n_clusters=4).fit(np.arange(40.0)[:, None]).n_nonempty_ == 4

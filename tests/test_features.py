@@ -175,3 +175,18 @@ def test_a_mean_within_rounding_of_zero_is_zero_not_a_divisor():
     # a real mean is untouched
     assert s.level[5] == pytest.approx(df.y[df.unique_id == 5].mean())
     assert 0 < s.cv2[5] < 1 and 0 < v["cv"][5] < 1
+    # normalised upstream and written with 6 decimals (UCR files): mean ~1e-8, still 0
+    df6 = df[df.unique_id < 5].assign(y=lambda d: d.y.round(6))
+    s6 = summary_features(sg.read_panel(df6))
+    assert (s6.level == 0).all() and s6.cv2.isna().all()
+
+
+def test_catch22_in_small_blocks_equals_one_block(monkeypatch):
+    import segmenter.features as F
+    rng = np.random.default_rng(2)
+    df = pd.concat([pd.DataFrame({"unique_id": i, "ds": np.arange(n), "y": rng.normal(size=n).cumsum()})
+                    for i, n in enumerate([50] * 7 + [80] * 3)], ignore_index=True)
+    panel = sg.read_panel(df)
+    whole = F.catch22_features(panel)
+    monkeypatch.setattr(F, "CATCH22_BLOCK_VALUES", 120)
+    pd.testing.assert_frame_equal(F.catch22_features(panel), whole, rtol=1e-12)
