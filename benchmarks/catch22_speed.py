@@ -12,9 +12,10 @@ The 22 catch22 features of ``--n`` seeded random walks of length ``--length`` (d
 aeon and pycatch22 run in ``benchmarks/.venv-aeon`` (see ``_peers.py``).  Each library
 gets a warm-up call on a few series first (numba compilation excluded for everyone).
 Seconds are the median of ``--repeats`` runs for ours, one run per peer by default;
-``x`` is the peer's time over ours.  Agreement: per feature, whether every series'
-value equals ours to 1e-6 (relative, NaN = NaN; sktime's transformer reports an exact
-0 as NaN, counted as equal to our 0).
+``x`` is the peer's time over ours.  Agreement: per feature (matched by name), whether
+every series' value equals ours to 1e-6 (relative, NaN = NaN; sktime's transformer
+reports an exact 0 as NaN, counted as equal to our 0).  Our values are sktime's port;
+aeon's and the C reference's implementations differ on some features, listed.
 
 Usage::
 
@@ -47,23 +48,45 @@ Catch22(n_jobs=-1).fit_transform(X[:4, None, :])
 ts = []
 for _ in range(reps):
     t = time.perf_counter(); v = Catch22(n_jobs=-1).fit_transform(X[:, None, :]); ts.append(time.perf_counter() - t)
-out["aeon Catch22(n_jobs=-1)"] = {"seconds": float(np.median(ts)), "values": np.asarray(v, float).tolist()}
+from aeon.transformations.collection.feature_based._catch22 import feature_names
+out["aeon Catch22(n_jobs=-1)"] = {"seconds": float(np.median(ts)), "names": list(feature_names),
+                                  "values": np.asarray(v, float).tolist()}
 import pycatch22
 pycatch22.catch22_all(list(X[0]))
 ts = []
 for _ in range(reps):
-    t = time.perf_counter(); v = [pycatch22.catch22_all(list(x))["values"] for x in X]; ts.append(time.perf_counter() - t)
-out["pycatch22 (C)"] = {"seconds": float(np.median(ts)), "values": np.asarray(v, float).tolist()}
+    t = time.perf_counter(); v = [pycatch22.catch22_all(list(x)) for x in X]; ts.append(time.perf_counter() - t)
+out["pycatch22 (C)"] = {"seconds": float(np.median(ts)), "names": v[0]["names"],
+                        "values": [r["values"] for r in v]}
 print(json.dumps(out))
 """
 
 
-def agreement(ours: np.ndarray, other: np.ndarray, zero_as_nan: bool = False) -> int:
-    """Number of features on which every series agrees to 1e-6 (relative)."""
+#: pycatch22 (catch22 v0.4) names of the features sktime keeps under their older names.
+ALIASES = {"CO_FirstCrossing_acf_1e_pointOfCrossing": "CO_f1ecac",
+           "SP_Summaries_fft_area_5_1": "SP_Summaries_welch_rect_area_5_1",
+           "SP_Summaries_fft_wq_50": "SP_Summaries_welch_rect_centroid",
+           "FC_LocalSimple_mean3_stde": "FC_LocalSimple_mean3_stderr",
+           "FC_LocalSimple_mean1_taurat": "FC_LocalSimple_mean1_tauresrat",
+           "MD_pNN_pnn40": "MD_hrv_classic_pnn40",
+           "CO_HistogramAMI_even_5bin_ami2": "CO_HistogramAMI_even_2_5",
+           "SB_TransitionMatrix_quantile_3_ac_sumdiagcov": "SB_TransitionMatrix_3ac_sumdiagcov"}
+
+
+def agreement(ours: np.ndarray, other: np.ndarray, names=None,
+              zero_as_nan: bool = False) -> tuple[int, list[str]]:
+    """(number of features on which every series agrees to 1e-6 relative, the names of
+    those that do not); ``names`` puts a peer's columns into sktime's order."""
+    from sktime.transformations.catch22 import CATCH22_FEATURE_NAMES as ORDER
+    if names is not None:
+        pos = {ALIASES.get(n, n): i for i, n in enumerate(names)}
+        other = np.column_stack([other[:, pos[n]] if n in pos else np.full(len(other), np.inf)
+                                 for n in ORDER])
     if zero_as_nan:
         other = np.where(np.isnan(other) & (ours == 0), 0.0, other)
-    same = np.isclose(ours, other, rtol=1e-6, atol=1e-9) | (np.isnan(ours) & np.isnan(other))
-    return int(same.all(axis=0).sum())
+    same = (np.isclose(ours, other, rtol=1e-6, atol=1e-9) |
+            (np.isnan(ours) & np.isnan(other))).all(axis=0)
+    return int(same.sum()), [n for n, ok in zip(ORDER, same) if not ok]
 
 
 def main(argv=None):
@@ -87,7 +110,7 @@ def main(argv=None):
         ours = catch22_features(panel).to_numpy()
         ts.append(time.perf_counter() - t)
     rows = [dict(library="segmenter catch22_features", seconds=float(np.median(ts)),
-                 agree=22)]
+                 agree=(22, []))]
 
     from sktime.transformations.catch22 import Catch22
     Catch22().fit_transform(X[:4, None, :])
@@ -98,13 +121,18 @@ def main(argv=None):
     peers = run_peer(PEER_CODE, {"X": X}, args.peer_repeats) or {}
     for name, res in peers.items():
         rows.append(dict(library=name, seconds=res["seconds"],
-                         agree=agreement(ours, np.asarray(res["values"], float))))
+                         agree=agreement(ours, np.asarray(res["values"], float),
+                                         res["names"])))
     table = pd.DataFrame(rows)
     base = table.seconds.iloc[0]
     table["us_per_series"] = table.seconds / args.n * 1e6
     table["x_ours"] = table.seconds / base
-    table["features_equal_ours"] = table.pop("agree").astype(str) + "/22"
+    agree = table.pop("agree")
+    table["features_equal_ours"] = [f"{a}/22" for a, _ in agree]
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    for lib, (_, differ) in zip(table.library, agree):
+        if differ:
+            print(f"  {lib}: differs from ours on {', '.join(differ)}")
     return table
 
 
