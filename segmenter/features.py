@@ -352,7 +352,10 @@ def catch22_features(panel) -> pd.DataFrame:
     loop per group of series of equal length (:mod:`segmenter._catch22_kernels`; about
     25x faster than sktime's ``Catch22`` transformer, which pays pandas overhead per
     series).  Column names are sktime's short names (``mode_5``, ``acf_timescale``,
-    ``periodicity``...).  A feature that is exactly zero stays zero (sktime's
+    ``periodicity``...).  sktime's port is not the authors' reference: pycatch22 (the C
+    code, catch22 v0.4) and aeon compute most features differently in detail, and aeon's
+    maintainers list fixes sktime lacks (long-stretch counting, outlier timing; aeon PR
+    #3618).  Good for clustering by shape; compare values only with sktime's.  A feature that is exactly zero stays zero (sktime's
     transformer reports it as NaN).  Constant series, series with no observed value and
     series of fewer than :data:`CATCH22_MIN_LENGTH` steps get NaN in every column; the
     feature clusterers impute NaN with the fitted series' median.
