@@ -14,20 +14,10 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from segmenter.dtw import SeriesSet, as_series_set
-from segmenter.errors import DataValidationError, NotFittedError, Problem
+from segmenter.dtw import SeriesSet, as_series_set, equal_length_array
+from segmenter.errors import NotFittedError
 
 __all__ = ["SoftDTWKMeans"]
-
-
-def _equal_length_array(X) -> np.ndarray:
-    xs = as_series_set(X)
-    lengths = set(xs.lengths.tolist())
-    if len(lengths) != 1:
-        raise DataValidationError([Problem(
-            "unequal_lengths", "X", f"this clusterer needs series of one length, got "
-            f"lengths {sorted(lengths)[:5]}...; resample with shape_series(length='median')")])
-    return xs.data.reshape(len(xs), lengths.pop(), xs.n_dims)
 
 
 class _TslearnClusterer(BaseEstimator):
@@ -35,7 +25,7 @@ class _TslearnClusterer(BaseEstimator):
         raise NotImplementedError
 
     def fit(self, X, y=None):
-        arr = _equal_length_array(X)
+        arr = equal_length_array(X)
         self.model_ = self._make().fit(arr)
         self.labels_ = np.asarray(self.model_.labels_, dtype=np.int64)
         centers = np.asarray(self.model_.cluster_centers_, dtype=np.float64)
@@ -54,7 +44,7 @@ class _TslearnClusterer(BaseEstimator):
     def predict(self, X):
         if not hasattr(self, "model_"):
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit first")
-        return np.asarray(self.model_.predict(_equal_length_array(X)), dtype=np.int64)
+        return np.asarray(self.model_.predict(equal_length_array(X)), dtype=np.int64)
 
     def fit_predict(self, X, y=None):
         return self.fit(X).labels_

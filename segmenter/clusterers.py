@@ -31,7 +31,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _dtw_kernels as K
-from .dtw import SeriesSet, as_series_set, band_radius
+from .dtw import SeriesSet, as_series_set, band_radius, equal_length_array
 from .errors import NotFittedError
 
 #: A feature column whose standard deviation is at most this share of its largest
@@ -670,18 +670,6 @@ class KShapeClusterer(BaseEstimator):
         self.random_state = random_state
 
     # ------------------------------------------------------------------ arrays
-    @staticmethod
-    def _array(X) -> np.ndarray:
-        xs = as_series_set(X)
-        lengths = set(xs.lengths.tolist())
-        if len(lengths) > 1:
-            from .errors import DataValidationError, Problem
-            raise DataValidationError([Problem(
-                "unequal_lengths", "X", f"k-Shape needs series of one length, got lengths "
-                f"{sorted(lengths)[:5]}...; resample with shape_series(length='median')")])
-        length = lengths.pop() if lengths else 0
-        return np.ascontiguousarray(xs.data.reshape(len(xs), length, xs.n_dims))
-
     def _spectra(self, A):
         """(rfft along time, norms) of series ``A`` (n, length, d)."""
         return (np.fft.rfft(A, n=self.fft_len_, axis=1),
@@ -779,7 +767,7 @@ class KShapeClusterer(BaseEstimator):
     def fit(self, X, y=None):
         """Cluster series ``X`` (a list of equal-length arrays, a SeriesSet or an
         (n, length[, d]) array)."""
-        A = self._array(X)
+        A = equal_length_array(X, "k-Shape")
         if len(A) < self.n_clusters:
             raise ValueError(f"k-Shape needs at least n_clusters={self.n_clusters} series, "
                              f"got {len(A)}")
@@ -818,7 +806,7 @@ class KShapeClusterer(BaseEstimator):
         """SBD of each series to each centroid, (n_series, n_clusters)."""
         if not hasattr(self, "centers_"):
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit first")
-        A = self._array(X)
+        A = equal_length_array(X, "k-Shape")
         if A.shape[1:] != (self.length_, self.n_dims_):
             raise ValueError(f"k-Shape was fitted on series of length {self.length_} with "
                              f"{self.n_dims_} value column(s), got {A.shape[1]} x "

@@ -133,6 +133,19 @@ def as_series_set(X, name: str = "X") -> SeriesSet:
     return SeriesSet(np.concatenate(seqs, axis=0), off)
 
 
+def equal_length_array(X, who: str = "this clusterer") -> np.ndarray:
+    """Series of one common length as an ``(n_series, length, n_dims)`` array (for
+    k-Shape and soft-DTW k-means); a typed error naming the lengths otherwise."""
+    xs = as_series_set(X)
+    lengths = set(xs.lengths.tolist())
+    if len(lengths) > 1:
+        raise DataValidationError([Problem(
+            "unequal_lengths", "X", f"{who} needs series of one length, got lengths "
+            f"{sorted(lengths)[:5]}...; resample with shape_series(length='median')")])
+    length = lengths.pop() if lengths else 0
+    return np.ascontiguousarray(xs.data.reshape(len(xs), length, xs.n_dims))
+
+
 def band_radius(band, max_length: int) -> int:
     """Turn a ``band`` argument into a radius in steps (-1 means no band).
 

@@ -64,10 +64,11 @@ SUMMARY_FEATURES = {
 MEAN_RESOLUTION = 1e-6
 
 
-def _mean(x: np.ndarray) -> float:
-    """Mean of ``x``, 0.0 when it is within :data:`MEAN_RESOLUTION` of zero."""
+def _mean(x: np.ndarray, sd: float) -> float:
+    """Mean of ``x`` (standard deviation ``sd``), 0.0 when it is within
+    :data:`MEAN_RESOLUTION` of zero."""
     m = float(x.mean())
-    return 0.0 if abs(m) <= MEAN_RESOLUTION * float(x.std()) else m
+    return 0.0 if abs(m) <= MEAN_RESOLUTION * sd else m
 
 
 _SEASON = {"YS": 1, "YE": 1, "Y": 1, "A": 1, "AS": 1, "BYS": 1, "BYE": 1, "BA": 1,
@@ -147,8 +148,8 @@ def velocity_features(panel, window: int | None = None, column: int = 0) -> pd.D
         x = x[~np.isnan(x)]
         if len(x) == 0:
             continue
-        mean = _mean(x)
         std = x.std()
+        mean = _mean(x, std)
         out[i] = (mean, std, np.mean(x == 0), np.median(x),
                   (std / abs(mean)) if mean != 0 else (0.0 if std == 0 else np.nan))
     return pd.DataFrame(out, columns=list(VELOCITY_STATS))
@@ -264,10 +265,12 @@ def _summary_rows(v: np.ndarray, offsets: np.ndarray, m: int | None) -> np.ndarr
         x = _interp_nan(full[nz[0]:nz[-1] + 1])
         nonzero = obs[obs != 0]
         adi = len(obs) / len(nonzero) if len(nonzero) else np.nan
-        nz_mean = _mean(nonzero) if len(nonzero) else 0.0
-        cv2 = (nonzero.std() / nz_mean) ** 2 if nz_mean != 0 else np.nan
+        nz_sd = nonzero.std() if len(nonzero) else 0.0
+        nz_mean = _mean(nonzero, nz_sd) if len(nonzero) else 0.0
+        cv2 = (nz_sd / nz_mean) ** 2 if nz_mean != 0 else np.nan
         ft, fs = _strengths(x, m)
-        rows[i] = (_mean(obs), obs.std(), ft, fs, _acf(x, 1),
+        sd = obs.std()
+        rows[i] = (_mean(obs, sd), sd, ft, fs, _acf(x, 1),
                    _acf(x, m) if m and m > 1 else np.nan, adi, cv2, np.mean(obs == 0),
                    missing_share, length)
     return rows
