@@ -749,20 +749,22 @@ class KShapeClusterer(BaseEstimator):
         return (C - C.mean(axis=1, keepdims=True)) / np.where(sd == 0, 1.0, sd)
 
     def _fit_one(self, X, FX, nx, rs):
+        """One run from a random start: (centers, labels, inertia, SBD matrix, iterations).
+        When an iteration does not improve, the previous centers and their assignment
+        are kept (tslearn reassigns them; the result is the same)."""
         self._set_centers(X[rs.choice(len(X), self.n_clusters, replace=False)].copy())
-        labels, inertia, _ = self._assign(FX, nx)
+        labels, inertia, d = self._assign(FX, nx)
         old_inertia = np.inf
         it = 0
         for it in range(self.max_iter):
-            old = self.cluster_centers_
+            old = (self.cluster_centers_, self.center_spectra_, labels, inertia, d)
             self._set_centers(self._extract(X, FX, nx, labels))
-            labels, inertia, _ = self._assign(FX, nx)
+            labels, inertia, d = self._assign(FX, nx)
             if abs(old_inertia - inertia) < self.tol or old_inertia - inertia < 0:
-                self._set_centers(old)
-                labels, inertia, _ = self._assign(FX, nx)
+                self.cluster_centers_, self.center_spectra_, labels, inertia, d = old
                 break
             old_inertia = inertia
-        return self.cluster_centers_, inertia, it + 1
+        return self.cluster_centers_, labels, inertia, d, it + 1
 
     def fit(self, X, y=None):
         """Cluster series ``X`` (a list of equal-length arrays, a SeriesSet or an
@@ -779,20 +781,19 @@ class KShapeClusterer(BaseEstimator):
         while n_ok < self.n_init and attempts < max(self.n_init, 10):
             attempts += 1
             try:
-                centers, inertia, n_iter = self._fit_one(A, FX, nx, rs)
+                run = self._fit_one(A, FX, nx, rs)
             except _EmptyCluster:
                 continue
             n_ok += 1
-            if inertia < best_inertia:
-                best, best_inertia, self.n_iter_ = centers.copy(), inertia, n_iter
+            if run[2] < best_inertia:
+                best, best_inertia = run, run[2]
         if best is None:
             raise ValueError(f"k-Shape left a cluster empty in all {attempts} attempts: "
                              f"ask for fewer than {self.n_clusters} segments")
-        self._set_centers(best)
-        d = self._sbd(FX, nx)
-        self.labels_ = d.argmin(axis=1).astype(np.int64)
+        centers, labels, self.inertia_, d, self.n_iter_ = best
+        self._set_centers(centers)
+        self.labels_ = labels.astype(np.int64)
         self.distances_ = d[np.arange(len(d)), self.labels_]
-        self.inertia_ = best_inertia
         self.n_clusters_ = self.n_clusters
         C = self.cluster_centers_
         self.centers_ = SeriesSet(C.reshape(-1, C.shape[2]), np.arange(len(C) + 1) * C.shape[1])
