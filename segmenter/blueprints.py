@@ -228,14 +228,15 @@ class FittedBlueprint:
     def predict_features(self, X) -> np.ndarray:
         return np.asarray(self.estimator.predict(X), dtype=np.int64)
 
-    def assign(self, X) -> tuple[np.ndarray, dict]:
-        """Segments of series ``X`` and what the search cost: for the numba DTW
-        clusterers the pruned nearest-center search and its counts (see
+    def assign(self, X) -> tuple[np.ndarray, np.ndarray, dict]:
+        """Segments of series ``X``, their :meth:`center_distances` and what the search
+        cost: for the numba DTW clusterers the pruned nearest-center search (whose
+        distances are the ones to the chosen center) and its counts (see
         :meth:`segmenter.clusterers.DTWKMeans.nearest`), else ``predict`` and ``{}``."""
         if hasattr(self.estimator, "nearest"):
-            labels, _dist, counts = self.estimator.nearest(X)
-            return labels, counts
-        return self.predict_features(X), {}
+            return self.estimator.nearest(X)
+        labels = self.predict_features(X)
+        return labels, self.center_distances(X, labels), {}
 
     def center_distances(self, X, labels) -> np.ndarray:
         """Distance of each series to the center (barycenter, medoid, centroid, bin median)

@@ -237,23 +237,32 @@ def _assign_chunk(chunk: Panel, model: FittedBlueprint, fit_local: np.ndarray,
     """Segments and center distances of a chunk's series: the fitted ones keep their fit
     labels, the others are assigned (pruned search for DTW blueprints)."""
     X = model.featurize(chunk)
-    n = chunk.n_series
-    labels = np.empty(n, dtype=np.int64)
-    is_fit = np.zeros(n, dtype=bool)
-    labels[fit_local] = fit_labels
-    is_fit[fit_local] = True
-    pruning = _assign_rest(model, X, np.flatnonzero(~is_fit), labels)
-    return labels, model.center_distances(X, labels), is_fit, pruning
+    return _assign_all(model, X, chunk.n_series, fit_local, fit_labels)
+
+
+def _assign_all(model: FittedBlueprint, X, n: int, fit_idx: np.ndarray,
+                fit_labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict | None]:
+    """(labels, center distances, pruning counts) of the ``n`` series ``X``: those at
+    ``fit_idx`` keep their fit labels, the others are assigned by :func:`_assign_rest`
+    (which returns their distances with the labels, so none is computed twice)."""
+    labels, dist = np.empty(n, dtype=np.int64), np.empty(n)
+    labels[fit_idx] = fit_labels
+    if len(fit_idx):
+        dist[fit_idx] = model.center_distances(_take(X, fit_idx), fit_labels)
+    rest = np.setdiff1d(np.arange(n), fit_idx)
+    pruning = _assign_rest(model, X, rest, labels, dist)
+    return labels, dist, pruning
 
 
 def _assign_rest(model: FittedBlueprint, X, rest: np.ndarray, labels: np.ndarray,
-                 where: str = "") -> dict | None:
+                 dist: np.ndarray, where: str = "") -> dict | None:
     """Assign the series at ``rest`` (in pieces of :data:`ASSIGN_CHUNK`) into
-    ``labels``; returns the pruned search's summed counts (None when it has none)."""
+    ``labels`` and their center distances into ``dist``; returns the pruned search's
+    summed counts (None when it has none)."""
     pruning = None
     for lo in range(0, len(rest), ASSIGN_CHUNK):
         part = rest[lo:lo + ASSIGN_CHUNK]
-        labels[part], counts = model.assign(_take(X, part))
+        labels[part], dist[part], counts = model.assign(_take(X, part))
         if counts:
             pruning = pruning_counts(pruning, counts)
         log.info("segmenter: assigned %d of %d series outside the fit sample%s",
@@ -721,12 +730,9 @@ class Segmenter:
         else:
             model = cand.fit_final(fit_idx, k, tag)
             X = self._ws.features(cand.blueprint)[0]
-            labels = np.empty(n, dtype=np.int64)
-            labels[fit_idx] = model.labels_
             t0 = time.perf_counter()
-            pruning = _assign_rest(model, X, np.setdiff1d(np.arange(n), fit_idx), labels)
+            labels, dist, pruning = _assign_all(model, X, n, fit_idx, model.labels_)
             seconds = time.perf_counter() - t0
-            dist = model.center_distances(X, labels)
         self.model_ = model
         self.chosen_row_ = entry.row
         self.assignment_ = {"n_fit": int(len(fit_idx)), "n_assigned": int(n - len(fit_idx)),
@@ -765,7 +771,7 @@ class Segmenter:
         n = source.n_series
         labels, dist = np.empty(n, dtype=np.int64), np.empty(n)
         pruning = None
-        for (members, local), (lab, d, _is_fit, counts) in zip(where, outs):
+        for (members, local), (lab, d, counts) in zip(where, outs):
             labels[members], dist[members] = lab[local], d[local]
             if counts:
                 pruning = pruning_counts(pruning, counts)
