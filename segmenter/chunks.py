@@ -439,7 +439,7 @@ def _common_freq(engine, parts, names, profiles, first, args, id_cols):
         return max(step, 1)
     if any(i is not None for i in ints):
         return None                       # mixed: every chunk reports the problem
-    from .panel import _freq_votes, _infer_datetime_freq
+    from .panel import _freq_of_all_times, _freq_votes
     rows = pd.concat([pr["rows"] for pr in profiles]).groupby(
         id_cols, sort=False, dropna=False)["_rows"].sum().reset_index()
     counts = first.merge(rows, on=id_cols, how="left")["_rows"].to_numpy()
@@ -459,8 +459,7 @@ def _common_freq(engine, parts, names, profiles, first, args, id_cols):
         every = engine.map(_unique_times, [(p, args["time_col"]) for p in parts],
                            [f"times of {n}" for n in names], desc="freq")
         ns_all, ok_all = _as_ns(pd.concat(every, ignore_index=True))
-        freq = None if ns_all is None else _infer_datetime_freq(
-            ns_all[ok_all], np.zeros(int(ok_all.sum()), dtype=np.int64))
+        freq = None if ns_all is None else _freq_of_all_times(ns_all[ok_all])
     log.info("chunks: frequency %r inferred from the longest series", freq)
     return freq
 

@@ -789,9 +789,14 @@ def _infer_datetime_freq(ns: np.ndarray, codes: np.ndarray) -> str | None:
     """Infer a frequency alias from the longest few series, by majority."""
     votes = _freq_votes(ns, codes)
     if not votes:
-        u = np.unique(ns)
-        return pd.infer_freq(pd.DatetimeIndex(u)) if len(u) >= 3 else None
+        return _freq_of_all_times(ns)
     return votes.most_common(1)[0][0]
+
+
+def _freq_of_all_times(ns: np.ndarray) -> str | None:
+    """The fallback when no long series votes: pandas' frequency of all distinct times."""
+    u = np.unique(ns)
+    return pd.infer_freq(pd.DatetimeIndex(u)) if len(u) >= 3 else None
 
 
 def _freq_votes(ns: np.ndarray, codes: np.ndarray) -> Counter:

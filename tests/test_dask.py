@@ -287,6 +287,21 @@ def test_frequency_is_inferred_from_all_parts_as_locally(client, tmp_path):
         _same(local, dask)
 
 
+def test_no_long_series_frequency_fallback_is_the_local_one(client, tmp_path):
+    """Two-row series only (no series votes): both engines fall back to pandas on all
+    times; irregular times (1, 3, 5, 9 Jan) are an unknown frequency on both."""
+    df = pd.DataFrame({"unique_id": [0, 0, 1, 1],
+                       "ds": pd.to_datetime(["2020-01-01", "2020-01-03", "2020-01-05",
+                                             "2020-01-09"]),
+                       "y": [1.0, 2.0, 3.0, 4.0]})
+    folder = _by_series(df, tmp_path / "two", 2)
+    with pytest.raises(sg.DataValidationError, match="frequency") as local:
+        sg.read_panel(df)
+    with pytest.raises(sg.DataValidationError, match="frequency") as dask:
+        sg.Segmenter(**QUICK, engine=client).fit(folder)
+    assert {p.kind for p in dask.value.problems} == {p.kind for p in local.value.problems}
+
+
 def test_empty_parts_and_few_series_over_many_files(client, tmp_path):
     df, _ = make_planted(120, 40, 3)
     folder = _by_series(df, tmp_path / "gap", 3)
