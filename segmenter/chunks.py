@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataValidationError, Problem
-from .panel import Panel, combine_fingerprint, read_panel
+from .panel import Panel, combine_fingerprint, grid_steps, read_panel
 
 __all__ = ["ChunkedPanel", "load_chunks", "CHUNK_SERIES", "is_dask_collection"]
 
@@ -375,7 +375,7 @@ def _from_parts(engine, parts: list, names: list, args: dict, id_cols: list) -> 
     shifts = []
     for j, m in enumerate(metas):
         try:
-            shifts.append(_steps(m, origin))
+            shifts.append(grid_steps(m["time_kind"], m["freq"], origin, m["origin"]))
         except ValueError as exc:
             raise DataValidationError([Problem(
                 "off_grid", args["time_col"], f"{labels[j]} starts at {m['origin']}, which "
@@ -402,22 +402,6 @@ def _from_parts(engine, parts: list, names: list, args: dict, id_cols: list) -> 
         time_kind=m0["time_kind"], missing_policy=m0["missing"],
         n_input_rows=sum(m["rows"] for m in metas),
         _grid=dataclasses.replace(m0["grid"], origin=origin), _time_dtype=m0["time_dtype"])
-
-
-def _steps(meta: dict, origin) -> int:
-    """Grid steps from ``origin`` to a chunk's origin (as :meth:`Panel.steps_from`);
-    ValueError when it is not on the grid."""
-    o, f, kind = meta["origin"], meta["freq"], meta["time_kind"]
-    if kind == "int":
-        if (int(o) - int(origin)) % int(f):
-            raise ValueError(f"{o} - {origin} is not a multiple of the step {f}")
-        return (int(o) - int(origin)) // int(f)
-    if kind == "period":
-        return int(o.ordinal - origin.ordinal)
-    rng = pd.date_range(origin, o, freq=f)
-    if not len(rng) or rng[-1] != o:
-        raise ValueError(f"{o} is not a {f!r} step from {origin}")
-    return len(rng) - 1
 
 
 def _common_freq(engine, parts, names, profiles, first, args, id_cols):

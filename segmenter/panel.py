@@ -366,17 +366,7 @@ class Panel:
     def steps_from(self, origin) -> int:
         """Grid steps from ``origin`` (an earlier time on this grid) to this panel's."""
         g = self._grid
-        if g.kind == "int":
-            diff = int(g.origin) - int(origin)
-            if diff % int(g.freq):
-                raise ValueError(f"origin {origin} is not on the grid of step {g.freq}")
-            return diff // int(g.freq)
-        if g.kind == "period":
-            return int(g.origin.ordinal - origin.ordinal)
-        rng = pd.date_range(origin, g.origin, freq=g.freq)
-        if not len(rng) or rng[-1] != g.origin:
-            raise ValueError(f"{g.origin} is not on the {g.freq!r} grid starting at {origin}")
-        return len(rng) - 1
+        return grid_steps(g.kind, g.freq, origin, g.origin)
 
     def rebase(self, origin) -> "Panel":
         """The same series on a grid starting at ``origin`` (an earlier time on the
@@ -791,6 +781,22 @@ def _infer_datetime_freq(ns: np.ndarray, codes: np.ndarray) -> str | None:
     if not votes:
         return _freq_of_all_times(ns)
     return votes.most_common(1)[0][0]
+
+
+def grid_steps(kind: str, freq, origin, time) -> int:
+    """Steps of ``freq`` from ``origin`` to ``time`` (an int, period or timestamp grid of
+    kind ``kind``); ValueError when ``time`` is not on the grid starting at ``origin``."""
+    if kind == "int":
+        diff = int(time) - int(origin)
+        if diff % int(freq):
+            raise ValueError(f"{time} is not on the grid of step {freq} from {origin}")
+        return diff // int(freq)
+    if kind == "period":
+        return int(time.ordinal - origin.ordinal)
+    rng = pd.date_range(origin, time, freq=freq)
+    if not len(rng) or rng[-1] != time:
+        raise ValueError(f"{time} is not on the {freq!r} grid starting at {origin}")
+    return len(rng) - 1
 
 
 def _freq_of_all_times(ns: np.ndarray) -> str | None:
