@@ -1,13 +1,29 @@
 """Measuring helpers shared by the benchmark scripts."""
 
 
-def peak_mb() -> float:
-    """This process's peak resident memory so far (VmHWM), in MB; NaN off Linux."""
+def peak_mb(field: str = "VmHWM") -> float:
+    """This process's peak resident memory so far (``VmHWM``; or another
+    ``/proc/self/status`` field such as ``VmRSS``), in MB; NaN off Linux."""
     try:
         with open("/proc/self/status") as fh:
             for line in fh:
-                if line.startswith("VmHWM"):
+                if line.startswith(field):
                     return int(line.split()[1]) / 1024
     except OSError:
         pass
     return float("nan")
+
+
+def to_panel(X):
+    """A (n_series, length) array as a Panel with integer times 0..length-1."""
+    import numpy as np
+    import pandas as pd
+    import segmenter as sg
+    n, L = X.shape
+    return sg.read_panel(pd.DataFrame({"unique_id": np.repeat(np.arange(n), L),
+                                       "ds": np.tile(np.arange(L), n), "y": X.ravel()}))
+
+
+def znorm(X):
+    """Each row z-normalised (population std)."""
+    return (X - X.mean(axis=1, keepdims=True)) / X.std(axis=1, keepdims=True)

@@ -32,7 +32,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-import segmenter as sg
+from _measure import to_panel, znorm
 from _peers import run_peer
 from segmenter.features import catch22_features
 
@@ -98,10 +98,8 @@ def main(argv=None):
     args = ap.parse_args(argv)
     rng = np.random.default_rng(0)
     X = rng.normal(size=(args.n, args.length)).cumsum(axis=1)
-    X = (X - X.mean(axis=1, keepdims=True)) / X.std(axis=1, keepdims=True)
-    panel = sg.read_panel(pd.DataFrame({"unique_id": np.repeat(np.arange(args.n), args.length),
-                                        "ds": np.tile(np.arange(args.length), args.n),
-                                        "y": X.ravel()}))
+    X = znorm(X)
+    panel = to_panel(X)
     print(f"catch22 of {args.n} random walks x {args.length} steps, z-normalised", flush=True)
     catch22_features(panel.subset(np.arange(4)))
     ts = []

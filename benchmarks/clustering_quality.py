@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
-import segmenter as sg
+from _measure import to_panel, znorm
 from _peers import run_peer
 from segmenter.blueprints import DEFAULT, make_blueprint
 
@@ -69,15 +69,7 @@ def load(name):
     else:
         raise SystemExit(f"unknown dataset {name}")
     X = X[:, 0, :].astype(float)
-    X = (X - X.mean(axis=1, keepdims=True)) / X.std(axis=1, keepdims=True)
-    return X, np.asarray(y).astype(str)
-
-
-def to_panel(X):
-    n, L = X.shape
-    df = pd.DataFrame({"unique_id": np.repeat(np.arange(n), L), "ds": np.tile(np.arange(L), n),
-                       "y": X.ravel()})
-    return sg.read_panel(df)
+    return znorm(X), np.asarray(y).astype(str)
 
 
 AEON_KW = {"dtw": 'dict(distance="dtw", distance_params={"window": 0.1}, averaging_method="ba", '

@@ -26,17 +26,11 @@ import multiprocessing as mp
 import numpy as np
 import pandas as pd
 
+from _measure import peak_mb
+
 K_CLUSTERS = 4
 LENGTH = 200
 RADIUS = 20
-
-
-def _rss_mb(field: str) -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith(field):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def _run(method: str, n: int, seed: int, queue) -> None:
@@ -72,7 +66,7 @@ def _run(method: str, n: int, seed: int, queue) -> None:
             Z = TimeSeriesScalerMeanVariance().fit_transform(X[:, :, None])
             model = make(K_CLUSTERS, seed).fit(Z)
             return model.labels_, model.n_iter_, float("nan")
-    before = _rss_mb("VmRSS")
+    before = peak_mb("VmRSS")
     try:
         with open("/proc/self/clear_refs", "w") as fh:                     # reset VmHWM
             fh.write("5")
@@ -81,7 +75,7 @@ def _run(method: str, n: int, seed: int, queue) -> None:
     t = time.perf_counter()
     labels, n_iter, pruned = fit()
     secs = time.perf_counter() - t
-    peak = _rss_mb("VmHWM")
+    peak = peak_mb("VmHWM")
     queue.put(dict(method=method, n_series=n, seed=seed, seconds=secs, n_iter=int(n_iter),
                    s_per_iter=secs / max(int(n_iter), 1),
                    ari=adjusted_rand_score(truth, labels), peak_mb=peak,
