@@ -162,10 +162,11 @@ def _run_group(key, data: _GroupData, horizon: int, cutoffs: np.ndarray,
             "seconds": time.perf_counter() - t0}
 
 
-def _group_data(panel: Panel, m: int) -> _GroupData:
-    """All series of ``panel`` as one group (a task when they sit on a worker)."""
-    return _GroupData([panel.series(i).astype(np.float64) for i in range(panel.n_series)],
-                      panel.start, m)
+def _group_data(panel: Panel, m: int, idx=None) -> _GroupData:
+    """The series of ``panel`` at ``idx`` (default: all) as one group (a task when they
+    sit on a worker)."""
+    idx = np.arange(panel.n_series) if idx is None else np.asarray(idx)
+    return _GroupData([panel.series(i).astype(np.float64) for i in idx], panel.start[idx], m)
 
 
 def _final(key, data: _GroupData, horizon: int, blueprint: ForecastBlueprint) -> dict:
@@ -323,8 +324,7 @@ class SegmentedForecaster:
             engine = panel.engine
             part = panel.gather(np.asarray(idx), label=f"gather {label}")
             return engine.submit(_group_data, part, self.season_length_, label=label)
-        return _GroupData([panel.series(i).astype(np.float64) for i in idx],
-                          panel.start[idx], self.season_length_)
+        return _group_data(panel, self.season_length_, idx)
 
     @staticmethod
     def _subset(panel, idx) -> Panel:
@@ -414,8 +414,9 @@ class SegmentedForecaster:
         min_train = max(2 * m, 4) if m > 1 else 4
         cut = backtest_cutoffs(lengths, self.horizon, self.n_origins, self.step_, min_train)
         members = {s: np.flatnonzero(segs == s) for s in uniq}
-        jobs = [(s, self._group(panel, idx, f"segment {s!r}"), self.horizon, cut[:, idx], bps,
-                 self.metric) for s, idx in members.items()]
+        groups = {s: self._group(panel, idx, f"segment {s!r}") for s, idx in members.items()}
+        jobs = [(s, groups[s], self.horizon, cut[:, idx], bps, self.metric)
+                for s, idx in members.items()]
         results = self._parallel(_run_group, jobs, "segments")
         pooled = [b for b in bps if b.kind == "pooled"]
         glob = None
@@ -439,17 +440,20 @@ class SegmentedForecaster:
         self._segs = segs
         self._bps = {b.spec: b for b in bps}
         self._panel_for_final = panel
-        self._final_all()
+        self._final_all(groups)
         if self.compare:
             self._compare(panel, members, results, glob, cut)
         self.fit_seconds_ = time.perf_counter() - t_start
         del self._panel_for_final
         return self
 
-    def _final_all(self, only=None):
+    def _final_all(self, groups: dict | None = None, only=None):
+        """Fit each segment's champion on whole histories (``groups``: the segments'
+        groups already built by :meth:`fit`; else built from ``_panel_for_final``)."""
         panel = self._panel_for_final
         keys = list(self._members) if only is None else [only]
-        jobs = [(s, self._group(panel, self._members[s], f"segment {s!r}"), self.horizon,
+        jobs = [(s, groups[s] if groups else
+                 self._group(panel, self._members[s], f"segment {s!r}"), self.horizon,
                  self._bps.get(self.champions_[s]) or make_forecaster(self.champions_[s]))
                 for s in keys]
         finals = self._parallel(_final, jobs, "champions")
