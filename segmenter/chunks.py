@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataValidationError, Problem
-from .panel import Panel, combine_fingerprint, grid_steps, read_panel
+from .panel import Panel, combine_fingerprint, grid_steps, is_dask_collection, read_panel
 
 __all__ = ["ChunkedPanel", "load_chunks", "CHUNK_SERIES", "is_dask_collection"]
 
@@ -51,10 +51,6 @@ log = logging.getLogger("segmenter.chunks")
 
 #: Series per chunk when an in-memory table is cut into chunks.
 CHUNK_SERIES = 20000
-
-
-def is_dask_collection(data) -> bool:
-    return type(data).__module__.split(".")[0] == "dask" and hasattr(data, "to_delayed")
 
 
 def parquet_parts(data) -> list[str] | None:

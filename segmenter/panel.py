@@ -853,15 +853,26 @@ def combine_fingerprint(ids: pd.DataFrame, start, digests, freq, time_kind,
 
 def read_panel(data: "pd.DataFrame | str | os.PathLike", id_col="unique_id", time_col="ds",
                target_col="y", **kwargs) -> Panel:
-    """Build a :class:`Panel` from a DataFrame or a CSV / Parquet path.
+    """Build a :class:`Panel` from a DataFrame, a CSV / Parquet path (a folder of Parquet
+    files too), a list of Parquet files or a dask DataFrame (computed here).
 
     Parameters are those of :meth:`Panel.from_frame`.  CSV files are read with pandas'
     defaults; the time column is parsed by the panel (datetimes or integer steps).
     """
+    if is_dask_collection(data):
+        data = data.compute()
+    elif isinstance(data, (list, tuple)):
+        data = pd.concat([read_table(p, text_cols=_as_list(id_col)) for p in data],
+                         ignore_index=True)
     if isinstance(data, pd.DataFrame):
         return Panel.from_frame(data, id_col, time_col, target_col, **kwargs)
     return Panel.from_frame(read_table(data, text_cols=_as_list(id_col)), id_col, time_col,
                             target_col, **kwargs)
+
+
+def is_dask_collection(data) -> bool:
+    """Whether ``data`` is a dask collection (recognised without importing dask)."""
+    return type(data).__module__.split(".")[0] == "dask" and hasattr(data, "to_delayed")
 
 
 def read_table(path: "str | os.PathLike", text_cols: Sequence[str] = ()) -> pd.DataFrame:

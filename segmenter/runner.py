@@ -383,8 +383,6 @@ class SegmentedForecaster:
             panel = load_chunks(engine, data, id_col, time_col, target_col, freq=freq,
                                 missing=missing)
         else:
-            if is_dask_collection(data):    # the local engine reads the data here
-                data = data.compute()
             panel = read_panel(data, id_col=id_col, time_col=time_col, target_col=target_col,
                                segment_col=segment_col, freq=freq, missing=missing)
         segs, source = self._segments_for(panel, mapping, segmenter)

@@ -565,18 +565,13 @@ class Segmenter:
         constraints = self.constraints or ClusteringConstraints()
         requested = normalize_k(self.n_clusters, constraints)
         from .adapters.engine import resolve_engine
-        from .chunks import is_dask_collection, load_chunks, parquet_parts
+        from .chunks import load_chunks
         engine = resolve_engine(self.engine)
         read_kw = dict(value_cols=value_cols, static_cols=static_cols, freq=freq,
                        missing=missing, dtype=dtype)
         if engine.distributed:
             panel = load_chunks(engine, data, id_col, time_col, target_col, **read_kw)
         else:
-            if is_dask_collection(data):
-                data = data.compute()
-            elif parquet_parts(data) is not None and not isinstance(data, (str, Path)):
-                data = pd.concat([pd.read_parquet(f) for f in parquet_parts(data)],
-                                 ignore_index=True)
             panel = self._read(data, id_col, time_col, target_col, **read_kw)
         self._engine = engine
         clash = sorted(set(panel.id_cols) & set(RESERVED))

@@ -328,3 +328,22 @@ def test_hive_partitioned_folder_is_refused_with_a_hint(client, tmp_path):
 def test_engine_typo_is_a_clear_error():
     with pytest.raises(sg.DataValidationError, match="scheduler address"):
         resolve_engine("dask")
+
+
+def test_local_engine_reads_parquet_lists_and_dask_frames_in_read_panel(tmp_path):
+    """The local engine reads a list of Parquet files or a dask DataFrame through
+    read_panel: the segmenter and the forecaster alike (the forecaster used to fail on
+    a list of files)."""
+    import dask.dataframe as dd
+    from tests.test_forecasting import mapping_for, seasonal_frame
+    df = seasonal_frame(n=8, length=30)
+    for j, part in enumerate(np.array_split(np.arange(len(df)), 3)):
+        df.iloc[part].to_parquet(tmp_path / f"p{j}.parquet")
+    files = [str(tmp_path / f"p{j}.parquet") for j in range(3)]
+    ref = sg.read_panel(df)
+    for given in (files, dd.from_pandas(df, npartitions=2)):
+        assert sg.read_panel(given).fingerprint() == ref.fingerprint()
+    kw = dict(horizon=4, n_origins=2, candidates="quick", progress=False, n_jobs=1)
+    a = sg.SegmentedForecaster(**kw).fit(files, mapping=mapping_for(df))
+    b = sg.SegmentedForecaster(**kw).fit(df, mapping=mapping_for(df))
+    pd.testing.assert_frame_equal(a.forecasts_, b.forecasts_)
