@@ -353,7 +353,7 @@ class SegmentedForecaster:
 
         Parameters
         ----------
-        data : DataFrame, path (CSV, Parquet file or folder), dask DataFrame or Panel
+        data : DataFrame, CSV or Parquet path (file, folder or list), dask DataFrame or Panel
             With a distributed ``engine``, a Parquet folder (or list of files) or a
             dask DataFrame is read by the workers (:mod:`segmenter.chunks`) and each
             segment's series are gathered on a worker for its task; the client keeps

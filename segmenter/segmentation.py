@@ -556,8 +556,9 @@ class Segmenter:
 
         Parameters
         ----------
-        data : DataFrame, CSV/Parquet path or Panel
-            Long format, one row per (series, time).
+        data : DataFrame, CSV/Parquet path (or folder), list of files, dask DataFrame or Panel
+            Long format, one row per (series, time).  On a distributed ``engine`` a
+            Parquet folder, list of files or dask DataFrame is read by the workers.
         id_col, time_col, target_col, value_cols, static_cols, freq, missing, dtype
             As in :meth:`segmenter.Panel.from_frame`.
         """
