@@ -23,7 +23,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from threadpoolctl import threadpool_limits
 
-from segmenter.forecasting import ForecastBlueprint, SeriesGroup
+from segmenter.forecasting.base import ForecastBlueprint, SeriesGroup
 
 __all__ = ["PooledRegressor"]
 

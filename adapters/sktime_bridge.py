@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from sktime.forecasting.base import BaseForecaster
 
-from segmenter.forecasting import LocalForecaster
+from segmenter.forecasting.base import LocalForecaster
 
 __all__ = ["SktimeForecaster", "SegmentedSktimeForecaster"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from segmenter.forecasting import LocalForecaster
+from segmenter.forecasting.base import LocalForecaster
 
 __all__ = ["ETS", "Theta", "Arima"]
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from segmenter.dtw import SeriesSet, as_series_set, equal_length_array
+from segmenter.data.series import SeriesSet, as_series_set, equal_length_array
 from segmenter.errors import NotFittedError
 
 __all__ = ["SoftDTWKMeans"]

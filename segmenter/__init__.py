@@ -4,13 +4,27 @@
 and by summary statistics).  It does not mean cutting one series at change points, as
 the word does in sktime and aeon.
 
+The layers, one sub-package each: :mod:`segmenter.data` (panels, chunks, arrays of
+series), :mod:`segmenter.distances` (DTW), :mod:`segmenter.features`,
+:mod:`segmenter.clustering` (clusterers, blueprints, constraints, the mapping, the
+Segmenter), :mod:`segmenter.selection` (the leaderboard, folds, metrics),
+:mod:`segmenter.forecasting` (candidates, backtests, the SegmentedForecaster),
+:mod:`segmenter.engine` (local and Dask execution), :mod:`segmenter.reporting`
+(insights, plots, the HTML report); bridges to other libraries in
+:mod:`segmenter.adapters`.
+
 >>> import segmenter as sg
 >>> sorted(n for n in ("Panel", "read_panel", "ClusteringConstraints") if hasattr(sg, n))
 ['ClusteringConstraints', 'Panel', 'read_panel']
 """
 
+from . import _moved
 from ._version import __version__
-from .constraints import ClusteringConstraints, ConstraintReport
+from .clustering.constraints import ClusteringConstraints, ConstraintReport
+from .clustering.mapping import SegmentMapping, read_mapping
+from .clustering.segmenter import Segmenter
+from .data.panel import Panel, read_panel
+from .distances.dtw import dtw_distance, dtw_pairwise
 from .errors import (
     ConstraintViolationError,
     DataValidationError,
@@ -19,12 +33,10 @@ from .errors import (
     NotFittedError,
     SegmenterError,
 )
-from .dtw import dtw_distance, dtw_pairwise
-from .mapping import SegmentMapping, read_mapping
-from .panel import Panel, read_panel
+from .forecasting.runner import SegmentedForecaster
 from .persistence import load
-from .runner import SegmentedForecaster
-from .segmentation import Segmenter
+
+_moved.install()
 
 __all__ = [
     "__version__",

@@ -76,14 +76,14 @@ def _freq(value):
 
 
 def _load_panel(args):
-    from .panel import read_panel
+    from .data.panel import read_panel
     return read_panel(args.data, id_col=args.id if len(args.id) > 1 else args.id[0],
                       time_col=args.time, target_col=args.target, value_cols=args.values,
                       static_cols=args.static, freq=_freq(args.freq), missing=args.missing)
 
 
 def _cmd_check(args) -> int:
-    from .constraints import ClusteringConstraints
+    from .clustering.constraints import ClusteringConstraints
     panel = _load_panel(args)
     print(panel.summary_text())
     report = ClusteringConstraints().check(panel, args.k)
@@ -128,7 +128,7 @@ def _blueprints(values):
 def _cmd_segment(args) -> int:
     from pathlib import Path
 
-    from .segmentation import Segmenter
+    from .clustering.segmenter import Segmenter
     from .persistence import atomic_write
     out = Path(args.out)
     seg = Segmenter(n_clusters=args.k, blueprints=_blueprints(args.blueprints),
@@ -174,7 +174,7 @@ def _cmd_segment(args) -> int:
 
 def _cmd_assign(args) -> int:
     from .persistence import load
-    from .segmentation import Segmenter
+    from .clustering.segmenter import Segmenter
     seg = load(args.model, expected=Segmenter)
     mapping = seg.predict(args.data, **_column_kwargs(args))
     if args.out:
@@ -189,10 +189,10 @@ def _cmd_assign(args) -> int:
 def _cmd_forecast(args) -> int:
     from pathlib import Path
 
-    from .mapping import read_mapping
+    from .clustering.mapping import read_mapping
     from .persistence import atomic_write, load
-    from .runner import SegmentedForecaster
-    from .segmentation import Segmenter
+    from .forecasting.runner import SegmentedForecaster
+    from .clustering.segmenter import Segmenter
     given = [x for x in (args.mapping, args.model, args.segment_col) if x]
     if len(given) != 1:
         from .errors import DataValidationError, Problem
@@ -217,7 +217,7 @@ def _cmd_forecast(args) -> int:
                **{k: v for k, v in kwargs.items()
                   if k in ("id_col", "time_col", "target_col", "freq", "missing")})
     else:
-        from .panel import read_panel
+        from .data.panel import read_panel
         fc.fit(read_panel(args.data, **kwargs), mapping=mapping, segmenter=segmenter)
     for name, frame in (("forecasts.csv", fc.forecasts_),
                         ("forecast_leaderboard.csv", fc.leaderboard_)):

@@ -143,7 +143,7 @@ def test_blueprint_specs_and_user_estimator():
 
 
 def test_dtw_kmeans_pruned_search_equals_brute_force(monkeypatch):
-    from segmenter import _dtw_kernels as K
+    from segmenter.distances import _dtw_kernels as K
     df, _ = planted_frame(n_per=30, length=50, seed=4)
     X = [g["y"].to_numpy() for _, g in df.groupby("unique_id", sort=False)]
     X = [(x - x.mean()) / x.std() for x in X]
@@ -219,7 +219,7 @@ def test_kshape_flat_clusters_small_blocks_and_multivariate_equal_tslearn(monkey
     """Flat members (a cluster whose Gram matrix is 0), blocks of one series, and two
     value columns: still tslearn's labels and centroids."""
     import warnings
-    import segmenter.clusterers as C
+    import segmenter.clustering.clusterers.kshape as C
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from tslearn.clustering import KShape

@@ -142,7 +142,7 @@ def test_a_worker_killed_mid_run_does_not_change_the_result(client):
 
 
 def test_forecaster_on_dask_equals_local(client):
-    from tests.test_forecasting import mapping_for, seasonal_frame
+    from test_forecasting import mapping_for, seasonal_frame
     df = seasonal_frame(n=12, length=40)
     kw = dict(horizon=6, n_origins=2, candidates="quick", progress=False)
     local = sg.SegmentedForecaster(**kw, n_jobs=1).fit(df, mapping=mapping_for(df))
@@ -223,7 +223,7 @@ def test_cli_segment_with_dask_address(client, data, tmp_path):
 
 
 def test_forecaster_reads_a_parquet_folder_on_the_workers(client, tmp_path, monkeypatch):
-    from tests.test_forecasting import mapping_for, seasonal_frame
+    from test_forecasting import mapping_for, seasonal_frame
     df = seasonal_frame(n=12, length=40)
     df["ds"] = [pd.Timestamp("2015-01-01") + pd.DateOffset(months=int(t)) for t in df["ds"]]
     df = df[~((df["unique_id"] == "s03") & (df["ds"] < "2015-06-01"))]      # a later start
@@ -335,7 +335,7 @@ def test_local_engine_reads_parquet_lists_and_dask_frames_in_read_panel(tmp_path
     read_panel: the segmenter and the forecaster alike (the forecaster used to fail on
     a list of files)."""
     import dask.dataframe as dd
-    from tests.test_forecasting import mapping_for, seasonal_frame
+    from test_forecasting import mapping_for, seasonal_frame
     df = seasonal_frame(n=8, length=30)
     for j, part in enumerate(np.array_split(np.arange(len(df)), 3)):
         df.iloc[part].to_parquet(tmp_path / f"p{j}.parquet")

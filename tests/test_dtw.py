@@ -71,7 +71,7 @@ def test_bad_band(band):
 
 
 # ---------------------------------------------------------------- fast paths vs plain
-from segmenter import _dtw_kernels as K  # noqa: E402
+from segmenter.distances import _dtw_kernels as K  # noqa: E402
 
 
 def _plain_matrix(xs, ys, r):

@@ -82,7 +82,7 @@ def test_season_length():
 
 
 def test_summary_features_in_process_chunks_equal_one_pass(monkeypatch):
-    import segmenter.features as F
+    import segmenter.features.statistics as F
     p, _ = edge_panel()
     one = summary_features(p, season_length=12)
     monkeypatch.setattr(F, "FEATURE_CHUNK", 3)            # 8 series -> 3 chunks, 2 processes
@@ -135,7 +135,7 @@ def test_catch22_values_equal_sktimes_transformer():
 
 def test_fast_outlier_include_equals_sktimes_kernel():
     from sktime.transformations import _catch22_numba as K
-    from segmenter._catch22_kernels import _outlier_include
+    from segmenter.features._catch22_kernels import _outlier_include
     rng = np.random.default_rng(0)
     for trial in range(400):
         n = int(rng.integers(10, 300))
@@ -182,7 +182,7 @@ def test_a_mean_within_rounding_of_zero_is_zero_not_a_divisor():
 
 
 def test_catch22_in_small_blocks_equals_one_block(monkeypatch):
-    import segmenter.features as F
+    import segmenter.features.catch22 as F
     rng = np.random.default_rng(2)
     df = pd.concat([pd.DataFrame({"unique_id": i, "ds": np.arange(n), "y": rng.normal(size=n).cumsum()})
                     for i, n in enumerate([50] * 7 + [80] * 3)], ignore_index=True)

@@ -302,7 +302,7 @@ def test_fit_sample_covering_all_series_equals_no_sampling(planted102):
 
 
 def test_fit_sample_fits_on_a_sample_and_assigns_every_other_series(planted102, monkeypatch):
-    from segmenter import _dtw_kernels as K
+    from segmenter.distances import _dtw_kernels as K
     df, truth = planted102
     sizes = []
     real = K.pairwise_sq

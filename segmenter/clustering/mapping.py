@@ -35,8 +35,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import ConstraintViolationError, DataValidationError, Problem, format_examples
-from .persistence import atomic_write
+from ..errors import ConstraintViolationError, DataValidationError, Problem, format_examples
+from ..persistence import atomic_write
 
 __all__ = ["SegmentMapping", "read_mapping"]
 

@@ -22,8 +22,8 @@ from pathlib import Path
 import pandas as pd
 
 from . import plots
-from ._version import __version__
-from .persistence import atomic_write
+from .._version import __version__
+from ..persistence import atomic_write
 
 __all__ = ["write_report"]
 

@@ -78,17 +78,17 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
 
-from . import _dtw_kernels as K
-from ._version import __version__
+from ..distances import _dtw_kernels as K
+from .._version import __version__
 from .blueprints import CATALOGUE, DEFAULT, QUICK, Blueprint, FittedBlueprint, make_blueprint
-from .clusterers import _DistanceMatrixClusterer, pruning_counts
+from .clusterers.dtw import _DistanceMatrixClusterer, pruning_counts
 from .constraints import ClusteringConstraints, normalize_k
-from .dtw import SeriesSet
-from .errors import ConstraintViolationError, DataValidationError, NotFittedError, Problem
-from .leaderboard import Leaderboard
+from ..data.series import SeriesSet
+from ..errors import ConstraintViolationError, DataValidationError, NotFittedError, Problem
+from ..selection.leaderboard import Leaderboard
 from .mapping import SegmentMapping
-from .panel import Panel, read_panel
-from . import persistence
+from ..data.panel import Panel, read_panel
+from .. import persistence
 
 __all__ = ["Segmenter", "default_k", "K_GRID"]
 
@@ -565,8 +565,8 @@ class Segmenter:
         self._check_params()
         constraints = self.constraints or ClusteringConstraints()
         requested = normalize_k(self.n_clusters, constraints)
-        from .adapters.engine import resolve_engine
-        from .chunks import load_chunks
+        from ..engine.base import resolve_engine
+        from ..data.chunks import load_chunks
         engine = resolve_engine(self.engine)
         read_kw = dict(value_cols=value_cols, static_cols=static_cols, freq=freq,
                        missing=missing, dtype=dtype)
@@ -846,7 +846,7 @@ class Segmenter:
         (:class:`segmenter.insights.Insights`; ``kw``: ``sample``, ``n_repeats``,
         ``max_features``, ``random_state``).  ``data`` is needed only after
         :func:`segmenter.load`; ``names`` names segments, e.g. ``{0: "steady"}``."""
-        from .insights import Insights
+        from ..reporting.insights import Insights
         ins = Insights.from_segmenter(self, data=data, **kw)
         return ins.rename(names) if names else ins
 
@@ -856,14 +856,14 @@ class Segmenter:
         associations, plots; forecasting results when ``forecaster`` is a fitted
         :class:`~segmenter.SegmentedForecaster`, with ``actuals`` over its horizon when
         given).  Returns the path.  See :mod:`segmenter.report`."""
-        from .report import write_report
+        from ..reporting.report import write_report
         return write_report(self, path, data=data, forecaster=forecaster, actuals=actuals,
                             names=names, insights=insights)
 
     # ------------------------------------------------------------------ persistence
     def __getstate__(self):
         state = dict(self.__dict__)
-        from .adapters.engine import saveable_engine
+        from ..engine.base import saveable_engine
         for key in ("_ws", "_lb", "_candidates", "_panel", "_engine", "_context", "_needed"):
             state.pop(key, None)
         state["engine"] = saveable_engine(self.engine)

@@ -31,7 +31,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import ConstraintViolationError, Problem, format_examples
+from ..errors import ConstraintViolationError, Problem, format_examples
 
 __all__ = ["ClusteringConstraints", "ConstraintReport", "normalize_k"]
 

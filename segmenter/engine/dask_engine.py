@@ -28,7 +28,7 @@ import warnings
 import weakref
 
 from ..errors import missing_dependency
-from .engine import Engine, run_task
+from .base import Engine, run_task
 
 try:
     import distributed
@@ -109,7 +109,7 @@ class DaskEngine(Engine):
         return [self.result(r) for r in refs]
 
     def map(self, fn, jobs, labels, desc="tasks", progress=None) -> list:
-        from ..leaderboard import progress_bar
+        from .progress import progress_bar
         futs = [self.submit(fn, *job, label=label) for job, label in zip(jobs, labels)]
         index = {f.key: j for j, f in enumerate(futs)}
         out: list = [None] * len(futs)

@@ -30,8 +30,8 @@ import functools
 import numpy as np
 import pandas as pd
 
-from . import features as F
-from .errors import missing_dependency
+from .. import features as F
+from ..errors import missing_dependency
 
 __all__ = ["plot_clusters", "plot_silhouette", "plot_leaderboard", "plot_map",
            "plot_impact", "plot_associations", "plot_forecasts"]

@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import DataValidationError, Problem
+from ..errors import DataValidationError, Problem
 from .panel import Panel, combine_fingerprint, grid_steps, is_dask_collection, read_panel
 
 __all__ = ["ChunkedPanel", "load_chunks", "CHUNK_SERIES", "is_dask_collection"]

@@ -23,13 +23,13 @@ from sklearn.base import clone
 from sklearn.cluster import HDBSCAN, AgglomerativeClustering, KMeans
 from sklearn.mixture import GaussianMixture
 
-from . import _dtw_kernels as K
-from . import features as F
+from ..distances import _dtw_kernels as K
+from .. import features as F
 from .clusterers import (DTWAgglomerative, DTWHDBSCAN, DTWKMeans, DTWKMedoids,
                          FeatureClusterer, KShapeClusterer, VelocityClusterer)
-from ._spec import format_spec, parse_spec
-from .dtw import band_radius
-from .errors import DataValidationError, Problem
+from .._spec import format_spec, parse_spec
+from ..distances.dtw import band_radius
+from ..errors import DataValidationError, Problem
 
 __all__ = ["Blueprint", "FittedBlueprint", "CATALOGUE", "make_blueprint", "register", "QUICK",
            "DEFAULT"]
@@ -296,7 +296,7 @@ def _tslearn(cls_name, k, rs, **kw):
     import warnings
     with warnings.catch_warnings():      # tslearn warns at import that h5py is missing
         warnings.filterwarnings("ignore", message=".*h5py.*")
-        from .adapters import tslearn_bridge
+        from ..adapters import tslearn_bridge
     return getattr(tslearn_bridge, cls_name)(n_clusters=k, random_state=rs, **kw)
 
 

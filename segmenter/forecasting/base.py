@@ -47,8 +47,8 @@ from typing import Callable
 
 import numpy as np
 
-from ._spec import format_spec, parse_spec
-from .errors import DataValidationError, Problem
+from .._spec import format_spec, parse_spec
+from ..errors import DataValidationError, Problem
 
 __all__ = ["SeriesGroup", "ForecastBlueprint", "LocalForecaster", "SeasonalNaive",
            "FORECASTERS", "DEFAULT_FORECASTERS", "make_forecaster", "mase", "smape", "rmse",
@@ -250,12 +250,12 @@ class SeasonalNaive(LocalForecaster):
 
 # ---------------------------------------------------------------------------- catalogue
 def _statsmodels(cls_name, **params):
-    from .adapters import statsmodels_forecasters
+    from ..adapters import statsmodels_forecasters
     return getattr(statsmodels_forecasters, cls_name)(**params)
 
 
 def _pooled(**params):
-    from .adapters.pooled import PooledRegressor
+    from ..adapters.pooled import PooledRegressor
     return PooledRegressor(**params)
 
 

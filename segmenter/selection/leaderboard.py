@@ -42,22 +42,12 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import DataValidationError, NoCandidateError, Problem
+from ..engine.progress import progress_bar
+from ..errors import DataValidationError, NoCandidateError, Problem
 
-__all__ = ["Leaderboard", "Entry", "progress_bar", "evaluate"]
+__all__ = ["Leaderboard", "Entry", "evaluate"]
 
 log = logging.getLogger("segmenter.leaderboard")
-
-
-def progress_bar(total: int, desc: str, progress: bool | None = None):
-    """A tqdm bar on stderr.
-
-    ``progress=None`` shows it only when stderr is a terminal (tqdm's ``disable=None``);
-    True always, False never.
-    """
-    from tqdm.auto import tqdm
-    disable = None if progress is None else not progress
-    return tqdm(total=total, desc=desc, disable=disable, leave=False, unit="fit")
 
 
 @dataclass

@@ -109,7 +109,7 @@ class LocalEngine(Engine):
         return ref.value if isinstance(ref, Ref) else ref
 
     def map(self, fn, jobs, labels, desc="tasks", progress=None) -> list:
-        from ..leaderboard import progress_bar
+        from .progress import progress_bar
         jobs = [tuple(_unwrap(a) for a in job) for job in jobs]
         out: list = [None] * len(jobs)
         with progress_bar(len(jobs), desc, progress) as bar:

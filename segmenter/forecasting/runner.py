@@ -40,17 +40,17 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from . import persistence
-from .errors import (ConstraintViolationError, DataValidationError, NoCandidateError,
+from .. import persistence
+from ..errors import (ConstraintViolationError, DataValidationError, NoCandidateError,
                      NotFittedError, Problem)
-from .features import season_length_for
-from .forecasting import (DEFAULT_FORECASTERS, QUICK_FORECASTERS, ForecastBlueprint,
+from ..data.calendar import season_length_for
+from .base import (DEFAULT_FORECASTERS, QUICK_FORECASTERS, ForecastBlueprint,
                           SeriesGroup, backtest_cutoffs, clean_history, make_forecaster,
                           mase, rmse, smape)
-from .leaderboard import Leaderboard, progress_bar
-from .mapping import SegmentMapping
-from .chunks import ChunkedPanel, is_dask_collection, load_chunks, parquet_parts
-from .panel import Panel, read_panel
+from ..selection.leaderboard import Leaderboard
+from ..clustering.mapping import SegmentMapping
+from ..data.chunks import ChunkedPanel, is_dask_collection, load_chunks, parquet_parts
+from ..data.panel import Panel, read_panel
 
 __all__ = ["SegmentedForecaster"]
 
@@ -186,7 +186,7 @@ def _final(key, data: _GroupData, horizon: int, blueprint: ForecastBlueprint) ->
         except Exception as exc:  # noqa: BLE001 - the baseline stands in
             log.warning("segment %s: champion %s failed on the full history (%s); seasonal "
                         "naive stands in", key, blueprint.spec, exc)
-            from .forecasting import SeasonalNaive
+            from .base import SeasonalNaive
             state = None
             out, fb = SeasonalNaive().predict(None, g, horizon)
             fb = [(i, "champion failed") for i in range(len(g))]
@@ -333,7 +333,7 @@ class SegmentedForecaster:
         return panel.subset(idx)
 
     def _get_engine(self):
-        from .adapters.engine import resolve_engine
+        from ..engine.base import resolve_engine
         if getattr(self, "_engine", None) is None:
             self._engine = resolve_engine(self.engine, self.n_jobs)
         return self._engine
@@ -647,7 +647,7 @@ class SegmentedForecaster:
 
     # ------------------------------------------------------------------ persistence
     def __getstate__(self):
-        from .adapters.engine import saveable_engine
+        from ..engine.base import saveable_engine
         state = {**self.__dict__, "engine": saveable_engine(self.engine)}
         state.pop("_engine", None)
         return state

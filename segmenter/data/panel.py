@@ -28,6 +28,7 @@ points. In segmenter it always means grouping *many* series.
 from __future__ import annotations
 
 import os
+import warnings
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +37,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import DataValidationError, Problem
+from ..errors import DataValidationError, Problem
 
 __all__ = ["Panel", "read_panel", "combine_fingerprint"]
 
@@ -429,7 +430,7 @@ class Panel:
         for k, v in self.summary().items():
             lines.append(f"  {k:<32}{v}")
         if self.all_missing_ids:
-            from .errors import format_examples
+            from ..errors import format_examples
             lines.append(f"  entirely missing: {format_examples(self.all_missing_ids)}")
         return "\n".join(lines)
 
@@ -686,9 +687,13 @@ def _time_positions(col: pd.Series, codes: np.ndarray, freq, labels_of):
         tzs = {getattr(v, "tzinfo", None) is not None for v in obj.dropna().iloc[:10000]
                if isinstance(v, pd.Timestamp) or hasattr(v, "tzinfo")}
         try:
-            ts = pd.to_datetime(col, errors="coerce", format="mixed")
-        except (ValueError, TypeError) as exc:
-            if "tz" in str(exc).lower() or "offset" in str(exc).lower() or len(tzs) > 1:
+            with warnings.catch_warnings():
+                # pandas 2.x warns (and returns objects) where pandas 3 raises
+                warnings.filterwarnings("error", ".*mixed time zones.*", FutureWarning)
+                ts = pd.to_datetime(col, errors="coerce", format="mixed")
+        except (ValueError, TypeError, FutureWarning) as exc:
+            text = str(exc).lower()
+            if "tz" in text or "offset" in text or "zone" in text or len(tzs) > 1:
                 problems.append(Problem("mixed_timezones", name,
                                         "times mix time zones (or aware and naive values); "
                                         "convert them all to one zone, e.g. with "

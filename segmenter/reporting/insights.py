@@ -45,8 +45,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import features as F
-from .errors import DataValidationError, NotFittedError, Problem
+from .. import features as F
+from ..errors import DataValidationError, NotFittedError, Problem
 
 __all__ = ["Insights", "insight_features", "feature_associations"]
 
@@ -355,7 +355,7 @@ class Insights:
 
     def to_csv(self, folder) -> list[Path]:
         """Write ``sizes.csv``, ``insights.csv``, ``impact.csv`` and ``associations.csv``."""
-        from .persistence import atomic_write
+        from ..persistence import atomic_write
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         out = []
