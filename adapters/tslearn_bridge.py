@@ -15,12 +15,15 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from segmenter.data.series import SeriesSet, as_series_set, equal_length_array
-from segmenter.errors import NotFittedError
+from segmenter.base import check_fitted
 
 __all__ = ["SoftDTWKMeans"]
 
 
 class _TslearnClusterer(BaseEstimator):
+    _tags = {"input": "series", "capability:unequal_length": False,
+             "capability:multivariate": True, "requires:distance_matrix": False}
+
     def _make(self):  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -42,8 +45,7 @@ class _TslearnClusterer(BaseEstimator):
         return np.asarray(self.model_.transform(arr))[np.arange(len(arr)), labels]
 
     def predict(self, X):
-        if not hasattr(self, "model_"):
-            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit first")
+        check_fitted(self, "model_")
         return np.asarray(self.model_.predict(equal_length_array(X)), dtype=np.int64)
 
     def fit_predict(self, X, y=None):

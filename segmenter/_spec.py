@@ -41,3 +41,40 @@ def format_spec(name: str, params: dict) -> str:
     if not params:
         return name
     return f"{name}(" + ", ".join(f"{k}={v!r}" for k, v in sorted(params.items())) + ")"
+
+
+def resolve_specs(value, modes: dict, make, kind: type, what: str, param: str,
+                  example: str) -> tuple[list, set]:
+    """The objects a parameter such as ``blueprints=`` or ``candidates=`` names.
+
+    ``value`` is a mode (a key of ``modes``, whose value lists specs), one spec or
+    object, or a list of them; ``make`` builds each.  Returns the objects and the specs
+    the user named explicitly (empty for a mode).  An empty list or a spec listed twice
+    is a typed error naming ``param``.
+
+    >>> resolve_specs("b", {"all": ["a", "b"]}, str.upper, str, "thing", "things", "a")
+    (['B'], {'B'})
+    """
+    named: set = set()
+    if isinstance(value, str) and value in modes:
+        objs = [make(s) for s in modes[value]]
+    elif isinstance(value, (str, kind)):
+        objs = [make(value)]
+        named = {_spec_of(objs[0])}
+    else:
+        objs = [make(s) for s in value]
+        named = {_spec_of(o) for o in objs}
+    if not objs:
+        raise DataValidationError([Problem(f"no_{param}", param, f"{param} is empty; use "
+                                           f"one of {sorted(modes)} or {what} specs such as "
+                                           f"{example!r}")])
+    specs = [_spec_of(o) for o in objs]
+    dup = sorted({s for s in specs if specs.count(s) > 1})
+    if dup:
+        raise DataValidationError([Problem(f"duplicate_{what}", param,
+                                           f"{param} {dup} are listed twice")])
+    return objs, named
+
+
+def _spec_of(obj) -> str:
+    return getattr(obj, "spec", obj)

@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+
 __all__ = [
     "SegmenterError",
     "DataValidationError",
@@ -125,8 +127,11 @@ class ConstraintViolationError(_ProblemsError, ValueError):
     what = "clustering constraint(s) violated"
 
 
-class NotFittedError(SegmenterError, ValueError, AttributeError):
-    """A method that needs a fitted estimator was called before ``fit``."""
+class NotFittedError(SegmenterError, _SklearnNotFittedError):
+    """A method that needs a fitted estimator was called before ``fit``.
+
+    Also scikit-learn's ``NotFittedError`` (so a ``ValueError`` and an
+    ``AttributeError``): every estimator of the library raises this one class."""
 
 
 class MissingDependencyError(SegmenterError, ImportError):

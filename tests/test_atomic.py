@@ -1,14 +1,12 @@
 """Outputs are written atomically: a process killed mid-write leaves the previous file
 or none, never a truncated one (mapping, model, report all go through atomic_write)."""
 
-import os
 import signal
 import subprocess
 import sys
 import textwrap
 import time
 
-import numpy as np
 import pandas as pd
 import pytest
 

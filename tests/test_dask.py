@@ -84,7 +84,7 @@ def test_parquet_folder_read_by_the_workers_equals_local(client, data, monkeypat
     dask = sg.Segmenter(**KW, engine=client).fit(folder)
     _same(local, dask)
     # rows of series were spread over the files, so they were regrouped by id
-    assert any("regrouped" in lab for lab in dask._panel.labels)
+    assert any("regrouped" in lab for lab in dask._search.panel.labels)
 
 
 def test_dask_dataframe_and_scheduler_address(client, data):
@@ -95,9 +95,9 @@ def test_dask_dataframe_and_scheduler_address(client, data):
     by_address = sg.Segmenter(**KW, engine=client.scheduler.address).fit(folder)
     try:
         _same(local, by_address)
-        assert by_address._engine.client is not client
+        assert by_address._search.execution.engine.client is not client
     finally:
-        by_address._engine.close()
+        by_address._search.execution.engine.close()
 
 
 def test_saved_model_drops_the_client(client, data, tmp_path):

@@ -70,16 +70,17 @@ def test_demoted_rows_rank_below_the_others():
     assert lb2.best().settings["offset"] == 1
 
 
-def test_rerun_one_row_with_a_list_of_settings():
+def test_later_runs_add_rows_and_rerank():
     cand = Shift()
     lb = Leaderboard(folds=[4], metric="err", greater_is_better=False, progress=False)
     lb.run([(cand, {"offset": 0})])
-    new = lb.rerun(0, offset=[4, 6])
-    assert [e.settings["offset"] for e in new] == [4, 6]
+    new = lb.run([(cand, {"offset": o}) for o in (4, 6)])
+    assert [e.row for e in new] == [1, 2] and [e.settings["offset"] for e in new] == [4, 6]
     assert len(lb.entries) == 3 and cand.fits == 3
     assert lb.best().settings["offset"] == 4
+    assert lb.to_frame()["offset"].tolist() == [4, 6, 0]
     with pytest.raises(DataValidationError, match="row 7 is not on the leaderboard"):
-        lb.rerun(7, offset=1)
+        lb.entry(7)
 
 
 def test_no_finite_score_is_a_clear_error():

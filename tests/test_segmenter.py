@@ -8,7 +8,12 @@ from segmenter import persistence
 from segmenter.blueprints import Blueprint
 from segmenter.errors import (ConstraintViolationError, DataValidationError,
                               IncompatibleVersionError, NotFittedError)
-from segmenter.segmentation import default_k, make_folds, silhouette_against
+from segmenter._spec import resolve_specs
+from segmenter.clustering.blueprints import Blueprint, make_blueprint
+from segmenter.clustering.search import default_k
+from segmenter.clustering.segmenter import _MODES
+from segmenter.selection.folds import make_folds
+from segmenter.selection.scoring import silhouette_against
 
 from conftest import make_long, planted_frame
 
@@ -101,7 +106,7 @@ def test_rerun_reuses_features_and_distance_matrices(fitted, monkeypatch):
     def boom(*a, **k):
         raise AssertionError("featurization must not run again")
     monkeypatch.setattr(Blueprint, "featurize", boom)
-    monkeypatch.setattr("segmenter.segmentation.K.pairwise_sq", boom)
+    monkeypatch.setattr("segmenter.clustering.workspace.K.pairwise_sq", boom)
     new = fitted.rerun(n_clusters=[5, 6])
     assert len(new) == 6 and set(new["n_clusters"]) == {5, 6} and set(new["status"]) == {"ok"}
     row = int(fitted.leaderboard_.query("blueprint == 'dtw_kmedoids'")["row"].iloc[0])
@@ -141,9 +146,9 @@ def test_default_k_rule_and_blueprints_that_choose_k():
     assert sorted(lb.loc[lb.blueprint == "velocity_mean", "n_clusters"]) == [2, 3]
     hd = lb[lb.blueprint == "dtw_hdbscan"]
     assert len(hd) == 1 and hd["n_clusters"].isna().all()
-    quick = sg.Segmenter(n_clusters=2, blueprints="default", progress=False)
-    bps, _ = quick._resolve_blueprints()
-    assert "dtw_hdbscan" in [b.name for b in bps]       # resolved, but ...
+    bps, named = resolve_specs("default", _MODES, make_blueprint, Blueprint, "blueprint",
+                               "blueprints", "x")
+    assert "dtw_hdbscan" in [b.name for b in bps] and named == set()   # resolved, but ...
     seg2 = sg.Segmenter(n_clusters=[3], blueprints=["velocity_mean", "velocity_std"],
                         progress=False).fit(df)
     assert set(seg2.leaderboard_["blueprint"]) == {"velocity_mean", "velocity_std"}
@@ -154,7 +159,8 @@ def test_explicit_k_runs_only_named_k_choosing_blueprints():
     seg = sg.Segmenter(n_clusters=[3], blueprints=["velocity_mean", "features_hdbscan"],
                        progress=False).fit(df)
     assert "features_hdbscan" in set(seg.leaderboard_["blueprint"])
-    assert sg.Segmenter(n_clusters=[3], blueprints="quick")._resolve_blueprints()[1] == set()
+    seg = sg.Segmenter(n_clusters=[3], blueprints="default", progress=False).fit(df)
+    assert not {"features_hdbscan", "dtw_hdbscan"} & set(seg.leaderboard_["blueprint"])
 
 
 def test_predict_unseen_series_and_save_load_round_trip(planted102, tmp_path):

@@ -29,6 +29,7 @@ from .clusterers import (DTWAgglomerative, DTWHDBSCAN, DTWKMeans, DTWKMedoids,
                          FeatureClusterer, KShapeClusterer, VelocityClusterer)
 from .._spec import format_spec, parse_spec
 from ..distances.dtw import band_radius
+from ..base import get_tag, get_tags
 from ..errors import DataValidationError, Problem
 
 __all__ = ["Blueprint", "FittedBlueprint", "CATALOGUE", "make_blueprint", "register", "QUICK",
@@ -80,10 +81,32 @@ class Blueprint:
         accept, e.g. ``'dtw_kmeans'`` or ``'dtw_kmeans(band=0.2)'``."""
         return format_spec(self.name, self.params)
 
+    def get_tags(self) -> dict:
+        """Capability tags (:mod:`segmenter.base`): the clusterer class's, plus
+        ``representation``, ``geometry`` (``"dtw"`` for shape blueprints, ``"statistic"``
+        for velocity ones, ``"euclidean"`` on scaled features otherwise) and ``picks_k``."""
+        est = self.make_estimator(None if self.picks_k else 2, 0)
+        geometry = {"shape": "dtw", "velocity": "statistic"}.get(self.representation,
+                                                                  "euclidean")
+        return {**get_tags(est), "representation": self.representation,
+                "geometry": geometry, "picks_k": self.picks_k}
+
     @property
     def geometry(self) -> str:
-        """``"dtw"`` for shape blueprints, ``"euclidean"`` (scaled features) otherwise."""
-        return "dtw" if self.representation == "shape" else "euclidean"
+        """Where the blueprint's distances live (its ``geometry`` tag)."""
+        return self.get_tags()["geometry"]
+
+    def feature_names(self) -> list[str] | None:
+        """Names of the feature columns the clusterer reads (None for shape blueprints,
+        whose input is time points)."""
+        if self.representation == "summary":
+            return list(F.SUMMARY_FEATURES)
+        if self.representation == "velocity":
+            return [f"velocity_{s}" for s in F.VELOCITY_STATS]
+        if self.representation == "catch22":
+            from sktime.transformations.catch22 import CATCH22_SHORT_FEATURE_NAMES
+            return list(CATCH22_SHORT_FEATURE_NAMES)
+        return None
 
     @property
     def family(self) -> str:
@@ -158,7 +181,7 @@ class Blueprint:
         X, state = features if features is not None else self.featurize(panel)
         est = self.make_estimator(k, random_state)
         est.fit(X, **fit_kw)
-        if self.representation == "shape":
+        if get_tag(est, "input") == "series":
             state = {**state, "radius": self.radius_for(X, est)}
         return FittedBlueprint(self, k, est, state)
 
@@ -213,6 +236,11 @@ class FittedBlueprint:
         return int(getattr(self.estimator, "n_clusters_", len(np.unique(self.labels_))))
 
     @property
+    def geometry(self) -> str:
+        """The blueprint's geometry tag."""
+        return self.blueprint.geometry
+
+    @property
     def radius(self) -> int | None:
         """DTW band radius of the geometry (shape blueprints), else None."""
         return self.state.get("radius")
@@ -250,7 +278,7 @@ class FittedBlueprint:
         Shape blueprints: the concatenated values when all series have one length
         (then Euclidean distance is DTW with radius 0), else None.
         """
-        if self.blueprint.representation != "shape":
+        if get_tag(self.estimator, "input") == "matrix":
             return self.estimator.embed(X)
         lengths = X.lengths
         if len(lengths) and (lengths == lengths[0]).all():
@@ -259,13 +287,13 @@ class FittedBlueprint:
 
     def pairwise(self, X) -> np.ndarray:
         """Distance matrix of series ``X`` in the blueprint's geometry (DTW or Euclidean)."""
-        if self.blueprint.representation == "shape":
+        if self.geometry == "dtw":
             return np.sqrt(K.pairwise_sq(X.data, X.offsets, self.radius))
         return squareform(pdist(self.embed(X)))
 
     def cross(self, X, Y) -> np.ndarray:
         """Distances between series ``X`` (rows) and ``Y`` (columns) in the geometry."""
-        if self.blueprint.representation == "shape":
+        if self.geometry == "dtw":
             return np.sqrt(K.cross_sq(X.data, X.offsets, Y.data, Y.offsets, self.radius))
         return cdist(self.embed(X), self.embed(Y))
 

@@ -26,14 +26,15 @@ when it is built; the report restates them for completeness.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
-from typing import Iterable, Sequence
+from typing import Iterable
 
 import numpy as np
 import pandas as pd
 
 from ..errors import ConstraintViolationError, Problem, format_examples
 
-__all__ = ["ClusteringConstraints", "ConstraintReport", "normalize_k"]
+__all__ = ["ClusteringConstraints", "ConstraintReport", "normalize_k", "check_segment_count",
+           "segment_count_problems"]
 
 
 @dataclass(frozen=True)
@@ -163,11 +164,8 @@ class ClusteringConstraints:
                 "series or relax min_history", ids=short_ids))
         problems.extend(self.check_k(n_clusters))
         if panel.segments is not None:
-            n_seg = len(pd.unique(panel.segments))
-            if n_seg > self.max_segments:
-                problems.append(Problem(
-                    "C5", panel.segment_col, f"C5: {n_seg} segments, at most "
-                    f"{self.max_segments} can be forecast; merge segments or relax max_segments"))
+            problems.extend(segment_count_problems(len(pd.unique(panel.segments)),
+                                                   self.max_segments, column=panel.segment_col))
         all_missing = panel.all_missing_ids
         feasible, skipped = [], {}
         ks = _as_k_list(n_clusters)
@@ -310,3 +308,25 @@ def normalize_k(n_clusters, constraints: ClusteringConstraints) -> list[int] | N
         raise ConstraintViolationError(problems)
     ks = _as_k_list(n_clusters)
     return None if ks is None else [int(k) for k in ks]
+
+
+def segment_count_problems(n_segments: int, max_segments: int, what: str = "",
+                           column: str | None = "segment") -> list[Problem]:
+    """C5: the problem (if any) of ``n_segments`` segments against ``max_segments``.
+
+    >>> [p.message for p in segment_count_problems(4, 3)]
+    ['C5: 4 segments, at most 3 can be forecast; merge segments or relax max_segments']
+    """
+    if n_segments <= max_segments:
+        return []
+    return [Problem("C5", column, f"C5: {what + ' ' if what else ''}{n_segments} segments, at "
+                    f"most {max_segments} can be forecast; merge segments or relax "
+                    "max_segments")]
+
+
+def check_segment_count(n_segments: int, max_segments: int, what: str = "",
+                        column: str | None = "segment") -> None:
+    """Raise :class:`~segmenter.ConstraintViolationError` when C5 is violated."""
+    problems = segment_count_problems(n_segments, max_segments, what, column)
+    if problems:
+        raise ConstraintViolationError(problems)

@@ -35,8 +35,9 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from ..errors import ConstraintViolationError, DataValidationError, Problem, format_examples
+from ..errors import ConstraintViolationError, DataValidationError, Problem
 from ..persistence import atomic_write
+from .constraints import check_segment_count
 
 __all__ = ["SegmentMapping", "read_mapping"]
 
@@ -129,11 +130,8 @@ class SegmentMapping:
                 ids=self._ids_at(df, dup & ~df.duplicated(self.id_cols).to_numpy())))
         if problems:
             raise DataValidationError(problems)
-        n_seg = df[self.segment_col].nunique()
-        if n_seg > self.max_segments:
-            raise ConstraintViolationError([Problem(
-                "C5", self.segment_col, f"C5: {n_seg} segments, at most {self.max_segments} can "
-                "be forecast; merge segments or relax max_segments")])
+        check_segment_count(df[self.segment_col].nunique(), self.max_segments,
+                            column=self.segment_col)
         defaults = {"distance": np.nan, "short_history": False, "no_values": False,
                     "assigned_by": "user"}
         for c, v in defaults.items():
@@ -217,10 +215,6 @@ class SegmentMapping:
                 "unmapped_ids", ",".join(self.id_cols), f"{len(unknown)} series are not in the "
                 "mapping; assign them with Segmenter.predict or add them", ids=unknown)])
         return key.to_numpy()[pos]
-
-    def segments_for(self, panel) -> np.ndarray:
-        """Segment of every series of ``panel``, in the panel's series order."""
-        return self.segments_of(panel.id_labels())
 
     def __repr__(self) -> str:
         return (f"SegmentMapping({len(self)} series, {self.n_segments} segments, "

@@ -275,7 +275,6 @@ def pairwise_sq(data, offsets, radius):
     maxlen = 0
     for i in range(n):
         maxlen = max(maxlen, lengths[i])
-    d = data.shape[1]
     # sorted positions p and n-1-p go together so every task holds about n pairs
     half = (n + 1) // 2
     for t in prange(half):

@@ -22,7 +22,7 @@ any engine, which is what makes a retried task, or a Dask run, equal to a local 
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 from ..errors import DataValidationError, Problem
 
@@ -68,9 +68,6 @@ class Engine:
 
     def result(self, ref):
         raise NotImplementedError
-
-    def results(self, refs: Sequence) -> list:
-        return [self.result(r) for r in refs]
 
     def map(self, fn: Callable, jobs: Sequence[tuple], labels: Sequence[str],
             desc: str = "tasks", progress: bool | None = None) -> list:

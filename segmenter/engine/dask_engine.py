@@ -105,9 +105,6 @@ class DaskEngine(Engine):
     def result(self, ref):
         return ref.result()
 
-    def results(self, refs) -> list:
-        return [self.result(r) for r in refs]
-
     def map(self, fn, jobs, labels, desc="tasks", progress=None) -> list:
         from .progress import progress_bar
         futs = [self.submit(fn, *job, label=label) for job, label in zip(jobs, labels)]

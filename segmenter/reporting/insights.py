@@ -46,21 +46,25 @@ import numpy as np
 import pandas as pd
 
 from .. import features as F
-from ..errors import DataValidationError, NotFittedError, Problem
+from ..base import check_fitted, get_tag
+from ..clustering.segmenter import read_data
+from ..data.series import SeriesSet
+from ..errors import DataValidationError, Problem
 
 __all__ = ["Insights", "insight_features", "feature_associations"]
 
 
-def insight_features(panel, summary_params: dict | None = None,
-                     velocity_params: dict | None = None) -> pd.DataFrame:
+def insight_features(panel, blueprint=None) -> pd.DataFrame:
     """Summary features, ``velocity_*`` statistics and static columns, one row per series.
 
-    ``summary_params`` / ``velocity_params`` are passed to the featurizers (e.g. the
-    model's ``season_length`` or feature derivation ``window``), so the table describes
-    the statistics the model was fitted on.
+    With a ``blueprint`` whose featurizer takes parameters (a summary ``season_length``,
+    a velocity ``window``), those statistics are computed as the blueprint computes
+    them, so the table describes what the model was fitted on.
     """
-    summ = F.summary_features(panel, **(summary_params or {}))
-    vel = F.velocity_features(panel, **(velocity_params or {})).add_prefix("velocity_")
+    fp = blueprint.featurizer_params() if blueprint is not None else {}
+    rep = getattr(blueprint, "representation", None)
+    summ = F.summary_features(panel, **(fp if rep == "summary" else {}))
+    vel = F.velocity_features(panel, **(fp if rep == "velocity" else {})).add_prefix("velocity_")
     out = pd.concat([summ, vel], axis=1)
     if len(panel.static_cols):
         st = panel.statics[list(panel.static_cols)].reset_index(drop=True)
@@ -139,20 +143,6 @@ def feature_associations(frame: pd.DataFrame, max_features: int = 50) -> pd.Data
 
 
 # ============================================================================ impact
-def _membership(model, X) -> np.ndarray:
-    """Distances of every series to every segment's center in the model's own space."""
-    est = model.estimator
-    if hasattr(est, "transform"):
-        return np.asarray(est.transform(X), dtype=float)
-    if hasattr(est, "centers_") and hasattr(est, "column"):          # velocity bins
-        x = np.asarray(X, dtype=float)[:, est.column]
-        x = np.where(np.isnan(x), est.median_, x)
-        return np.abs(x[:, None] - np.asarray(est.centers_, dtype=float)[None, :])
-    raise DataValidationError([Problem("no_membership", "blueprint",
-                                       f"{type(est).__name__} exposes no distances to its "
-                                       "centers; feature impact needs them")])
-
-
 def _permutation_impact(score, X: np.ndarray, names: list, n_repeats: int,
                         rng) -> pd.Series:
     base = score(X)
@@ -227,38 +217,37 @@ class Insights:
                        max_features: int = 50, random_state=0) -> "Insights":
         """Insights of ``seg``'s chosen model on its fit data (or on ``data``, read with
         the fit's column names, when the segmenter was loaded from a file)."""
-        if not hasattr(seg, "model_"):
-            raise NotFittedError("this Segmenter is not fitted yet; call fit before insights")
-        ws = getattr(seg, "_ws", None)
+        check_fitted(seg, "model_", "insights")
+        ws = seg._fit_workspace
         if data is None and ws is None:
             raise DataValidationError([Problem(
                 "no_data", "data", "this Segmenter holds no training data (it was loaded "
                 "from a file, or fitted on a distributed engine, where the data stay on the "
                 "workers); pass data=... (a frame of the series to describe)")])
         model = seg.model_
-        rep = model.blueprint.representation
+        bp = model.blueprint
+        reads_matrix = get_tag(model.estimator, "input") == "matrix"
         if data is None:
             panel = ws.panel
             frame = seg.mapping_.to_frame()
             segments, dist = frame["segment"].to_numpy(), frame["distance"].to_numpy()
-            X = ws.features(model.blueprint)[0] if rep != "shape" else None
+            X = ws.features(bp)[0] if reads_matrix else None
         else:
-            panel = seg._read(data, **seg.data_args_)
+            panel = read_data(data, **seg.data_args_)
             X = model.featurize(panel)
             segments = model.predict_features(X)
             dist = model.center_distances(X, segments)
-        fp = model.blueprint.featurizer_params()
-        table = insight_features(panel, fp if rep == "summary" else None,
-                                 fp if rep == "velocity" else None)
+        table = insight_features(panel, bp)
         rng = np.random.default_rng(random_state)
         idx = np.arange(panel.n_series)
         if len(idx) > sample:
             idx = np.sort(rng.choice(idx, size=sample, replace=False))
         acc = math.nan
-        if rep in ("summary", "velocity"):
-            names = (list(F.SUMMARY_FEATURES) if rep == "summary"
-                     else [f"velocity_{s}" for s in F.VELOCITY_STATS])
-            imp = _permutation_impact(lambda Z: _membership(model, Z),
+        names = bp.feature_names()
+        if reads_matrix and names is not None and set(names) <= set(table.columns):
+            # the model reads insight features: permute them through the model itself
+            imp = _permutation_impact(lambda Z: np.asarray(model.estimator.transform(Z),
+                                                           dtype=float),
                                       np.asarray(X, dtype=float)[idx], names, n_repeats, rng)
             method = "permutation"
         else:
@@ -279,7 +268,7 @@ class Insights:
         assoc = feature_associations(table, max_features=max_features)
         centers = getattr(model.estimator, "centers_", None)
         centers = ({int(c): centers[c] for c in range(len(centers))}
-                   if rep == "shape" and hasattr(centers, "offsets") else {})
+                   if isinstance(centers, SeriesSet) else {})
         return cls(table, segments, panel, imp, method, acc, assoc, distances=dist,
                    centers=centers)
 

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from .. import features as F
+from ..data.series import SeriesSet
 from ..errors import missing_dependency
 
 __all__ = ["plot_clusters", "plot_silhouette", "plot_leaderboard", "plot_map",
@@ -119,7 +120,7 @@ def plot_clusters(seg, panel, max_members: int = 40, names: dict | None = None,
     colors = _colors(max(order) + 1)
     est = seg.model_.estimator
     centers = getattr(est, "centers_", None)
-    shape_centers = seg.model_.blueprint.representation == "shape" and hasattr(centers, "offsets")
+    shape_centers = isinstance(centers, SeriesSet)
     for ax, s in zip(axes, order):
         members = np.flatnonzero(labels == s)
         shown = _sample(members, max_members, rng)
@@ -208,7 +209,7 @@ def plot_map(seg, panel, sample: int = 400, random_state=0, labels=None):
     rng = np.random.default_rng(random_state)
     idx, X, lab = _geometry_sample(seg, panel, sample, rng, labels)
     model = seg.model_
-    if model.blueprint.representation == "shape":
+    if model.geometry == "dtw":
         xy = _classical_mds(model.pairwise(X))
         how = "classical MDS of DTW distances"
     else:

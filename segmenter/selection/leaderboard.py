@@ -1,6 +1,6 @@
 """The leaderboard machinery: fit candidates on one partition, score them on another, rank.
 
-One machinery serves both halves of the library (DESIGN §5):
+One machinery serves both halves of the library:
 
 * clustering: candidates are blueprint × k, the partition is a split of the *series*
   into training and validation (or folds of series), the metric is a silhouette;
@@ -63,11 +63,6 @@ class Entry:
     fit_seconds: float = 0.0
     score_seconds: float = 0.0
     models: list = field(default_factory=list, repr=False)
-
-    @property
-    def model(self):
-        """The model fitted on the first fold (None unless the entry is ok)."""
-        return self.models[0] if self.models else None
 
 
 class Leaderboard:
@@ -165,14 +160,6 @@ class Leaderboard:
             log.info("%s: %s %s %s=%.4g (fit %.2fs, score %.2fs)", self.desc,
                      e.candidate.name, e.settings, self.metric,
                      e.metrics.get(self.metric, math.nan), e.fit_seconds, e.score_seconds)
-
-    def rerun(self, row: int, **settings) -> list[Entry]:
-        """Run row ``row``'s candidate again with some settings changed (new rows).
-
-        A setting given as a list (e.g. ``n_clusters=[3, 5]``) makes one row per value.
-        """
-        base = self.entry(row)
-        return self.run([(base.candidate, s) for s in _expand({**base.settings, **settings})])
 
     # ------------------------------------------------------------------ reading
     def entry(self, row: int) -> Entry:
@@ -284,18 +271,6 @@ def _aggregate(results: list[dict]) -> dict:
         else:
             out[key] = first
     return out
-
-
-def _expand(settings: dict) -> list[dict]:
-    """One settings dict per value of the (single) list-valued setting."""
-    lists = {k: v for k, v in settings.items() if isinstance(v, (list, tuple))}
-    if not lists:
-        return [settings]
-    if len(lists) > 1:
-        raise DataValidationError([Problem(
-            "bad_rerun", None, f"only one setting may be a list in a rerun, got {sorted(lists)}")])
-    (key, values), = lists.items()
-    return [{**settings, key: v} for v in values]
 
 
 def _fmt_settings(settings: dict) -> str:

@@ -18,7 +18,7 @@ from sklearn.utils import check_random_state
 from ...data.series import SeriesSet, as_series_set
 from ...distances import _dtw_kernels as K
 from ...distances.dtw import band_radius
-from ...errors import NotFittedError
+from ...base import check_fitted
 
 __all__ = ["DTWKMeans", "DTWKMedoids", "DTWAgglomerative", "DTWHDBSCAN",
            "medoids_from_distances", "pruning_counts", "PRUNING_KEYS"]
@@ -54,44 +54,44 @@ def medoids_from_distances(D: np.ndarray, labels: np.ndarray, k: int) -> np.ndar
 class _ShapeClusterer(BaseEstimator):
     """Shared machinery: band handling, centers, nearest-center assignment."""
 
+    _tags = {"input": "series", "capability:unequal_length": True,
+             "capability:multivariate": True, "requires:distance_matrix": False}
+
     def _radius(self, xs: SeriesSet) -> int:
         return band_radius(self.band, int(xs.lengths.max()))
 
     def _check_fitted(self):
-        if not hasattr(self, "centers_"):
-            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit first")
+        check_fitted(self, "centers_")
 
-    def _assign(self, xs: SeriesSet, centers: SeriesSet | None = None, hint=None,
-                record: bool = True):
-        """(labels, squared cost to the nearest center) for series ``xs``, by the pruned
-        search (:func:`segmenter._dtw_kernels.nearest_sq`); with ``record`` its counts
-        accumulate in ``pruning_``."""
+    def _search(self, xs: SeriesSet, centers: SeriesSet | None = None, hint=None):
+        """(labels, squared cost to the nearest center, per-series counts) for series
+        ``xs``, by the pruned search (:func:`segmenter.distances._dtw_kernels.nearest_sq`;
+        its labels equal the brute-force ``argmin``, ties to the lower index)."""
         c = self.centers_ if centers is None else centers
         hint = np.full(len(xs), -1, dtype=np.int64) if hint is None else \
             np.ascontiguousarray(hint, dtype=np.int64)
-        lab, sq, stats = K.nearest_sq(xs.data, xs.offsets, c.data, c.offsets, self.radius_, hint)
-        if record:
-            self.pruning_ = pruning_counts(getattr(self, "pruning_", None), stats=stats)
+        return K.nearest_sq(xs.data, xs.offsets, c.data, c.offsets, self.radius_, hint)
+
+    def _assign(self, xs: SeriesSet, centers: SeriesSet | None = None, hint=None):
+        """:meth:`_search` during fit: its counts accumulate in ``pruning_``."""
+        lab, sq, stats = self._search(xs, centers, hint)
+        self.pruning_ = pruning_counts(getattr(self, "pruning_", None), stats=stats)
         return lab, sq
 
     def nearest(self, X) -> tuple[np.ndarray, np.ndarray, dict]:
         """Nearest center of each series under DTW, by the pruned search.
 
         Returns labels, DTW distances to that center and the search's counts
-        (:func:`pruning_counts`).  The labels equal
-        :meth:`predict`'s (the brute-force nearest center, ties to the lower index).
+        (:func:`pruning_counts`).  The labels equal :meth:`predict`'s.
         """
         self._check_fitted()
-        xs = as_series_set(X)
-        c = self.centers_
-        lab, sq, stats = K.nearest_sq(xs.data, xs.offsets, c.data, c.offsets, self.radius_,
-                                      np.full(len(xs), -1, dtype=np.int64))
+        lab, sq, stats = self._search(as_series_set(X))
         return lab, np.sqrt(sq), pruning_counts(stats=stats)
 
     def predict(self, X):
         """Assign series (any lengths) to the nearest fitted center under DTW."""
         self._check_fitted()
-        return self._assign(as_series_set(X), record=False)[0]
+        return self._search(as_series_set(X))[0]
 
     def center_distances(self, X, labels) -> np.ndarray:
         """DTW distance of each series to the center (barycenter or medoid) of its label."""
@@ -244,6 +244,8 @@ class DTWKMeans(_ShapeClusterer):
 
 class _DistanceMatrixClusterer(_ShapeClusterer):
     """Clusterers that work from the full DTW distance matrix of the fitted series."""
+
+    _tags = {"requires:distance_matrix": True}
 
     def fit(self, X, y=None, distance_matrix=None):
         """Fit on series ``X``; pass ``distance_matrix`` (DTW, non-squared) to reuse one."""

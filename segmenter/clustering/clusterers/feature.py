@@ -10,7 +10,9 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin, clone
 from sklearn.cluster import KMeans
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import validate_data
+
+from ...base import check_fitted
 
 __all__ = ["FeatureClusterer", "VelocityClusterer", "CONSTANT_SPREAD"]
 
@@ -52,6 +54,9 @@ class FeatureClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
     >>> FeatureClusterer(n_clusters=2, random_state=0).fit(X).labels_.tolist()
     [1, 1, 1, 1, 1, 0, 0, 0, 0, 0]
     """
+
+    _tags = {"input": "matrix", "capability:unequal_length": True,
+             "capability:multivariate": True, "requires:distance_matrix": False}
 
     def __init__(self, estimator=None, n_clusters=None, scale=True, random_state=None):
         self.estimator = estimator
@@ -108,14 +113,15 @@ class FeatureClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         self._remap = remap
         return self
 
+    def _sq_distances(self, Xs):
+        """Squared Euclidean distance of scaled rows to each centroid."""
+        return ((Xs[:, None, :] - self.cluster_centers_[None, :, :]) ** 2).sum(axis=2)
+
     def _nearest(self, Xs):
-        d = ((Xs[:, None, :] - self.cluster_centers_[None, :, :]) ** 2).sum(axis=2)
-        return d.argmin(axis=1)
+        return self._sq_distances(Xs).argmin(axis=1)
 
     def predict(self, X):
-        check_is_fitted(self)
-        X = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64, reset=False)
-        Xs = self._prep(X)
+        Xs = self.embed(X)
         if hasattr(self.estimator_, "predict") and not np.any(self.noise_):
             raw = np.asarray(self.estimator_.predict(Xs))
             out = np.array([self._remap.get(v, -1) for v in raw], dtype=np.int64)
@@ -132,16 +138,13 @@ class FeatureClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
 
     def embed(self, X) -> np.ndarray:
         """Rows in the clustering geometry: imputed and standardised as at fit."""
-        check_is_fitted(self)
+        check_fitted(self, "cluster_centers_")
         X = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64, reset=False)
         return self._prep(X)
 
     def transform(self, X):
         """Squared Euclidean distance of each row to each centroid (scaled space)."""
-        check_is_fitted(self)
-        X = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64, reset=False)
-        Xs = self._prep(X)
-        return ((Xs[:, None, :] - self.cluster_centers_[None, :, :]) ** 2).sum(axis=2)
+        return self._sq_distances(self.embed(X))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -149,7 +152,7 @@ class FeatureClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         return tags
 
 
-class VelocityClusterer(ClusterMixin, BaseEstimator):
+class VelocityClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
     """The reference "Velocity" clustering: equal-frequency quantile bins of one statistic.
 
     The across-series distribution of column ``column`` is cut at its ``k+1`` quantiles
@@ -180,6 +183,9 @@ class VelocityClusterer(ClusterMixin, BaseEstimator):
     >>> VelocityClusterer(n_clusters=3).fit(np.array([[0.], [0.], [0.], [5.]])).empty_clusters_
     [0, 1]
     """
+
+    _tags = {"input": "matrix", "capability:unequal_length": True,
+             "capability:multivariate": True, "requires:distance_matrix": False}
 
     def __init__(self, n_clusters=4, column=0):
         self.n_clusters = n_clusters
@@ -218,16 +224,21 @@ class VelocityClusterer(ClusterMixin, BaseEstimator):
         return np.searchsorted(self.edges_[1:-1], x, side="right").astype(np.int64)
 
     def predict(self, X):
-        check_is_fitted(self)
+        check_fitted(self, "edges_")
         X = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64, reset=False)
         return self._bin(X[:, self.column])
 
     def embed(self, X) -> np.ndarray:
         """The statistic as a one-column matrix (missing values at the fitted median)."""
-        check_is_fitted(self)
+        check_fitted(self, "edges_")
         X = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64, reset=False)
         x = X[:, self.column]
         return np.where(np.isnan(x), self.median_, x)[:, None]
+
+    def transform(self, X) -> np.ndarray:
+        """Absolute difference between each series' statistic and every bin's median,
+        (n_series, n_clusters): the distances to the segment centers."""
+        return np.abs(self.embed(X) - self.centers_[None, :])
 
     def center_distances(self, X, labels) -> np.ndarray:
         """Absolute difference between each series' statistic and its bin's median."""

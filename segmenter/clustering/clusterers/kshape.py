@@ -7,7 +7,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 
 from ...data.series import SeriesSet, equal_length_array
-from ...errors import NotFittedError
+from ...base import check_fitted
 
 __all__ = ["KShapeClusterer", "KSHAPE_BLOCK_BYTES"]
 
@@ -55,6 +55,9 @@ class KShapeClusterer(BaseEstimator):
     >>> KShapeClusterer(2, random_state=0).fit(X).labels_.tolist()
     [1, 1, 1, 0, 0, 0]
     """
+
+    _tags = {"input": "series", "capability:unequal_length": False,
+             "capability:multivariate": True, "requires:distance_matrix": False}
 
     def __init__(self, n_clusters=4, max_iter=100, n_init=1, tol=1e-6, random_state=None):
         self.n_clusters = n_clusters
@@ -199,8 +202,7 @@ class KShapeClusterer(BaseEstimator):
     # ------------------------------------------------------------------ assign
     def transform(self, X):
         """SBD of each series to each centroid, (n_series, n_clusters)."""
-        if not hasattr(self, "centers_"):
-            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit first")
+        check_fitted(self, "centers_")
         A = equal_length_array(X, "k-Shape")
         if A.shape[1:] != (self.length_, self.n_dims_):
             raise ValueError(f"k-Shape was fitted on series of length {self.length_} with "
