@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConstraintViolationError, DataValidationError, Problem
+from ..data.panel import id_labels
 from ..persistence import atomic_write
 from .constraints import check_segment_count
 
@@ -144,9 +145,7 @@ class SegmentMapping:
         return df[self.id_cols + [self.segment_col] + FLAG_COLUMNS]
 
     def _ids_at(self, df, mask) -> list:
-        sub = df.loc[mask, self.id_cols]
-        return sub.iloc[:, 0].tolist() if len(self.id_cols) == 1 else \
-            list(sub.itertuples(index=False, name=None))
+        return id_labels(df.loc[mask, self.id_cols])
 
     @classmethod
     def from_frame(cls, df: pd.DataFrame, id_col="unique_id", segment_col: str = "segment",
@@ -171,9 +170,7 @@ class SegmentMapping:
         per = sub.drop_duplicates()
         conflict = per.duplicated(id_cols, keep=False)
         if conflict.any():
-            bad = per.loc[conflict, id_cols].drop_duplicates()
-            ids = bad.iloc[:, 0].tolist() if len(id_cols) == 1 else \
-                list(bad.itertuples(index=False, name=None))
+            ids = id_labels(per.loc[conflict, id_cols].drop_duplicates())
             raise ConstraintViolationError([Problem(
                 "C7", segment_col, f"C7: {len(ids)} series have rows in more than one segment; "
                 "every row of a series must belong to the same segment", ids=ids)])

@@ -43,7 +43,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataValidationError, Problem
-from .panel import Panel, combine_fingerprint, grid_steps, is_dask_collection, read_panel
+from .panel import (Panel, combine_fingerprint, grid_steps, id_labels, integer_step,
+                    is_dask_collection, is_integer_times, naive_times, read_panel)
 
 __all__ = ["ChunkedPanel", "load_chunks", "CHUNK_SERIES", "is_dask_collection"]
 
@@ -110,14 +111,10 @@ def _profile(df: pd.DataFrame, id_cols: list[str], time_col: str) -> dict:
     rows = df.groupby(id_cols, sort=False, dropna=False).size().reset_index(name="_rows")
     out = {"ids": ids, "rows": rows, "int": None}
     t = df[time_col] if time_col in df.columns else None
-    if t is not None and len(t) and (pd.api.types.is_integer_dtype(t) or (
-            pd.api.types.is_float_dtype(t) and t.notna().any()
-            and np.all(np.mod(t.dropna().to_numpy(), 1) == 0))):
+    if t is not None and len(t) and is_integer_times(t):
         ti = t.dropna().to_numpy().astype(np.int64)
         lo = int(ti.min())
-        rel = ti - lo
-        rel = rel[rel > 0]
-        out["int"] = (lo, int(np.gcd.reduce(rel)) if len(rel) else 0)
+        out["int"] = (lo, integer_step(ti - lo))
     return out
 
 
@@ -239,9 +236,7 @@ class ChunkedPanel:
 
     def id_labels(self, index=None) -> list:
         frame = self.ids if index is None else self.ids.iloc[np.asarray(list(index), dtype=int)]
-        if len(self.id_cols) == 1:
-            return frame.iloc[:, 0].tolist()
-        return list(frame.itertuples(index=False, name=None))
+        return id_labels(frame)
 
     def fingerprint(self) -> str:
         return combine_fingerprint(self.ids, self.start, self.digests, self.freq,
@@ -453,11 +448,7 @@ def _as_ns(col: pd.Series):
         pd.to_datetime(col, errors="coerce", format="mixed")
     if not pd.api.types.is_datetime64_any_dtype(ts):
         return None, None
-    if getattr(ts.dtype, "tz", None) is not None:
-        local = ts.dropna()
-        ts = ts.dt.tz_localize(None) if len(local) and bool(
-            (local.dt.normalize() == local).all()) else \
-            ts.dt.tz_convert("UTC").dt.tz_localize(None)
+    ts = naive_times(ts)[0]
     ok = ts.notna().to_numpy()
     return ts.to_numpy(dtype="datetime64[ns]"), ok
 

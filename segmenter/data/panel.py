@@ -39,7 +39,7 @@ import pandas as pd
 
 from ..errors import DataValidationError, Problem
 
-__all__ = ["Panel", "read_panel", "combine_fingerprint"]
+__all__ = ["Panel", "read_panel", "read_table", "combine_fingerprint", "id_labels"]
 
 _MAX_GRID_STEPS = 50_000_000
 
@@ -54,6 +54,44 @@ def _as_list(cols: str | Sequence[str] | None) -> list[str]:
 
 def _row_numbers(mask: np.ndarray) -> list[int]:
     return np.flatnonzero(mask).tolist()
+
+
+def id_labels(frame: pd.DataFrame) -> list:
+    """Series ids of an id frame as given: scalars for one id column, tuples for a
+    composite key.
+
+    >>> id_labels(pd.DataFrame({"a": [1, 2], "b": ["x", "y"]}))
+    [(1, 'x'), (2, 'y')]
+    """
+    if frame.shape[1] == 1:
+        return frame.iloc[:, 0].tolist()
+    return list(frame.itertuples(index=False, name=None))
+
+
+def is_integer_times(col: pd.Series) -> bool:
+    """Whether a time column holds integer steps (ints, or floats that are all whole)."""
+    if pd.api.types.is_integer_dtype(col):
+        return True
+    return bool(pd.api.types.is_float_dtype(col) and col.notna().any()
+                and np.all(np.mod(col.dropna().to_numpy(), 1) == 0))
+
+
+def integer_step(rel: np.ndarray) -> int:
+    """The gcd of the positive offsets ``rel`` from the first time (0 when none)."""
+    rel = rel[rel > 0]
+    return int(np.gcd.reduce(rel.astype(np.int64))) if len(rel) else 0
+
+
+def naive_times(ts: pd.Series) -> tuple[pd.Series, str]:
+    """Aware datetimes as naive ones, and how: all at local midnight (daily or coarser)
+    keeps the wall time, so the calendar grid stays (``"wall"``); otherwise UTC, which
+    has no daylight-saving jumps (``"utc"``).  Naive times are returned as they are."""
+    if getattr(ts.dtype, "tz", None) is None:
+        return ts, "wall"
+    local = ts.dropna()
+    if len(local) and bool((local.dt.normalize() == local).all()):
+        return ts.dt.tz_localize(None), "wall"
+    return ts.dt.tz_convert("UTC").dt.tz_localize(None), "utc"
 
 
 @dataclass(frozen=True)
@@ -248,9 +286,7 @@ class Panel:
     def id_labels(self, index: Iterable[int] | None = None) -> list:
         """Series ids as given by the user (scalars, or tuples for composite ids)."""
         frame = self.ids if index is None else self.ids.iloc[np.asarray(list(index), dtype=int)]
-        if len(self.id_cols) == 1:
-            return frame.iloc[:, 0].tolist()
-        return list(frame.itertuples(index=False, name=None))
+        return id_labels(frame)
 
     def series(self, i: int, column: int = 0) -> np.ndarray:
         """Values of series ``i`` (a view into ``values``)."""
@@ -506,10 +542,7 @@ def _build(df, id_col, time_col, target_col, value_cols, static_cols, segment_co
     ids = id_frame.iloc[first_row].reset_index(drop=True)
 
     def labels_of(code_array: np.ndarray) -> list:
-        uniq = np.unique(code_array[code_array >= 0])
-        if len(id_cols) == 1:
-            return ids.iloc[uniq, 0].tolist()
-        return list(ids.iloc[uniq].itertuples(index=False, name=None))
+        return id_labels(ids.iloc[np.unique(code_array[code_array >= 0])])
 
     # --- times --------------------------------------------------------------------
     tpos, grid, time_dtype, tprobs = _time_positions(df[time_col], codes, freq, labels_of)
@@ -653,9 +686,7 @@ def _time_positions(col: pd.Series, codes: np.ndarray, freq, labels_of):
                 rows=_row_numbers(frac)))
             return None, _Grid("int", 1, 0), None, problems
     # integer steps ------------------------------------------------------------------
-    if pd.api.types.is_integer_dtype(col) or (
-            pd.api.types.is_float_dtype(col) and not null_t.all()
-            and np.all(np.mod(col.dropna().to_numpy(), 1) == 0)):
+    if is_integer_times(col):
         t = col.to_numpy(dtype=np.float64, na_value=np.nan)
         ok = valid & ~null_t
         ti = np.where(ok, t, 0).astype(np.int64)
@@ -708,16 +739,7 @@ def _time_positions(col: pd.Series, codes: np.ndarray, freq, labels_of):
                 f"dates (e.g. {col[bad].iloc[:3].tolist()}); fix them or pass integer steps",
                 ids=labels_of(codes[bad]), rows=_row_numbers(bad)))
     tz = ts.dtype
-    tz_mode = "wall"
-    if getattr(ts.dtype, "tz", None) is not None:
-        # all at local midnight (daily or coarser): wall time keeps the calendar grid;
-        # otherwise UTC, which has no daylight-saving jumps
-        local = ts.dropna()
-        if len(local) and bool((local.dt.normalize() == local).all()):
-            ts = ts.dt.tz_localize(None)
-        else:
-            ts = ts.dt.tz_convert("UTC").dt.tz_localize(None)
-            tz_mode = "utc"
+    ts, tz_mode = naive_times(ts)
     ok = valid & ts.notna().to_numpy()
     if not ok.any():
         return None, _Grid("datetime", freq, None), tz, problems
@@ -774,10 +796,7 @@ def _estimate_steps(t0: pd.Timestamp, t1: pd.Timestamp, offset) -> int:
 
 def _infer_int_step(rel: np.ndarray) -> int:
     """The largest step that puts every time (relative to the first) on the grid."""
-    rel = rel[rel > 0]
-    if len(rel) == 0:
-        return 1
-    return int(np.gcd.reduce(rel.astype(np.int64)))
+    return integer_step(rel) or 1
 
 
 def _infer_datetime_freq(ns: np.ndarray, codes: np.ndarray) -> str | None:
