@@ -29,6 +29,7 @@ from .errors import (
     ConstraintViolationError,
     DataValidationError,
     IncompatibleVersionError,
+    InputTypeError,
     MissingDependencyError,
     NotFittedError,
     SegmenterError,
@@ -55,6 +56,7 @@ __all__ = [
     "DataValidationError",
     "ConstraintViolationError",
     "NotFittedError",
+    "InputTypeError",
     "MissingDependencyError",
     "IncompatibleVersionError",
 ]

@@ -21,6 +21,7 @@ __all__ = [
     "DataValidationError",
     "ConstraintViolationError",
     "NotFittedError",
+    "InputTypeError",
     "MissingDependencyError",
     "IncompatibleVersionError",
     "Problem",
@@ -125,6 +126,11 @@ class ConstraintViolationError(_ProblemsError, ValueError):
     """The data cannot be clustered under the active clustering constraints."""
 
     what = "clustering constraint(s) violated"
+
+
+class InputTypeError(SegmenterError, TypeError):
+    """An input of a type the function cannot take (sparse matrices, objects that are
+    not numbers); raised where scikit-learn raises ``TypeError``."""
 
 
 class NotFittedError(SegmenterError, _SklearnNotFittedError):

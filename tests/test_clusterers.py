@@ -5,8 +5,9 @@ from sklearn.utils.estimator_checks import check_estimator
 import segmenter as sg
 from conftest import planted_frame
 from segmenter.blueprints import CATALOGUE, DEFAULT, Blueprint, make_blueprint
-from segmenter.clusterers import (DTWAgglomerative, DTWHDBSCAN, DTWKMeans, DTWKMedoids,
-                                  FeatureClusterer, VelocityClusterer)
+from segmenter.clustering.clusterers import (DTWAgglomerative, DTWHDBSCAN, DTWKMeans,
+                                             DTWKMedoids, FeatureClusterer, KShapeClusterer,
+                                             VelocityClusterer)
 
 
 def planted(n_per=8, length=40, seed=0, shapes=("sine", "ramp", "step")):
@@ -89,6 +90,29 @@ def _velocity_expected_failures():
     (VelocityClusterer(n_clusters=3), _velocity_expected_failures()),
 ], ids=["kmeans", "gmm", "ward", "velocity"])
 def test_sklearn_check_estimator(est, xfail):
+    check_estimator(est, expected_failed_checks=xfail)
+
+
+_ANY_LENGTH = ("DTW compares series of any length: a series of another length at predict or "
+               "transform is by design, not an error")
+
+
+@pytest.mark.parametrize("est,xfail", [
+    (DTWKMeans(n_clusters=3, random_state=0), None),
+    (DTWKMedoids(n_clusters=3, random_state=0), None),
+    (DTWAgglomerative(n_clusters=3), None),
+    (DTWHDBSCAN(), None),
+    (KShapeClusterer(n_clusters=2, random_state=0),
+     {"check_clustering": "k-Shape compares z-normalised shapes; the check's blobs are "
+                          "series of length 2, which have only two shapes, so 3 clusters "
+                          "leave one empty"}),
+], ids=["dtw_kmeans", "dtw_kmedoids", "dtw_agglomerative", "dtw_hdbscan", "kshape"])
+def test_sklearn_check_estimator_shape_clusterers(est, xfail):
+    """The shape clusterers pass scikit-learn's checks on 2-D arrays (series of one
+    length), except those listed with their reason."""
+    if xfail is None:
+        xfail = {"check_n_features_in_after_fitting": _ANY_LENGTH,
+                 "check_transformer_general": _ANY_LENGTH}
     check_estimator(est, expected_failed_checks=xfail)
 
 

@@ -14,10 +14,10 @@ from typing import Sequence
 
 import numpy as np
 
-from ..errors import DataValidationError, Problem
+from ..errors import DataValidationError, InputTypeError, Problem
 
 __all__ = ["SeriesSet", "as_series_set", "equal_length_array", "interpolate_gaps",
-           "clean_history"]
+           "clean_history", "array_width"]
 
 
 class SeriesSet:
@@ -72,6 +72,19 @@ def _trim_padding(x: np.ndarray) -> np.ndarray:
     return x
 
 
+def _checked_array(X, name: str) -> np.ndarray:
+    """An array of series through scikit-learn's ``check_array`` (so sparse, complex,
+    1-D and empty inputs get its standard messages), as a typed error naming ``name``."""
+    from sklearn.utils.validation import check_array
+    try:
+        return check_array(X, ensure_all_finite=False, allow_nd=True, dtype=np.float64,
+                           ensure_min_samples=1, ensure_min_features=1)
+    except TypeError as exc:
+        raise InputTypeError(f"{name}: {exc}") from None
+    except ValueError as exc:
+        raise DataValidationError([Problem("bad_series_array", name, str(exc))]) from None
+
+
 def as_series_set(X, name: str = "X") -> SeriesSet:
     """Validate and convert series to a :class:`SeriesSet`.
 
@@ -82,6 +95,8 @@ def as_series_set(X, name: str = "X") -> SeriesSet:
     """
     if isinstance(X, SeriesSet):
         return X
+    if not isinstance(X, (list, tuple)) and (hasattr(X, "__array__") or hasattr(X, "tocsr")):
+        X = _checked_array(X, name)
     if isinstance(X, np.ndarray) and X.dtype != object:
         if X.ndim == 2:
             seqs = [X[i][:, None] for i in range(X.shape[0])]
@@ -169,3 +184,10 @@ def clean_history(y: np.ndarray) -> tuple[np.ndarray, int]:
         idx = np.arange(len(x))
         x[nan] = np.interp(idx[nan], idx[~nan], x[~nan])
     return x, first
+
+
+def array_width(X) -> int | None:
+    """The number of columns (time steps) of series given as a 2-D array, else None:
+    what a clusterer records as scikit-learn's ``n_features_in_``."""
+    shape = getattr(X, "shape", None)
+    return int(shape[1]) if shape is not None and len(shape) == 2 else None

@@ -41,6 +41,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from .. import persistence
+from ..base import SegmenterEstimator
 from ..errors import (ConstraintViolationError, DataValidationError, NoCandidateError,
                      NotFittedError, Problem)
 from ..data.calendar import season_length_for
@@ -197,7 +198,7 @@ def _final(key, data: _GroupData, horizon: int, blueprint: ForecastBlueprint) ->
 
 
 # ============================================================================ the runner
-class SegmentedForecaster:
+class SegmentedForecaster(SegmenterEstimator):
     """One forecasting champion per segment, served as one combined model.
 
     Parameters

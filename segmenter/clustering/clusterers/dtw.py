@@ -11,11 +11,11 @@ whose labels equal the brute-force ``argmin``.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.cluster import HDBSCAN, AgglomerativeClustering
 from sklearn.utils import check_random_state
 
-from ...data.series import SeriesSet, as_series_set
+from ...data.series import SeriesSet, array_width, as_series_set
 from ...distances import _dtw_kernels as K
 from ...distances.dtw import band_radius
 from ...base import check_fitted
@@ -51,7 +51,7 @@ def medoids_from_distances(D: np.ndarray, labels: np.ndarray, k: int) -> np.ndar
     return med
 
 
-class _ShapeClusterer(BaseEstimator):
+class _ShapeClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
     """Shared machinery: band handling, centers, nearest-center assignment."""
 
     _tags = {"input": "series", "capability:unequal_length": True,
@@ -62,6 +62,14 @@ class _ShapeClusterer(BaseEstimator):
 
     def _check_fitted(self):
         check_fitted(self, "centers_")
+
+    def _series(self, X) -> SeriesSet:
+        """The series of ``X`` at fit; a 2-D array's width is recorded as
+        ``n_features_in_`` (information only: DTW takes series of any length later)."""
+        width = array_width(X)
+        if width is not None:
+            self.n_features_in_ = width
+        return as_series_set(X)
 
     def _search(self, xs: SeriesSet, centers: SeriesSet | None = None, hint=None):
         """(labels, squared cost to the nearest center, per-series counts) for series
@@ -201,7 +209,7 @@ class DTWKMeans(_ShapeClusterer):
         return [xs[c].copy() for c in chosen]
 
     def fit(self, X, y=None):
-        xs = as_series_set(X)
+        xs = self._series(X)
         k = int(self.n_clusters)
         if not 1 <= k <= len(xs):
             raise ValueError(f"n_clusters={k} must be between 1 and the {len(xs)} series")
@@ -249,7 +257,7 @@ class _DistanceMatrixClusterer(_ShapeClusterer):
 
     def fit(self, X, y=None, distance_matrix=None):
         """Fit on series ``X``; pass ``distance_matrix`` (DTW, non-squared) to reuse one."""
-        xs = as_series_set(X)
+        xs = self._series(X)
         self.radius_ = self._radius(xs)
         D = distance_matrix if distance_matrix is not None else \
             np.sqrt(K.pairwise_sq(xs.data, xs.offsets, self.radius_))
@@ -301,7 +309,8 @@ class DTWKMedoids(_DistanceMatrixClusterer):
                 d = np.minimum(d, D[med[-1]])
             med = np.array(med)
             labels = self._labels(D, med)
-            for _ in range(int(self.max_iter)):
+            it = 0
+            for it in range(1, int(self.max_iter) + 1):
                 new = medoids_from_distances(D, labels, k)
                 if np.array_equal(new, med):
                     break
@@ -309,7 +318,8 @@ class DTWKMedoids(_DistanceMatrixClusterer):
                 labels = self._labels(D, med)
             cost = float(D[np.arange(n), med[labels]].sum())
             if best is None or cost < best[0]:
-                best = (cost, labels, med)
+                best = (cost, labels, med, it)
+        self.n_iter_ = best[3]
         return best[1], k, best[2]
 
     @staticmethod

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.utils import check_random_state
 
-from ...data.series import SeriesSet, equal_length_array
+from ...data.series import SeriesSet, array_width, equal_length_array
 from ...base import check_fitted
+from ...errors import DataValidationError, Problem
 
 __all__ = ["KShapeClusterer", "KSHAPE_BLOCK_BYTES"]
 
@@ -16,7 +17,7 @@ __all__ = ["KShapeClusterer", "KSHAPE_BLOCK_BYTES"]
 KSHAPE_BLOCK_BYTES = 64 * 2**20
 
 
-class KShapeClusterer(BaseEstimator):
+class KShapeClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
     """k-Shape (Paparrizos & Gravano 2015), vectorised with numpy FFTs.
 
     The algorithm and its random initialisation are tslearn's ``KShape`` (same
@@ -167,6 +168,9 @@ class KShapeClusterer(BaseEstimator):
         """Cluster series ``X`` (a list of equal-length arrays, a SeriesSet or an
         (n, length[, d]) array)."""
         A = equal_length_array(X, "k-Shape")
+        width = array_width(X)
+        if width is not None:
+            self.n_features_in_ = width
         if len(A) < self.n_clusters:
             raise ValueError(f"k-Shape needs at least n_clusters={self.n_clusters} series, "
                              f"got {len(A)}")
@@ -205,9 +209,11 @@ class KShapeClusterer(BaseEstimator):
         check_fitted(self, "centers_")
         A = equal_length_array(X, "k-Shape")
         if A.shape[1:] != (self.length_, self.n_dims_):
-            raise ValueError(f"k-Shape was fitted on series of length {self.length_} with "
-                             f"{self.n_dims_} value column(s), got {A.shape[1]} x "
-                             f"{A.shape[2]}; prepare them the same way")
+            raise DataValidationError([Problem(
+                "length_mismatch", "X", f"X has {A.shape[1]} features, but KShapeClusterer is "
+                f"expecting {self.length_} features as input: k-Shape was fitted on series of "
+                f"length {self.length_} with {self.n_dims_} value column(s), got "
+                f"{A.shape[1]} x {A.shape[2]}; prepare them the same way")])
         return self._sbd(*self._spectra(A))
 
     def predict(self, X):

@@ -1,0 +1,85 @@
+"""The public face: scikit-learn's estimator contract, capability tags, one NotFittedError,
+and the module paths of 0.2 kept as aliases."""
+import importlib
+import sys
+import warnings
+
+import numpy as np
+import pytest
+import sklearn
+from sklearn.base import clone
+
+import segmenter as sg
+from segmenter._moved import MOVED
+from segmenter.base import get_tag
+
+
+@pytest.mark.parametrize("est", [sg.Segmenter(n_clusters=[3, 4], blueprints="quick",
+                                              random_state=7),
+                                 sg.SegmentedForecaster(horizon=6, n_origins=2)],
+                         ids=["segmenter", "forecaster"])
+def test_get_params_set_params_clone_and_repr(est):
+    params = est.get_params()
+    twin = clone(est)
+    assert twin is not est and twin.get_params() == params
+    assert type(twin) is type(est)
+    name = "random_state" if "random_state" in params else "n_origins"
+    twin.set_params(**{name: 11})
+    assert twin.get_params()[name] == 11 and est.get_params()[name] == params[name]
+    text = repr(est)
+    assert text.startswith(type(est).__name__ + "(")
+    with sklearn.config_context(print_changed_only=False):
+        full = repr(est)
+    assert all(f"{p}=" in full for p in params)       # every parameter, not 2 of 12
+
+
+def test_clone_keeps_a_live_engine_object_shared():
+    engine = object()                                  # a client cannot be deep-copied
+    seg = sg.Segmenter(engine=engine)
+    assert clone(seg).engine is engine
+
+
+def test_parameter_constraints_report_every_bad_parameter_at_once():
+    df = __import__("conftest").make_long(12, 40)
+    with pytest.raises(sg.DataValidationError) as exc:
+        sg.Segmenter(metric="ari", validation_size=1.5, cv_folds=1, progress="yes").fit(df)
+    kinds = exc.value.kinds()
+    assert kinds == ["bad_metric", "bad_validation_size", "bad_cv_folds", "bad_progress"]
+    text = str(exc.value)
+    assert "metric='ari'" in text and "validation_size=1.5" in text and "cv_folds=1" in text
+
+
+def test_one_not_fitted_error_for_every_estimator():
+    from segmenter.clustering.clusterers import DTWKMeans, FeatureClusterer, KShapeClusterer
+    X = np.random.default_rng(0).normal(size=(6, 5))
+    for call in (lambda: FeatureClusterer().predict(X), lambda: DTWKMeans().predict(X),
+                 lambda: KShapeClusterer().predict(X), lambda: sg.Segmenter().predict(X),
+                 lambda: sg.SegmentedForecaster(horizon=2).predict()):
+        with pytest.raises(sg.NotFittedError) as exc:
+            call()
+        assert isinstance(exc.value, sklearn.exceptions.NotFittedError)
+
+
+def test_capability_tags():
+    from segmenter.clustering.blueprints import make_blueprint
+    assert get_tag(make_blueprint("dtw_kmedoids"), "requires:distance_matrix") is True
+    assert get_tag(make_blueprint("dtw_kmeans"), "requires:distance_matrix") is False
+    assert get_tag(make_blueprint("dtw_kmeans"), "geometry") == "dtw"
+    assert get_tag(make_blueprint("kshape"), "capability:unequal_length") is False
+    assert get_tag(make_blueprint("dtw_kmeans"), "capability:unequal_length") is True
+    assert get_tag(make_blueprint("features_kmeans"), "input") == "matrix"
+    assert get_tag(make_blueprint("velocity_mean"), "geometry") == "statistic"
+    assert get_tag(make_blueprint("dtw_hdbscan"), "picks_k") is True
+    assert get_tag(make_blueprint("features_kmeans"), "no_such_tag", "x") == "x"
+
+
+@pytest.mark.parametrize("old,new", sorted(MOVED.items()))
+def test_old_module_paths_are_the_new_modules(old, new):
+    sys.modules.pop(old, None)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        mod = importlib.import_module(old)
+    assert mod is importlib.import_module(new)
+    assert mod.__spec__.name == new                     # the real module is untouched
+    assert any(issubclass(w.category, DeprecationWarning) and new in str(w.message)
+               for w in caught)
