@@ -36,10 +36,23 @@ def test_check_bad_data_exit_code(tmp_path, capsys):
     assert "duplicate" in err and "s000" in err
 
 
-def test_console_script_help():
-    res = subprocess.run([sys.executable, "-m", "segmenter", "check", "--help"],
-                         capture_output=True, text=True, check=True)
-    assert "--target" in res.stdout and "examples:" in res.stdout
+def test_console_script_help_lists_every_option_and_its_examples_parse():
+    from segmenter.cli import _EXAMPLES, build_parser
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    for name, p in sub.choices.items():
+        res = subprocess.run([sys.executable, "-m", "segmenter", name, "--help"],
+                             capture_output=True, text=True, check=True)
+        for action in p._actions:
+            for flag in action.option_strings:
+                assert flag in res.stdout, (name, flag)
+        assert "examples:" in res.stdout
+    examples = [line.split()[1:] for line in _EXAMPLES.splitlines()
+                if line.strip().startswith("segmenter ")]
+    assert {e[0] for e in examples} == set(sub.choices)     # one example per command
+    for argv in examples:
+        args = parser.parse_args(argv)                       # each example is valid
+        assert args.func.__name__ == f"_cmd_{argv[0]}"
 
 
 def test_segment_then_assign_end_to_end(tmp_path, capsys):

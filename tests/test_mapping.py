@@ -95,8 +95,13 @@ def test_atomic_write_keeps_the_old_file_when_a_write_fails(tmp_path):
     assert [f.name for f in tmp_path.iterdir()] == ["out.txt"]   # no temp file left
 
 
-def test_public_names():
-    assert sg.SegmentMapping is SegmentMapping and sg.read_mapping is read_mapping
+def test_top_level_names_round_trip_every_format(tmp_path):
+    m = sg.SegmentMapping(frame([7, 3, 5], [0, 1, 0]), "store", metadata={"k": 2})
+    for fmt in ("csv", "parquet", "json"):
+        back = sg.read_mapping(m.write(tmp_path / f"m.{fmt}"))
+        assert back == m and back.metadata == {"k": 2}
+        assert back.segments_of([5, 7]).tolist() == [0, 0]
+        assert back.to_frame()["store"].dtype == m.to_frame()["store"].dtype
 
 
 def test_csv_round_trip_is_exact_for_real_distances(tmp_path):
