@@ -6,7 +6,7 @@ import segmenter as sg
 from segmenter.errors import ConstraintViolationError, DataValidationError, NotFittedError
 from segmenter.forecasting import (LocalForecaster, SeriesGroup, backtest_cutoffs, make_forecaster,
                                    mase, rmse, smape)
-from segmenter.runner import BacktestWindow, _ForecastCandidate, _GroupData
+from segmenter.forecasting.backtest import DataSpec, ForecastData, run_local
 
 
 def seasonal_frame(n=16, length=48, seed=0, groups=2):
@@ -61,18 +61,18 @@ class Spy(LocalForecaster):
 def test_backtest_windows_never_show_future_values():
     # value = position in the series: anything >= the cutoff would be a leak
     values = [np.arange(40, dtype=float), np.arange(25, dtype=float)]
-    data = _GroupData(values, np.array([0, 15]), m=1)
+    data = ForecastData(values, np.array([0, 15]), DataSpec(1, (1,)))
     cut = backtest_cutoffs(np.array([40, 25]), horizon=5, n_windows=3, step=5, min_train=4)
+    spy = Spy()
+    res = run_local(data, data.spec, np.arange(2), cut, 5, [spy], None)
+    assert len(spy.seen) == 6
     for w in range(3):
-        spy = Spy()
-        cand = _ForecastCandidate(spy, data, horizon=5)
-        res = cand.fit(BacktestWindow(w, cut[w]))
-        assert len(spy.seen) == 2
-        for seen, c in zip(spy.seen, cut[w]):
+        for seen, c in zip(spy.seen[2 * w:2 * w + 2], cut[w]):
             assert seen.max() < c and len(seen) == c          # exactly the past, no more
-        cand.score(res, BacktestWindow(w, cut[w]))
-        # the score used the held-out values: forecast = last seen value = c - 1
-        assert res["errors"]["rmse"][0] == pytest.approx(np.sqrt(np.mean(np.arange(1, 6) ** 2)))
+    # the errors use the held-out values: forecast = last seen value = c - 1
+    from segmenter.forecasting.backtest import errors_of
+    E = errors_of(res.forecasts["spy"], res.actuals, res.scales)
+    assert E["rmse"][0, 0] == pytest.approx(np.sqrt(np.mean(np.arange(1, 6) ** 2)))
 
 
 # ---------------------------------------------------------------------------- the runner
@@ -105,10 +105,14 @@ def test_leaderboards_and_comparison(fitted):
         assert g["mase"].is_monotonic_increasing and g["rank"].iloc[0] == 1
         assert fc.champions_[s] == g["blueprint"].iloc[0]
     comp = fc.comparison_
-    assert set(comp["strategy"]) == {"segmented", "global", "per-series"}
+    assert set(comp["strategy"]) == {"segmented", "global", "per-series", "random"}
     assert comp["mase"].is_monotonic_increasing and (comp["series_scored"] == 16).all()
-    assert comp["strategy"].iloc[0] in fc.comparison_text_
-    assert "chosen on the 2 earlier windows" in fc.comparison_text_
+    assert "champions chosen on window(s) 2, the segmentation on window(s) 1" in \
+        fc.comparison_text_
+    sel = fc.selection_
+    assert set(sel["kind"]) == {"user", "global", "random", "per-series"}
+    assert sel["chosen"].sum() == 1 and sel.loc[sel["chosen"], "kind"].item() == "user"
+    assert (sel["kind"] == "random").sum() == 3
     per = fc.comparison_per_series_
     assert len(per) == 16 and per["segmented mase"].notna().all()
     # the seasonal group is forecast much better by anything seasonal than by a trend

@@ -226,6 +226,10 @@ class ChunkedPanel:
         return len(self.ids)
 
     @property
+    def grid(self):
+        return self._grid
+
+    @property
     def span(self) -> int:
         ends = self.start + self.lengths
         return int(ends.max() - self.start.min()) if self.n_series else 0

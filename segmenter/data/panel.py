@@ -251,6 +251,11 @@ class Panel:
         return self._grid.freq
 
     @property
+    def grid(self):
+        """The time grid: maps integer step positions to time labels (``grid.labels``)."""
+        return self._grid
+
+    @property
     def time_kind(self) -> str:
         """``"datetime"``, ``"period"`` or ``"int"``."""
         return self._grid.kind

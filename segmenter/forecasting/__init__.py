@@ -1,8 +1,27 @@
-"""Forecasting: blueprints, metrics and backtests (:mod:`.base`) and the
-:class:`SegmentedForecaster` (:mod:`.runner`)."""
+"""Forecasting: candidates, backtests, the choice of segmentation and the combined model.
 
-from .base import *  # noqa: F401,F403
-from .base import __all__ as _base_all
+* :mod:`.base` -- the forecasting blueprint protocol (:class:`ForecastBlueprint`,
+  :class:`LocalForecaster`, :class:`SeriesGroup`, :class:`Forecast`);
+* :mod:`.catalogue` -- the candidates by spec (:data:`FORECASTERS`, :func:`make_forecaster`);
+* :mod:`.plan` -- the backtest windows and what each is for;
+* :mod:`.backtest` -- running candidates on windows, the errors;
+* :mod:`.segmentations`, :mod:`.evaluation` -- the segmentations compared and how a
+  segmentation is scored by the forecasts it leads to;
+* :mod:`.champions` -- a segment's champion, fitted and served;
+* :mod:`.comparison` -- the verdict against the baselines, with bootstrap intervals;
+* :mod:`.covariates` -- calendar, holidays, static and future covariates;
+* :mod:`.runner` -- :class:`SegmentedForecaster`.
+"""
+
+from ..selection.folds import backtest_cutoffs
+from ..selection.metrics import mase, rmse, smape
+from ..data.series import clean_history
+from .base import Forecast, ForecastBlueprint, LocalForecaster, Naive, SeasonalNaive, SeriesGroup
+from .catalogue import (DEFAULT_FORECASTERS, FORECASTERS, INTERMITTENT, QUICK_FORECASTERS,
+                        Combination, make_forecaster)
 from .runner import SegmentedForecaster
 
-__all__ = list(_base_all) + ["SegmentedForecaster"]
+__all__ = ["SegmentedForecaster", "ForecastBlueprint", "LocalForecaster", "SeasonalNaive",
+           "Naive", "SeriesGroup", "Forecast", "Combination", "FORECASTERS",
+           "DEFAULT_FORECASTERS", "QUICK_FORECASTERS", "INTERMITTENT", "make_forecaster",
+           "mase", "smape", "rmse", "backtest_cutoffs", "clean_history"]

@@ -1,32 +1,27 @@
 """The per-segment forecasting runner and the combined model: :class:`SegmentedForecaster`.
 
-For every segment it runs a forecasting leaderboard (the same machinery as the
-clustering leaderboard, :mod:`segmenter.leaderboard`) over rolling-origin backtest
-windows, with a scaled error as the metric (MASE by default), and keeps the best
-candidate as the segment's *champion*.  The champions, refitted on each series' whole
-history, form the *combined model*: :meth:`SegmentedForecaster.predict` returns
-forecasts for every series, including series added after clustering.
+``fit`` does, in order:
 
-Whether segmenting helps is measured, not assumed (``comparison_``):
+1. reads the table (covariates included) and the segments: a mapping, a Segmenter
+   (fitted here when it is not), or a segment column;
+2. plans the rolling-origin backtests (:mod:`.plan`) and runs the *local* candidates
+   (ETS, Theta, ARIMA, seasonal naive...) once per series and window, in parallel
+   chunks of series (:mod:`.backtest`): their errors do not depend on the segmentation;
+3. builds the segmentations to compare (:mod:`.segmentations`): the segmenter's
+   row(s), the user's column, and the baselines (one global model, seeded random
+   partitions of the same sizes, a model per series); runs the *pooled* candidates
+   (LightGBM) on every segment of each;
+4. scores each segmentation by the backtest error its champions lead to
+   (:mod:`.evaluation`): champions chosen on the oldest windows, the segmentation on
+   the next, the most recent window kept for the comparison (:mod:`.comparison`).
+   ``select="forecast"`` keeps the segmentation with the least validation error;
+   ``select="silhouette"`` keeps the segmenter's own choice (or the given segments);
+5. ranks every segment's candidates on all windows (``leaderboard_``), fits each
+   champion on whole histories and forecasts every series, with prediction intervals
+   (:mod:`.champions`).
 
-* **segmented**: per segment, the candidate with the least error;
-* **global**: one candidate for all series, pooled models fitted on all series at once
-  (no segmentation);
-* **per-series**: for each series, the local candidate with the least error on it.
-
-To keep the comparison honest each strategy *chooses* on the older backtest windows and
-is *scored* on the most recent window, which no choice has seen (with one window, choice
-and score share it and the comparison says so).  The production champions
-(``champions_``) are chosen on all windows.
-
-Parallelism: each segment is one task on the engine (``engine="local"``: joblib
-processes, ``n_jobs``; or a Dask cluster), with a progress bar on a terminal; inside a
-task BLAS and OpenMP are limited to one thread (threadpoolctl), since threads competing
-with the processes made statsmodels' ETS about 4× and gradient boosting about 9× slower
-on this machine kind.  A task that raises reaches the caller as its original error, with
-a note naming the segment.  A candidate that fails on a segment is recorded with the
-reason (status ``failed``); the seasonal naive baseline always runs and stands in when
-every other candidate fails, so one bad segment never stops the run.
+Parallelism: tasks run on the engine (``engine="local"``: joblib processes, ``n_jobs``;
+or a Dask cluster), each limited to one BLAS/OpenMP thread (threadpoolctl).
 """
 
 from __future__ import annotations
@@ -34,584 +29,670 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
-from threadpoolctl import threadpool_limits
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from .. import persistence
-from ..base import SegmenterEstimator
-from ..errors import (ConstraintViolationError, DataValidationError, NoCandidateError,
-                     NotFittedError, Problem)
-from ..data.calendar import season_length_for
-from .base import (DEFAULT_FORECASTERS, QUICK_FORECASTERS, ForecastBlueprint,
-                          SeriesGroup, backtest_cutoffs, clean_history, make_forecaster,
-                          mase, rmse, smape)
-from ..selection.leaderboard import Leaderboard
+from .._spec import resolve_specs
+from ..base import SegmenterEstimator, check_fitted
 from ..clustering.mapping import SegmentMapping
+from ..clustering.constraints import check_segment_count
+from ..data.calendar import season_length_for
 from ..data.chunks import ChunkedPanel, is_dask_collection, load_chunks, parquet_parts
 from ..data.panel import Panel, read_panel
+from ..errors import DataValidationError, Problem
+from ..selection.metrics import metric_names
+from .backtest import DataSpec, ForecastData, run_local, run_pooled
+from .base import ForecastBlueprint
+from .catalogue import INTERMITTENT, MODES, Combination, make_forecaster
+from .champions import SegmentModel, forecast_segment, segment_leaderboard, segment_model
+from .comparison import compare
+from .covariates import Calendar, check_covariate_columns, future_values
+from .evaluation import Backtests, evaluate, groups, segment_singles
+from .plan import plan_backtests
+from .segmentations import Segmentation, baselines, from_segmenter
 
-__all__ = ["SegmentedForecaster"]
+__all__ = ["SegmentedForecaster", "DEFAULT_LEVELS"]
 
 log = logging.getLogger("segmenter.runner")
 
-METRICS = ("mase", "smape", "rmse")
+#: Interval levels computed at fit (``predict(level=...)`` reads them; other levels
+#: are computed on demand).
+DEFAULT_LEVELS = (80, 95)
+
+#: Series per local-backtest task (several tasks per worker balance the load).
+CHUNK_SERIES = 400
 
 
-# ============================================================================ one group
-@dataclass
-class BacktestWindow:
-    """Window ``w`` (0 = most recent) of a group: each series' cutoff (-1: too short)."""
-
-    w: int
-    cutoffs: np.ndarray
-
-
-class _GroupData:
-    """The raw series of one group (a segment, or all series) as plain arrays."""
-
-    def __init__(self, values: list, starts: np.ndarray, m: int):
-        self.values = values            # raw arrays, NaN for missing steps
-        self.starts = np.asarray(starts, dtype=np.int64)
-        self.m = m
-
-    def history(self, cutoffs=None) -> tuple[SeriesGroup, np.ndarray]:
-        """Clean histories up to each cutoff (whole series when None) and their positions
-        within the group (series without usable history are left out)."""
-        vals, phases, pos = [], [], []
-        for i, y in enumerate(self.values):
-            cut = len(y) if cutoffs is None else int(cutoffs[i])
-            if cut < 0:
-                continue
-            x, _ = clean_history(y[:cut])
-            vals.append(x)
-            phases.append((self.starts[i] + cut) % self.m if self.m > 1 else 0)
-            pos.append(i)
-        return SeriesGroup(vals, np.asarray(phases, dtype=np.int64), self.m), np.asarray(pos)
-
-
-class _ForecastCandidate:
-    """A forecasting blueprint on a group's leaderboard (the leaderboard's protocol)."""
-
-    def __init__(self, blueprint: ForecastBlueprint, data: _GroupData, horizon: int):
-        self.blueprint = blueprint
-        self.name = blueprint.spec
-        self.data = data
-        self.horizon = horizon
-
-    def describe(self) -> str:
-        return self.blueprint.describe()
-
-    def fit(self, window: BacktestWindow) -> dict:
-        group, pos = self.data.history(window.cutoffs)
-        n = len(self.data.values)
-        F = np.full((n, self.horizon), np.nan)
-        fallbacks = []
-        usable = np.array([len(v) > 0 for v in group.values], dtype=bool)
-        if usable.any():
-            g = group.take(np.flatnonzero(usable))
-            state = self.blueprint.fit(g)
-            out, fb = self.blueprint.predict(state, g, self.horizon)
-            F[pos[usable]] = out
-            fallbacks = [(int(pos[usable][i]), r) for i, r in fb]
-        return {"forecast": F, "fallbacks": fallbacks}
-
-    def score(self, result: dict, window: BacktestWindow) -> dict:
-        n, h, m = len(self.data.values), self.horizon, self.data.m
-        errs = {k: np.full(n, np.nan) for k in METRICS}
-        for i, y in enumerate(self.data.values):
-            cut = int(window.cutoffs[i])
-            f = result["forecast"][i]
-            if cut < 0 or np.isnan(f).all():
-                continue
-            actual = y[cut:cut + h]
-            train, _ = clean_history(y[:cut])
-            errs["mase"][i] = mase(actual, f, train, m)
-            errs["smape"][i] = smape(actual, f)
-            errs["rmse"][i] = rmse(actual, f)
-        result["errors"] = errs
-        out = {k: float(np.nanmean(v)) if np.isfinite(v).any() else math.nan
-               for k, v in errs.items()}
-        out["series_scored"] = int(np.isfinite(errs["smape"]).sum())
-        out["fallbacks"] = len(result["fallbacks"])
-        out["weight"] = float(max(out["series_scored"], 1))
-        return out
-
-
-def _run_group(key, data: _GroupData, horizon: int, cutoffs: np.ndarray,
-               candidates: list, metric: str) -> dict:
-    """Leaderboard of ``candidates`` on one group; returns what the parent needs."""
-    t0 = time.perf_counter()
-    folds = [BacktestWindow(w, cutoffs[w]) for w in range(len(cutoffs))]
-    lb = Leaderboard(folds, metric, greater_is_better=False, progress=False,
-                     desc=f"segment {key}")
-    with threadpool_limits(limits=1):
-        lb.run([(_ForecastCandidate(bp, data, horizon), {}) for bp in candidates])
-    errors = {}
-    for e in lb.entries:
-        if e.status == "ok":
-            errors[e.candidate.name] = {k: np.vstack([mdl["errors"][k] for mdl in e.models])
-                                        for k in METRICS}
-    try:
-        best = lb.best().candidate.name
-    except NoCandidateError:
-        best = None
-    frame = lb.to_frame().drop(columns=["row"])
-    return {"key": key, "frame": frame, "errors": errors, "best": best,
-            "seconds": time.perf_counter() - t0}
-
-
-def _group_data(panel: Panel, m: int, idx=None) -> _GroupData:
-    """The series of ``panel`` at ``idx`` (default: all) as one group (a task when they
-    sit on a worker)."""
-    idx = np.arange(panel.n_series) if idx is None else np.asarray(idx)
-    return _GroupData([panel.series(i).astype(np.float64) for i in idx], panel.start[idx], m)
-
-
-def _final(key, data: _GroupData, horizon: int, blueprint: ForecastBlueprint) -> dict:
-    """The champion fitted on whole histories: forecasts and the state for new series."""
-    group, pos = data.history()
-    n = len(data.values)
-    F = np.full((n, horizon), np.nan)
-    fallback = np.zeros(n, dtype=bool)
-    state = None
-    usable = np.array([len(v) > 0 for v in group.values], dtype=bool)
-    if usable.any():
-        g = group.take(np.flatnonzero(usable))
-        try:
-            with threadpool_limits(limits=1):
-                state = blueprint.fit(g)
-                out, fb = blueprint.predict(state, g, horizon)
-        except Exception as exc:  # noqa: BLE001 - the baseline stands in
-            log.warning("segment %s: champion %s failed on the full history (%s); seasonal "
-                        "naive stands in", key, blueprint.spec, exc)
-            from .base import SeasonalNaive
-            state = None
-            out, fb = SeasonalNaive().predict(None, g, horizon)
-            fb = [(i, "champion failed") for i in range(len(g))]
-        F[pos[usable]] = out
-        for i, _ in fb:
-            fallback[pos[usable][i]] = True
-    return {"key": key, "forecast": F, "fallback": fallback, "state": state}
-
-
-# ============================================================================ the runner
 class SegmentedForecaster(SegmenterEstimator):
-    """One forecasting champion per segment, served as one combined model.
+    """One forecasting champion per segment, chosen on honest backtests, served as one
+    combined model.
 
     Parameters
     ----------
     horizon : int
         Steps to forecast past the end of each series.
-    n_origins : int, default 3
-        Rolling-origin backtest windows.
+    n_origins : int or "auto", default 3
+        Rolling-origin backtest windows (3 give the three levels: champions,
+        segmentation, final score); "auto" fits them to the data (:mod:`.plan`).
     step : int or None
         Steps between origins (default: ``horizon``).
     candidates : "default", "quick" or list
-        Forecasting blueprint specs (``segmenter.forecasting.FORECASTERS``, e.g.
-        ``"ets(damped=False)"``) or :class:`~segmenter.forecasting.ForecastBlueprint`
-        objects (e.g. ``SktimeForecaster(...)``).  The seasonal naive baseline is always
-        added.
+        Forecasting blueprint specs (:data:`segmenter.forecasting.FORECASTERS`, e.g.
+        ``"ets(damped=False)"``, ``"combo(k=3)"``) or
+        :class:`~segmenter.forecasting.ForecastBlueprint` objects (e.g.
+        ``SktimeForecaster(...)``).  The seasonal naive baseline is always added.
     metric : {"mase", "smape", "rmse"}, default "mase"
-    season_length : int or None
-        Default: from the panel's frequency (12 monthly, 4 quarterly, 7 daily, ...).
+    season_length : int, list of int or None
+        Default: from the frequency (12 monthly, 4 quarterly; daily data 7 and 365,
+        hourly 24 and 168).  A list gives several seasons (the first is the main one;
+        MSTL joins the candidates).
+    select : {"silhouette", "forecast"}, default "silhouette"
+        "forecast": compare the segmenter's best ``n_candidates`` rows (and the user's
+        column) with the baselines by backtest error and keep the best; the segmenter
+        then follows the choice.  "silhouette": keep the segmenter's chosen row (or the
+        given segments); the baselines are still compared.
+    n_candidates : int, default 8
+    n_random : int, default 3
+        Random partitions per segment count (seeds 0..n_random-1).
     compare : bool, default True
-        Also backtest one global model and per-series choices (``comparison_``).
+        Score the baselines and write ``comparison_``.
+    intermittent : "auto", bool, default "auto"
+        Add Croston, TSB, ADIDA and IMAPA ("auto": when some series are mostly zeros).
+    holidays : str, optional
+        Country code of the ``holidays`` package for the calendar features.
+    levels : tuple of int, default (80, 95)
+        Interval levels computed at fit.
+    min_scored : float, default 0.5
+        Below this share of series scored on the final window, no verdict is given.
     n_jobs : int, default -1
-        joblib processes across segments with the local engine (1: in this process).
     engine : "local", dask.distributed.Client or str, default "local"
-        Where the per-segment tasks run: "local" (joblib, ``n_jobs``), or a Dask client
-        or scheduler address (one task per segment on the cluster, retried when a
-        worker dies; see :mod:`segmenter.adapters.dask_engine`).  Results are the same.
     progress : bool or None
     max_segments : int, default 100 (C5)
+    random_state : int, default 0
 
     Attributes
     ----------
     leaderboard_ : DataFrame
-        Every segment's forecasting leaderboard, with a ``segment`` column.
+        Every segment's candidates ranked on all backtest windows (``segment`` column).
     champions_ : dict segment -> spec
     forecasts_ : DataFrame
         id column(s), time, ``forecast``, ``segment``, ``champion``, ``fallback``.
+    selection_ : DataFrame
+        One row per candidate segmentation and baseline: ``candidate``, ``kind``,
+        ``n_segments``, ``silhouette``, ``valid_error``, ``final_error``, ``chosen``.
     comparison_, comparison_per_series_ : DataFrame
     comparison_text_ : str
+    improvement_ : dict
+        ``{"global": (gain, lo, hi), "random": (...)}``: the chosen segmentation's
+        relative gain and its bootstrap 90% interval.
+    plan_ : BacktestPlan
     """
 
-    def __init__(self, horizon: int, n_origins: int = 3, step: int | None = None,
-                 candidates="default", metric: str = "mase", season_length: int | None = None,
-                 compare: bool = True, n_jobs: int = -1, progress: bool | None = None,
-                 max_segments: int = 100, engine="local"):
+    _parameter_constraints = {
+        "horizon": [Interval(Integral, 1, None, closed="left")],
+        "n_origins": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "step": [None, Interval(Integral, 1, None, closed="left")],
+        "candidates": "no_validation",
+        "metric": [StrOptions(set(metric_names("forecast")))],
+        "season_length": [None, Interval(Integral, 1, None, closed="left"), list, tuple],
+        "select": [StrOptions({"silhouette", "forecast"})],
+        "n_candidates": [Interval(Integral, 1, None, closed="left")],
+        "n_random": [Interval(Integral, 1, None, closed="left")],
+        "compare": ["boolean"],
+        "intermittent": ["boolean", StrOptions({"auto"})],
+        "holidays": [None, str],
+        "levels": [list, tuple],
+        "min_scored": [Interval(Real, 0, 1, closed="both")],
+        "n_jobs": [Integral],
+        "progress": ["boolean", None],
+        "max_segments": [Interval(Integral, 1, None, closed="left")],
+        "engine": "no_validation",
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, horizon: int, n_origins=3, step: int | None = None,
+                 candidates="default", metric: str = "mase", season_length=None,
+                 select: str = "silhouette", n_candidates: int = 8, n_random: int = 3,
+                 compare: bool = True, intermittent="auto", holidays: str | None = None,
+                 levels=DEFAULT_LEVELS, min_scored: float = 0.5, n_jobs: int = -1,
+                 progress: bool | None = None, max_segments: int = 100, engine="local",
+                 random_state=0):
         self.horizon = horizon
         self.n_origins = n_origins
         self.step = step
         self.candidates = candidates
         self.metric = metric
         self.season_length = season_length
+        self.select = select
+        self.n_candidates = n_candidates
+        self.n_random = n_random
         self.compare = compare
+        self.intermittent = intermittent
+        self.holidays = holidays
+        self.levels = levels
+        self.min_scored = min_scored
         self.n_jobs = n_jobs
         self.progress = progress
         self.max_segments = max_segments
         self.engine = engine
+        self.random_state = random_state
 
     # ------------------------------------------------------------------ set-up
-    def _check(self):
-        problems = []
-        for name in ("horizon", "n_origins"):
-            v = getattr(self, name)
-            if not isinstance(v, (int, np.integer)) or v < 1:
-                problems.append(Problem(f"bad_{name}", name, f"{name}={v!r} must be an "
-                                        "integer >= 1"))
-        if self.step is not None and (not isinstance(self.step, (int, np.integer)) or
-                                      self.step < 1):
-            problems.append(Problem("bad_step", "step", f"step={self.step!r} must be an "
-                                    "integer >= 1 or None"))
-        if self.metric not in METRICS:
-            problems.append(Problem("bad_metric", "metric", f"metric={self.metric!r}; use "
-                                    f"one of {list(METRICS)}"))
-        if problems:
-            raise DataValidationError(problems)
-
-    def _blueprints(self) -> list[ForecastBlueprint]:
-        spec = self.candidates
-        if isinstance(spec, str) and spec in ("default", "quick"):
-            spec = DEFAULT_FORECASTERS if spec == "default" else QUICK_FORECASTERS
-        elif isinstance(spec, (str, ForecastBlueprint)):
-            spec = [spec]
-        bps = [make_forecaster(s) for s in spec]
-        if "seasonal_naive" not in [b.spec for b in bps]:
+    def _blueprints(self, panel_values) -> list[ForecastBlueprint]:
+        bps, _ = resolve_specs(self.candidates, MODES, make_forecaster, ForecastBlueprint,
+                               "candidate", "candidates", "ets(damped=False)")
+        specs = [b.spec for b in bps]
+        if "seasonal_naive" not in specs:
             bps.insert(0, make_forecaster("seasonal_naive"))
-        dup = [s for s in {b.spec for b in bps} if [b.spec for b in bps].count(s) > 1]
-        if dup:
-            raise DataValidationError([Problem("duplicate_candidate", "candidates",
-                                               f"candidates {dup} are listed twice")])
+        extra = []
+        if self.intermittent is True or (self.intermittent == "auto" and panel_values):
+            extra += INTERMITTENT
+        if len(self.seasons_) > 1:
+            extra.append("mstl")
+        for name in extra:
+            if name not in [b.name for b in bps]:
+                bps.insert(len([b for b in bps if b.kind == "local"]), make_forecaster(name))
         return bps
 
-    def _segments_for(self, panel: Panel, mapping, segmenter) -> tuple[np.ndarray, str]:
-        """Segment of every series and where it came from."""
-        if panel.segments is not None and mapping is None and segmenter is None:
-            return np.asarray(panel.segments, dtype=object), "user column"
-        if mapping is None and segmenter is not None:
-            mapping = segmenter.mapping_
-        if mapping is None:
-            raise DataValidationError([Problem(
-                "no_segments", "mapping", "give mapping= (a SegmentMapping, e.g. "
-                "Segmenter.mapping_), segmenter= (a fitted Segmenter) or segment_col= (a "
-                "column of the data holding each series' segment)")])
-        ids = panel.id_labels()
-        try:
-            return mapping.segments_of(ids), "mapping"
-        except DataValidationError:
-            if segmenter is None:
-                raise
-        # series unknown to the mapping: assign them with the segmenter
-        known = set(mapping.ids())
-        unknown = [i for i, sid in enumerate(ids) if sid not in known]
-        segs = np.empty(len(ids), dtype=object)
-        unknown_set = set(unknown)
-        kn = [i for i in range(len(ids)) if i not in unknown_set]
-        if kn:
-            segs[kn] = mapping.segments_of([ids[i] for i in kn])
-        assigned = segmenter.predict(self._subset(panel, unknown))
-        segs[unknown] = assigned.to_frame()[assigned.segment_col].to_numpy()
-        log.info("%d series not in the mapping were assigned by the segmenter", len(unknown))
-        return segs, "mapping + segmenter.predict"
+    def _seasons(self, panel) -> tuple:
+        if self.season_length is not None:
+            s = self.season_length
+            return tuple(int(v) for v in (s if isinstance(s, (list, tuple)) else [s]))
+        m = season_length_for(panel.freq)
+        if panel.time_kind == "int":
+            log.warning("integer time steps carry no calendar: no season is assumed "
+                        "(season_length=1); pass season_length= (e.g. 12 for monthly data)")
+            return (1,)
+        extra = {7: (7, 365), 24: (24, 168)}.get(m or 1)
+        if extra and panel.span >= 2 * extra[1]:
+            return extra
+        return (int(m or 1),)
 
-    def _group(self, panel, idx, label: str = "group"):
-        """The series at ``idx`` as a group: built here from a Panel, or, for series held
-        in chunks by a distributed engine, an engine reference to it built there."""
-        if isinstance(panel, ChunkedPanel):
-            engine = panel.engine
-            part = panel.gather(np.asarray(idx), label=f"gather {label}")
-            return engine.submit(_group_data, part, self.season_length_, label=label)
-        return _group_data(panel, self.season_length_, idx)
-
-    @staticmethod
-    def _subset(panel, idx) -> Panel:
-        if isinstance(panel, ChunkedPanel):
-            return panel.engine.result(panel.gather(np.asarray(idx), label="gather series"))
-        return panel.subset(idx)
-
-    def _get_engine(self):
+    def _engine(self):
         from ..engine.base import resolve_engine
-        if getattr(self, "_engine", None) is None:
-            self._engine = resolve_engine(self.engine, self.n_jobs)
-        return self._engine
+        return resolve_engine(self.engine, self.n_jobs)
 
-    def _parallel(self, fn, jobs: list, desc: str) -> list:
-        """Run ``fn(*args)`` for each args tuple in ``jobs`` on the engine (one task per
-        segment); results in job order.  A task that raises names its segment."""
-        engine = self._get_engine()
-        labels = [f"{desc[:-1] if desc.endswith('s') else desc} {args[0]!r}" for args in jobs]
+    def _map(self, engine, fn, jobs, labels, desc):
         return engine.map(fn, jobs, labels, desc=desc, progress=self.progress)
 
-    # ------------------------------------------------------------------ fit
-    def fit(self, data, mapping: SegmentMapping | None = None, segmenter=None,
-            segment_col: str | None = None, id_col="unique_id", time_col="ds",
-            target_col="y", freq=None, missing="keep") -> "SegmentedForecaster":
-        """Backtest the candidates per segment, choose champions, forecast every series.
+    @staticmethod
+    def _source(panel, data, idx, label):
+        """The task data of the series ``idx``: a slice here, or a panel gathered on a
+        distributed engine's worker."""
+        if isinstance(panel, ChunkedPanel):
+            return panel.gather(np.asarray(idx), label=f"gather {label}")
+        return data.subset(idx)
 
-        Parameters
-        ----------
-        data : DataFrame, CSV or Parquet path (file, folder or list), dask DataFrame or Panel
-            With a distributed ``engine``, a Parquet folder (or list of files) or a
-            dask DataFrame is read by the workers (:mod:`segmenter.chunks`) and each
-            segment's series are gathered on a worker for its task; the client keeps
-            the per-series summary, errors and forecasts only.  Anything else is read
-            into this process.
-        mapping : SegmentMapping, optional
-            Series -> segment (e.g. ``Segmenter.mapping_`` or ``read_mapping(path)``).
-        segmenter : Segmenter, optional
-            A fitted segmenter: its mapping is used and series it has not seen are
-            assigned with its ``predict``; it is kept for :meth:`predict` on new series.
-        segment_col : str, optional
-            A column of ``data`` holding user-defined segments (C6, C7 checked).
-        """
-        self._check()
-        t_start = time.perf_counter()
-        self._engine = None
-        engine = self._get_engine()
+    # ------------------------------------------------------------------ reading
+    def _read(self, data, engine, id_col, time_col, target_col, segment_col, static_cols,
+              future_cols, freq, missing):
+        kw = dict(value_cols=future_cols or None, static_cols=static_cols or None, freq=freq,
+                  missing=missing)
         if isinstance(data, Panel):
-            panel = data
-        elif engine.distributed and (is_dask_collection(data) or
-                                     parquet_parts(data) is not None):
+            return data
+        if engine.distributed and (is_dask_collection(data) or parquet_parts(data) is not None):
             if segment_col is not None:
                 raise DataValidationError([Problem(
                     "segment_col_on_workers", "segment_col", "segment_col= is not read from "
                     "data that stay on the workers (a Parquet folder or a dask DataFrame); "
                     "give mapping= or segmenter=, or pass a pandas frame")])
-            panel = load_chunks(engine, data, id_col, time_col, target_col, freq=freq,
-                                missing=missing)
-        else:
-            panel = read_panel(data, id_col=id_col, time_col=time_col, target_col=target_col,
-                               segment_col=segment_col, freq=freq, missing=missing)
-        segs, source = self._segments_for(panel, mapping, segmenter)
-        segs = np.array([v.item() if isinstance(v, np.generic) else v for v in segs],
-                        dtype=object)
-        uniq = list(pd.unique(segs))
-        if len(uniq) > self.max_segments:
-            raise ConstraintViolationError([Problem(
-                "C5", "segment", f"C5: {len(uniq)} segments, at most {self.max_segments} can "
-                "be forecast; merge segments or raise max_segments")])
-        self.season_length_ = int(self.season_length or season_length_for(panel.freq) or 1)
-        if self.season_length is None and panel.time_kind == "int":
-            log.warning("integer time steps carry no calendar: no season is assumed "
-                        "(season_length=1); pass season_length= (e.g. 12 for monthly data)")
-        self.step_ = int(self.step or self.horizon)
-        bps = self._blueprints()
+            return load_chunks(engine, data, id_col, time_col, target_col, **kw)
+        if isinstance(data, pd.DataFrame) and (static_cols or future_cols):
+            problems = check_covariate_columns(
+                data.columns, static_cols or [], future_cols or [],
+                [id_col] if isinstance(id_col, str) else list(id_col), time_col, target_col)
+            if problems:
+                raise DataValidationError(problems)
+        try:
+            return read_panel(data, id_col=id_col, time_col=time_col, target_col=target_col,
+                              segment_col=segment_col, **kw)
+        except DataValidationError as exc:
+            if static_cols and "static_conflict" in exc.kinds():
+                exc.add_note("a static column must be constant within a series; a column "
+                             "that varies over time and is known in advance belongs in "
+                             "future_cols=")
+            raise
+
+    def _base_segments(self, panel, mapping, segmenter, ids) -> Segmentation | None:
+        if panel.segments is not None and mapping is None and segmenter is None:
+            return Segmentation("user column", "user", np.asarray(panel.segments, dtype=object))
+        if mapping is None and segmenter is not None:
+            mapping = segmenter.mapping_
+        if mapping is None:
+            return None
+        try:
+            labels = mapping.segments_of(ids)
+        except DataValidationError:
+            if segmenter is None:
+                raise
+            known = set(mapping.ids())
+            unknown = [i for i, sid in enumerate(ids) if sid not in known]
+            labels = np.empty(len(ids), dtype=object)
+            kn = [i for i in range(len(ids)) if i not in set(unknown)]
+            labels[kn] = mapping.segments_of([ids[i] for i in kn])
+            labels[unknown] = segmenter.predict(_for_segmenter(segmenter, panel, unknown)) \
+                .to_frame()["segment"].to_numpy()
+            log.info("%d series not in the mapping were assigned by the segmenter",
+                     len(unknown))
+        meta = mapping.metadata or {}
+        by_segmenter = "blueprint" in meta
+        name = (f"{meta['blueprint']} k={meta.get('n_clusters')}" if by_segmenter else "user")
+        return Segmentation(name, "clustering" if by_segmenter else "user",
+                            np.array([v.item() if isinstance(v, np.generic) else v
+                                      for v in labels], dtype=object),
+                            float(meta.get("score") or math.nan), meta.get("leaderboard_row"),
+                            mapping)
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, data, mapping: SegmentMapping | None = None, segmenter=None,
+            segment_col: str | None = None, id_col="unique_id", time_col="ds",
+            target_col="y", static_cols=None, future_cols=None, freq=None,
+            missing="keep") -> "SegmentedForecaster":
+        """Backtest the candidates, choose the segmentation and the champions, forecast.
+
+        Parameters
+        ----------
+        data : DataFrame, CSV or Parquet path (file, folder or list), dask DataFrame or Panel
+            With a distributed ``engine``, a Parquet folder (or list of files) or a dask
+            DataFrame is read by the workers and each task gathers its series there.
+        mapping : SegmentMapping, optional
+            Series -> segment (e.g. ``Segmenter.mapping_`` or ``read_mapping(path)``).
+        segmenter : Segmenter, optional
+            Fitted here on ``data`` when it is not fitted yet.  Its mapping is used (or,
+            with ``select="forecast"``, its leaderboard's best rows are compared);
+            series it has not seen are assigned with its ``predict``.
+        segment_col : str, optional
+            A column of ``data`` holding user-defined segments (C6, C7 checked).
+        static_cols : list of str, optional
+            Columns constant within a series (store size, region...); the pooled model
+            reads them as categorical (or numeric) features.
+        future_cols : list of str, optional
+            Numeric columns known in advance for the whole horizon (price, promotion):
+            the pooled model and ARIMA read them; ``predict`` then needs ``future=``.
+        """
+        self._check_params()
+        t_start = time.perf_counter()
+        engine = self._engine()
+        static_cols, future_cols = list(static_cols or []), list(future_cols or [])
+        panel = self._read(data, engine, id_col, time_col, target_col, segment_col,
+                           static_cols, future_cols, freq, missing)
+        if segmenter is not None and not hasattr(segmenter, "mapping_"):
+            log.info("fitting the segmenter first")
+            if isinstance(data, Panel):
+                segmenter.fit(data)
+            else:
+                segmenter.fit(data, id_col=id_col, time_col=time_col, target_col=target_col,
+                              freq=freq, missing=missing)
+        ids = panel.id_labels()
+        base = self._base_segments(panel, mapping, segmenter, ids)
+        if base is None and not (self.select == "forecast" and segmenter is not None):
+            raise DataValidationError([Problem(
+                "no_segments", "mapping", "give mapping= (a SegmentMapping, e.g. "
+                "Segmenter.mapping_), segmenter= (a Segmenter) or segment_col= (a column of "
+                "the data holding each series' segment)")])
+        if base is not None and base.kind == "user":
+            check_segment_count(base.n_segments, self.max_segments, column="segment")
+        self.seasons_ = self._seasons(panel)
+        self.season_length_ = self.seasons_[0]
+        m = self.season_length_
+        zeros = self._mostly_zero(panel) if not isinstance(panel, ChunkedPanel) else False
+        bps = self._blueprints(zeros)
+        self._bps = {b.spec: b for b in bps}
         self.candidates_ = [b.spec for b in bps]
+        local = [b for b in bps if b.kind == "local"]
+        pooled = [b for b in bps if b.kind == "pooled"]
+        combos = [b for b in bps if isinstance(b, Combination)]
+        plan = plan_backtests(panel.lengths, self.horizon, self.n_origins, self.step)
+        self.plan_ = plan
+        self.step_ = plan.step
+        for note in plan.notes:
+            log.warning("backtests: %s", note)
+        levels = tuple(int(v) for v in self.levels)
+        calendar = Calendar(panel.grid, m, self.holidays)
+        spec = DataSpec(m, self.seasons_, calendar, static_cols, future_cols,
+                        id_as_static=len(panel.id_cols) > 1)
+        self._spec = spec
+        data_local = None if isinstance(panel, ChunkedPanel) else \
+            ForecastData.from_panel(panel, spec)
+        # -- local candidates: once per series and window ---------------------------
+        book = self._local_backtests(engine, panel, data_local, spec, plan, local, levels)
+        # -- segmentations ----------------------------------------------------------
+        cands = []
+        if self.select == "forecast" and segmenter is not None:
+            cands = from_segmenter(segmenter, ids, self.n_candidates,
+                                   lambda model, pos: self._assign(segmenter, model, panel, pos))
+            if base is not None and base.kind == "user":
+                cands.append(base)
+        elif base is not None:
+            cands = [base]
+        segs = cands + (baselines(cands, panel.n_series, self.n_random, self.random_state)
+                        if self.compare or self.select == "forecast" else [])
+        t_seg = time.perf_counter()
+        pooled_runs = self._pooled_backtests(engine, panel, data_local, spec, plan, pooled,
+                                             segs)
+        evals, seconds = [], {}
+        for s, run in zip(segs, pooled_runs):
+            t0 = time.perf_counter()
+            evals.append(evaluate(book, s.labels, run.forecasts, run.errors, combos,
+                                  local_only=s.kind == "per-series"))
+            seconds[s.name] = sum(run.seconds.values()) + time.perf_counter() - t0
+        pick = list(range(len(segs))) if self.select == "forecast" else \
+            list(range(len(cands)))
+        finite = [i for i in pick if np.isfinite(evals[i].valid_error)]
+        chosen = min(finite, key=lambda i: evals[i].valid_error) if finite else pick[0]
+        self.selection_ = pd.DataFrame([{
+            "candidate": s.name, "kind": s.kind, "n_segments": s.n_segments,
+            "silhouette": s.silhouette, "valid_error": e.valid_error,
+            "final_error": e.final_error, "chosen": i == chosen,
+            "seconds": round(seconds[s.name], 3)} for i, (s, e) in enumerate(zip(segs, evals))])
+        log.info("segmentations scored in %.1fs", time.perf_counter() - t_seg)
+        best = segs[chosen]
+        self.segmentation_ = best.name
+        if best.kind == "clustering" and best.row is not None and segmenter is not None \
+                and self.select == "forecast" and getattr(segmenter, "_search", None):
+            segmenter.choose(best.row)           # the segmenter follows the choice
         self.segmenter_ = segmenter
-        self.segment_source_ = source
+        self.segment_source_ = {"user": "user column" if base is not None and
+                                base.name == "user column" else "mapping",
+                                "clustering": "mapping" if self.select != "forecast"
+                                else "forecast selection"}.get(best.kind, best.kind)
+        # -- production: champions on all windows, fitted and served ----------------
+        labels = best.labels
+        self._labels = labels
+        self._id_labels = ids
+        self._panel_info(panel, static_cols, future_cols)
+        self._production(engine, panel, data_local, spec, book, labels, pooled_runs[chosen],
+                         combos, levels)
+        if self.compare and len(segs) > 1:
+            self._comparison(book, segs, evals, chosen, seconds, levels, panel)
+        self._fit_data = (panel, data_local, book)
+        self.fit_seconds_ = time.perf_counter() - t_start
+        return self
+
+    @staticmethod
+    def _mostly_zero(panel) -> bool:
+        with np.errstate(all="ignore"):
+            v = panel.values[:, 0]
+            ok = ~np.isnan(v)
+            z = np.add.reduceat((v == 0) & ok, panel.offsets[:-1]) / \
+                np.maximum(np.add.reduceat(ok, panel.offsets[:-1]), 1)
+        return bool((z >= 0.5).any())
+
+    @staticmethod
+    def _assign(segmenter, model, panel, pos):
+        sub = _for_segmenter(segmenter, panel, pos)
+        return model.predict_features(model.featurize(sub))
+
+    def _panel_info(self, panel, static_cols, future_cols):
         self.data_args_ = {"id_col": panel.id_cols if len(panel.id_cols) > 1 else
                            panel.id_cols[0], "time_col": panel.time_col,
                            "target_col": panel.target_col, "freq": panel.freq,
                            "missing": panel.missing_policy}
-        self._id_labels = panel.id_labels()
-        lengths = panel.lengths
-        m = self.season_length_
-        min_train = max(2 * m, 4) if m > 1 else 4
-        cut = backtest_cutoffs(lengths, self.horizon, self.n_origins, self.step_, min_train)
-        members = {s: np.flatnonzero(segs == s) for s in uniq}
-        groups = {s: self._group(panel, idx, f"segment {s!r}") for s, idx in members.items()}
-        jobs = [(s, groups[s], self.horizon, cut[:, idx], bps, self.metric)
-                for s, idx in members.items()]
-        results = self._parallel(_run_group, jobs, "segments")
-        pooled = [b for b in bps if b.kind == "pooled"]
-        glob = None
-        if self.compare and pooled:
-            every = np.arange(panel.n_series)
-            glob = self._parallel(_run_group, [("all", self._group(panel, every, "all series"),
-                                                self.horizon,
-                                                cut, pooled, self.metric)], "global")[0]
-        frames = []
+        self.static_cols_, self.future_cols_ = static_cols, future_cols
+
+    # ------------------------------------------------------------------ backtests
+    def _local_backtests(self, engine, panel, data, spec, plan, local, levels) -> Backtests:
+        n = panel.n_series
+        per = max(1, min(CHUNK_SERIES, math.ceil(n / max(1, 4 * _workers(engine)))))
+        chunks = [np.arange(lo, min(lo + per, n)) for lo in range(0, n, per)]
+        jobs = [(self._source(panel, data, idx, f"series {idx[0]}-{idx[-1]}"), spec, idx,
+                 plan.cutoffs[:, idx], self.horizon, local, levels) for idx in chunks]
+        labels = [f"local backtests of series {idx[0]}-{idx[-1]}" for idx in chunks]
+        outs = self._map(engine, run_local, jobs, labels, "backtests") if jobs else []
+        W, h = plan.n_windows, self.horizon
+        A, S = np.full((W, n, h), np.nan), np.full((W, n), np.nan)
+        lags = np.zeros((W, n), dtype=np.int64)
+        F = {b.spec: np.full((W, n, h), np.nan) for b in local}
+        IV: dict = {b.spec: {} for b in local}
+        FB = {b.spec: [] for b in local}
+        failed = {b.spec: np.zeros(n, dtype=bool) for b in local}
+        usable = {b.spec: np.zeros(n, dtype=bool) for b in local}
+        secs = {b.spec: 0.0 for b in local}
+        for r in outs:
+            idx = r.idx
+            A[:, idx], S[:, idx], lags[:, idx] = r.actuals, r.scales, r.scale_lags
+            for s in F:
+                F[s][:, idx] = r.forecasts[s]
+                for lv, (lo, hi) in r.intervals[s].items():
+                    if lv not in IV[s]:
+                        IV[s][lv] = (np.full((W, n, h), np.nan), np.full((W, n, h), np.nan))
+                    IV[s][lv][0][:, idx], IV[s][lv][1][:, idx] = lo, hi
+                FB[s] += [(w, int(idx[i]), reason) for w, i, reason in r.fallbacks[s]]
+                failed[s][idx] = r.failed[s]
+                usable[s][idx] = r.usable[s]
+                secs[s] += r.seconds[s]
+        return Backtests(plan, A, S, lags, F, IV, FB, failed, usable, secs, self.metric)
+
+    def _pooled_backtests(self, engine, panel, data, spec, plan, pooled, segs) -> list:
+        """Per segmentation, a :class:`PooledRun` of the pooled candidates on its segments
+        (empty for the per-series baseline, which has local candidates only)."""
+        n, W, h = panel.n_series, plan.n_windows, self.horizon
+        jobs, labels, where = [], [], []
+        for si, s in enumerate(segs):
+            if not pooled or s.kind == "per-series":
+                continue
+            for g, idx in groups(s.labels).items():
+                jobs.append((self._source(panel, data, idx, f"{s.name} segment {g}"), spec, idx,
+                             plan.cutoffs[:, idx], h, pooled))
+                labels.append(f"pooled backtests of {s.name}, segment {g!r}")
+                where.append((si, g, idx))
+        outs = self._map(engine, run_pooled, jobs, labels, "pooled") if jobs else []
+        runs = [PooledRun({b.spec: np.full((W, n, h), np.nan) for b in pooled}
+                          if pooled and s.kind != "per-series" else {}) for s in segs]
+        for (si, g, idx), out in zip(where, outs):
+            run = runs[si]
+            for spec_, r in out.items():
+                run.forecasts[spec_][:, idx] = r["forecasts"]
+                if r["error"]:
+                    run.errors.setdefault(g, {})[spec_] = r["error"]
+                run.fallbacks.setdefault(spec_, []).extend(
+                    (w, int(idx[i]), reason) for w, i, reason in r["fallbacks"])
+                run.seconds[spec_] = run.seconds.get(spec_, 0.0) + r["seconds"]
+        return runs
+
+    # ------------------------------------------------------------------ production
+    def _production(self, engine, panel, data, spec, book, labels, run: "PooledRun", combos,
+                    levels):
+        frames, models, jobs, names = [], {}, [], []
         self.champions_ = {}
-        for s, res in zip(members, results):
-            f = res["frame"]
-            f.insert(0, "segment", s)
-            frames.append(f)
-            champ = res["best"] or "seasonal_naive"
-            if res["best"] is None:
-                log.warning("segment %s: no candidate scored; seasonal naive stands in", s)
-            self.champions_[s] = champ
+        seconds = {**book.local_seconds, **run.seconds}
+        for g, idx in groups(labels).items():
+            singles, failed = segment_singles(book, idx, run.forecasts, run.errors.get(g, {}),
+                                              local_only=not run.forecasts)
+            frame, champ, Fc, members = segment_leaderboard(
+                book, idx, singles, failed, combos, self._bps, seconds,
+                _fallback_counts({**book.local_fallbacks, **run.fallbacks}, idx,
+                                 book.plan.n_windows))
+            frame.insert(0, "segment", g)
+            frames.append(frame)
+            self.champions_[g] = champ
+            models[g] = segment_model(book, g, idx, champ, members, Fc, levels)
+            jobs.append((models[g], self._source(panel, data, idx, f"segment {g}"), spec, idx,
+                         self.horizon, self._bps, levels, None, True))
+            names.append(f"champion of segment {g!r}")
         self.leaderboard_ = pd.concat(frames, ignore_index=True)
-        self._members = members
-        self._segs = segs
-        self._bps = {b.spec: b for b in bps}
-        self._panel_for_final = panel
-        self._final_all(groups)
-        if self.compare:
-            self._compare(panel, members, results, glob, cut)
-        self.fit_seconds_ = time.perf_counter() - t_start
-        del self._panel_for_final
-        return self
+        outs = self._map(engine, forecast_segment, jobs, names, "champions")
+        self._models = models
+        self._final = {}
+        for (g, idx), out in zip(groups(labels).items(), outs):
+            models[g].states = out.pop("states")
+            self._final[g] = (idx, out)
+        self.forecasts_ = self._forecast_frame(panel, self._final, levels)
 
-    def _final_all(self, groups: dict | None = None, only=None):
-        """Fit each segment's champion on whole histories (``groups``: the segments'
-        groups already built by :meth:`fit`; else built from ``_panel_for_final``)."""
-        panel = self._panel_for_final
-        keys = list(self._members) if only is None else [only]
-        jobs = [(s, groups[s] if groups else
-                 self._group(panel, self._members[s], f"segment {s!r}"), self.horizon,
-                 self._bps.get(self.champions_[s]) or make_forecaster(self.champions_[s]))
-                for s in keys]
-        finals = self._parallel(_final, jobs, "champions")
-        if not hasattr(self, "_states"):
-            self._states, self._final_F, self._final_fb = {}, {}, {}
-        for s, res in zip(keys, finals):
-            self._states[s] = res["state"]
-            self._final_F[s] = res["forecast"]
-            self._final_fb[s] = res["fallback"]
-        self.forecasts_ = self._forecast_frame(panel, self._members, self._final_F,
-                                               self._final_fb)
-
-    def _forecast_frame(self, panel, members, F, fb) -> pd.DataFrame:
+    def _forecast_frame(self, panel, results: dict, levels) -> pd.DataFrame:
         h = self.horizon
-        rows_idx, seg_col, champ_col, fc, fbk = [], [], [], [], []
-        for s, idx in members.items():
+        rows_idx, seg_col, champ_col, fc, fbk, meth = [], [], [], [], [], []
+        lo = {lv: [] for lv in levels}
+        hi = {lv: [] for lv in levels}
+        for g, (idx, out) in results.items():
             rows_idx.append(np.repeat(idx, h))
-            fc.append(F[s].reshape(-1))
-            fbk.append(np.repeat(fb[s], h))
-            seg_col += [s] * (len(idx) * h)
-            champ_col += [self.champions_[s]] * (len(idx) * h)
-        rows_idx = np.concatenate(rows_idx) if rows_idx else np.zeros(0, dtype=np.int64)
+            fc.append(out["forecast"].reshape(-1))
+            fbk.append(np.repeat(out["fallback"], h))
+            meth.append(np.repeat(out["method"], h))
+            seg_col += [g] * (len(idx) * h)
+            champ_col += [self.champions_[g]] * (len(idx) * h)
+            for lv in levels:
+                lo[lv].append(out["lo"][lv].reshape(-1))
+                hi[lv].append(out["hi"][lv].reshape(-1))
+        cat = lambda parts, dtype=float: np.concatenate(parts) if parts else np.zeros(0, dtype)  # noqa: E731
+        rows_idx = cat(rows_idx, np.int64).astype(np.int64)
         steps = np.tile(np.arange(h), len(rows_idx) // h if h else 0)
         out = panel.ids.iloc[rows_idx].reset_index(drop=True)
         pos = panel.end_positions()[rows_idx] + steps
         out[panel.time_col] = panel.time_labels(pos)
-        out["forecast"] = np.concatenate(fc) if fc else np.zeros(0)
+        out["forecast"] = cat(fc)
         out["segment"] = seg_col
         out["champion"] = champ_col
-        out["fallback"] = np.concatenate(fbk) if fbk else np.zeros(0, dtype=bool)
-        # series in input order, steps in time order
+        out["fallback"] = cat(fbk, bool).astype(bool)
+        for lv in levels:
+            out[f"lo-{lv}"] = cat(lo[lv])
+            out[f"hi-{lv}"] = cat(hi[lv])
+        out["interval"] = cat(meth, object)
         key = np.argsort(rows_idx * max(h, 1) + steps, kind="stable")
         return out.iloc[key].reset_index(drop=True)
 
     # ------------------------------------------------------------------ comparison
-    def _compare(self, panel, members, results, glob, cut):
-        n = panel.n_series
-        W = cut.shape[0]
-        sel = list(range(1, W)) if W > 1 else [0]
-        local = [s for s, b in self._bps.items() if b.kind == "local"]
-        # errors[c][metric] (W, n) in panel order; segment-level fits
-        E_seg: dict = {}
-        for (s, idx), res in zip(members.items(), results):
-            for c, errs in res["errors"].items():
-                tgt = E_seg.setdefault(c, {k: np.full((W, n), np.nan) for k in METRICS})
-                for k in METRICS:
-                    tgt[k][:, idx] = errs[k]
-        E_glob = {c: E_seg[c] for c in local if c in E_seg}
-        if glob is not None:
-            E_glob.update(glob["errors"])
-        metric = self.metric
-
-        def sel_score(E, cols):
-            v = E[metric][np.ix_(sel, cols)]
-            return np.nanmean(v) if np.isfinite(v).any() else np.inf
-
-        chosen = {"segmented": np.empty(n, dtype=object), "global": np.empty(n, dtype=object),
-                  "per-series": np.empty(n, dtype=object)}
-        for s, idx in members.items():
-            scores = {c: sel_score(E, idx) for c, E in E_seg.items()}
-            chosen["segmented"][idx] = min(scores, key=scores.get) if scores else None
-        every = np.arange(n)
-        gscores = {c: sel_score(E, every) for c, E in E_glob.items()}
-        gbest = min(gscores, key=gscores.get) if gscores else None
-        chosen["global"][:] = gbest
-        for i in range(n):
-            scores = {c: sel_score(E_seg[c], [i]) for c in local if c in E_seg}
-            chosen["per-series"][i] = min(scores, key=scores.get) if scores else None
-        per = panel.ids.copy()
-        per["segment"] = self._segs
-        sources = {"segmented": E_seg, "global": E_glob, "per-series": E_seg}
-        for strat, E in sources.items():
-            per[f"{strat} model"] = chosen[strat]
-            for k in METRICS:
-                per[f"{strat} {k}"] = [E[c][k][0, i] if c in E else np.nan
-                                       for i, c in enumerate(chosen[strat])]
-        self.comparison_per_series_ = per
-        secs = self.leaderboard_.assign(t=self.leaderboard_["fit_seconds"] +
-                                        self.leaderboard_["score_seconds"])
-        local_secs = float(secs[secs["blueprint"].isin(local)]["t"].sum())
-        glob_secs = local_secs + (float((glob["frame"]["fit_seconds"] +
-                                         glob["frame"]["score_seconds"]).sum()) if glob else 0.0)
-        seconds = {"segmented": float(secs["t"].sum()), "global": glob_secs,
-                   "per-series": local_secs}
-        rows = []
-        for strat in sources:
-            rows.append({"strategy": strat,
-                         **{k: float(np.nanmean(per[f"{strat} {k}"])) for k in METRICS},
-                         "series_scored": int(per[f"{strat} {metric}"].notna().sum()),
-                         "models": ", ".join(f"{c} ×{v}" for c, v in
-                                             pd.Series(chosen[strat]).value_counts().items()),
-                         "backtest_seconds": round(seconds[strat], 2)})
-        comp = pd.DataFrame(rows).sort_values(metric, kind="stable").reset_index(drop=True)
+    def _comparison(self, book, segs, evals, chosen, seconds, levels, panel):
+        best = segs[chosen]
+        k = best.n_segments
+        strategies = {"segmented": evals[chosen]}
+        for s, e in zip(segs, evals):
+            if s.kind == "global":
+                strategies["global"] = e
+            elif s.kind == "per-series":
+                strategies["per-series"] = e
+        rand = [e for s, e in zip(segs, evals) if s.kind == "random" and s.meta.get("k") == k]
+        if rand:
+            strategies["random"] = rand
+        secs = {"segmented": seconds[best.name],
+                "global": seconds.get("global", math.nan),
+                "per-series": seconds.get("per-series", math.nan),
+                "random": float(np.mean([seconds[s.name] for s in segs
+                                         if s.kind == "random" and s.meta.get("k") == k]))
+                if rand else math.nan}
+        local_total = float(sum(book.local_seconds.values()))
+        secs = {key: v + local_total for key, v in secs.items()}
+        rng = np.random.default_rng(self.random_state)
+        comp, per, imps, text = compare(book, strategies, secs, levels, rng, self.min_scored,
+                                        self.horizon, self.plan_.notes, best.name)
         self.comparison_ = comp
-        self.comparison_text_ = self._statement(comp, W)
-
-    def _statement(self, comp: pd.DataFrame, W: int) -> str:
-        k = self.metric.upper() if self.metric != "smape" else "sMAPE"
-        win = comp.iloc[0]
-        base = (f"On the most recent backtest window (horizon {self.horizon}; models chosen on "
-                f"the {W - 1} earlier window{'s' if W > 2 else ''})" if W > 1 else
-                f"On the single backtest window (horizon {self.horizon}; models chosen and "
-                "scored on the same window, so the per-series choice is optimistic)")
-        others = []
-        for _, r in comp.iloc[1:].iterrows():
-            rel = (r[self.metric] - win[self.metric]) / r[self.metric] * 100 \
-                if r[self.metric] else float("nan")
-            others.append(f"{r['strategy']} {r[self.metric]:.4g} ({rel:.1f}% worse)")
-        verdict = {"segmented": "segmenting helped", "global": "segmenting did not help: one "
-                   "global model was better", "per-series": "segmenting did not help: choosing "
-                   "a model per series was better"}[win["strategy"]]
-        return (f"{base}, the {win['strategy']} strategy had the lowest mean {k}, "
-                f"{win[self.metric]:.4g}, against " + "; ".join(others) + f": {verdict}.")
+        self.improvement_ = imps
+        self.comparison_text_ = text
+        frame = panel.ids.copy()
+        frame["segment"] = best.labels
+        for name, ev in strategies.items():
+            if not isinstance(ev, list):
+                frame[f"{name} model"] = ev.final_champion
+        for key, v in per.items():
+            frame[key] = v
+        frame["mase scale"] = pd.Series(book.scale_lags[0]).map(
+            {0: "none", 1: "naive"}).fillna("seasonal naive").to_numpy()
+        self.comparison_per_series_ = frame
 
     # ------------------------------------------------------------------ serving
-    def _need_fit(self):
-        if not hasattr(self, "forecasts_"):
-            raise NotFittedError("this SegmentedForecaster is not fitted yet; call fit first")
-
     def set_champion(self, segment, spec, data=None, **columns) -> "SegmentedForecaster":
         """Override a segment's champion (any candidate spec); its forecasts are refitted
-        on ``data`` (the fit data; needed because it is not stored)."""
-        self._need_fit()
-        if segment not in self._members:
+        on ``data`` (the fit data, needed when the forecaster was loaded from a file)."""
+        check_fitted(self, "forecasts_", "set_champion")
+        if segment not in self._models:
             raise DataValidationError([Problem(
                 "unknown_segment", "segment", f"segment {segment!r} is not one of "
-                f"{list(self._members)}")])
-        if data is None:
+                f"{list(self._models)}")])
+        if data is None and getattr(self, "_fit_data", None) is None:
             raise DataValidationError([Problem(
                 "no_data", "data", "set_champion needs the fit data again (data=...) to "
                 "refit the segment's forecasts")])
         bp = make_forecaster(spec)
         self._bps.setdefault(bp.spec, bp)
+        panel = self._fit_data[0] if data is None else (
+            data if isinstance(data, Panel) else read_panel(data, **{**self.data_args_,
+                                                                  **columns}))
+        old = self._models[segment]
+        model = SegmentModel(segment, bp.spec, [bp.spec], {}, old.quantiles, old.residuals)
+        idx = self._final[segment][0]
+        fdata = ForecastData.from_panel(panel, self._spec)
+        out = forecast_segment(model, fdata.subset(idx), self._spec, idx, self.horizon,
+                               self._bps, tuple(self.levels), None, True)
+        model.states = out.pop("states")
+        self._models[segment] = model
         self.champions_[segment] = bp.spec
-        panel = data if isinstance(data, Panel) else \
-            read_panel(data, **{**self.data_args_, **columns})
-        self._panel_for_final = panel
-        try:
-            self._final_all(only=segment)
-        finally:
-            del self._panel_for_final
+        self._final[segment] = (idx, out)
+        self.forecasts_ = self._forecast_frame(panel, self._final, tuple(self.levels))
         return self
 
-    def predict(self, data=None, **columns) -> pd.DataFrame:
+    def predict(self, data=None, future=None, level=None, refit: bool = False,
+                **columns) -> pd.DataFrame:
         """Forecasts: id column(s), time, ``forecast``, ``segment``, ``champion``,
         ``fallback``; every series × horizon step exactly once.
 
-        Without ``data``: the fitted series.  With ``data``: its series, forecast from
-        their own histories by their segment's champion (pooled champions reuse the
-        model fitted on the segment); series unknown to the mapping are assigned by
-        the segmenter given to ``fit``.
+        Parameters
+        ----------
+        data : DataFrame or Panel, optional
+            New history (the same series with more periods, or series never seen, which
+            are assigned to a segment by the segmenter given to ``fit``).  Each series is
+            forecast from its own history by its segment's champion; pooled champions
+            reuse the model fitted on the segment (``refit=True`` refits them on
+            ``data``).  Histories may end at different times: each series' horizon
+            starts after its own last step.  Without ``data``: the fitted series.
+        future : DataFrame, optional
+            The future-known covariates (``future_cols``) for every series × horizon
+            step; required when the model was fitted with them.
+        level : list of int, optional
+            Adds ``lo-<level>``/``hi-<level>`` columns and ``interval`` ("native": the
+            model's own; "conformal": from the segment's backtest residuals).
         """
-        self._need_fit()
+        check_fitted(self, "forecasts_", "predict")
+        levels = tuple(int(v) for v in (level or ()))
+        if data is None and future is None and set(levels) <= set(int(v) for v in self.levels):
+            out = self.forecasts_.copy()
+            return self._columns(out, levels)
         if data is None:
-            return self.forecasts_.copy()
-        panel = data if isinstance(data, Panel) else \
-            read_panel(data, **{**self.data_args_, **columns})
-        known = dict(zip(self._id_labels, self._segs))
+            if getattr(self, "_fit_data", None) is None:
+                raise DataValidationError([Problem(
+                    "no_data", "data", "this forecaster was loaded from a file and keeps no "
+                    "training data: pass data= (the history to forecast from)")])
+            panel = self._fit_data[0]
+        else:
+            panel = data if isinstance(data, Panel) else read_panel(
+                data, **{**self.data_args_, "value_cols": self.future_cols_ or None,
+                         "static_cols": self.static_cols_ or None, **columns})
         ids = panel.id_labels()
+        segs = self._segments_of(panel, ids)
+        times = [panel.time_labels(panel.end_positions()[i] + np.arange(self.horizon))
+                 for i in range(panel.n_series)]
+        fut = None
+        if self.future_cols_:
+            arr = future_values(future, panel.ids, panel.id_cols, panel.time_col, times,
+                                self.future_cols_)
+            fut = {c: arr[:, :, j] for j, c in enumerate(self.future_cols_)}
+        fdata = ForecastData.from_panel(panel, self._spec)
+        results = {}
+        for g, idx in groups(segs).items():
+            if g not in self._models:
+                raise DataValidationError([Problem(
+                    "unknown_segment", "segment", f"series were assigned to segment {g!r}, "
+                    "which had no series in fit", ids=[ids[i] for i in idx])])
+            out = forecast_segment(self._models[g], fdata.subset(idx), self._spec, idx,
+                                   self.horizon, self._bps, levels,
+                                   {k: v[idx] for k, v in fut.items()} if fut else None, refit)
+            out.pop("states")
+            results[g] = (idx, out)
+        return self._columns(self._forecast_frame(panel, results, levels), levels)
+
+    @staticmethod
+    def _columns(frame: pd.DataFrame, levels) -> pd.DataFrame:
+        keep = [c for c in frame.columns if not (c.startswith(("lo-", "hi-")) or c == "interval")]
+        if levels:
+            keep += [f"{p}-{lv}" for lv in levels for p in ("lo", "hi")] + ["interval"]
+        return frame[keep]
+
+    def _segments_of(self, panel, ids) -> np.ndarray:
+        known = dict(zip(self._id_labels, self._labels))
         segs = np.array([known.get(i, None) for i in ids], dtype=object)
         unknown = [i for i, s in enumerate(segs) if s is None]
         if unknown:
@@ -620,42 +701,57 @@ class SegmentedForecaster(SegmenterEstimator):
                     "unknown_series", ",".join(panel.id_cols), f"{len(unknown)} series are "
                     "not in the mapping and no segmenter was given to fit to assign them",
                     ids=[ids[i] for i in unknown])])
-            got = self.segmenter_.predict(panel.subset(unknown)).to_frame()
-            segs[unknown] = got[self.segmenter_.mapping_.segment_col].to_numpy()
-        members = {s: np.flatnonzero(segs == s) for s in pd.unique(segs)}
-        F, fb = {}, {}
-        for s, idx in members.items():
-            if s not in self.champions_:
-                raise DataValidationError([Problem(
-                    "unknown_segment", "segment", f"series were assigned to segment {s!r}, "
-                    "which had no series in fit", ids=[ids[i] for i in idx])])
-            bp = self._bps.get(self.champions_[s]) or make_forecaster(self.champions_[s])
-            group, pos = self._group(panel, idx).history()
-            F[s] = np.full((len(idx), self.horizon), np.nan)
-            fb[s] = np.zeros(len(idx), dtype=bool)
-            ok = np.array([len(v) > 0 for v in group.values], dtype=bool)
-            if ok.any():
-                g = group.take(np.flatnonzero(ok))
-                state = self._states.get(s) if bp.kind == "pooled" else None
-                with threadpool_limits(limits=1):
-                    if bp.kind == "pooled" and state is None:
-                        state = bp.fit(g)
-                    out, fbs = bp.predict(state, g, self.horizon)
-                F[s][pos[ok]] = out
-                for i, _ in fbs:
-                    fb[s][pos[ok][i]] = True
-        return self._forecast_frame(panel, members, F, fb)
+            got = self.segmenter_.predict(_for_segmenter(self.segmenter_, panel, unknown))
+            segs[unknown] = got.to_frame()["segment"].to_numpy()
+        return segs
 
     # ------------------------------------------------------------------ persistence
     def __getstate__(self):
         from ..engine.base import saveable_engine
-        state = {**self.__dict__, "engine": saveable_engine(self.engine)}
-        state.pop("_engine", None)
+        state = {k: v for k, v in self.__dict__.items() if k != "_fit_data"}
+        state["engine"] = saveable_engine(self.engine)
         return state
 
     def save(self, path):
         """Write the fitted combined model (``segmenter.load`` reads it)."""
-        self._need_fit()
+        check_fitted(self, "forecasts_", "save")
         return persistence.save(self, path)
 
 
+def _for_segmenter(segmenter, panel, positions) -> Panel:
+    """The series at ``positions`` read as the segmenter reads data (its own value
+    columns, not the forecaster's covariates)."""
+    sub = panel.subset(positions) if isinstance(panel, Panel) else \
+        panel.engine.result(panel.gather(np.asarray(positions), label="gather series"))
+    return read_panel(sub.to_frame(), **segmenter.data_args_)
+
+
+def _workers(engine) -> int:
+    import os
+    n = getattr(engine, "n_jobs", None)
+    if n is not None:
+        return max(1, os.cpu_count() or 1) if n == -1 else max(1, int(n))
+    return 2
+
+
+@dataclass
+class PooledRun:
+    """The pooled candidates' backtests on one segmentation."""
+
+    forecasts: dict                                    # spec -> (W, n, h)
+    errors: dict = field(default_factory=dict)         # segment -> {spec: error}
+    fallbacks: dict = field(default_factory=dict)      # spec -> [(w, series, reason)]
+    seconds: dict = field(default_factory=dict)        # spec -> seconds
+
+
+def _fallback_counts(fallbacks: dict, idx, W: int) -> dict:
+    """Per candidate, the fallbacks of the series ``idx`` in each window."""
+    members = set(np.asarray(idx).tolist())
+    out = {}
+    for s, fb in fallbacks.items():
+        c = np.zeros(W)
+        for w, i, _ in fb:
+            if i in members:
+                c[w] += 1
+        out[s] = c
+    return out

@@ -1,0 +1,216 @@
+"""A segment's champion: chosen on the backtests, fitted, and served.
+
+* :func:`segment_leaderboard` ranks a segment's candidates on every backtest window with
+  the shared leaderboard machinery (:mod:`segmenter.selection.leaderboard`), from the
+  forecasts the backtests stored: the production champion is its best row.
+* :class:`SegmentModel` is what serving a segment needs: the champion, the members of
+  a combination, the pooled models fitted on the segment, and the conformal quantiles
+  of its backtest residuals.
+* :func:`forecast_segment` is the one function that fits a segment's champion on whole
+  histories and forecasts: :meth:`SegmentedForecaster.fit` calls it on the fit data,
+  :meth:`SegmentedForecaster.predict` on new data (reusing the pooled models unless
+  ``refit``).  Intervals are the model's own where it has them (statsforecast) and
+  conformal otherwise: ``forecast ± q_h × scale`` with ``q_h`` the quantile of the
+  segment's absolute scaled backtest residuals at step h and ``scale`` the series' MASE
+  scale.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from threadpoolctl import threadpool_limits
+
+from ..selection.leaderboard import Leaderboard
+from ..selection.metrics import mase_scale
+from ..data.series import clean_history
+from .backtest import METRICS, errors_of, materialize
+from .base import seasonal_naive
+from .evaluation import BASELINE, Backtests, champion_of, conformal_quantiles
+
+__all__ = ["segment_leaderboard", "SegmentModel", "forecast_segment", "StoredCandidate"]
+
+
+class StoredCandidate:
+    """A candidate on a segment's leaderboard whose backtest forecasts are already
+    computed (the leaderboard's candidate protocol over stored results)."""
+
+    def __init__(self, blueprint, errors: dict | None, fallbacks: np.ndarray,
+                 failure: tuple[str, str] | None = None, describe: str = ""):
+        self.blueprint = blueprint
+        self.name = blueprint.spec
+        self.errors = errors              # metric -> (W, m) errors of the segment's series
+        self.fallbacks = fallbacks        # (W,) counts
+        self.failure = failure
+        self._describe = describe or blueprint.describe()
+
+    def describe(self) -> str:
+        return self._describe
+
+    def fit(self, window: int):
+        if self.failure:
+            raise type(self.failure[0], (RuntimeError,), {})(self.failure[1])
+        return window
+
+    def score(self, model, window: int) -> dict:
+        out = {}
+        for k in METRICS:
+            e = self.errors[k][window]
+            out[k] = float(np.nanmean(e)) if np.isfinite(e).any() else math.nan
+        n = int(np.isfinite(self.errors["smape"][window]).sum())
+        out["series_scored"] = n
+        out["fallbacks"] = int(self.fallbacks[window])
+        out["weight"] = float(max(n, 1))
+        return out
+
+
+def segment_leaderboard(book: Backtests, idx: np.ndarray, singles: dict, failed: dict,
+                        combos: list, blueprints: dict, seconds: dict,
+                        fallback_counts: dict) -> tuple[pd.DataFrame, str, np.ndarray, list]:
+    """The segment's candidates ranked on every window; returns the frame, the champion,
+    its backtest forecasts (W, len(idx), h) and the members of a combination champion."""
+    W = book.plan.n_windows
+    windows = list(range(W))
+    champ, Fc, ranking = champion_of(book, idx, windows, singles, combos)
+    A, S = book.actuals[:, idx], book.scales[:, idx]
+    ranked_singles = [s for s, _ in ranking if s in singles]
+    cands = []
+    for s, F in singles.items():
+        E = book.errors(s) if s in book.local else errors_of(F[:, idx], A, S)
+        E = {k: v[:, idx] if s in book.local else v for k, v in E.items()}
+        cands.append(StoredCandidate(blueprints[s], E, fallback_counts.get(s, np.zeros(W))))
+    for c in combos:
+        if len(ranked_singles) < c.k:
+            continue
+        members = ranked_singles[:c.k]
+        F = c.combine([singles[s][:, idx] for s in members])
+        cands.append(StoredCandidate(c, errors_of(F, A, S), np.zeros(W),
+                                     describe=f"{c.describe()}: {', '.join(members)}"))
+    for s, reason in failed.items():
+        kind, _, msg = reason.partition(": ") if reason.split(":")[0].isidentifier() and \
+            ": " in reason else ("RuntimeError", "", reason)
+        cands.append(StoredCandidate(blueprints[s], None, np.zeros(W), (kind, msg)))
+    lb = Leaderboard(windows, book.metric, greater_is_better=False, progress=False,
+                     desc="segment")
+    lb.run([(c, {}) for c in cands])
+    for e in lb.entries:
+        e.fit_seconds = float(seconds.get(e.candidate.name, 0.0))
+        e.score_seconds = 0.0
+    frame = lb.to_frame().drop(columns=["row"])
+    members = ranked_singles[:getattr(blueprints.get(champ), "k", 1)] \
+        if getattr(blueprints.get(champ), "kind", "") == "combination" else [champ]
+    return frame, champ, Fc, members
+
+
+@dataclass
+class SegmentModel:
+    """What serving one segment needs (see the module docstring)."""
+
+    segment: object
+    champion: str
+    members: list                          # the champion, or a combination's members
+    states: dict = field(default_factory=dict)         # pooled spec -> fitted state
+    quantiles: dict = field(default_factory=dict)      # level -> (h,) conformal quantiles
+    residuals: np.ndarray | None = None                # (r, h) absolute scaled residuals
+
+    def quantile(self, level) -> np.ndarray:
+        if level in self.quantiles:
+            return self.quantiles[level]
+        return _quantile(self.residuals, level)
+
+
+def _quantile(R, level) -> np.ndarray:
+    h = R.shape[1] if R is not None and R.ndim == 2 else 0
+    q = np.full(h, np.nan)
+    for t in range(h):
+        r = np.sort(R[np.isfinite(R[:, t]), t])
+        if len(r) >= 5:
+            q[t] = r[min(len(r), int(math.ceil((len(r) + 1) * level / 100.0))) - 1]
+    return q
+
+
+def segment_model(book: Backtests, segment, idx, champ: str, members: list, Fc: np.ndarray,
+                  levels) -> SegmentModel:
+    """The segment's model before fitting: its conformal quantiles from the champion's
+    backtest residuals on every window."""
+    windows = list(range(book.plan.n_windows))
+    full = np.full((book.plan.n_windows, book.n, Fc.shape[2]), np.nan)
+    full[:, idx] = Fc
+    q = conformal_quantiles(book, full, idx, windows, levels)
+    with np.errstate(all="ignore"):
+        R = np.abs(book.actuals[:, idx] - Fc) / book.scales[:, idx][:, :, None]
+    R = R.reshape(-1, R.shape[2]).astype(np.float32)
+    return SegmentModel(segment, champ, list(members), {}, q, R[np.isfinite(R).any(axis=1)])
+
+
+def forecast_segment(model: SegmentModel, source, spec, idx, horizon: int, blueprints: dict,
+                     levels, future_h: dict | None = None, refit: bool = False) -> dict:
+    """Fit the segment's champion on the whole histories of its series ``idx`` and
+    forecast (a task).  Returns ``forecast`` (n, h), ``fallback`` (n,), ``lo``/``hi``
+    {level: (n, h)}, ``method`` (n,) ("native" or "conformal") and the pooled
+    ``states`` it fitted (the model's own are reused unless ``refit``)."""
+    data = materialize(source, spec, keys=idx)
+    n = len(data)
+    group, pos = data.group()
+    if future_h:
+        group.future_h = {k: np.asarray(v)[pos] for k, v in future_h.items()}
+    m = spec.season_length
+    preds, fbs, natives, states = [], [], [], {}
+    with threadpool_limits(limits=1):
+        for s in model.members:
+            bp = blueprints[s]
+            F = np.full((n, horizon), np.nan)
+            fb = np.zeros(n, dtype=bool)
+            iv = None
+            if len(pos):
+                try:
+                    if bp.kind == "pooled":
+                        state = None if refit else model.states.get(s)
+                        if state is None:
+                            state = bp.fit(group)
+                        states[s] = state
+                        fc = bp.predict(state, group, horizon, levels)
+                    else:
+                        fc = bp.predict(None, group, horizon, levels, strict=False)
+                    F[pos] = fc.mean
+                    for j, _ in fc.fallbacks:
+                        fb[pos[j]] = True
+                    if fc.intervals:
+                        iv = {lv: (_rows(lo, pos, n), _rows(hi, pos, n))
+                              for lv, (lo, hi) in fc.intervals.items()}
+                except Exception:    # noqa: BLE001 - the baseline stands in, flagged
+                    for j, i in enumerate(pos):
+                        F[i] = seasonal_naive(group.values[j], horizon, m)
+                    fb[pos] = True
+            preds.append(F)
+            fbs.append(fb)
+            natives.append(iv)
+    if len(preds) > 1:
+        comb = blueprints[model.champion]
+        mean = comb.combine(preds)
+        native = None
+    else:
+        mean, native = preds[0], natives[0]
+    fallback = np.logical_or.reduce(fbs)
+    scale = np.array([mase_scale(clean_history(y)[0], m)[0] for y in data.values])
+    lo, hi = {}, {}
+    method = np.full(n, "conformal", dtype=object)
+    for lv in levels or ():
+        q = model.quantile(lv)
+        lo[lv] = mean - q[None, :] * scale[:, None]
+        hi[lv] = mean + q[None, :] * scale[:, None]
+        if native and lv in native:
+            use = np.isfinite(native[lv][0]).all(axis=1) & ~fallback
+            lo[lv][use], hi[lv][use] = native[lv][0][use], native[lv][1][use]
+            method[use] = "native"
+    return {"forecast": mean, "fallback": fallback, "lo": lo, "hi": hi, "method": method,
+            "states": states}
+
+
+def _rows(a, pos, n):
+    out = np.full((n, a.shape[1]), np.nan)
+    out[pos] = a
+    return out

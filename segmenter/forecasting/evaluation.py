@@ -1,0 +1,247 @@
+"""Scoring segmentations by the forecasts they lead to.
+
+:class:`Backtests` holds every candidate's backtest forecasts and errors: the local
+candidates' once for all segmentations (a series' ETS forecast does not depend on its
+segment), the pooled candidates' per segmentation.  :func:`evaluate` takes one
+segmentation (a label per series) and, per segment:
+
+* ranks the candidates on the windows that choose champions (mean error over the
+  segment's series and those windows) and builds the combinations of the best ones;
+* takes the best as the segment's champion, and scores it on the windows that choose
+  the segmentation (``valid_error``);
+* chooses again on every window but the final one and scores that champion on the final
+  window, which no choice has seen (``final_error``).
+
+A candidate that failed on more than half of a segment's series (that were long enough
+for it) takes no part in that segment; the seasonal naive baseline stands in when no
+candidate has a score.  The per-series errors come back too, for the comparison and its
+bootstrap.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .backtest import METRICS, errors_of
+from .base import failure_message
+from .catalogue import Combination
+
+__all__ = ["Backtests", "Evaluation", "evaluate", "champion_of", "conformal_quantiles",
+           "groups", "segment_singles"]
+
+BASELINE = "seasonal_naive"
+
+
+class Backtests:
+    """Backtest forecasts and errors of every candidate (module docstring)."""
+
+    def __init__(self, plan, actuals, scales, scale_lags, local: dict, local_iv: dict,
+                 local_fallbacks: dict, local_failed: dict, local_usable: dict,
+                 local_seconds: dict, metric: str):
+        self.plan = plan
+        self.actuals = actuals              # (W, n, h)
+        self.scales = scales                # (W, n)
+        self.scale_lags = scale_lags
+        self.local = local                  # spec -> (W, n, h)
+        self.local_iv = local_iv            # spec -> {level: (lo, hi)}
+        self.local_fallbacks = local_fallbacks
+        self.local_failed = local_failed    # spec -> (n,) bool
+        self.local_usable = local_usable
+        self.local_seconds = local_seconds
+        self.metric = metric
+        self._errors = {s: errors_of(F, actuals, scales) for s, F in local.items()}
+
+    @property
+    def n(self) -> int:
+        return self.actuals.shape[1]
+
+    def errors(self, spec: str, F: np.ndarray | None = None) -> dict:
+        """{metric: (W, n)} of a local candidate, or of forecasts ``F``."""
+        return self._errors[spec] if F is None else errors_of(F, self.actuals, self.scales)
+
+    def scored(self) -> np.ndarray:
+        """(W, n): which series each window scores."""
+        return self.plan.cutoffs >= 0
+
+
+@dataclass
+class Evaluation:
+    """One segmentation scored (see :func:`evaluate`)."""
+
+    labels: np.ndarray
+    valid_error: float
+    final_error: float
+    valid_series: np.ndarray                 # (n,) per-series validation error
+    final_series: dict                       # metric -> (n,) errors on the final window
+    final_champion: np.ndarray               # (n,) spec chosen for each series' segment
+    final_forecasts: np.ndarray              # (W, n, h) that champion on every window
+    valid_champions: dict = field(default_factory=dict)   # segment -> spec
+    final_champions: dict = field(default_factory=dict)
+    failed: dict = field(default_factory=dict)            # segment -> {spec: reason}
+
+
+def _nanmean0(a: np.ndarray) -> np.ndarray:
+    """Mean over the first axis ignoring NaN; NaN (without a warning) where all are."""
+    ok = np.isfinite(a)
+    cnt = ok.sum(axis=0)
+    return np.where(cnt > 0, np.where(ok, a, 0.0).sum(axis=0) / np.maximum(cnt, 1), np.nan)
+
+
+def _mean(a) -> float:
+    a = np.asarray(a, dtype=float)
+    return float(np.nanmean(a)) if np.isfinite(a).any() else math.nan
+
+
+def champion_of(book: Backtests, idx: np.ndarray, windows: list, singles: dict,
+                combos: list[Combination]) -> tuple[str, np.ndarray, list]:
+    """The champion of series ``idx`` chosen on ``windows``: among ``singles`` (spec ->
+    forecasts (W, n, h)) and the combinations of their best members.  Returns its spec,
+    its forecasts of those series (W, len(idx), h) and the ranking [(spec, score)]."""
+    metric = book.metric
+    A, S = book.actuals[:, idx], book.scales[:, idx]
+    scores, forecasts = {}, {}
+    for s, F in singles.items():
+        Fi = F[:, idx]
+        E = book.errors(s)[metric][:, idx] if s in book.local else \
+            errors_of(Fi, A, S)[metric]
+        scores[s] = _mean(E[windows])
+        forecasts[s] = Fi
+    ranked = sorted((s for s in scores if np.isfinite(scores[s])), key=lambda s: scores[s])
+    for c in combos:
+        if len(ranked) < c.k:
+            continue
+        Fc = c.combine([forecasts[s] for s in ranked[:c.k]])
+        scores[c.spec] = _mean(errors_of(Fc, A, S)[metric][windows])
+        forecasts[c.spec] = Fc
+    ranking = sorted(((s, v) for s, v in scores.items() if np.isfinite(v)), key=lambda t: t[1])
+    if not ranking:
+        return BASELINE, forecasts.get(BASELINE, np.full_like(A, np.nan)), []
+    best = ranking[0][0]
+    return best, forecasts[best], ranking
+
+
+def segment_singles(book: Backtests, idx: np.ndarray, pooled: dict, pooled_errors: dict,
+                    local_only: bool = False) -> tuple[dict, dict]:
+    """The single candidates that take part in the segment of series ``idx``: local ones
+    that did not fail on more than half of its (long enough) series, and pooled ones
+    that ran on it.  Returns (spec -> forecasts, spec -> reason of the excluded)."""
+    singles, failed = {}, {}
+    for s, F in book.local.items():
+        usable = book.local_usable[s][idx]
+        bad = book.local_failed[s][idx] & usable
+        if usable.any() and bad.sum() > usable.sum() / 2:
+            first = next((r for (w, i, r) in book.local_fallbacks[s]
+                          if i in set(idx[bad].tolist())), "")
+            failed[s] = failure_message(s, [first] * int(bad.sum()), int(usable.sum()))
+            continue
+        singles[s] = F
+    if not local_only:
+        for s, F in pooled.items():
+            if pooled_errors.get(s):
+                failed[s] = pooled_errors[s]
+            else:
+                singles[s] = F
+    return singles, failed
+
+
+def groups(labels) -> dict:
+    """Segment -> positions of its series, segments in first-seen order."""
+    labels = np.asarray(labels, dtype=object)
+    codes, uniq = pd.factorize(pd.Series(labels), sort=False)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(uniq) + 1))
+    return {(u.item() if isinstance(u, np.generic) else u): order[bounds[j]:bounds[j + 1]]
+            for j, u in enumerate(uniq)}
+
+
+def evaluate(book: Backtests, labels: np.ndarray, pooled: dict | None = None,
+             pooled_errors: dict | None = None, combos: list | None = None,
+             local_only: bool = False) -> Evaluation:
+    """Score the segmentation ``labels`` (module docstring).  ``pooled``: spec ->
+    forecasts (W, n, h) of the pooled candidates fitted per segment of these labels;
+    ``pooled_errors``: segment -> {spec: error} where one failed.  ``local_only``
+    (a model per series): local single candidates only."""
+    plan, metric = book.plan, book.metric
+    n, h = book.n, book.actuals.shape[2]
+    champ_w = plan.champion_windows
+    sel_w = plan.selection_windows
+    final_choice_w = sorted(set(champ_w) | set(sel_w)) if plan.n_windows > 1 else [0]
+    if local_only and len(np.unique(np.asarray(labels, dtype=str))) == n:
+        return _per_series(book, labels, champ_w, sel_w, final_choice_w)
+    valid_series = np.full(n, np.nan)
+    final_fc = np.full((plan.n_windows, n, h), np.nan)
+    final_champ = np.empty(n, dtype=object)
+    final_err = {k: np.full(n, np.nan) for k in METRICS}
+    valid_ch, final_ch, failed_all = {}, {}, {}
+    pooled = pooled or {}
+    for g, idx in groups(labels).items():
+        singles, failed = segment_singles(book, idx, pooled, (pooled_errors or {}).get(g, {}),
+                                          local_only)
+        failed_all[g] = failed
+        spec, F, _ = champion_of(book, idx, champ_w, singles, combos or [])
+        E = errors_of(F, book.actuals[:, idx], book.scales[:, idx])
+        valid_series[idx] = _nanmean0(E[metric][sel_w])
+        valid_ch[g] = spec
+        spec2, F2, _ = champion_of(book, idx, final_choice_w, singles, combos or [])
+        E2 = errors_of(F2, book.actuals[:, idx], book.scales[:, idx])
+        for k in METRICS:
+            final_err[k][idx] = E2[k][plan.final_window]
+        final_fc[:, idx] = F2
+        final_champ[idx] = spec2
+        final_ch[g] = spec2
+    return Evaluation(labels, _mean(valid_series), _mean(final_err[metric]), valid_series,
+                      final_err, final_champ, final_fc, valid_ch, final_ch, failed_all)
+
+
+def _per_series(book: Backtests, labels, champ_w, sel_w, final_w) -> Evaluation:
+    """A model chosen per series, vectorised over series: the local candidate with the
+    least error on the series itself."""
+    metric, plan = book.metric, book.plan
+    specs = list(book.local)
+    with np.errstate(all="ignore"):
+        def pick(windows):
+            sc = np.stack([np.nanmean(book.errors(s)[metric][windows], axis=0) for s in specs])
+            sc = np.where(np.isfinite(sc), sc, np.inf)
+            best = sc.argmin(axis=0)
+            base = specs.index(BASELINE) if BASELINE in specs else 0
+            return np.where(np.isfinite(sc.min(axis=0)), best, base)
+        v = pick(champ_w)
+        f = pick(final_w)
+        n = book.n
+        cols = np.arange(n)
+        E = {k: np.stack([book.errors(s)[k] for s in specs]) for k in METRICS}   # (C, W, n)
+        valid_series = _nanmean0(E[metric][v, :, cols][:, sel_w].T)
+        final_err = {k: E[k][f, plan.final_window, cols] for k in METRICS}
+        Fs = np.stack([book.local[s] for s in specs])                 # (C, W, n, h)
+        final_fc = np.moveaxis(Fs[f, :, cols], 0, 1)                  # (W, n, h)
+    champs = np.array(specs, dtype=object)
+    return Evaluation(labels, _mean(valid_series), _mean(final_err[metric]), valid_series,
+                      final_err, champs[f], final_fc,
+                      dict(zip(np.asarray(labels).tolist(), champs[v])),
+                      dict(zip(np.asarray(labels).tolist(), champs[f])), {})
+
+
+def conformal_quantiles(book: Backtests, F: np.ndarray, idx: np.ndarray, windows: list,
+                        levels) -> dict:
+    """Per horizon step, the ``levels``% quantiles of the absolute scaled residuals
+    ``|actual - forecast| / scale`` of the series ``idx`` over ``windows`` (finite-sample
+    corrected: the ceil((n + 1) L) / n empirical quantile); {level: (h,) array}, NaN
+    where there are fewer than 5 residuals."""
+    A, S = book.actuals[windows][:, idx], book.scales[windows][:, idx]
+    with np.errstate(all="ignore"):
+        R = np.abs(A - F[windows][:, idx]) / S[:, :, None]
+    R = R.reshape(-1, R.shape[2])
+    out = {}
+    for lv in levels:
+        q = np.full(R.shape[1], np.nan)
+        for t in range(R.shape[1]):
+            r = np.sort(R[np.isfinite(R[:, t]), t])
+            if len(r) >= 5:
+                k = min(len(r), int(math.ceil((len(r) + 1) * lv / 100.0)))
+                q[t] = r[k - 1]
+        out[lv] = q
+    return out

@@ -1,0 +1,146 @@
+"""The backtest plan: rolling-origin windows that fit the data, and what each one is for.
+
+Windows are relative to each series' own end (:func:`segmenter.selection.folds.backtest_cutoffs`):
+window ``w`` (0 = the most recent) holds out the ``horizon`` steps after
+``cutoff = length - horizon - w * step``.  A series is scored in a window when it has
+at least :data:`MIN_TRAIN` values before the cutoff; every candidate forecasts every
+scored series (a candidate that needs more history falls back to the seasonal naive
+forecast there, recorded per series), so candidates are compared on the same series.
+
+Time is split in three for an honest answer:
+
+* the oldest windows (``champion_windows``) choose each segment's champion;
+* the next one (``selection_windows``) chooses the segmentation, by its champions' error;
+* the most recent one (``final_window``) only scores: no choice has seen it.
+
+With two windows the segmentation is chosen on the champions' own window and with one
+window everything shares it: the plan says so (``notes``), and so does the comparison.
+
+``n_origins="auto"`` picks the windows and step that fit: the most windows (up to 4)
+and the longest step (the horizon, half of it, 1) for which at least
+:data:`AUTO_SHARE` of the series are scored in every window.  A requested plan under
+which a window scores no series is kept (those series get the seasonal naive forecast)
+and its ``notes`` say what would fit.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..selection.folds import backtest_cutoffs
+
+__all__ = ["BacktestPlan", "plan_backtests", "MIN_TRAIN", "AUTO_SHARE"]
+
+#: Values a series needs before a cutoff to be scored in that window (a naive forecast
+#: and the MASE scale need a few).
+MIN_TRAIN = 4
+
+#: ``n_origins="auto"``: share of the series that must be scored in every window.
+AUTO_SHARE = 0.8
+
+
+@dataclass
+class BacktestPlan:
+    """Where each backtest window cuts every series, and what the windows are for."""
+
+    horizon: int
+    n_windows: int
+    step: int
+    cutoffs: np.ndarray                  # (n_windows, n_series), -1: not scored
+    champion_windows: list
+    selection_windows: list
+    final_window: int = 0
+    notes: list = field(default_factory=list)
+
+    @property
+    def levels(self) -> int:
+        """How many separate levels the windows give (3 is the honest protocol)."""
+        return 3 if self.n_windows >= 3 else self.n_windows
+
+    def scored(self, w: int) -> np.ndarray:
+        """Which series are scored in window ``w``."""
+        return self.cutoffs[w] >= 0
+
+    def describe(self) -> str:
+        c = ", ".join(map(str, self.champion_windows))
+        s = ", ".join(map(str, self.selection_windows))
+        return (f"{self.n_windows} window(s) {self.step} steps apart, horizon {self.horizon}: "
+                f"champions chosen on window(s) {c}, segmentation on {s}, scored on "
+                f"{self.final_window} (0 = most recent)")
+
+
+def _levels(W: int) -> tuple[list, list, list]:
+    if W >= 3:
+        return list(range(2, W)), [1], []
+    if W == 2:
+        return [1], [1], ["the segmentation is chosen on the champions' own backtest window "
+                          "(2 windows; 3 are needed for three separate levels), so its "
+                          "validation error is optimistic"]
+    return [0], [0], ["one backtest window: champions and segmentation are chosen on the "
+                      "window that scores them, so the comparison is optimistic"]
+
+
+def plan_backtests(lengths: np.ndarray, horizon: int, n_origins, step: int | None,
+                   min_train: int = MIN_TRAIN) -> BacktestPlan:
+    """The plan for series of ``lengths`` (steps, gaps included).
+
+    ``n_origins`` is an int or ``"auto"``; ``step`` None means the horizon.
+
+    >>> p = plan_backtests(np.array([40, 30]), horizon=6, n_origins=3, step=None)
+    >>> p.cutoffs.tolist(), p.champion_windows, p.selection_windows
+    ([[34, 24], [28, 18], [22, 12]], [2], [1])
+    >>> plan_backtests(np.array([20, 18]), 6, "auto", None).n_windows
+    3
+    """
+    lengths = np.asarray(lengths, dtype=np.int64)
+    n = len(lengths)
+    if n_origins == "auto":
+        steps = [step] if step else sorted({horizon, max(1, math.ceil(horizon / 2)), 1},
+                                           reverse=True)
+        choice = None
+        for W in (4, 3, 2, 1):
+            for st in steps:
+                cut = backtest_cutoffs(lengths, horizon, W, st, min_train)
+                if n and (cut >= 0).all(axis=0).mean() >= AUTO_SHARE:
+                    choice = (W, st, cut)
+                    break
+            if choice:
+                break
+        if choice is None:      # fewer than AUTO_SHARE fit even one window: take what fits
+            choice = (1, steps[0], backtest_cutoffs(lengths, horizon, 1, steps[0], min_train))
+        W, st, cut = choice
+        champ, sel, notes = _levels(W)
+        share = (cut >= 0).all(axis=0).mean() if n else 0.0
+        notes = [f"n_origins='auto' chose {W} window(s) {st} steps apart: {share:.0%} of the "
+                 f"series are scored in every window"] + notes
+        return BacktestPlan(horizon, W, st, cut, champ, sel, 0, notes)
+    W = int(n_origins)
+    st = int(step or horizon)
+    cut = backtest_cutoffs(lengths, horizon, W, st, min_train)
+    empty = [w for w in range(W) if not (cut[w] >= 0).any()]
+    notes = []
+    if empty and n:
+        need = horizon + max(empty) * st + min_train
+        fits = None
+        for W2 in range(W, 0, -1):
+            for st2 in sorted({st, max(1, math.ceil(st / 2)), 1}, reverse=True):
+                if (backtest_cutoffs(lengths, horizon, W2, st2, min_train) >= 0).any(axis=1).all():
+                    fits = f"n_origins={W2}, step={st2}"
+                    break
+            if fits:
+                break
+        hint = f"{fits} would fit, or n_origins='auto'" if fits else \
+            "no backtest of this horizon fits: shorten the horizon"
+        notes.append(f"the requested backtests do not fit: n_origins={W} with step={st} and "
+                     f"horizon={horizon} needs series of at least {need} steps for window "
+                     f"{max(empty)} ({min_train} values before its cutoff), the longest has "
+                     f"{int(lengths.max())}; {hint}")
+    champ, sel, level_notes = _levels(W)
+    short = int((cut < 0).any(axis=0).sum())
+    if short and not empty:
+        notes.append(f"{short} of {n} series are too short for some windows and are scored "
+                     "only in the windows they fit")
+    return BacktestPlan(horizon, W, st, cut, champ, sel, 0, notes + level_notes)

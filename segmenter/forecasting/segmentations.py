@@ -1,0 +1,95 @@
+"""The segmentations a forecaster compares: candidates and baselines, each a label per
+series.
+
+* ``clustering`` -- rows of a Segmenter's leaderboard (``select="forecast"``: the best
+  ``n_candidates`` rows by the segmenter's metric, each refitted on the series; else
+  its chosen row);
+* ``user`` -- a segment column of the data, or a mapping not made by a segmenter;
+* ``global`` -- one segment holding every series (k = 1: the global model);
+* ``random`` -- for each k of the candidates, ``n_random`` seeded random partitions
+  with exactly the segment sizes of that k's best candidate (a permutation of its
+  labels), so only *which* series go together differs;
+* ``per-series`` -- every series its own segment, local candidates only (a model chosen
+  per series).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import DataValidationError, Problem
+
+__all__ = ["Segmentation", "baselines", "from_segmenter"]
+
+
+@dataclass
+class Segmentation:
+    """One way to cut the series into segments."""
+
+    name: str
+    kind: str                      # clustering | user | global | random | per-series
+    labels: np.ndarray             # a segment per series (panel order)
+    silhouette: float = float("nan")
+    row: int | None = None         # the segmenter's leaderboard row (clustering)
+    mapping: object = None         # the SegmentMapping it came from, when one
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def n_segments(self) -> int:
+        return int(len(np.unique(self.labels.astype(str))))
+
+
+def baselines(candidates: list[Segmentation], n: int, n_random: int, random_state,
+              with_per_series: bool = True) -> list[Segmentation]:
+    """The global, random and per-series baselines for ``candidates`` (module docstring)."""
+    out = [Segmentation("global", "global", np.zeros(n, dtype=np.int64))]
+    by_k: dict = {}
+    for c in candidates:
+        k = c.n_segments
+        if 1 < k < n:
+            best = by_k.get(k)
+            if best is None or (np.isfinite(c.silhouette) and not
+                                (np.isfinite(best.silhouette) and best.silhouette >= c.silhouette)):
+                by_k[k] = c
+    for k, c in sorted(by_k.items()):
+        codes = np.unique(c.labels.astype(str), return_inverse=True)[1].astype(np.int64)
+        for seed in range(n_random):
+            rng = np.random.default_rng([int(random_state or 0), k, seed])
+            out.append(Segmentation(f"random(k={k}, seed={seed})", "random",
+                                    rng.permutation(codes), meta={"k": k, "seed": seed}))
+    if with_per_series:
+        out.append(Segmentation("per-series", "per-series", np.arange(n, dtype=np.int64)))
+    return out
+
+
+def from_segmenter(segmenter, ids: list, n_candidates: int, assign) -> list[Segmentation]:
+    """The best ``n_candidates`` ok rows of a fitted segmenter's leaderboard, each
+    refitted and applied to every series (``ids`` in panel order; ``assign(model,
+    missing_positions)`` labels series the segmenter did not see)."""
+    search = getattr(segmenter, "_search", None)
+    if search is None:
+        raise DataValidationError([Problem(
+            "segmenter_without_data", "select", "select='forecast' refits the rows of the "
+            "segmenter's leaderboard, which needs a segmenter fitted in this session (a "
+            "loaded one keeps no training data); pass an unfitted Segmenter to fit here, "
+            "or use select='silhouette'")])
+    lb = segmenter.leaderboard_
+    ok = lb[lb["rank"].notna()].sort_values("rank")
+    rows = ok["row"].tolist()[:n_candidates]
+    panel_ids = search.panel.id_labels()
+    out = []
+    for row in rows:
+        choice = search.choose(int(row))
+        known = dict(zip(panel_ids, choice.labels.tolist()))
+        labels = np.array([known.get(i, -1) for i in ids], dtype=np.int64)
+        missing = np.flatnonzero(labels < 0)
+        if len(missing):
+            labels[missing] = assign(choice.model, missing)
+        r = lb.loc[lb["row"] == row].iloc[0]
+        k = r.get("n_clusters")
+        name = f"{r['blueprint']} k={int(k)}" if k is not None and k == k else r["blueprint"]
+        out.append(Segmentation(name, "clustering", labels,
+                                float(r.get(segmenter.metric, np.nan)), int(row)))
+    return out
