@@ -2,8 +2,10 @@
 
 Run ``segmenter --help`` or ``segmenter COMMAND --help``.  Exit codes: 0 success,
 2 the data cannot be clustered under the constraints, 3 bad input: the table breaks the
-data contract or an argument is invalid (the message lists every problem), 1 anything
-else (e.g. no leaderboard row could be scored; the leaderboard is still written).
+data contract or an argument is invalid (the message lists every problem), 4 the
+forecasts were written but too few series could be backtested to compare strategies,
+1 anything else (e.g. no leaderboard row could be scored; the leaderboard is still
+written).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Sequence
 from ._version import __version__
 from .errors import ConstraintViolationError, DataValidationError, SegmenterError
 
-EXIT_OK, EXIT_ERROR, EXIT_CONSTRAINTS, EXIT_DATA = 0, 1, 2, 3
+EXIT_OK, EXIT_ERROR, EXIT_CONSTRAINTS, EXIT_DATA, EXIT_NOT_SCORED = 0, 1, 2, 3, 4
 
 _DESCRIPTION = """\
 segmenter groups many related time series into segments (by shape under dynamic time
@@ -33,13 +35,17 @@ examples:
   segmenter segment sales.csv --id store --time date --target sales --k 4 6 8 -o out/
   segmenter assign out/model.segmenter new_sales.csv -o out/new_mapping.csv
   segmenter forecast sales.csv --id store --time date --target sales --mapping out/mapping.csv --horizon 8 -o out/
+  segmenter forecast sales.csv --id store --time date --target sales --select forecast --horizon 8 --level 80 95 -o out/
+  segmenter forecast --model out/forecaster.segmenter new_sales.csv --id store --time date --target sales --level 80 95 -o out/new/
 """
 
 
-def _add_data_args(p: argparse.ArgumentParser, defaults: bool = True) -> None:
-    """Column arguments; with ``defaults=False`` they default to None (taken from a model)."""
+def _add_data_args(p: argparse.ArgumentParser, defaults: bool = True,
+                   hint: str = " (default: as in the model's fit)") -> None:
+    """Column arguments; with ``defaults=False`` they default to None (taken from a model,
+    ``hint`` says so)."""
     d = (lambda v: v) if defaults else (lambda v: None)
-    hint = "" if defaults else " (default: as in the model's fit)"
+    hint = "" if defaults else hint
     p.add_argument("data", help="CSV or Parquet file (or folder of Parquet files), long format")
     p.add_argument("--id", nargs="+", default=d(["unique_id"]), metavar="COL",
                    help="series-id column(s); several columns form a composite key" +
@@ -186,59 +192,109 @@ def _cmd_assign(args) -> int:
     return EXIT_OK
 
 
+def _write_csv(path, frame) -> None:
+    from .persistence import atomic_write
+    with atomic_write(path, "w", encoding="utf-8", newline="") as fh:
+        frame.to_csv(fh, index=False)
+
+
+def _forecast_with_saved(args, fc, out) -> int:
+    """``forecast --model forecaster.segmenter``: forecast new history, no refit."""
+    import pandas as pd
+    from .data.panel import read_table
+    ids = args.id or fc.data_args_["id_col"]
+    ids = [ids] if isinstance(ids, str) else list(ids)
+    data = read_table(args.data, text_cols=ids)
+    future = read_table(args.future, text_cols=ids) if args.future else None
+    pred = fc.predict(data, future=future, level=args.level or None, refit=args.refit,
+                      **_column_kwargs(args))
+    _write_csv(out / "forecasts.csv", pred)
+    n = pred.iloc[:, :len(fc.data_args_["id_col"]) if isinstance(fc.data_args_["id_col"], list)
+                  else 1].drop_duplicates().shape[0]
+    with pd.option_context("display.width", 200):
+        print(pred.head(10).to_string(index=False))
+    print(f"Forecast {n} series x {fc.horizon} steps with the saved model (champions "
+          f"{'refitted' if args.refit else 'reused'}) -> {out / 'forecasts.csv'}")
+    return EXIT_OK
+
+
 def _cmd_forecast(args) -> int:
     from pathlib import Path
 
     from .clustering.mapping import read_mapping
-    from .persistence import atomic_write, load
-    from .forecasting.runner import SegmentedForecaster
     from .clustering.segmenter import Segmenter
+    from .errors import DataValidationError, Problem
+    from .forecasting.runner import SegmentedForecaster
+    from .persistence import load
+    out = Path(args.out)
+    model = load(args.model) if args.model else None
+    if isinstance(model, SegmentedForecaster):
+        return _forecast_with_saved(args, model, out)
+    if model is not None and not isinstance(model, Segmenter):
+        raise DataValidationError([Problem(
+            "model", "--model", f"{args.model} holds a {type(model).__name__}; give a model "
+            "written by `segmenter segment` or `segmenter forecast`")])
     given = [x for x in (args.mapping, args.model, args.segment_col) if x]
-    if len(given) != 1:
-        from .errors import DataValidationError, Problem
+    if len(given) > 1 or (not given and args.select != "forecast"):
         raise DataValidationError([Problem(
             "segments", None, "give exactly one of --mapping FILE (from `segmenter segment`), "
             "--model FILE (a saved segmenter; it also assigns series it has not seen) or "
-            "--segment-col COL (a column of the data)")])
-    out = Path(args.out)
+            "--segment-col COL (a column of the data); or --select forecast to segment here")])
+    if args.horizon is None:
+        raise DataValidationError([Problem("horizon", "--horizon", "--horizon is required "
+                                           "to fit a forecaster")])
     cands = args.candidates if args.candidates else "default"
     if isinstance(cands, list) and len(cands) == 1 and cands[0] in ("default", "quick"):
         cands = cands[0]
-    fc = SegmentedForecaster(horizon=args.horizon, n_origins=args.origins, step=args.step,
-                             candidates=cands, metric=args.metric,
-                             season_length=args.season_length, compare=not args.no_compare,
+    origins = args.origins if args.origins == "auto" else int(args.origins)
+    season = args.season_length[0] if args.season_length and len(args.season_length) == 1 \
+        else args.season_length
+    fc = SegmentedForecaster(horizon=args.horizon, n_origins=origins, step=args.step,
+                             candidates=cands, metric=args.metric, season_length=season,
+                             select=args.select, n_candidates=args.n_candidates,
+                             compare=not args.no_compare, holidays=args.holidays,
                              n_jobs=args.jobs, progress=False if args.quiet else None,
                              engine=args.dask_address or "local")
-    kwargs = dict(_column_kwargs(args), segment_col=args.segment_col)
+    kwargs = {"id_col": "unique_id", "time_col": "ds", "target_col": "y", "missing": "keep",
+              **_column_kwargs(args), "segment_col": args.segment_col}
     mapping = read_mapping(args.mapping) if args.mapping else None
-    segmenter = load(args.model, expected=Segmenter) if args.model else None
+    segmenter = model
+    if args.select == "forecast" and segmenter is None:
+        segmenter = Segmenter(n_clusters=args.k, blueprints=_blueprints(args.blueprints),
+                              progress=False if args.quiet else None)
+    cov = dict(static_cols=args.static or None, future_cols=args.future_cols or None)
     if args.dask_address and not args.segment_col:     # the workers read the files
-        fc.fit(args.data, mapping=mapping, segmenter=segmenter,
+        fc.fit(args.data, mapping=mapping, segmenter=segmenter, **cov,
                **{k: v for k, v in kwargs.items()
                   if k in ("id_col", "time_col", "target_col", "freq", "missing")})
     else:
-        from .data.panel import read_panel
-        fc.fit(read_panel(args.data, **kwargs), mapping=mapping, segmenter=segmenter)
-    for name, frame in (("forecasts.csv", fc.forecasts_),
-                        ("forecast_leaderboard.csv", fc.leaderboard_)):
-        with atomic_write(out / name, "w", encoding="utf-8", newline="") as fh:
-            frame.to_csv(fh, index=False)
+        from .data.panel import read_table
+        text = kwargs.get("id_col", "unique_id")
+        frame = read_table(args.data, text_cols=[text] if isinstance(text, str) else text)
+        fc.fit(frame, mapping=mapping, segmenter=segmenter, **cov,
+               **{k: v for k, v in kwargs.items() if k not in ("value_cols", "static_cols")})
+    forecasts = fc.predict(level=args.level or None)
+    _write_csv(out / "forecasts.csv", forecasts)
+    _write_csv(out / "forecast_leaderboard.csv", fc.leaderboard_)
     if fc.compare:
-        with atomic_write(out / "comparison.csv", "w", encoding="utf-8", newline="") as fh:
-            fc.comparison_.to_csv(fh, index=False)
-        with atomic_write(out / "comparison_per_series.csv", "w", encoding="utf-8",
-                          newline="") as fh:
-            fc.comparison_per_series_.to_csv(fh, index=False)
-    model = fc.save(out / "forecaster.segmenter")
-    print(f"Champions by segment: {fc.champions_}")
+        _write_csv(out / "comparison.csv", fc.comparison_)
+        _write_csv(out / "comparison_per_series.csv", fc.comparison_per_series_)
+        _write_csv(out / "selection.csv", fc.selection_)
+    saved = fc.save(out / "forecaster.segmenter")
+    print(f"Backtests: {fc.plan_.describe()}")
+    print(f"Segmentation: {fc.segmentation_}; champions by segment: {fc.champions_}")
+    code = EXIT_OK
     if fc.compare:
         import pandas as pd
-        with pd.option_context("display.width", 200):
+        with pd.option_context("display.width", 200, "display.max_columns", 20):
+            print(fc.selection_.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
             print(fc.comparison_.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
         print(fc.comparison_text_)
-    print(f"Wrote {len(fc.forecasts_)} forecast rows to {out / 'forecasts.csv'}, the per-segment "
-          f"leaderboards, the comparison and the model {model}")
-    return EXIT_OK
+        if fc.comparison_text_.startswith("Could not compare"):
+            code = EXIT_NOT_SCORED
+    print(f"Wrote {len(forecasts)} forecast rows to {out / 'forecasts.csv'}, the per-segment "
+          f"leaderboards, the selection, the comparison and the model {saved}")
+    return code
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -310,36 +366,65 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "forecast", help="one forecasting champion per segment, and the comparison",
-        description="Backtest the forecasting candidates per segment on rolling origins, keep "
-                    "each segment's champion, forecast every series, and compare segmented vs "
-                    "one global model vs per-series choices. Writes OUT/forecasts.csv, "
-                    "OUT/forecast_leaderboard.csv, OUT/comparison.csv, "
-                    "OUT/comparison_per_series.csv and OUT/forecaster.segmenter.",
+        description="Backtest the forecasting candidates on rolling origins, choose the "
+                    "segmentation (--select forecast: by the forecast error it leads to) and "
+                    "each segment's champion, forecast every series with intervals, and "
+                    "compare with one global model, random partitions of the same size and a "
+                    "model per series (bootstrap intervals). Writes OUT/forecasts.csv, "
+                    "OUT/forecast_leaderboard.csv, OUT/selection.csv, OUT/comparison.csv, "
+                    "OUT/comparison_per_series.csv and OUT/forecaster.segmenter. With --model "
+                    "a saved forecaster, forecasts DATA (new history) without refitting. Exit "
+                    "code 4 when no comparison was possible (too few series scored).",
         epilog=_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    _add_data_args(p)
+    _add_data_args(p, defaults=False, hint=" (default: unique_id, ds, y; or as in the saved "
+                                            "forecaster's fit)")
     p.add_argument("--mapping", default=None, metavar="FILE",
                    help="segment mapping written by `segmenter segment` (csv/parquet/json)")
     p.add_argument("--model", default=None, metavar="FILE",
-                   help="segmenter model file instead of a mapping (assigns unseen series)")
+                   help="a saved segmenter (instead of a mapping; assigns unseen series), or "
+                        "a saved forecaster: then DATA is new history to forecast")
     p.add_argument("--segment-col", default=None, metavar="COL",
                    help="user-defined segments: a column of the data")
-    p.add_argument("--horizon", type=int, required=True, help="steps to forecast")
-    p.add_argument("--origins", type=int, default=3, help="backtest windows (default: 3)")
+    p.add_argument("--select", default="silhouette", choices=["silhouette", "forecast"],
+                   help="how the segmentation is chosen: the segmenter's silhouette "
+                        "(default) or the backtest error of the forecasts it leads to "
+                        "(fits a segmenter here: --k, --blueprints)")
+    p.add_argument("--k", nargs="+", type=int, default=None, metavar="K",
+                   help="with --select forecast: cluster counts the segmenter tries")
+    p.add_argument("--blueprints", nargs="+", default=["quick"], metavar="SPEC",
+                   help="with --select forecast: the segmenter's blueprints (default quick)")
+    p.add_argument("--n-candidates", type=int, default=8, metavar="N",
+                   help="with --select forecast: leaderboard rows compared (default 8)")
+    p.add_argument("--horizon", type=int, default=None, help="steps to forecast (required "
+                   "unless --model is a saved forecaster)")
+    p.add_argument("--origins", default="3", help="backtest windows, or 'auto' (default 3)")
     p.add_argument("--step", type=int, default=None,
                    help="steps between backtest origins (default: the horizon)")
     p.add_argument("--candidates", nargs="+", default=None, metavar="SPEC",
                    help="'default', 'quick' or forecaster specs: seasonal_naive ets theta "
-                        "arima pooled_gbm 'ets(damped=False)'")
+                        "arima lgbm 'combo(k=3)' croston tsb adida imapa mstl")
     p.add_argument("--metric", default="mase", choices=["mase", "smape", "rmse"])
-    p.add_argument("--season-length", type=int, default=None,
-                   help="season length (default: from the frequency)")
+    p.add_argument("--season-length", nargs="+", type=int, default=None, metavar="M",
+                   help="season length(s) (default: from the frequency)")
+    p.add_argument("--future-cols", nargs="*", default=[], metavar="COL",
+                   help="numeric columns known in advance (price, promotion); forecasting "
+                        "with a saved model then needs --future")
+    p.add_argument("--future", default=None, metavar="FILE",
+                   help="with --model a saved forecaster: the future covariates for every "
+                        "series and horizon step")
+    p.add_argument("--holidays", default=None, metavar="CC",
+                   help="country code for holiday calendar features (holidays package)")
+    p.add_argument("--level", nargs="+", type=int, default=None, metavar="L",
+                   help="prediction interval levels, e.g. 80 95 (adds lo-L/hi-L columns)")
+    p.add_argument("--refit", action="store_true",
+                   help="with a saved forecaster: refit the pooled champions on DATA")
     p.add_argument("--no-compare", action="store_true",
-                   help="skip the global and per-series comparison")
+                   help="skip the baselines and the comparison")
     p.add_argument("--jobs", type=int, default=-1, help="parallel processes (default: all cores)")
     p.add_argument("-o", "--out", default="segmenter_out", metavar="DIR")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    _add_dask_arg(p, "each segment's backtests run as a task on the cluster; a Parquet "
-                  "folder is read by the workers unless --segment-col is given")
+    _add_dask_arg(p, "each backtest runs as a task on the cluster; a Parquet folder is read "
+                  "by the workers unless --segment-col is given")
     p.set_defaults(func=_cmd_forecast)
     return parser
 

@@ -137,7 +137,7 @@ def test_forecast_end_to_end(tmp_path, capsys):
     assert len(fc) == 12 * 4 and set(fc.columns) >= {"unique_id", "ds", "forecast", "segment",
                                                       "champion"}
     comp = pd.read_csv(out / "comparison.csv")
-    assert set(comp["strategy"]) == {"segmented", "global", "per-series"}
+    assert set(comp["strategy"]) == {"segmented", "global", "per-series", "random"}
     assert comp["strategy"].iloc[0] in printed and "segmenting" in printed
     assert sg.load(out / "forecaster.segmenter").predict().shape[0] == 48
     assert main(["forecast", str(data), "--horizon", "4", "-o", str(out)]) == 3
