@@ -16,9 +16,10 @@ Time is split in three for an honest answer:
 With two windows the segmentation is chosen on the champions' own window and with one
 window everything shares it: the plan says so (``notes``), and so does the comparison.
 
-``n_origins="auto"`` picks the windows and step that fit: the most windows (up to 4)
-and the longest step (the horizon, half of it, 1) for which at least
-:data:`AUTO_SHARE` of the series are scored in every window.  A requested plan under
+``n_origins="auto"`` picks the windows and step that fit, preferring three levels: 4
+or 3 windows with the longest step that fits (the horizon, half of it, 1), else 2 or 1
+window; "fits" means at least :data:`AUTO_SHARE` of the series are scored in every
+window.  A requested plan under
 which a window scores no series is kept (those series get the seasonal naive forecast)
 and its ``notes`` say what would fit.
 """
@@ -100,14 +101,13 @@ def plan_backtests(lengths: np.ndarray, horizon: int, n_origins, step: int | Non
     if n_origins == "auto":
         steps = [step] if step else sorted({horizon, max(1, math.ceil(horizon / 2)), 1},
                                            reverse=True)
+        order = [(W, st) for st in steps for W in (4, 3)] + \
+            [(W, st) for W in (2, 1) for st in steps]
         choice = None
-        for W in (4, 3, 2, 1):
-            for st in steps:
-                cut = backtest_cutoffs(lengths, horizon, W, st, min_train)
-                if n and (cut >= 0).all(axis=0).mean() >= AUTO_SHARE:
-                    choice = (W, st, cut)
-                    break
-            if choice:
+        for W, st in order:
+            cut = backtest_cutoffs(lengths, horizon, W, st, min_train)
+            if n and (cut >= 0).all(axis=0).mean() >= AUTO_SHARE:
+                choice = (W, st, cut)
                 break
         if choice is None:      # fewer than AUTO_SHARE fit even one window: take what fits
             choice = (1, steps[0], backtest_cutoffs(lengths, horizon, 1, steps[0], min_train))
