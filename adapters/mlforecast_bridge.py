@@ -41,8 +41,8 @@ class LightGBM(ForecastBlueprint):
     ----------
     strategy : {"recursive", "direct"}, default "recursive"
         Direct trains one model per horizon step (``horizon`` times the cost).
-    n_estimators : int, default 200
-    learning_rate : float, default 0.05
+    n_estimators : int, default 100
+    learning_rate : float, default 0.1
     num_leaves : int, default 31
     transform : {"auto", "log-diff", "diff", "scale"}, default "auto"
     max_rows_per_series : int or None, default None
@@ -51,7 +51,7 @@ class LightGBM(ForecastBlueprint):
     """
 
     name = "lgbm"
-    defaults = {"strategy": "recursive", "n_estimators": 200, "learning_rate": 0.05,
+    defaults = {"strategy": "recursive", "n_estimators": 100, "learning_rate": 0.1,
                 "num_leaves": 31, "transform": "auto", "max_rows_per_series": None,
                 "random_state": 0}
     steps = ("LightGBM (mlforecast) pooled over the segment: {transform} target, lags, "
@@ -177,7 +177,7 @@ class LightGBM(ForecastBlueprint):
                                 learning_rate=self.p["learning_rate"],
                                 num_leaves=self.p["num_leaves"], min_child_samples=20,
                                 subsample=0.8, subsample_freq=1, colsample_bytree=0.8,
-                                random_state=self.p["random_state"], n_jobs=1,
+                                random_state=self.p["random_state"], n_jobs=1, max_bin=63,
                                 deterministic=True, force_col_wise=True, verbose=-1)
         window = max(2, min(m, 24))
         mf = MLForecast(models={"lgbm": reg}, freq=1, lags=state["lags"],

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from segmenter.base import get_tag
 from segmenter.forecasting.base import LocalForecaster
 
 __all__ = ["StatsForecastModel", "AutoETS", "AutoARIMA", "AutoTheta", "CrostonSBA", "TSB",
@@ -50,7 +51,9 @@ class StatsForecastModel(LocalForecaster):
 
     def _forecast_full(self, y, horizon, m, levels, x=None, x_future=None, seasons=()):
         kw = {"X": x, "X_future": x_future} if x is not None else {}
-        return _run(self._model(self._season(y, m)), y, horizon, levels, **kw)
+        native = get_tag(self, "intervals") == "native"
+        return _run(self._model(self._season(y, m)), y, horizon, levels if native else None,
+                    **kw)
 
 
 class AutoETS(StatsForecastModel):

@@ -1,8 +1,8 @@
 """The segmentations a forecaster compares: candidates and baselines, each a label per
 series.
 
-* ``clustering`` -- rows of a Segmenter's leaderboard (``select="forecast"``: the best
-  ``n_candidates`` rows by the segmenter's metric, each refitted on the series; else
+* ``clustering`` -- rows of a Segmenter's leaderboard (``select="forecast"``:
+  ``n_candidates`` rows, each blueprint's best first, each refitted on the series; else
   its chosen row);
 * ``user`` -- a segment column of the data, or a mapping not made by a segmenter;
 * ``global`` -- one segment holding every series (k = 1: the global model);
@@ -65,9 +65,12 @@ def baselines(candidates: list[Segmentation], n: int, n_random: int, random_stat
 
 
 def from_segmenter(segmenter, ids: list, n_candidates: int, assign) -> list[Segmentation]:
-    """The best ``n_candidates`` ok rows of a fitted segmenter's leaderboard, each
-    refitted and applied to every series (``ids`` in panel order; ``assign(model,
-    missing_positions)`` labels series the segmenter did not see)."""
+    """``n_candidates`` ok rows of a fitted segmenter's leaderboard, each refitted and
+    applied to every series (``ids`` in panel order; ``assign(model, missing_positions)``
+    labels series the segmenter did not see).  The best row of each blueprint comes
+    first (in rank order), then the other rows by rank: one statistic binned into
+    quantiles scores a high silhouette by construction, so ranking by silhouette alone
+    would fill the list with velocity rows."""
     search = getattr(segmenter, "_search", None)
     if search is None:
         raise DataValidationError([Problem(
@@ -77,7 +80,8 @@ def from_segmenter(segmenter, ids: list, n_candidates: int, assign) -> list[Segm
             "or use select='silhouette'")])
     lb = segmenter.leaderboard_
     ok = lb[lb["rank"].notna()].sort_values("rank")
-    rows = ok["row"].tolist()[:n_candidates]
+    firsts = ok.drop_duplicates("blueprint")["row"].tolist()     # each blueprint's best row
+    rows = (firsts + [r for r in ok["row"].tolist() if r not in set(firsts)])[:n_candidates]
     panel_ids = search.panel.id_labels()
     out = []
     for row in rows:
