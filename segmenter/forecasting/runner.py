@@ -131,6 +131,8 @@ class SegmentedForecaster(SegmenterEstimator):
         ``{"global": (gain, lo, hi), "random": (...)}``: the chosen segmentation's
         relative gain and its bootstrap 90% interval.
     plan_ : BacktestPlan
+    timings_ : dict
+        Seconds spent in each stage of ``fit``.
     """
 
     _parameter_constraints = {
@@ -359,8 +361,11 @@ class SegmentedForecaster(SegmenterEstimator):
         self._spec = spec
         data_local = None if isinstance(panel, ChunkedPanel) else \
             ForecastData.from_panel(panel, spec)
+        timings = {"read": time.perf_counter() - t_start}
         # -- local candidates: once per series and window ---------------------------
+        t0 = time.perf_counter()
         book = self._local_backtests(engine, panel, data_local, spec, plan, local, levels)
+        timings["local backtests"] = time.perf_counter() - t0
         # -- segmentations ----------------------------------------------------------
         cands = []
         if self.select == "forecast" and segmenter is not None:
@@ -375,6 +380,7 @@ class SegmentedForecaster(SegmenterEstimator):
         t_seg = time.perf_counter()
         pooled_runs = self._pooled_backtests(engine, panel, data_local, spec, plan, pooled,
                                              segs)
+        timings["pooled backtests"] = time.perf_counter() - t_seg
         evals, seconds = [], {}
         for s, run in zip(segs, pooled_runs):
             t0 = time.perf_counter()
@@ -390,7 +396,8 @@ class SegmentedForecaster(SegmenterEstimator):
             "silhouette": s.silhouette, "valid_error": e.valid_error,
             "final_error": e.final_error, "chosen": i == chosen,
             "seconds": round(seconds[s.name], 3)} for i, (s, e) in enumerate(zip(segs, evals))])
-        log.info("segmentations scored in %.1fs", time.perf_counter() - t_seg)
+        timings["scoring segmentations"] = time.perf_counter() - t_seg - \
+            timings["pooled backtests"]
         best = segs[chosen]
         self.segmentation_ = best.name
         if best.kind == "clustering" and best.row is not None and segmenter is not None \
@@ -406,12 +413,18 @@ class SegmentedForecaster(SegmenterEstimator):
         self._labels = labels
         self._id_labels = ids
         self._panel_info(panel, static_cols, future_cols)
+        t0 = time.perf_counter()
         self._production(engine, panel, data_local, spec, book, labels, pooled_runs[chosen],
                          combos, levels)
+        timings["champions"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
         if self.compare and len(segs) > 1:
             self._comparison(book, segs, evals, chosen, seconds, levels, panel)
+        timings["comparison"] = time.perf_counter() - t0
         self._fit_data = (panel, data_local, book)
         self.fit_seconds_ = time.perf_counter() - t_start
+        self.timings_ = {k: round(v, 2) for k, v in timings.items()}
+        log.info("forecaster fitted in %.1fs: %s", self.fit_seconds_, self.timings_)
         return self
 
     @staticmethod
