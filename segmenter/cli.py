@@ -113,7 +113,8 @@ def _column_kwargs(args) -> dict:
 
 
 _LEADERBOARD_COLUMNS = ["rank", "row", "blueprint", "n_clusters", "silhouette",
-                        "silhouette_train", "n_clusters_found", "fit_seconds", "status"]
+                        "silhouette_train", "forecast_error", "n_clusters_found",
+                        "fit_seconds", "status"]
 
 
 def _print_leaderboard(lb, top: int) -> None:
@@ -139,7 +140,7 @@ def _cmd_segment(args) -> int:
     out = Path(args.out)
     seg = Segmenter(n_clusters=args.k, blueprints=_blueprints(args.blueprints),
                     validation_size=args.validation_size, random_state=args.seed,
-                    fit_sample=args.fit_sample,
+                    fit_sample=args.fit_sample, metric=args.metric, horizon=args.horizon,
                     progress=False if args.quiet else None,
                     engine=args.dask_address or "local")
     if args.dask_address:       # the workers read the data; this process never loads it
@@ -166,6 +167,8 @@ def _cmd_segment(args) -> int:
     _print_leaderboard(lb, args.top)
     m = seg.mapping_
     print(f"\nChosen: row {seg.chosen_row_}: {m.metadata['steps']}")
+    if args.metric == "forecast":
+        print(seg.forecaster_.comparison_text_)
     print(f"Mapping: {len(m)} series in {m.n_segments} segments, sizes "
           f"{m.sizes().to_dict()} -> {mapping_path}")
     print(f"Model: {model_path}")
@@ -347,6 +350,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fit-sample", type=int, default=5000, metavar="N",
                    help="fit every candidate on at most N series and assign the others "
                         "(default: 5000)")
+    p.add_argument("--metric", default="silhouette",
+                   choices=["silhouette", "silhouette_train", "calinski_harabasz",
+                            "davies_bouldin", "forecast"],
+                   help="what ranks the leaderboard; 'forecast': the backtest error of the "
+                        "forecasts each segmentation leads to (needs --horizon)")
+    p.add_argument("--horizon", type=int, default=None,
+                   help="forecast horizon of --metric forecast")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_dask_arg(p, "the workers read DATA (a Parquet folder is read file by file; "
                   "--report reads it here too), fit the candidates and map the chunks")

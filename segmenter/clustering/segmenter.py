@@ -131,8 +131,16 @@ class Segmenter(SegmenterEstimator):
         :class:`~segmenter.clustering.blueprints.Blueprint` objects.
     constraints : ClusteringConstraints, optional
         Defaults to the reference product's limits; relaxations are recorded.
-    metric : {"silhouette", "silhouette_train", "calinski_harabasz", "davies_bouldin"}
-        What ranks the leaderboard; default the validation silhouette.
+    metric : {"silhouette", "silhouette_train", "calinski_harabasz", "davies_bouldin", "forecast"}
+        What ranks the leaderboard; default the validation silhouette.  "forecast" ranks
+        the rows by the backtest error of the forecasts each segmentation leads to
+        (``forecast_error``, from a :class:`~segmenter.SegmentedForecaster` with
+        ``select="forecast"``; needs ``horizon``); rows it did not compare come after.
+    horizon : int, optional
+        Forecast horizon of ``metric="forecast"``.
+    forecaster : SegmentedForecaster, optional
+        With ``metric="forecast"``: the forecaster to use (cloned; default quick
+        candidates, ``select="forecast"``).  The fitted one is kept in ``forecaster_``.
     validation_size : float, default 0.2
         Share of the series held out to score each candidate.
     min_validation : int, default 20
@@ -194,7 +202,9 @@ class Segmenter(SegmenterEstimator):
         "n_clusters": "no_validation",          # C4, checked by the constraints
         "blueprints": "no_validation",          # resolved with typed errors
         "constraints": [None, ClusteringConstraints],
-        "metric": [StrOptions(set(metric_names("clustering")))],
+        "metric": [StrOptions(set(metric_names("clustering")) | {"forecast"})],
+        "horizon": [None, Interval(Integral, 1, None, closed="left")],
+        "forecaster": "no_validation",
         "validation_size": [Interval(Real, 0, 1, closed="neither")],
         "min_validation": [Interval(Integral, 1, None, closed="left")],
         "cv_folds": [Interval(Integral, 2, None, closed="left")],
@@ -209,7 +219,7 @@ class Segmenter(SegmenterEstimator):
                  metric: str = "silhouette", validation_size: float = 0.2,
                  min_validation: int = 20, cv_folds: int = 5, silhouette_sample: int = 2000,
                  fit_sample: int | None = 5000, random_state=0, progress: bool | None = None,
-                 engine="local"):
+                 engine="local", horizon: int | None = None, forecaster=None):
         self.n_clusters = n_clusters
         self.blueprints = blueprints
         self.constraints = constraints
@@ -222,6 +232,8 @@ class Segmenter(SegmenterEstimator):
         self.random_state = random_state
         self.progress = progress
         self.engine = engine
+        self.horizon = horizon
+        self.forecaster = forecaster
 
     # ------------------------------------------------------------------ fit
     def fit(self, data, id_col="unique_id", time_col="ds", target_col="y", value_cols=None,
@@ -236,7 +248,9 @@ class Segmenter(SegmenterEstimator):
         id_col, time_col, target_col, value_cols, static_cols, freq, missing, dtype
             As in :meth:`segmenter.Panel.from_frame`.
         """
-        self._check_params()
+        self._check_params([Problem("no_horizon", "horizon", "metric='forecast' needs "
+                                    "horizon= (the steps to forecast)")]
+                           if self.metric == "forecast" and self.horizon is None else None)
         constraints = self.constraints or ClusteringConstraints()
         requested = normalize_k(self.n_clusters, constraints)
         from ..data.chunks import load_chunks
@@ -270,7 +284,8 @@ class Segmenter(SegmenterEstimator):
             execution = ChunkedExecution(engine, panel, folds, fit_idx, bps, str(id(self)))
         else:
             execution = LocalExecution(panel, folds)
-        search = ClusteringSearch(panel, execution, constraints, report, self.metric,
+        search = ClusteringSearch(panel, execution, constraints, report,
+                                  "silhouette" if self.metric == "forecast" else self.metric,
                                   self.random_state, self.fit_sample, self.validation_size,
                                   self.progress)
         log.info("segmenter: fitting on %s", engine.describe())
@@ -283,7 +298,35 @@ class Segmenter(SegmenterEstimator):
         self._search = search
         self.leaderboard_ = search.frame()
         self.choose()
+        if self.metric == "forecast":
+            self._rank_by_forecasts(data, id_col, time_col, target_col, freq, missing)
         return self
+
+    def _rank_by_forecasts(self, data, id_col, time_col, target_col, freq, missing):
+        """``metric="forecast"``: score the rows by the forecasts they lead to, rerank
+        the leaderboard by that error and map with its best row."""
+        from sklearn.base import clone
+        from ..forecasting.runner import SegmentedForecaster
+        fc = clone(self.forecaster) if self.forecaster is not None else \
+            SegmentedForecaster(horizon=self.horizon, candidates="quick",
+                                random_state=self.random_state, progress=self.progress,
+                                engine=self.engine)
+        fc.set_params(select="forecast")
+        if isinstance(data, Panel):
+            fc.fit(data, segmenter=self)
+        else:
+            fc.fit(data, segmenter=self, id_col=id_col, time_col=time_col,
+                   target_col=target_col, freq=freq, missing=missing)
+        self.forecaster_ = fc
+        lb = self._search.leaderboard
+        sel = fc.selection_[fc.selection_["kind"] == "clustering"]
+        errors = dict(zip(sel["row"].astype(int), sel["valid_error"]))
+        for e in lb.entries:
+            if e.status == "ok":
+                e.metrics["forecast_error"] = float(errors.get(e.row, np.nan))
+        lb.metric, lb.greater_is_better = "forecast_error", False
+        self.leaderboard_ = self._search.frame()
+        self.choose()
 
     # ------------------------------------------------------------------ choose / rerun
     def _fitted_search(self, what: str) -> ClusteringSearch:
@@ -308,7 +351,8 @@ class Segmenter(SegmenterEstimator):
         self._meta = {
             "blueprint": entry.candidate.name, "steps": entry.candidate.describe(k),
             "n_clusters": int(len(np.unique(choice.labels))), "requested_k": k,
-            "metric": self.metric, "score": entry.metrics.get(self.metric),
+            "metric": self.metric, "score": entry.metrics.get(
+                "forecast_error" if self.metric == "forecast" else self.metric),
             "leaderboard_row": entry.row, "constraints": self.constraints_.as_dict(),
             "segmenter_version": __version__, "data_fingerprint": panel.fingerprint(),
             "n_series": panel.n_series, "random_state": self.random_state,

@@ -124,7 +124,8 @@ class SegmentedForecaster(SegmenterEstimator):
         id column(s), time, ``forecast``, ``segment``, ``champion``, ``fallback``.
     selection_ : DataFrame
         One row per candidate segmentation and baseline: ``candidate``, ``kind``,
-        ``n_segments``, ``silhouette``, ``valid_error``, ``final_error``, ``chosen``.
+        ``row`` (the segmenter's leaderboard row), ``n_segments``, ``silhouette``,
+        ``valid_error``, ``final_error``, ``chosen``, ``seconds``.
     comparison_, comparison_per_series_ : DataFrame
     comparison_text_ : str
     improvement_ : dict
@@ -392,7 +393,7 @@ class SegmentedForecaster(SegmenterEstimator):
         finite = [i for i in pick if np.isfinite(evals[i].valid_error)]
         chosen = min(finite, key=lambda i: evals[i].valid_error) if finite else pick[0]
         self.selection_ = pd.DataFrame([{
-            "candidate": s.name, "kind": s.kind, "n_segments": s.n_segments,
+            "candidate": s.name, "kind": s.kind, "row": s.row, "n_segments": s.n_segments,
             "silhouette": s.silhouette, "valid_error": e.valid_error,
             "final_error": e.final_error, "chosen": i == chosen,
             "seconds": round(seconds[s.name], 3)} for i, (s, e) in enumerate(zip(segs, evals))])

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 from ..errors import DataValidationError, Problem
 
@@ -93,7 +94,7 @@ def from_segmenter(segmenter, ids: list, n_candidates: int, assign) -> list[Segm
             labels[missing] = assign(choice.model, missing)
         r = lb.loc[lb["row"] == row].iloc[0]
         k = r.get("n_clusters")
-        name = f"{r['blueprint']} k={int(k)}" if k is not None and k == k else r["blueprint"]
+        name = f"{r['blueprint']} k={int(k)}" if pd.notna(k) else r["blueprint"]
         out.append(Segmentation(name, "clustering", labels,
                                 float(r.get(segmenter.metric, np.nan)), int(row)))
     return out

@@ -140,6 +140,8 @@ METRICS: dict[str, Metric] = {m.name: m for m in [
     Metric("silhouette_train", True, "clustering", "training silhouette"),
     Metric("calinski_harabasz", True, "clustering", "Calinski-Harabasz index"),
     Metric("davies_bouldin", False, "clustering", "Davies-Bouldin index"),
+    Metric("forecast_error", False, "segmentation", "backtest error of the forecasts the "
+           "segmentation leads to"),
     Metric("mase", False, "forecast", "MASE", mase),
     Metric("smape", False, "forecast", "sMAPE", smape),
     Metric("rmse", False, "forecast", "RMSE", rmse),
