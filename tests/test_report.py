@@ -42,7 +42,7 @@ def test_report_is_self_contained(report):
     page = report.read_text()
     for s in SECTIONS:
         assert f'id="{s}"' in page
-    assert page.count('src="data:image/png;base64,') == 7
+    assert page.count('src="data:image/png;base64,') == 8          # + the selection chart
     assert "http://" not in page and "https://" not in page      # nothing from the network
     assert "first segment" in page
 
@@ -57,7 +57,7 @@ def test_report_renders_in_headless_chromium(report, tmp_path):
     url = report.resolve().as_uri()
     dom = subprocess.run(common + ["--dump-dom", url], capture_output=True, text=True,
                          timeout=180).stdout
-    assert 'data-images-total="7"' in dom and 'data-images-loaded="7"' in dom
+    assert 'data-images-total="8"' in dom and 'data-images-loaded="8"' in dom
     for s in SECTIONS:
         assert f'id="{s}"' in dom
     assert "Segmentation report" in dom and "Feature impact" in dom

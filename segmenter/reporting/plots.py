@@ -269,7 +269,8 @@ def plot_associations(insights, top: int = 25):
 @_plain_text
 def plot_forecasts(forecaster, panel, actuals: pd.DataFrame | None = None,
                    per_segment: int = 2, history: int = 60, random_state=0):
-    """History, forecast and (when given) actuals for ``per_segment`` series per segment.
+    """History, forecast with its 80% and 95% intervals (shaded), and (when given)
+    actuals for ``per_segment`` series per segment.
 
     ``actuals`` is a long frame with the forecaster's id and time columns and its target
     column over the forecast horizon.
@@ -298,6 +299,10 @@ def plot_forecasts(forecaster, panel, actuals: pd.DataFrame | None = None,
             ax.plot(t[-history:], y[-history:], color="black", lw=1, label="history")
         m = np.logical_and.reduce([fc[c] == v for c, v in zip(ids, key)])
         f = fc[m]
+        for lv, alpha in ((95, 0.15), (80, 0.3)):
+            if f"lo-{lv}" in f.columns and f[f"lo-{lv}"].notna().any():
+                ax.fill_between(f[tcol], f[f"lo-{lv}"], f[f"hi-{lv}"], color="#cc3311",
+                                alpha=alpha, lw=0, label=f"{lv}% interval")
         ax.plot(f[tcol], f["forecast"], color="#cc3311", lw=1.5, label="forecast")
         if actuals is not None:
             am = np.logical_and.reduce([actuals[c] == v for c, v in zip(ids, key)])
@@ -310,4 +315,34 @@ def plot_forecasts(forecaster, panel, actuals: pd.DataFrame | None = None,
     axes[0].legend(fontsize=7)
     fig.suptitle("Forecasts" + (" against actuals" if actuals is not None else ""),
                  fontsize=10)
+    return fig
+
+
+@_plain_text
+def plot_selection(forecaster):
+    """The backtest error of every candidate segmentation beside the baselines: the
+    validation error (which chose) and the final window's (which no choice saw)."""
+    sel = forecaster.selection_.copy()
+    metric = forecaster.metric.upper() if forecaster.metric != "smape" else "sMAPE"
+    fig = _figure(7, 0.32 * len(sel) + 1.4)
+    ax = fig.subplots()
+    y = np.arange(len(sel))[::-1]
+    colors = {"clustering": "#0077bb", "user": "#009988", "global": "#cc3311",
+              "random": "#bbbbbb", "per-series": "#ee7733"}
+    c = [colors.get(k, "#555555") for k in sel["kind"]]
+    ax.barh(y + 0.18, sel["valid_error"], height=0.36, color=c, alpha=0.55,
+            label="validation window (chooses)")
+    ax.barh(y - 0.18, sel["final_error"], height=0.36, color=c,
+            label="final window (scores)")
+    labels = [f"{'▶ ' if ch else ''}{name}" for name, ch in zip(sel["candidate"], sel["chosen"])]
+    ax.set_yticks(y)
+    ax.set_yticklabels(labels, fontsize=7)
+    finite = np.concatenate([sel["valid_error"].to_numpy(float), sel["final_error"].to_numpy(float)])
+    finite = finite[np.isfinite(finite)]
+    if len(finite):
+        span = finite.max() - finite.min()
+        ax.set_xlim(max(0.0, finite.min() - span - 1e-9), finite.max() + 0.5 * span + 1e-9)
+    ax.set_xlabel(f"mean {metric} of the backtest forecasts", fontsize=8)
+    ax.legend(fontsize=7, loc="lower right")
+    ax.set_title("Candidate segmentations and baselines (▶ chosen)", fontsize=10)
     return fig

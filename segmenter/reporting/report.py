@@ -35,6 +35,7 @@ th, td { border: 1px solid #ddd; padding: 2px 6px; text-align: right; }
 th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
 img { max-width: 100%; display: block; margin: .5em 0; }
 nav a { margin-right: 1em; } .note { color: #555; font-size: .9em; }
+.warning { color: #a00; font-weight: bold; }
 .wide { overflow-x: auto; }
 """
 
@@ -163,7 +164,13 @@ def write_report(seg, path, data=None, forecaster=None, actuals=None, names=None
     # forecasting
     if forecaster is not None:
         parts.append('<section id="forecasting"><h2>Segmented forecasting</h2>')
-        parts.append(_p(getattr(forecaster, "comparison_text_", "")))
+        text = getattr(forecaster, "comparison_text_", "")
+        parts.append(_p(text, "warning" if text.startswith("Could not compare") else ""))
+        if hasattr(forecaster, "plan_"):
+            parts.append(_p(f"Backtests: {forecaster.plan_.describe()}.", "note"))
+        if hasattr(forecaster, "selection_") and len(forecaster.selection_) > 1:
+            parts.append(_img(plots.plot_selection(forecaster), "candidate segmentations"))
+            parts.append(_table(forecaster.selection_))
         if hasattr(forecaster, "comparison_"):
             parts.append(_table(forecaster.comparison_))
         champ = pd.DataFrame(sorted(forecaster.champions_.items()),
