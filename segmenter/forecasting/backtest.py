@@ -32,7 +32,7 @@ from threadpoolctl import threadpool_limits
 
 from ..data.series import clean_history
 from ..selection.metrics import mase_scale, metric_names
-from .base import Forecast, ForecastBlueprint, SeriesGroup, failures
+from .base import Forecast, ForecastBlueprint, SeriesGroup, clip_nonnegative, failures
 
 __all__ = ["ForecastData", "DataSpec", "run_local", "run_pooled", "errors_of",
            "LocalResult", "materialize"]
@@ -134,15 +134,19 @@ class ForecastData:
                 out[i] = _pad(y[c:c + horizon], horizon)
         return out
 
-    def scales(self, cutoffs) -> tuple[np.ndarray, np.ndarray]:
-        """Each series' MASE scale at its cutoff and the lag it used (m, 1 or 0)."""
+    def scales(self, cutoffs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each series' MASE scale at its cutoff, the lag it used (m, 1 or 0), and
+        whether its history up to the cutoff has no negative value."""
         m = self.spec.season_length
         s, lag = np.full(len(self), np.nan), np.zeros(len(self), dtype=np.int64)
+        nonneg = np.zeros(len(self), dtype=bool)
         for i, y in enumerate(self.values):
             c = int(cutoffs[i])
             if c >= 0:
-                s[i], lag[i] = mase_scale(clean_history(y[:c])[0], m)
-        return s, lag
+                x = clean_history(y[:c])[0]
+                s[i], lag[i] = mase_scale(x, m)
+                nonneg[i] = len(x) > 0 and x.min() >= 0
+        return s, lag, nonneg
 
 
 def _pad(a: np.ndarray, n: int) -> np.ndarray:
@@ -167,6 +171,7 @@ class LocalResult:
     actuals: np.ndarray                    # (W, n, h)
     scales: np.ndarray                     # (W, n)
     scale_lags: np.ndarray                 # (W, n)
+    nonnegative: np.ndarray                # (W, n) history without negative values
     forecasts: dict                        # spec -> (W, n, h)
     intervals: dict                        # spec -> {level: (lo, hi)} of (W, n, h)
     fallbacks: dict                        # spec -> [(w, position in chunk, reason)]
@@ -183,6 +188,7 @@ def run_local(source, spec: DataSpec, idx, cutoffs: np.ndarray, horizon: int,
     A = np.full((W, n, horizon), np.nan)
     S = np.full((W, n), np.nan)
     lags = np.zeros((W, n), dtype=np.int64)
+    nonneg = np.zeros((W, n), dtype=bool)
     F = {bp.spec: np.full((W, n, horizon), np.nan) for bp in candidates}
     IV: dict = {bp.spec: {} for bp in candidates}
     FB = {bp.spec: [] for bp in candidates}
@@ -193,13 +199,14 @@ def run_local(source, spec: DataSpec, idx, cutoffs: np.ndarray, horizon: int,
     with threadpool_limits(limits=1):
         for w in range(W):
             A[w] = data.actuals(cutoffs[w], horizon)
-            S[w], lags[w] = data.scales(cutoffs[w])
+            S[w], lags[w], nonneg[w] = data.scales(cutoffs[w])
             group, pos = data.group(cutoffs[w], horizon)
             if not len(pos):
                 continue
             for bp in candidates:
                 t0 = time.perf_counter()
-                fc = bp.predict(None, group, horizon, levels, strict=False)
+                fc = clip_nonnegative(bp.predict(None, group, horizon, levels, strict=False),
+                                      group)
                 secs[bp.spec] += time.perf_counter() - t0
                 F[bp.spec][w, pos] = fc.mean
                 _store_intervals(IV[bp.spec], fc, w, pos, (W, n, horizon))
@@ -210,7 +217,7 @@ def run_local(source, spec: DataSpec, idx, cutoffs: np.ndarray, horizon: int,
                     if len(group.values[j]) >= need:
                         failed[bp.spec][pos[j]] = True
                 usable[bp.spec][pos[[len(v) >= need for v in group.values]]] = True
-    return LocalResult(np.asarray(idx), A, S, lags, F, IV, FB, failed, usable, secs)
+    return LocalResult(np.asarray(idx), A, S, lags, nonneg, F, IV, FB, failed, usable, secs)
 
 
 def _store_intervals(store: dict, fc: Forecast, w: int, pos, shape) -> None:
@@ -241,7 +248,7 @@ def run_pooled(source, spec: DataSpec, idx, cutoffs: np.ndarray, horizon: int,
                     group, pos = data.group(cutoffs[w], horizon)
                     if not len(pos):
                         continue
-                    fc = bp.predict(bp.fit(group), group, horizon)
+                    fc = clip_nonnegative(bp.predict(bp.fit(group), group, horizon), group)
                     F[w, pos] = fc.mean
                     fb += [(w, int(pos[j]), r) for j, r in fc.fallbacks]
             except Exception as exc:   # noqa: BLE001 - recorded as a failure on the segment

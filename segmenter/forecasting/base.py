@@ -35,7 +35,7 @@ import pandas as pd
 from .._spec import format_spec
 
 __all__ = ["SeriesGroup", "Forecast", "ForecastBlueprint", "LocalForecaster", "SeasonalNaive",
-           "Naive", "seasonal_naive"]
+           "Naive", "seasonal_naive", "clip_nonnegative"]
 
 
 @dataclass
@@ -116,6 +116,20 @@ class Forecast:
 
     def __iter__(self):
         return iter((self.mean, self.fallbacks))
+
+
+def clip_nonnegative(fc: Forecast, group: SeriesGroup) -> Forecast:
+    """Forecasts (and intervals) of series whose history has no negative value, clipped
+    at 0: counts, sales and demand cannot go below zero.  Applied alike in backtests and
+    in the served forecasts."""
+    nonneg = np.array([len(v) > 0 and np.nanmin(v) >= 0 for v in group.values], dtype=bool)
+    if not nonneg.any():
+        return fc
+    fc.mean[nonneg] = np.maximum(fc.mean[nonneg], 0.0)
+    for lo, hi in (fc.intervals or {}).values():
+        lo[nonneg] = np.maximum(lo[nonneg], 0.0)
+        hi[nonneg] = np.maximum(hi[nonneg], 0.0)
+    return fc
 
 
 def seasonal_naive(y: np.ndarray, horizon: int, m: int) -> np.ndarray:

@@ -28,7 +28,7 @@ from ..selection.leaderboard import Leaderboard
 from ..selection.metrics import mase_scale
 from ..data.series import clean_history
 from .backtest import METRICS, errors_of, materialize
-from .base import seasonal_naive
+from .base import clip_nonnegative, seasonal_naive
 from .evaluation import BASELINE, Backtests, champion_of, conformal_quantiles
 
 __all__ = ["segment_leaderboard", "SegmentModel", "forecast_segment", "StoredCandidate"]
@@ -175,6 +175,7 @@ def forecast_segment(model: SegmentModel, source, spec, idx, horizon: int, bluep
                         fc = bp.predict(state, group, horizon, levels)
                     else:
                         fc = bp.predict(None, group, horizon, levels, strict=False)
+                    fc = clip_nonnegative(fc, group)
                     F[pos] = fc.mean
                     for j, _ in fc.fallbacks:
                         fb[pos[j]] = True
@@ -195,13 +196,16 @@ def forecast_segment(model: SegmentModel, source, spec, idx, horizon: int, bluep
     else:
         mean, native = preds[0], natives[0]
     fallback = np.logical_or.reduce(fbs)
-    scale = np.array([mase_scale(clean_history(y)[0], m)[0] for y in data.values])
+    hist = [clean_history(y)[0] for y in data.values]
+    scale = np.array([mase_scale(x, m)[0] for x in hist])
+    nonneg = np.array([len(x) > 0 and x.min() >= 0 for x in hist], dtype=bool)
     lo, hi = {}, {}
     method = np.full(n, "conformal", dtype=object)
     for lv in levels or ():
         q = model.quantile(lv)
         lo[lv] = mean - q[None, :] * scale[:, None]
         hi[lv] = mean + q[None, :] * scale[:, None]
+        lo[lv][nonneg] = np.maximum(lo[lv][nonneg], 0.0)
         if native and lv in native:
             use = np.isfinite(native[lv][0]).all(axis=1) & ~fallback
             lo[lv][use], hi[lv][use] = native[lv][0][use], native[lv][1][use]

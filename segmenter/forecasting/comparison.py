@@ -65,6 +65,7 @@ def interval_scores(book: Backtests, ev: Evaluation, levels, common: np.ndarray)
     older = [w for w in range(plan.n_windows) if w != w0] or [w0]
     A, S = book.actuals[w0], book.scales[w0]
     F = ev.final_forecasts[w0]
+    nonneg = book.nonnegative[w0]
     n, h = F.shape
     out = {}
     lo = {lv: np.full((n, h), np.nan) for lv in levels}
@@ -77,6 +78,7 @@ def interval_scores(book: Backtests, ev: Evaluation, levels, common: np.ndarray)
         for lv in levels:
             clo = F[idx] - q[lv][None, :] * S[idx, None]
             chi = F[idx] + q[lv][None, :] * S[idx, None]
+            clo = np.where(nonneg[idx, None], np.maximum(clo, 0.0), clo)
             if lv in native:
                 nlo, nhi = native[lv][0][w0, idx], native[lv][1][w0, idx]
                 use = np.isfinite(nlo).all(axis=1) & np.isfinite(nhi).all(axis=1)

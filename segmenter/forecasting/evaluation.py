@@ -39,13 +39,14 @@ BASELINE = "seasonal_naive"
 class Backtests:
     """Backtest forecasts and errors of every candidate (module docstring)."""
 
-    def __init__(self, plan, actuals, scales, scale_lags, local: dict, local_iv: dict,
-                 local_fallbacks: dict, local_failed: dict, local_usable: dict,
-                 local_seconds: dict, metric: str):
+    def __init__(self, plan, actuals, scales, scale_lags, nonnegative, local: dict,
+                 local_iv: dict, local_fallbacks: dict, local_failed: dict,
+                 local_usable: dict, local_seconds: dict, metric: str):
         self.plan = plan
         self.actuals = actuals              # (W, n, h)
         self.scales = scales                # (W, n)
         self.scale_lags = scale_lags
+        self.nonnegative = nonnegative      # (W, n)
         self.local = local                  # spec -> (W, n, h)
         self.local_iv = local_iv            # spec -> {level: (lo, hi)}
         self.local_fallbacks = local_fallbacks

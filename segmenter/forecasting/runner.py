@@ -461,6 +461,7 @@ class SegmentedForecaster(SegmenterEstimator):
         W, h = plan.n_windows, self.horizon
         A, S = np.full((W, n, h), np.nan), np.full((W, n), np.nan)
         lags = np.zeros((W, n), dtype=np.int64)
+        nonneg = np.zeros((W, n), dtype=bool)
         F = {b.spec: np.full((W, n, h), np.nan) for b in local}
         IV: dict = {b.spec: {} for b in local}
         FB = {b.spec: [] for b in local}
@@ -470,6 +471,7 @@ class SegmentedForecaster(SegmenterEstimator):
         for r in outs:
             idx = r.idx
             A[:, idx], S[:, idx], lags[:, idx] = r.actuals, r.scales, r.scale_lags
+            nonneg[:, idx] = r.nonnegative
             for s in F:
                 F[s][:, idx] = r.forecasts[s]
                 for lv, (lo, hi) in r.intervals[s].items():
@@ -480,7 +482,8 @@ class SegmentedForecaster(SegmenterEstimator):
                 failed[s][idx] = r.failed[s]
                 usable[s][idx] = r.usable[s]
                 secs[s] += r.seconds[s]
-        return Backtests(plan, A, S, lags, F, IV, FB, failed, usable, secs, self.metric)
+        return Backtests(plan, A, S, lags, nonneg, F, IV, FB, failed, usable, secs,
+                         self.metric)
 
     def _pooled_backtests(self, engine, panel, data, spec, plan, pooled, segs) -> list:
         """Per segmentation, a :class:`PooledRun` of the pooled candidates on its segments
