@@ -194,23 +194,20 @@ def _statement(comp, imps, metric, horizon, plan, n, n_common, share, min_scored
         if base in imps and np.isfinite(imps[base][0]):
             imp, lo, hi = imps[base]
             sure.append(f"over {desc} {_pct(imp)} (90% interval {_pct(lo)} to {_pct(hi)})")
-    verdict = ""
-    g = imps.get("global")
-    r = imps.get("random")
+    verdicts = []
+    g, r = imps.get("global"), imps.get("random")
     if g is not None and np.isfinite(g[1]):
-        if g[1] > 0:
-            verdict = "Segmenting helped: the gain over one global model is clear of zero"
-            if r is not None and np.isfinite(r[1]):
-                verdict += (", and these segments also beat random partitions of the same "
-                            "size" if r[1] > 0 else "; but there is no evidence that these "
-                            "segments beat random partitions of the same size (that "
-                            "interval contains 0)")
-            verdict += "."
-        elif g[2] < 0:
-            verdict = "Segmenting did not help: one global model was better."
-        else:
-            verdict = ("There is no evidence that segmenting helped on this data: the "
-                       "interval of the gain over one global model contains 0.")
+        verdicts.append("Segmenting helped: the gain over one global model is clear of zero."
+                        if g[1] > 0 else
+                        "Segmenting did not help: one global model was better." if g[2] < 0
+                        else "There is no evidence that segmenting helped on this data: the "
+                             "interval of the gain over one global model contains 0.")
+    if r is not None and np.isfinite(r[1]):
+        verdicts.append("These segments beat random partitions of the same size." if r[1] > 0
+                        else "Random partitions of the same size were better." if r[2] < 0
+                        else "There is no evidence that these segments beat random "
+                             "partitions of the same size (that interval contains 0).")
+    verdict = " ".join(verdicts)
     best = comp.iloc[0]["strategy"]
     lead = {"segmented": "the chosen segmentation", "global": "one global model",
             "random": "random partitions", "per-series": "choosing a model per series"}
