@@ -131,7 +131,7 @@ class AutoTheta(StatsForecastModel):
 class _Intermittent(StatsForecastModel):
     """An intermittent-demand method: no season, no intervals of its own."""
 
-    _tags = {"intervals": "conformal"}
+    _tags = {"intervals": "conformal", "demand": "intermittent"}
     seasonal = False
     min_length = 2
     model_name = ""

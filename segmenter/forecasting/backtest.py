@@ -172,6 +172,7 @@ class LocalResult:
     scales: np.ndarray                     # (W, n)
     scale_lags: np.ndarray                 # (W, n)
     nonnegative: np.ndarray                # (W, n) history without negative values
+    zero_share: np.ndarray                 # (n,) share of zeros among observed values
     forecasts: dict                        # spec -> (W, n, h)
     intervals: dict                        # spec -> {level: (lo, hi)} of (W, n, h)
     fallbacks: dict                        # spec -> [(w, position in chunk, reason)]
@@ -217,7 +218,10 @@ def run_local(source, spec: DataSpec, idx, cutoffs: np.ndarray, horizon: int,
                     if len(group.values[j]) >= need:
                         failed[bp.spec][pos[j]] = True
                 usable[bp.spec][pos[[len(v) >= need for v in group.values]]] = True
-    return LocalResult(np.asarray(idx), A, S, lags, nonneg, F, IV, FB, failed, usable, secs)
+    zeros = np.array([np.mean(v[~np.isnan(v)] == 0) if np.isfinite(v).any() else 0.0
+                      for v in data.values])
+    return LocalResult(np.asarray(idx), A, S, lags, nonneg, zeros, F, IV, FB, failed, usable,
+                       secs)
 
 
 def _store_intervals(store: dict, fc: Forecast, w: int, pos, shape) -> None:

@@ -55,6 +55,21 @@ class Backtests:
         self.local_seconds = local_seconds
         self.metric = metric
         self._errors = {s: errors_of(F, actuals, scales) for s, F in local.items()}
+        self.intermittent = np.zeros(actuals.shape[1], dtype=bool)
+        self.intermittent_specs: set = set()
+
+    def route(self, intermittent: np.ndarray, specs: set) -> None:
+        """Send intermittent series to the intermittent-demand methods: a segment whose
+        series are mostly intermittent chooses among ``specs`` and the seasonal naive
+        baseline; every other segment among the other candidates."""
+        self.intermittent = np.asarray(intermittent, dtype=bool)
+        self.intermittent_specs = set(specs)
+
+    def allowed(self, spec: str, intermittent_segment: bool) -> bool:
+        """Whether ``spec`` may be a champion of a segment of this kind."""
+        if not self.intermittent_specs or spec == BASELINE:
+            return True
+        return (spec in self.intermittent_specs) == intermittent_segment
 
     @property
     def n(self) -> int:
@@ -131,7 +146,10 @@ def segment_singles(book: Backtests, idx: np.ndarray, pooled: dict, pooled_error
     that did not fail on more than half of its (long enough) series, and pooled ones
     that ran on it.  Returns (spec -> forecasts, spec -> reason of the excluded)."""
     singles, failed = {}, {}
+    lumpy = bool(book.intermittent[idx].mean() > 0.5)
     for s, F in book.local.items():
+        if not book.allowed(s, lumpy):
+            continue
         usable = book.local_usable[s][idx]
         bad = book.local_failed[s][idx] & usable
         if usable.any() and bad.sum() > usable.sum() / 2:
@@ -142,6 +160,8 @@ def segment_singles(book: Backtests, idx: np.ndarray, pooled: dict, pooled_error
         singles[s] = F
     if not local_only:
         for s, F in pooled.items():
+            if not book.allowed(s, lumpy):
+                continue
             if pooled_errors.get(s):
                 failed[s] = pooled_errors[s]
             else:
@@ -204,9 +224,12 @@ def _per_series(book: Backtests, labels, champ_w, sel_w, final_w) -> Evaluation:
     metric, plan = book.metric, book.plan
     specs = list(book.local)
     with np.errstate(all="ignore"):
+        allowed = np.stack([[book.allowed(s, lumpy) for lumpy in book.intermittent]
+                            for s in specs])                       # (C, n)
+
         def pick(windows):
             sc = np.stack([np.nanmean(book.errors(s)[metric][windows], axis=0) for s in specs])
-            sc = np.where(np.isfinite(sc), sc, np.inf)
+            sc = np.where(np.isfinite(sc) & allowed, sc, np.inf)
             best = sc.argmin(axis=0)
             base = specs.index(BASELINE) if BASELINE in specs else 0
             return np.where(np.isfinite(sc.min(axis=0)), best, base)

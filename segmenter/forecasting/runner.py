@@ -38,7 +38,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from .. import persistence
 from .._spec import resolve_specs
-from ..base import SegmenterEstimator, check_fitted
+from ..base import SegmenterEstimator, check_fitted, get_tag
 from ..clustering.mapping import SegmentMapping
 from ..clustering.constraints import check_segment_count
 from ..data.calendar import season_length_for
@@ -66,6 +66,11 @@ DEFAULT_LEVELS = (80, 95)
 
 #: Series per local-backtest task (several tasks per worker balance the load).
 CHUNK_SERIES = 400
+
+#: A series with at least this share of zeros (among its observed values) is
+#: intermittent: with ``intermittent="auto"``, a segment of mostly intermittent series
+#: chooses its champion among the intermittent-demand methods.
+INTERMITTENT_SHARE = 0.5
 
 
 class SegmentedForecaster(SegmenterEstimator):
@@ -102,7 +107,10 @@ class SegmentedForecaster(SegmenterEstimator):
     compare : bool, default True
         Score the baselines and write ``comparison_``.
     intermittent : "auto", bool, default "auto"
-        Add Croston, TSB, ADIDA and IMAPA ("auto": when some series are mostly zeros).
+        Croston, TSB, ADIDA and IMAPA.  "auto": added when some series are mostly zeros
+        (:data:`INTERMITTENT_SHARE`), and a segment whose series are mostly such series
+        chooses its champion among them (and the seasonal naive), the others among the
+        rest; True: added and compared everywhere; False: never.
     holidays : str, optional
         Country code of the ``holidays`` package for the calendar features.
     levels : tuple of int, default (80, 95)
@@ -343,7 +351,7 @@ class SegmentedForecaster(SegmenterEstimator):
         self.seasons_ = self._seasons(panel)
         self.season_length_ = self.seasons_[0]
         m = self.season_length_
-        zeros = self._mostly_zero(panel) if not isinstance(panel, ChunkedPanel) else False
+        zeros = self._mostly_zero(panel) if not isinstance(panel, ChunkedPanel) else True
         bps = self._blueprints(zeros)
         self._bps = {b.spec: b for b in bps}
         self.candidates_ = [b.spec for b in bps]
@@ -366,6 +374,9 @@ class SegmentedForecaster(SegmenterEstimator):
         # -- local candidates: once per series and window ---------------------------
         t0 = time.perf_counter()
         book = self._local_backtests(engine, panel, data_local, spec, plan, local, levels)
+        if self.intermittent == "auto":
+            book.route(self._zero_share >= INTERMITTENT_SHARE,
+                       {b.spec for b in local if get_tag(b, "demand") == "intermittent"})
         timings["local backtests"] = time.perf_counter() - t0
         # -- segmentations ----------------------------------------------------------
         cands = []
@@ -435,7 +446,7 @@ class SegmentedForecaster(SegmenterEstimator):
             ok = ~np.isnan(v)
             z = np.add.reduceat((v == 0) & ok, panel.offsets[:-1]) / \
                 np.maximum(np.add.reduceat(ok, panel.offsets[:-1]), 1)
-        return bool((z >= 0.5).any())
+        return bool((z >= INTERMITTENT_SHARE).any())
 
     @staticmethod
     def _assign(segmenter, model, panel, pos):
@@ -468,10 +479,12 @@ class SegmentedForecaster(SegmenterEstimator):
         failed = {b.spec: np.zeros(n, dtype=bool) for b in local}
         usable = {b.spec: np.zeros(n, dtype=bool) for b in local}
         secs = {b.spec: 0.0 for b in local}
+        self._zero_share = np.zeros(n)
         for r in outs:
             idx = r.idx
             A[:, idx], S[:, idx], lags[:, idx] = r.actuals, r.scales, r.scale_lags
             nonneg[:, idx] = r.nonnegative
+            self._zero_share[idx] = r.zero_share
             for s in F:
                 F[s][:, idx] = r.forecasts[s]
                 for lv, (lo, hi) in r.intervals[s].items():
