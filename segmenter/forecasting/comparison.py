@@ -114,10 +114,8 @@ def compare(book: Backtests, strategies: dict, seconds: dict, levels, rng,
                          if ev else np.full(n, np.nan) for k in METRICS}
         else:
             per[name] = ev.final_series
-    with np.errstate(all="ignore"):
-        common = np.logical_and.reduce([np.isfinite(p[metric]) for p in per.values()
-                                        if np.isfinite(p[metric]).any()]) \
-            if per else np.zeros(n, dtype=bool)
+    scored = [np.isfinite(p[metric]) for p in per.values() if np.isfinite(p[metric]).any()]
+    common = np.logical_and.reduce(scored) if scored else np.zeros(n, dtype=bool)
     n_common = int(common.sum())
     rows = []
     for name, ev in strategies.items():
