@@ -120,3 +120,14 @@ def test_reused_local_errors_equal_a_direct_refit():
             group, pos = data.group(fc.plan_.cutoffs[w], fc.horizon)
             direct = clip_nonnegative(bp.predict(None, group, fc.horizon), group).mean
             np.testing.assert_array_equal(book.local[spec][w, pos], direct)
+
+
+def test_forecast_with_another_row_or_one_champion_everywhere(planted):
+    _, _, _, fc = planted
+    pd.testing.assert_frame_equal(fc.forecast_with(fc.segmentation_), fc.predict())
+    glob = fc.forecast_with("global")
+    assert glob["segment"].nunique() == 1 and glob["champion"].nunique() == 1
+    every = fc.forecast_with("global", champion="seasonal_naive", level=[80])
+    assert (every["champion"] == "seasonal_naive").all() and "lo-80" in every.columns
+    with pytest.raises(sg.DataValidationError, match="not a row of selection_"):
+        fc.forecast_with("nope")

@@ -426,9 +426,15 @@ class SegmentedForecaster(SegmenterEstimator):
         self._id_labels = ids
         self._panel_info(panel, static_cols, future_cols)
         t0 = time.perf_counter()
-        self._production(engine, panel, data_local, spec, book, labels, pooled_runs[chosen],
-                         combos, levels)
+        self.leaderboard_, self.champions_, self._models, self._final = self._production(
+            engine, panel, data_local, spec, book, labels, pooled_runs[chosen], combos, levels)
+        self.forecasts_ = self._forecast_frame(panel, self._final, levels)
         timings["champions"] = time.perf_counter() - t0
+        k = best.n_segments
+        keep = [i for i, s_ in enumerate(segs) if i == chosen or s_.kind in ("global", "per-series")
+                or (s_.kind == "random" and s_.meta.get("k") == k)]
+        self._segmentations = {s_.name: s_ for s_ in segs}
+        self._runs = {segs[i].name: pooled_runs[i] for i in keep}
         t0 = time.perf_counter()
         if self.compare and len(segs) > 1:
             self._comparison(book, segs, evals, chosen, seconds, levels, panel)
@@ -527,34 +533,72 @@ class SegmentedForecaster(SegmenterEstimator):
 
     # ------------------------------------------------------------------ production
     def _production(self, engine, panel, data, spec, book, labels, run: "PooledRun", combos,
-                    levels):
-        frames, models, jobs, names = [], {}, [], []
-        self.champions_ = {}
+                    levels, force: str | None = None):
+        """Every segment's candidates ranked on all windows, its champion (or ``force``)
+        fitted on whole histories, and the forecasts: (leaderboard, champions, models,
+        final results)."""
+        frames, models, jobs, names, champions = [], {}, [], [], {}
         seconds = {**book.local_seconds, **run.seconds}
-        for g, idx in groups(labels).items():
+        segments = groups(labels)
+        for g, idx in segments.items():
             singles, failed = segment_singles(book, idx, run.forecasts, run.errors.get(g, {}),
                                               local_only=not run.forecasts)
+            if force is not None:
+                singles = {s: F for s, F in singles.items() if s == force}
             frame, champ, Fc, members = segment_leaderboard(
-                book, idx, singles, failed, combos, self._bps, seconds,
-                _fallback_counts({**book.local_fallbacks, **run.fallbacks}, idx,
-                                 book.plan.n_windows))
+                book, idx, singles, failed, combos if force is None else [], self._bps,
+                seconds, _fallback_counts({**book.local_fallbacks, **run.fallbacks}, idx,
+                                          book.plan.n_windows))
             frame.insert(0, "segment", g)
             frames.append(frame)
-            self.champions_[g] = champ
+            champions[g] = champ
             models[g] = segment_model(book, g, idx, champ, members, Fc, levels)
             jobs.append((models[g], self._source(panel, data, idx, f"segment {g}"), spec, idx,
                          self.horizon, self._bps, levels, None, True))
             names.append(f"champion of segment {g!r}")
-        self.leaderboard_ = pd.concat(frames, ignore_index=True)
         outs = self._map(engine, forecast_segment, jobs, names, "champions")
-        self._models = models
-        self._final = {}
-        for (g, idx), out in zip(groups(labels).items(), outs):
+        final = {}
+        for (g, idx), out in zip(segments.items(), outs):
             models[g].states = out.pop("states")
-            self._final[g] = (idx, out)
-        self.forecasts_ = self._forecast_frame(panel, self._final, levels)
+            final[g] = (idx, out)
+        return pd.concat(frames, ignore_index=True), champions, models, final
 
-    def _forecast_frame(self, panel, results: dict, levels) -> pd.DataFrame:
+    def forecast_with(self, candidate: str, champion: str | None = None,
+                      level=None) -> pd.DataFrame:
+        """The forecasts another row of ``selection_`` leads to (e.g. ``"global"``,
+        ``"per-series"``, a random partition or a clustering row), chosen and fitted
+        exactly as the chosen one; with ``champion`` (a candidate spec), that candidate
+        in every segment instead.  Needs the fit data in memory (not after
+        :func:`segmenter.load`).  Same columns as :meth:`predict`."""
+        check_fitted(self, "forecasts_", "forecast_with")
+        if getattr(self, "_fit_data", None) is None:
+            raise DataValidationError([Problem(
+                "no_data", "candidate", "forecast_with needs the backtests of the fit, which "
+                "are not saved with the model; fit again")])
+        if candidate not in self._segmentations:
+            raise DataValidationError([Problem(
+                "unknown_candidate", "candidate", f"{candidate!r} is not a row of selection_; "
+                f"use one of {list(self._segmentations)}")])
+        panel, data, book = self._fit_data
+        seg = self._segmentations[candidate]
+        run = self._runs.get(candidate)
+        if run is None:
+            run = self._pooled_backtests(self._engine(), panel, data, self._spec, self.plan_,
+                                         [b for b in self._bps.values() if b.kind == "pooled"],
+                                         [seg])[0]
+        if champion is not None:
+            bp = make_forecaster(champion)
+            self._bps.setdefault(bp.spec, bp)
+            champion = bp.spec
+        levels = tuple(int(v) for v in (level or self.levels))
+        combos = [b for b in self._bps.values() if isinstance(b, Combination)]
+        _, champs, _, final = self._production(self._engine(), panel, data, self._spec, book,
+                                               seg.labels, run, combos, levels, champion)
+        frame = self._forecast_frame(panel, final, levels, champs)
+        return self._columns(frame, tuple(int(v) for v in (level or ())))
+
+    def _forecast_frame(self, panel, results: dict, levels, champions=None) -> pd.DataFrame:
+        champions = self.champions_ if champions is None else champions
         h = self.horizon
         rows_idx, seg_col, champ_col, fc, fbk, meth = [], [], [], [], [], []
         lo = {lv: [] for lv in levels}
@@ -565,7 +609,7 @@ class SegmentedForecaster(SegmenterEstimator):
             fbk.append(np.repeat(out["fallback"], h))
             meth.append(np.repeat(out["method"], h))
             seg_col += [g] * (len(idx) * h)
-            champ_col += [self.champions_[g]] * (len(idx) * h)
+            champ_col += [champions[g]] * (len(idx) * h)
             for lv in levels:
                 lo[lv].append(out["lo"][lv].reshape(-1))
                 hi[lv].append(out["hi"][lv].reshape(-1))
@@ -738,7 +782,7 @@ class SegmentedForecaster(SegmenterEstimator):
     # ------------------------------------------------------------------ persistence
     def __getstate__(self):
         from ..engine.base import saveable_engine
-        state = {k: v for k, v in self.__dict__.items() if k != "_fit_data"}
+        state = {k: v for k, v in self.__dict__.items() if k not in ("_fit_data", "_runs")}
         state["engine"] = saveable_engine(self.engine)
         return state
 
