@@ -31,7 +31,8 @@ from .backtest import METRICS, errors_of, materialize
 from .base import clip_nonnegative, seasonal_naive
 from .evaluation import BASELINE, Backtests, champion_of, conformal_quantiles
 
-__all__ = ["segment_leaderboard", "SegmentModel", "forecast_segment", "StoredCandidate"]
+__all__ = ["segment_leaderboard", "SegmentModel", "forecast_segment", "final_local",
+           "member_forecast", "StoredCandidate"]
 
 
 class StoredCandidate:
@@ -146,46 +147,74 @@ def segment_model(book: Backtests, segment, idx, champ: str, members: list, Fc: 
     return SegmentModel(segment, champ, list(members), {}, q, R[np.isfinite(R).any(axis=1)])
 
 
+def member_forecast(bp, group, pos, n: int, horizon: int, levels, state=None,
+                    fit_pooled: bool = True):
+    """One candidate fitted on whole histories: (forecast (n, h), fallback (n,),
+    native intervals or None, pooled state).  A candidate that raises leaves the
+    seasonal naive forecast, flagged as a fallback."""
+    m = group.season_length
+    F = np.full((n, horizon), np.nan)
+    fb = np.zeros(n, dtype=bool)
+    iv = None
+    if not len(pos):
+        return F, fb, iv, state
+    try:
+        if bp.kind == "pooled":
+            if state is None and fit_pooled:
+                state = bp.fit(group)
+            fc = bp.predict(state, group, horizon, levels)
+        else:
+            fc = bp.predict(None, group, horizon, levels, strict=False)
+        fc = clip_nonnegative(fc, group)
+        F[pos] = fc.mean
+        for j, _ in fc.fallbacks:
+            fb[pos[j]] = True
+        if fc.intervals:
+            iv = {lv: (_rows(lo, pos, n), _rows(hi, pos, n))
+                  for lv, (lo, hi) in fc.intervals.items()}
+    except Exception:    # noqa: BLE001 - the baseline stands in, flagged
+        for j, i in enumerate(pos):
+            F[i] = seasonal_naive(group.values[j], horizon, m)
+        fb[pos] = True
+    return F, fb, iv, state
+
+
+def final_local(source, spec, idx, horizon: int, blueprints: list, levels) -> dict:
+    """Local candidates fitted on the whole histories of the series ``idx`` (a task):
+    spec -> (forecast, fallback, intervals)."""
+    data = materialize(source, spec, keys=idx)
+    group, pos = data.group()
+    out = {}
+    with threadpool_limits(limits=1):
+        for bp in blueprints:
+            out[bp.spec] = member_forecast(bp, group, pos, len(data), horizon, levels)[:3]
+    return out
+
+
 def forecast_segment(model: SegmentModel, source, spec, idx, horizon: int, blueprints: dict,
-                     levels, future_h: dict | None = None, refit: bool = False) -> dict:
+                     levels, future_h: dict | None = None, refit: bool = False,
+                     known: dict | None = None) -> dict:
     """Fit the segment's champion on the whole histories of its series ``idx`` and
     forecast (a task).  Returns ``forecast`` (n, h), ``fallback`` (n,), ``lo``/``hi``
     {level: (n, h)}, ``method`` (n,) ("native" or "conformal") and the pooled
-    ``states`` it fitted (the model's own are reused unless ``refit``)."""
+    ``states`` it fitted (the model's own are reused unless ``refit``).  ``known``: spec
+    -> (forecast, fallback, intervals) of members already fitted on these histories."""
     data = materialize(source, spec, keys=idx)
     n = len(data)
     group, pos = data.group()
     if future_h:
         group.future_h = {k: np.asarray(v)[pos] for k, v in future_h.items()}
-    m = spec.season_length
     preds, fbs, natives, states = [], [], [], {}
     with threadpool_limits(limits=1):
         for s in model.members:
-            bp = blueprints[s]
-            F = np.full((n, horizon), np.nan)
-            fb = np.zeros(n, dtype=bool)
-            iv = None
-            if len(pos):
-                try:
-                    if bp.kind == "pooled":
-                        state = None if refit else model.states.get(s)
-                        if state is None:
-                            state = bp.fit(group)
-                        states[s] = state
-                        fc = bp.predict(state, group, horizon, levels)
-                    else:
-                        fc = bp.predict(None, group, horizon, levels, strict=False)
-                    fc = clip_nonnegative(fc, group)
-                    F[pos] = fc.mean
-                    for j, _ in fc.fallbacks:
-                        fb[pos[j]] = True
-                    if fc.intervals:
-                        iv = {lv: (_rows(lo, pos, n), _rows(hi, pos, n))
-                              for lv, (lo, hi) in fc.intervals.items()}
-                except Exception:    # noqa: BLE001 - the baseline stands in, flagged
-                    for j, i in enumerate(pos):
-                        F[i] = seasonal_naive(group.values[j], horizon, m)
-                    fb[pos] = True
+            if known and s in known:
+                F, fb, iv = known[s]
+            else:
+                bp = blueprints[s]
+                state = None if refit else model.states.get(s)
+                F, fb, iv, state = member_forecast(bp, group, pos, n, horizon, levels, state)
+                if bp.kind == "pooled":
+                    states[s] = state
             preds.append(F)
             fbs.append(fb)
             natives.append(iv)
@@ -195,6 +224,7 @@ def forecast_segment(model: SegmentModel, source, spec, idx, horizon: int, bluep
         native = None
     else:
         mean, native = preds[0], natives[0]
+    m = spec.season_length
     fallback = np.logical_or.reduce(fbs)
     hist = [clean_history(y)[0] for y in data.values]
     scale = np.array([mase_scale(x, m)[0] for x in hist])

@@ -49,7 +49,8 @@ from ..selection.metrics import metric_names
 from .backtest import DataSpec, ForecastData, run_local, run_pooled
 from .base import ForecastBlueprint
 from .catalogue import INTERMITTENT, MODES, Combination, make_forecaster
-from .champions import SegmentModel, forecast_segment, segment_leaderboard, segment_model
+from .champions import (SegmentModel, final_local, forecast_segment, segment_leaderboard,
+                        segment_model)
 from .comparison import compare
 from .covariates import Calendar, check_covariate_columns, future_values
 from .evaluation import Backtests, evaluate, groups, segment_singles
@@ -328,6 +329,7 @@ class SegmentedForecaster(SegmenterEstimator):
         """
         self._check_params()
         t_start = time.perf_counter()
+        self.__dict__.pop("_finals", None)
         engine = self._engine()
         static_cols, future_cols = list(static_cols or []), list(future_cols or [])
         panel = self._read(data, engine, id_col, time_col, target_col, segment_col,
@@ -540,6 +542,7 @@ class SegmentedForecaster(SegmenterEstimator):
         frames, models, jobs, names, champions = [], {}, [], [], {}
         seconds = {**book.local_seconds, **run.seconds}
         segments = groups(labels)
+        plans = []
         for g, idx in segments.items():
             singles, failed = segment_singles(book, idx, run.forecasts, run.errors.get(g, {}),
                                               local_only=not run.forecasts)
@@ -553,8 +556,15 @@ class SegmentedForecaster(SegmenterEstimator):
             frames.append(frame)
             champions[g] = champ
             models[g] = segment_model(book, g, idx, champ, members, Fc, levels)
+            plans.append((g, idx))
+        local = {s_ for m_ in models.values() for s_ in m_.members
+                 if self._bps[s_].kind == "local"}
+        finals = self._local_finals(engine, panel, data, spec, sorted(local), levels)
+        for g, idx in plans:
+            known = {s_: tuple(None if a is None else _take_rows(a, idx) for a in finals[s_])
+                     for s_ in models[g].members if s_ in finals}
             jobs.append((models[g], self._source(panel, data, idx, f"segment {g}"), spec, idx,
-                         self.horizon, self._bps, levels, None, True))
+                         self.horizon, self._bps, levels, None, True, known))
             names.append(f"champion of segment {g!r}")
         outs = self._map(engine, forecast_segment, jobs, names, "champions")
         final = {}
@@ -562,6 +572,35 @@ class SegmentedForecaster(SegmenterEstimator):
             models[g].states = out.pop("states")
             final[g] = (idx, out)
         return pd.concat(frames, ignore_index=True), champions, models, final
+
+    def _local_finals(self, engine, panel, data, spec, specs: list, levels) -> dict:
+        """Local candidates fitted on every series' whole history, computed once per
+        candidate and interval levels and reused by every segmentation: spec ->
+        (forecast (n, h), fallback (n,), intervals {level: (lo, hi)} or None)."""
+        cache = self.__dict__.setdefault("_finals", {})
+        todo = [s_ for s_ in specs if (s_, levels) not in cache]
+        if todo:
+            n = panel.n_series
+            per = max(1, min(CHUNK_SERIES, math.ceil(n / max(1, 4 * _workers(engine)))))
+            chunks = [np.arange(lo, min(lo + per, n)) for lo in range(0, n, per)]
+            bps = [self._bps[s_] for s_ in todo]
+            jobs = [(self._source(panel, data, idx, f"series {idx[0]}-{idx[-1]}"), spec, idx,
+                     self.horizon, bps, levels) for idx in chunks]
+            outs = self._map(engine, final_local, jobs,
+                             [f"final fits of series {i[0]}-{i[-1]}" for i in chunks], "final")
+            for s_ in todo:
+                F = np.full((n, self.horizon), np.nan)
+                fb = np.zeros(n, dtype=bool)
+                iv = None
+                for idx, out in zip(chunks, outs):
+                    F[idx], fb[idx], piv = out[s_]
+                    if piv:
+                        iv = iv or {lv: (np.full((n, self.horizon), np.nan),
+                                         np.full((n, self.horizon), np.nan)) for lv in piv}
+                        for lv, (lo, hi) in piv.items():
+                            iv[lv][0][idx], iv[lv][1][idx] = lo, hi
+                cache[(s_, levels)] = (F, fb, iv)
+        return {s_: cache[(s_, levels)] for s_ in specs}
 
     def forecast_with(self, candidate: str, champion: str | None = None,
                       level=None) -> pd.DataFrame:
@@ -782,7 +821,8 @@ class SegmentedForecaster(SegmenterEstimator):
     # ------------------------------------------------------------------ persistence
     def __getstate__(self):
         from ..engine.base import saveable_engine
-        state = {k: v for k, v in self.__dict__.items() if k not in ("_fit_data", "_runs")}
+        state = {k: v for k, v in self.__dict__.items()
+                 if k not in ("_fit_data", "_runs", "_finals")}
         state["engine"] = saveable_engine(self.engine)
         return state
 
@@ -798,6 +838,13 @@ def _for_segmenter(segmenter, panel, positions) -> Panel:
     sub = panel.subset(positions) if isinstance(panel, Panel) else \
         panel.engine.result(panel.gather(np.asarray(positions), label="gather series"))
     return read_panel(sub.to_frame(), **segmenter.data_args_)
+
+
+def _take_rows(a, idx):
+    """Rows ``idx`` of an array, or of each array of an intervals dict."""
+    if isinstance(a, dict):
+        return {k: (lo[idx], hi[idx]) for k, (lo, hi) in a.items()}
+    return a[idx]
 
 
 def _workers(engine) -> int:
