@@ -544,10 +544,17 @@ class SegmentedForecaster(SegmenterEstimator):
         segments = groups(labels)
         plans = []
         for g, idx in segments.items():
-            singles, failed = segment_singles(book, idx, run.forecasts, run.errors.get(g, {}),
-                                              local_only=not run.forecasts)
-            if force is not None:
-                singles = {s: F for s, F in singles.items() if s == force}
+            if force is None:
+                singles, failed = segment_singles(book, idx, run.forecasts,
+                                                  run.errors.get(g, {}),
+                                                  local_only=not run.forecasts)
+            else:                            # one candidate everywhere, as asked
+                pool = {**book.local, **run.forecasts}
+                if force not in pool:
+                    raise DataValidationError([Problem(
+                        "unknown_candidate", "champion", f"{force!r} was not backtested in "
+                        f"this fit; use one of {sorted(pool)}")])
+                singles, failed = {force: pool[force]}, {}
             frame, champ, Fc, members = segment_leaderboard(
                 book, idx, singles, failed, combos if force is None else [], self._bps,
                 seconds, _fallback_counts({**book.local_fallbacks, **run.fallbacks}, idx,
