@@ -33,6 +33,7 @@ from .errors import (
     MissingDependencyError,
     NotFittedError,
     SegmenterError,
+    UntrustedModelError,
 )
 from .forecasting.runner import SegmentedForecaster
 from .persistence import load
@@ -59,4 +60,5 @@ __all__ = [
     "InputTypeError",
     "MissingDependencyError",
     "IncompatibleVersionError",
+    "UntrustedModelError",
 ]

@@ -2,7 +2,8 @@
 
 Run ``segmenter --help`` or ``segmenter COMMAND --help``.  Exit codes: 0 success,
 2 the data cannot be clustered under the constraints, 3 bad input: the table breaks the
-data contract or an argument is invalid (the message lists every problem), 4 the
+data contract, an argument is invalid or a model file is not trusted or not
+readable (the message lists every problem), 4 the
 forecasts were written but too few series could be backtested to compare strategies,
 1 anything else (e.g. no leaderboard row could be scored; the leaderboard is still
 written).
@@ -15,7 +16,8 @@ import sys
 from typing import Sequence
 
 from ._version import __version__
-from .errors import ConstraintViolationError, DataValidationError, SegmenterError
+from .errors import (ConstraintViolationError, DataValidationError, IncompatibleVersionError,
+                     InputTypeError, SegmenterError, UntrustedModelError)
 
 EXIT_OK, EXIT_ERROR, EXIT_CONSTRAINTS, EXIT_DATA, EXIT_NOT_SCORED = 0, 1, 2, 3, 4
 
@@ -184,7 +186,7 @@ def _cmd_segment(args) -> int:
 def _cmd_assign(args) -> int:
     from .persistence import load
     from .clustering.segmenter import Segmenter
-    seg = load(args.model, expected=Segmenter)
+    seg = load(args.model, expected=Segmenter, trusted=_trust(args))
     mapping = seg.predict(args.data, **_column_kwargs(args))
     if args.out:
         path = mapping.write(args.out)
@@ -193,6 +195,20 @@ def _cmd_assign(args) -> int:
     else:
         sys.stdout.write(mapping.to_frame().to_csv(index=False))
     return EXIT_OK
+
+
+def _trust(args):
+    """``--trust``: more trusted types for loading a model file (``ALL``: everything)."""
+    values = getattr(args, "trust", None) or []
+    return True if "ALL" in values else values
+
+
+def _add_trust_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--trust", nargs="+", default=None, metavar="TYPE",
+                   help="trust these types when loading the model file (module.Qualname, as "
+                        "the refusal message lists them), or ALL for a file you made "
+                        "yourself; by default only segmenter's own and its libraries' types "
+                        "are built")
 
 
 def _write_csv(path, frame) -> None:
@@ -230,7 +246,7 @@ def _cmd_forecast(args) -> int:
     from .forecasting.runner import SegmentedForecaster
     from .persistence import load
     out = Path(args.out)
-    model = load(args.model) if args.model else None
+    model = load(args.model, trusted=_trust(args)) if args.model else None
     if isinstance(model, SegmentedForecaster):
         return _forecast_with_saved(args, model, out)
     if model is not None and not isinstance(model, Segmenter):
@@ -372,6 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--out", default=None, metavar="FILE",
                    help="write the mapping here (.csv, .parquet or .json); default: CSV on "
                         "standard output")
+    _add_trust_arg(p)
     p.set_defaults(func=_cmd_assign)
 
     p = sub.add_parser(
@@ -428,6 +445,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="prediction interval levels, e.g. 80 95 (adds lo-L/hi-L columns)")
     p.add_argument("--refit", action="store_true",
                    help="with a saved forecaster: refit the pooled champions on DATA")
+    _add_trust_arg(p)
     p.add_argument("--no-compare", action="store_true",
                    help="skip the baselines and the comparison")
     p.add_argument("--jobs", type=int, default=-1, help="parallel processes (default: all cores)")
@@ -450,7 +468,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     try:
         return args.func(args)
-    except DataValidationError as exc:
+    except (DataValidationError, InputTypeError, UntrustedModelError,
+            IncompatibleVersionError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_DATA
     except ConstraintViolationError as exc:
@@ -458,6 +477,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONSTRAINTS
     except SegmenterError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as exc:           # never a bare traceback on the command line
+        if args.verbose:
+            import traceback
+            traceback.print_exc()
+        print(f"error: unexpected {type(exc).__name__}: {exc} (a bug: please report it "
+              "with the command; -v prints the traceback)", file=sys.stderr)
         return EXIT_ERROR
 
 

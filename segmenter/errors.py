@@ -24,6 +24,7 @@ __all__ = [
     "InputTypeError",
     "MissingDependencyError",
     "IncompatibleVersionError",
+    "UntrustedModelError",
     "Problem",
     "format_examples",
 ]
@@ -146,6 +147,18 @@ class MissingDependencyError(SegmenterError, ImportError):
 
 class NoCandidateError(SegmenterError, RuntimeError):
     """No leaderboard candidate produced a usable score (see the leaderboard's reasons)."""
+
+
+class UntrustedModelError(SegmenterError, ValueError):
+    """A model file names types or functions that are not trusted; ``names`` lists them.
+    Pass them to ``segmenter.load(path, trusted=[...])`` if you trust the file."""
+
+    def __init__(self, message: str, names=()):
+        super().__init__(message)
+        self.names = list(names)
+
+    def __reduce__(self):
+        return (type(self), (str(self), self.names))
 
 
 class IncompatibleVersionError(SegmenterError, RuntimeError):

@@ -5,7 +5,9 @@ version that wrote it, the class, the versions of Python, numpy, pandas and
 scikit-learn) + a pickle of the object.  :func:`load` reads the header first and
 refuses, with :class:`~segmenter.IncompatibleVersionError`, a file that is not a model,
 was written by another file format or another segmenter minor version, or cannot be
-unpickled here; it never surfaces a bare pickle traceback.
+unpickled here; it never surfaces a bare pickle traceback.  Loading builds only
+trusted types (:mod:`segmenter._safe_pickle` states the threat model); a file that
+names anything else is refused with :class:`~segmenter.UntrustedModelError`.
 
 Every output of the library is written with :func:`atomic_write`: to a temporary file
 in the target folder, flushed and fsynced, then renamed over the target, so a crash
@@ -24,7 +26,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ._version import __version__
-from .errors import DataValidationError, IncompatibleVersionError, Problem
+from .errors import (DataValidationError, IncompatibleVersionError, Problem,
+                     UntrustedModelError)
 
 __all__ = ["save", "load", "atomic_write", "FORMAT_VERSION"]
 
@@ -118,16 +121,31 @@ def read_header(path: "str | os.PathLike") -> dict:
                                        "save the model again") from None
 
 
-def load(path: "str | os.PathLike", expected: type | None = None):
+def load(path: "str | os.PathLike", expected: type | None = None, trusted=None):
     """Read a model written by :func:`save` (``segmenter.load``).
+
+    Loading builds only trusted types (:mod:`segmenter._safe_pickle`: segmenter's own
+    classes, numpy, pandas, scikit-learn, LightGBM, mlforecast, statsforecast...); a
+    file that names anything else is refused before anything is built, with the list
+    of what it names.
+
+    Parameters
+    ----------
+    trusted : list or True, optional
+        More types to trust, as objects or ``"module.Qualname"`` strings (e.g. your own
+        clusterer behind ``Blueprint.from_estimator``), or True to trust the file
+        entirely (plain pickle: only for files you made yourself).
 
     Raises
     ------
+    UntrustedModelError
+        The file names types or functions that are not trusted (listed).
     IncompatibleVersionError
         Not a model file, another file format, another segmenter minor version, a
         truncated file, or an object that cannot be rebuilt with the installed
         libraries.  The message names both versions and what to do.
     """
+    from ._safe_pickle import Policy, Refused, safe_loads, untrusted_names
     path = Path(path)
     head = read_header(path)
     written = head.get("segmenter", "?")
@@ -140,16 +158,36 @@ def load(path: "str | os.PathLike", expected: type | None = None):
     with open(path, "rb") as fh:
         fh.read(len(MAGIC))
         fh.readline()
+        payload = fh.read()
+    if trusted is not True:
         try:
-            obj = pickle.load(fh)
-        except Exception as exc:
-            raise IncompatibleVersionError(
-                f"cannot rebuild the model in {str(path)!r} ({type(exc).__name__}: {exc}); it "
-                f"was written with segmenter {written}, numpy {head.get('numpy')}, "
-                f"scikit-learn {head.get('scikit-learn')}, pandas {head.get('pandas')}. "
-                "The file may be truncated or the installed libraries too different: refit "
-                "the model or install the versions listed.") from None
+            bad = untrusted_names(payload, Policy(trusted or ()))
+        except pickle.UnpicklingError as exc:
+            raise _cannot_rebuild(path, head, written, exc) from None
+        if bad:
+            raise UntrustedModelError(
+                f"{str(path)!r} would build types or call functions that are not trusted: "
+                f"{bad}; loading it could run their code. If you made this file and trust "
+                f"it, pass trusted={bad!r} (or trusted=True; on the command line --trust "
+                "TYPE...)", bad)
+    try:
+        obj = pickle.loads(payload) if trusted is True else safe_loads(payload, trusted)
+    except Refused as exc:
+        raise UntrustedModelError(
+            f"{str(path)!r} asks to call {exc}, which is not trusted; loading it could run "
+            "code. If you made this file and trust it, pass trusted=True", [str(exc)]) from None
+    except Exception as exc:
+        raise _cannot_rebuild(path, head, written, exc) from None
     if expected is not None and not isinstance(obj, expected):
         raise IncompatibleVersionError(
             f"{str(path)!r} holds a {head.get('class')}, not a {expected.__name__}")
     return obj
+
+
+def _cannot_rebuild(path, head, written, exc) -> IncompatibleVersionError:
+    return IncompatibleVersionError(
+        f"cannot rebuild the model in {str(path)!r} ({type(exc).__name__}: {exc}); it "
+        f"was written with segmenter {written}, numpy {head.get('numpy')}, "
+        f"scikit-learn {head.get('scikit-learn')}, pandas {head.get('pandas')}. "
+        "The file may be truncated or the installed libraries too different: refit "
+        "the model or install the versions listed.")

@@ -366,6 +366,12 @@ def _user_estimator(estimator, picks, k, rs, **kw):
     return FeatureClusterer(est, n_clusters=None if picks else k, random_state=rs)
 
 
+#: The factories a saved blueprint may name: the only functions of segmenter that
+#: loading a model file is allowed to call (:mod:`segmenter.persistence`).
+TRUSTED_FACTORIES = (_dtw_kmeans, _dtw_kmedoids, _dtw_agglomerative, _dtw_hdbscan, _tslearn,
+                     _kshape, _kmeans, _gmm, _ward, _feature, _features_hdbscan, _velocity,
+                     _user_estimator)
+
 CATALOGUE: dict[str, Blueprint] = {}
 
 
