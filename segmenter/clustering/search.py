@@ -219,7 +219,7 @@ class ClusteringSearch:
 
     def __init__(self, panel, execution, constraints: ClusteringConstraints,
                  report: ConstraintReport, metric: str, random_state, fit_sample,
-                 validation_size: float, progress=None):
+                 validation_size: float, progress=None, checkpoint=None):
         self.panel = panel
         self.execution = execution
         self.constraints = constraints
@@ -228,6 +228,7 @@ class ClusteringSearch:
         self.fit_sample = fit_sample
         self.validation_size = validation_size
         self.progress = progress
+        self.checkpoint = checkpoint
         self.leaderboard = Leaderboard(execution.folds, metric,
                                        METRICS[metric].greater_is_better, progress=progress,
                                        desc="segmenter")
@@ -267,7 +268,8 @@ class ClusteringSearch:
         return before
 
     def _run(self, tasks) -> None:
-        self.leaderboard.run(tasks, self.execution.engine, self.execution.context)
+        self.leaderboard.run(tasks, self.execution.engine, self.execution.context,
+                             self.checkpoint)
 
     def _k_tasks(self, cand, ks, report) -> list:
         """Leaderboard tasks of ``cand`` for each k; infeasible k are recorded as skipped."""

@@ -106,6 +106,32 @@ def read_data(data, id_col, time_col, target_col, **kw) -> Panel:
     return read_panel(data, id_col=id_col, time_col=time_col, target_col=target_col, **kw)
 
 
+def _params_key(est) -> str:
+    """The parameters that shape a fit's results (not where it runs or shows progress),
+    as stable text: recipes by their spec, not by object identity."""
+    def stable(v):
+        if hasattr(v, "spec"):
+            return v.spec
+        if isinstance(v, (list, tuple)):
+            return [stable(x) for x in v]
+        if hasattr(v, "get_params"):
+            return f"{type(v).__name__}({_params_key(v)})"
+        return repr(v)
+    return repr(sorted((k, stable(v)) for k, v in est.get_params(deep=False).items()
+                       if k not in ("engine", "progress", "n_jobs")))
+
+
+def _classes_of(blueprints) -> set:
+    """The estimator classes the blueprints build (the user's own among them)."""
+    out = set()
+    for bp in blueprints:
+        est = bp.make_estimator(None if bp.picks_k else 2, 0)
+        out.add(type(est))
+        if getattr(est, "estimator", None) is not None:
+            out.add(type(est.estimator))
+    return out
+
+
 def data_args(panel) -> dict:
     """The reading arguments of ``panel`` (to read new data the same way)."""
     return {"id_col": panel.id_cols if len(panel.id_cols) > 1 else panel.id_cols[0],
@@ -237,7 +263,8 @@ class Segmenter(SegmenterEstimator):
 
     # ------------------------------------------------------------------ fit
     def fit(self, data, id_col="unique_id", time_col="ds", target_col="y", value_cols=None,
-            static_cols=None, freq=None, missing="keep", dtype="float64") -> "Segmenter":
+            static_cols=None, freq=None, missing="keep", dtype="float64",
+            checkpoint=None) -> "Segmenter":
         """Rank blueprints × k on the series of ``data`` and map every series to a segment.
 
         Parameters
@@ -247,6 +274,11 @@ class Segmenter(SegmenterEstimator):
             Parquet folder, list of files or dask DataFrame is read by the workers.
         id_col, time_col, target_col, value_cols, static_cols, freq, missing, dtype
             As in :meth:`segmenter.Panel.from_frame`.
+        checkpoint : str or path, optional
+            A folder: each finished leaderboard row is written there as it completes, and
+            a fit of the same data and arguments resumes from it
+            (:mod:`segmenter.engine.checkpoint`; ``checkpoint_`` counts what was loaded
+            and computed).
         """
         self._check_params([Problem("no_horizon", "horizon", "metric='forecast' needs "
                                     "horizon= (the steps to forecast)")]
@@ -284,10 +316,16 @@ class Segmenter(SegmenterEstimator):
             execution = ChunkedExecution(engine, panel, folds, fit_idx, bps, str(id(self)))
         else:
             execution = LocalExecution(panel, folds)
+        ckpt = None
+        if checkpoint is not None:
+            from ..engine.checkpoint import Checkpoint, fingerprint_of
+            ckpt = Checkpoint(checkpoint, fingerprint_of(
+                panel.fingerprint(), _params_key(self), constraints.as_dict(), ks),
+                "Segmenter.fit", trusted=_classes_of(bps))
         search = ClusteringSearch(panel, execution, constraints, report,
                                   "silhouette" if self.metric == "forecast" else self.metric,
                                   self.random_state, self.fit_sample, self.validation_size,
-                                  self.progress)
+                                  self.progress, ckpt)
         log.info("segmenter: fitting on %s", engine.describe())
         search.run(bps, ks, lambda bp: requested is None or bp.spec in named)
         self.data_args_ = data_args(panel)
@@ -296,6 +334,7 @@ class Segmenter(SegmenterEstimator):
         self.n_clusters_tried_ = ks
         self.folds_ = folds
         self._search = search
+        self.checkpoint_ = dict(ckpt.stats) if ckpt is not None else None
         self.leaderboard_ = search.frame()
         self.choose()
         if self.metric == "forecast":

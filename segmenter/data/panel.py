@@ -522,6 +522,11 @@ def _build(df, id_col, time_col, target_col, value_cols, static_cols, segment_co
     if len(df) == 0:
         problems.append(Problem("empty", None, "the frame has no rows; pass at least one "
                                 "series"))
+    cols = pd.Index(df.columns)
+    dup = sorted({str(c) for c in cols[cols.duplicated()] if c in set(wanted)})
+    if dup:
+        problems.append(Problem("duplicate_columns", None, f"columns {dup} appear more than "
+                                "once in the frame; rename or drop the copies"))
     if problems:
         raise DataValidationError(problems)
 

@@ -57,7 +57,8 @@ class Engine:
     arguments may hold references returned by earlier submits (alone, or in a list or
     tuple), which the task receives as values.  ``result(ref)`` waits for the value.
     ``map(fn, jobs, labels)`` runs ``fn(*job)`` for each job and returns the results in
-    job order, with a progress bar.
+    job order, with a progress bar and an optional checkpoint; subclasses run the jobs
+    in ``_map``.
     """
 
     name = "engine"
@@ -70,7 +71,34 @@ class Engine:
         raise NotImplementedError
 
     def map(self, fn: Callable, jobs: Sequence[tuple], labels: Sequence[str],
-            desc: str = "tasks", progress: bool | None = None) -> list:
+            desc: str = "tasks", progress: bool | None = None, checkpoint=None) -> list:
+        """``fn(*job)`` for each job, results in job order, with a progress bar.  With a
+        :class:`~segmenter.engine.checkpoint.Checkpoint`, jobs whose result is in its
+        folder are loaded, not run, and every new result is written as it completes."""
+        from .progress import progress_bar
+        out: list = [None] * len(jobs)
+        todo = []
+        for j, label in enumerate(labels):
+            found, value = checkpoint.get(label) if checkpoint is not None else (False, None)
+            if found:
+                out[j] = value
+            else:
+                todo.append(j)
+        with progress_bar(len(jobs), desc, progress) as bar:
+            bar.update(len(jobs) - len(todo))
+
+            def done(k: int, result) -> None:
+                j = todo[k]
+                out[j] = result
+                if checkpoint is not None:
+                    checkpoint.put(labels[j], result)
+                bar.update(1)
+            if todo:
+                self._map(fn, [jobs[j] for j in todo], [labels[j] for j in todo], done)
+        return out
+
+    def _map(self, fn: Callable, jobs: list, labels: list, done: Callable) -> None:
+        """Run the jobs; call ``done(k, result)`` as job k completes (any order)."""
         raise NotImplementedError
 
     def from_delayed(self, objs: Sequence) -> list:
@@ -105,24 +133,18 @@ class LocalEngine(Engine):
     def result(self, ref):
         return ref.value if isinstance(ref, Ref) else ref
 
-    def map(self, fn, jobs, labels, desc="tasks", progress=None) -> list:
-        from .progress import progress_bar
+    def _map(self, fn, jobs, labels, done) -> None:
         jobs = [tuple(_unwrap(a) for a in job) for job in jobs]
-        out: list = [None] * len(jobs)
-        with progress_bar(len(jobs), desc, progress) as bar:
-            if self.n_jobs == 1 or len(jobs) <= 1:
-                for j, (job, label) in enumerate(zip(jobs, labels)):
-                    out[j] = run_task(fn, label, *job)
-                    bar.update(1)
-            else:
-                from joblib import Parallel, delayed
-                gen = Parallel(n_jobs=self.n_jobs, return_as="generator_unordered")(
-                    delayed(_indexed)(j, fn, label, job)
-                    for j, (job, label) in enumerate(zip(jobs, labels)))
-                for j, res in gen:
-                    out[j] = res
-                    bar.update(1)
-        return out
+        if self.n_jobs == 1 or len(jobs) <= 1:
+            for k, (job, label) in enumerate(zip(jobs, labels)):
+                done(k, run_task(fn, label, *job))
+            return
+        from joblib import Parallel, delayed
+        gen = Parallel(n_jobs=self.n_jobs, return_as="generator_unordered")(
+            delayed(_indexed)(k, fn, label, job)
+            for k, (job, label) in enumerate(zip(jobs, labels)))
+        for k, res in gen:
+            done(k, res)
 
     def from_delayed(self, objs) -> list:
         return [Ref(o.compute(scheduler="sync")) for o in objs]

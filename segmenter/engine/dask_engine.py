@@ -105,20 +105,15 @@ class DaskEngine(Engine):
     def result(self, ref):
         return ref.result()
 
-    def map(self, fn, jobs, labels, desc="tasks", progress=None) -> list:
-        from .progress import progress_bar
+    def _map(self, fn, jobs, labels, done) -> None:
         futs = [self.submit(fn, *job, label=label) for job, label in zip(jobs, labels)]
-        index = {f.key: j for j, f in enumerate(futs)}
-        out: list = [None] * len(futs)
+        index = {f.key: k for k, f in enumerate(futs)}
         try:
-            with progress_bar(len(futs), desc, progress) as bar:
-                for f in distributed.as_completed(futs):
-                    out[index[f.key]] = f.result()     # raises the task's own error
-                    bar.update(1)
+            for f in distributed.as_completed(futs):
+                done(index[f.key], f.result())         # raises the task's own error
         except BaseException:
             self.client.cancel(futs)
             raise
-        return out
 
     def from_delayed(self, objs) -> list:
         # futures computed from the collection's graph: a lost one is recomputed

@@ -77,7 +77,10 @@ class Combination(ForecastBlueprint):
     def combine(self, forecasts: list[np.ndarray]) -> np.ndarray:
         """The combination of equally shaped forecasts."""
         stack = np.stack(forecasts)
-        return np.nanmedian(stack, axis=0) if self.how == "median" else np.nanmean(stack, axis=0)
+        with warnings.catch_warnings():        # all members NaN (a series not scored): NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return np.nanmedian(stack, axis=0) if self.how == "median" else \
+                np.nanmean(stack, axis=0)
 
     def predict(self, state, group, horizon, levels=None) -> Forecast:
         raise TypeError("a combination forecasts from its members' forecasts; the runner "

@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from pathlib import Path
 from dataclasses import dataclass, field
 from numbers import Integral, Real
 
@@ -304,7 +305,7 @@ class SegmentedForecaster(SegmenterEstimator):
     def fit(self, data, mapping: SegmentMapping | None = None, segmenter=None,
             segment_col: str | None = None, id_col="unique_id", time_col="ds",
             target_col="y", static_cols=None, future_cols=None, freq=None,
-            missing="keep") -> "SegmentedForecaster":
+            missing="keep", checkpoint=None) -> "SegmentedForecaster":
         """Backtest the candidates, choose the segmentation and the champions, forecast.
 
         Parameters
@@ -326,6 +327,12 @@ class SegmentedForecaster(SegmenterEstimator):
         future_cols : list of str, optional
             Numeric columns known in advance for the whole horizon (price, promotion):
             the pooled model and ARIMA read them; ``predict`` then needs ``future=``.
+        checkpoint : str or path, optional
+            A folder: each finished task (a chunk of series' backtests, a segment's pooled
+            backtests, a segment's champion) is written there, and a fit of the same data
+            and arguments resumes from it (:mod:`segmenter.engine.checkpoint`; a segmenter
+            fitted here checkpoints in its ``segmenter`` sub-folder).  ``checkpoint_``
+            counts what was loaded and computed.
         """
         self._check_params()
         t_start = time.perf_counter()
@@ -336,11 +343,12 @@ class SegmentedForecaster(SegmenterEstimator):
                            static_cols, future_cols, freq, missing)
         if segmenter is not None and not hasattr(segmenter, "mapping_"):
             log.info("fitting the segmenter first")
+            sub = None if checkpoint is None else Path(checkpoint) / "segmenter"
             if isinstance(data, Panel):
-                segmenter.fit(data)
+                segmenter.fit(data, checkpoint=sub)
             else:
                 segmenter.fit(data, id_col=id_col, time_col=time_col, target_col=target_col,
-                              freq=freq, missing=missing)
+                              freq=freq, missing=missing, checkpoint=sub)
         ids = panel.id_labels()
         base = self._base_segments(panel, mapping, segmenter, ids)
         if base is None and not (self.select == "forecast" and segmenter is not None):
@@ -350,6 +358,20 @@ class SegmentedForecaster(SegmenterEstimator):
                 "the data holding each series' segment)")])
         if base is not None and base.kind == "user":
             check_segment_count(base.n_segments, self.max_segments, column="segment")
+        ckpt = None
+        if checkpoint is not None:
+            from ..clustering.segmenter import _params_key
+            from ..engine.checkpoint import Checkpoint, CheckpointedEngine, fingerprint_of
+            ckpt = Checkpoint(checkpoint, fingerprint_of(
+                panel.fingerprint(), _params_key(self), static_cols, future_cols,
+                None if base is None else (base.kind, base.labels.tolist()),
+                None if segmenter is None else (_params_key(segmenter), segmenter.leaderboard_[
+                    ["row", "blueprint", "n_clusters", "status"]].to_csv())),
+                "SegmentedForecaster.fit")
+            engine = CheckpointedEngine(engine, ckpt)
+            ckpt.trusted = [type(b) for b in resolve_specs(
+                self.candidates, MODES, make_forecaster, ForecastBlueprint, "candidate",
+                "candidates", "ets")[0]]
         self.seasons_ = self._seasons(panel)
         self.season_length_ = self.seasons_[0]
         m = self.season_length_
@@ -429,7 +451,8 @@ class SegmentedForecaster(SegmenterEstimator):
         self._panel_info(panel, static_cols, future_cols)
         t0 = time.perf_counter()
         self.leaderboard_, self.champions_, self._models, self._final = self._production(
-            engine, panel, data_local, spec, book, labels, pooled_runs[chosen], combos, levels)
+            engine, panel, data_local, spec, book, labels, pooled_runs[chosen], combos, levels,
+            name=best.name)
         self.forecasts_ = self._forecast_frame(panel, self._final, levels)
         timings["champions"] = time.perf_counter() - t0
         k = best.n_segments
@@ -442,6 +465,7 @@ class SegmentedForecaster(SegmenterEstimator):
             self._comparison(book, segs, evals, chosen, seconds, levels, panel)
         timings["comparison"] = time.perf_counter() - t0
         self._fit_data = (panel, data_local, book)
+        self.checkpoint_ = dict(ckpt.stats) if ckpt is not None else None
         self.fit_seconds_ = time.perf_counter() - t_start
         self.timings_ = {k: round(v, 2) for k, v in timings.items()}
         log.info("forecaster fitted in %.1fs: %s", self.fit_seconds_, self.timings_)
@@ -535,7 +559,7 @@ class SegmentedForecaster(SegmenterEstimator):
 
     # ------------------------------------------------------------------ production
     def _production(self, engine, panel, data, spec, book, labels, run: "PooledRun", combos,
-                    levels, force: str | None = None):
+                    levels, force: str | None = None, name: str = ""):
         """Every segment's candidates ranked on all windows, its champion (or ``force``)
         fitted on whole histories, and the forecasts: (leaderboard, champions, models,
         final results)."""
@@ -572,7 +596,7 @@ class SegmentedForecaster(SegmenterEstimator):
                      for s_ in models[g].members if s_ in finals}
             jobs.append((models[g], self._source(panel, data, idx, f"segment {g}"), spec, idx,
                          self.horizon, self._bps, levels, None, True, known))
-            names.append(f"champion of segment {g!r}")
+            names.append(f"champion of segment {g!r} of {name} ({force or 'chosen'})")
         outs = self._map(engine, forecast_segment, jobs, names, "champions")
         final = {}
         for (g, idx), out in zip(segments.items(), outs):
@@ -594,7 +618,8 @@ class SegmentedForecaster(SegmenterEstimator):
             jobs = [(self._source(panel, data, idx, f"series {idx[0]}-{idx[-1]}"), spec, idx,
                      self.horizon, bps, levels) for idx in chunks]
             outs = self._map(engine, final_local, jobs,
-                             [f"final fits of series {i[0]}-{i[-1]}" for i in chunks], "final")
+                             [f"final fits of {','.join(todo)} at {levels} for series "
+                              f"{i[0]}-{i[-1]}" for i in chunks], "final")
             for s_ in todo:
                 F = np.full((n, self.horizon), np.nan)
                 fb = np.zeros(n, dtype=bool)
@@ -639,7 +664,8 @@ class SegmentedForecaster(SegmenterEstimator):
         levels = tuple(int(v) for v in (level or self.levels))
         combos = [b for b in self._bps.values() if isinstance(b, Combination)]
         _, champs, _, final = self._production(self._engine(), panel, data, self._spec, book,
-                                               seg.labels, run, combos, levels, champion)
+                                               seg.labels, run, combos, levels, champion,
+                                               candidate)
         frame = self._forecast_frame(panel, final, levels, champs)
         return self._columns(frame, tuple(int(v) for v in (level or ())))
 

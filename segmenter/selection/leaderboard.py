@@ -118,13 +118,15 @@ class Leaderboard:
         return e
 
     def run(self, tasks: Iterable[tuple[Any, dict]], engine=None,
-            context=None) -> list[Entry]:
+            context=None, checkpoint=None) -> list[Entry]:
         """Fit and score each ``(candidate, settings)`` on every fold; returns the new rows.
 
         With a distributed ``engine`` each row is one task: the candidate is pickled to
         a worker and, when it has a ``bind(context)`` method, bound there to
         ``context`` (an engine reference, e.g. the data it works on) before it runs.
-        The rows and their scores are the same as in this process.
+        The rows and their scores are the same as in this process.  With a
+        :class:`~segmenter.engine.checkpoint.Checkpoint`, rows already in its folder are
+        loaded, not refitted, and every new row is written as it finishes.
         """
         tasks = list(tasks)
         new = []
@@ -132,22 +134,29 @@ class Leaderboard:
             e = Entry(len(self.entries), cand, dict(settings))
             self.entries.append(e)
             new.append(e)
+        labels = [f"{self.desc} candidate {e.candidate.name} "
+                  f"{_fmt_settings(e.settings)}".strip() for e in new]
         if engine is not None and engine.distributed and new:
             jobs = [(context, e.candidate, e.settings, self.folds, self.keep_models)
                     for e in new]
-            labels = [f"{self.desc} candidate {e.candidate.name} "
-                      f"{_fmt_settings(e.settings)}".strip() for e in new]
             outs = engine.map(_evaluate_bound, jobs, labels, desc=self.desc,
-                              progress=self.progress)
+                              progress=self.progress, checkpoint=checkpoint)
             for e, out in zip(new, outs):
                 self._record(e, out)
             return new
         with progress_bar(len(new) * len(self.folds), self.desc, self.progress) as bar:
-            for e in new:
+            for e, label in zip(new, labels):
                 bar.set_postfix_str(f"{e.candidate.name} {_fmt_settings(e.settings)}",
                                     refresh=False)
-                self._record(e, evaluate(e.candidate, e.settings, self.folds,
-                                         self.keep_models, bar.update))
+                found, out = checkpoint.get(label) if checkpoint is not None else (False, None)
+                if found:
+                    bar.update(len(self.folds))
+                else:
+                    out = evaluate(e.candidate, e.settings, self.folds, self.keep_models,
+                                   bar.update)
+                    if checkpoint is not None:
+                        checkpoint.put(label, out)
+                self._record(e, out)
         return new
 
     def _record(self, e: Entry, out: dict) -> None:
