@@ -26,6 +26,8 @@ their own history (mlforecast's ``new_df``).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -183,8 +185,10 @@ class LightGBM(ForecastBlueprint):
         mf = MLForecast(models={"lgbm": reg}, freq=1, lags=state["lags"],
                         lag_transforms={1: [RollingMean(window_size=window), ExpandingMean()]},
                         target_transforms=state["transforms"])
-        mf.fit(state["df"], static_features=state["static"], validate_data=False,
-               max_horizon=horizon if key else None)
+        with warnings.catch_warnings():     # mlforecast's notes on dropped warm-up rows
+            warnings.simplefilter("ignore", UserWarning)
+            mf.fit(state["df"], static_features=state["static"], validate_data=False,
+                   max_horizon=horizon if key else None)
         state["models"][key] = mf
         return mf
 
@@ -214,7 +218,8 @@ class LightGBM(ForecastBlueprint):
             self._dynamic(X, sub, fut_pos, sub.future_h, lengths, history=False)
             if X.shape[1] == 2:
                 X = None
-            with np.errstate(all="ignore"):
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
                 pred = mf.predict(horizon, new_df=df, X_df=X)
             pred = pred.sort_values(["unique_id", "ds"], kind="stable")
             vals = pred["lgbm"].to_numpy(dtype=float).reshape(len(usable), horizon)
