@@ -32,6 +32,7 @@ from .errors import (
     InputTypeError,
     MissingDependencyError,
     NotFittedError,
+    ResourceLimitError,
     SegmenterError,
     UntrustedModelError,
 )
@@ -61,4 +62,5 @@ __all__ = [
     "MissingDependencyError",
     "IncompatibleVersionError",
     "UntrustedModelError",
+    "ResourceLimitError",
 ]

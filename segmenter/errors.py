@@ -25,6 +25,7 @@ __all__ = [
     "MissingDependencyError",
     "IncompatibleVersionError",
     "UntrustedModelError",
+    "ResourceLimitError",
     "Problem",
     "format_examples",
 ]
@@ -159,6 +160,11 @@ class UntrustedModelError(SegmenterError, ValueError):
 
     def __reduce__(self):
         return (type(self), (str(self), self.names))
+
+
+class ResourceLimitError(SegmenterError, MemoryError):
+    """A run would need more memory than is available; the message names the knobs
+    that shrink it (raised before the run starts)."""
 
 
 class IncompatibleVersionError(SegmenterError, RuntimeError):

@@ -5,6 +5,7 @@ import sys
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 import sklearn
 from sklearn.base import clone
@@ -83,3 +84,32 @@ def test_old_module_paths_are_the_new_modules(old, new):
     assert mod.__spec__.name == new                     # the real module is untouched
     assert any(issubclass(w.category, DeprecationWarning) and new in str(w.message)
                for w in caught)
+
+
+def test_a_run_too_big_for_memory_fails_before_it_starts(monkeypatch):
+    import segmenter.engine.resources as R
+    from conftest import make_long
+    monkeypatch.setattr(R, "available_memory", lambda: 10_000)
+    df = make_long(12, 40)
+    with pytest.raises(sg.ResourceLimitError) as exc:
+        sg.Segmenter(n_clusters=[2], blueprints=["dtw_kmeans"], progress=False).fit(df)
+    text = str(exc.value)
+    assert "fit_sample" in text and "float32" in text and "engine=client" in text
+    assert isinstance(exc.value, MemoryError)
+    mapping = sg.SegmentMapping(pd.DataFrame({"unique_id": pd.unique(df["unique_id"]),
+                                              "segment": 0}), "unique_id")
+    with pytest.raises(sg.ResourceLimitError, match="n_origins"):
+        sg.SegmentedForecaster(horizon=2, candidates=["naive"], n_jobs=1,
+                               progress=False).fit(df, mapping=mapping)
+
+
+def test_memory_estimate_grows_with_the_samples():
+    import segmenter.engine.resources as R
+    from segmenter.clustering.blueprints import make_blueprint
+    from segmenter.selection.folds import make_folds
+    from conftest import make_long
+    panel = sg.read_panel(make_long(300, 50))
+    bps = [make_blueprint("dtw_kmedoids")]
+    small = R.segmenter_bytes(panel, bps, make_folds(300, 0.2, 20, 5, 50, 0, 100), 100, 100)
+    big = R.segmenter_bytes(panel, bps, make_folds(300, 0.2, 20, 5, 200, 0, 240), 240, 240)
+    assert big["DTW matrices"] > 4 * small["DTW matrices"]

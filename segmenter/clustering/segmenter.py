@@ -311,6 +311,16 @@ class Segmenter(SegmenterEstimator):
         folds = make_folds(panel.n_series, self.validation_size, self.min_validation,
                            self.cv_folds, self.silhouette_sample, self.random_state,
                            self.fit_sample)
+        from ..engine.resources import check_memory, segmenter_bytes
+        parts = segmenter_bytes(panel, bps, folds, self.fit_sample,
+                                len(choose_positions(panel.n_series, self.fit_sample,
+                                                     self.random_state)))
+        if engine.distributed:
+            parts.pop("panel")               # the series stay on the workers
+        check_memory(parts, "this fit", "lower fit_sample (every candidate and the final "
+                     "model are fitted on at most that many series) or silhouette_sample, "
+                     "read the values as float32 (dtype='float32'), use fewer shape "
+                     "blueprints, or run on a Dask cluster (engine=client)")
         if engine.distributed:
             fit_idx = choose_positions(panel.n_series, self.fit_sample, self.random_state)
             execution = ChunkedExecution(engine, panel, folds, fit_idx, bps, str(id(self)))

@@ -394,6 +394,13 @@ class SegmentedForecaster(SegmenterEstimator):
         self._spec = spec
         data_local = None if isinstance(panel, ChunkedPanel) else \
             ForecastData.from_panel(panel, spec)
+        from ..engine.resources import check_memory, forecaster_bytes
+        check_memory(forecaster_bytes(panel.n_series, plan.n_windows, self.horizon, len(local),
+                                      len(pooled), len(self.levels),
+                                      self.n_candidates + 3 * self.n_random + 2),
+                     "this forecast", "forecast fewer series at a time (e.g. per region), "
+                     "use fewer candidates, backtest windows (n_origins) or levels, or lower "
+                     "n_candidates")
         timings = {"read": time.perf_counter() - t_start}
         # -- local candidates: once per series and window ---------------------------
         t0 = time.perf_counter()
