@@ -216,3 +216,12 @@ def test_round_trip_loses_nothing(df):
     expected = (df.assign(_o=pd.Categorical(df["unique_id"], categories=pd.unique(df["unique_id"])))
                 .sort_values(["_o", "ds"], kind="stable").drop(columns="_o").reset_index(drop=True))
     pd.testing.assert_frame_equal(out, expected, check_dtype=True)
+
+
+def test_duplicated_column_names_are_named_not_a_type_error():
+    """Found by the fuzz test (tests/test_fuzz.py): a frame with two 'y' columns."""
+    df = pd.DataFrame({"unique_id": ["a", "a"], "ds": [1, 2], "y": [1.0, 2.0]})
+    df = pd.concat([df, df[["y"]]], axis=1)
+    with pytest.raises(DataValidationError) as exc:
+        sg.Panel.from_frame(df)
+    assert exc.value.kinds() == ["duplicate_columns"] and "['y']" in str(exc.value)
