@@ -155,8 +155,8 @@ class LightGBM(ForecastBlueprint):
         m = group.season_length
         need = self.min_history(m, 1)
         usable = [i for i, v in enumerate(group.values) if len(v) >= need]
-        if not usable:
-            raise ValueError(f"no series has the {need} values LightGBM needs")
+        if not usable:                 # predict falls back, series by series
+            return {"models": None, "need": need}
         sub = group.take(usable)
         keys = sub.keys if sub.keys is not None else np.arange(len(sub))
         typical = int(np.median([len(v) for v in sub.values]))
@@ -194,8 +194,14 @@ class LightGBM(ForecastBlueprint):
 
     def predict(self, state, group: SeriesGroup, horizon: int, levels=None) -> Forecast:
         m = group.season_length
-        mf = self._train(state, horizon, m)
         need = self.min_history(m, 1)
+        if state.get("models") is None:         # nothing to train on: every series falls back
+            out = np.array([seasonal_naive(y, horizon, m) for y in group.values]).reshape(
+                len(group), horizon)
+            return Forecast(out, [(i, f"no series of the group had the {need} values "
+                                      "LightGBM needs to train") for i, y in
+                                  enumerate(group.values) if len(y)], None)
+        mf = self._train(state, horizon, m)
         n = len(group)
         out = np.empty((n, horizon))
         fallbacks = []
