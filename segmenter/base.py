@@ -31,7 +31,7 @@ from sklearn.utils._param_validation import InvalidParameterError, validate_para
 
 from .errors import DataValidationError, NotFittedError, Problem
 
-__all__ = ["get_tag", "get_tags", "check_fitted", "SegmenterEstimator"]
+__all__ = ["get_tag", "get_tags", "check_fitted", "params_key", "SegmenterEstimator"]
 
 
 def get_tags(obj) -> dict:
@@ -62,6 +62,21 @@ def check_fitted(obj, attribute: str, what: str = "") -> None:
     if not hasattr(obj, attribute):
         raise NotFittedError(f"this {type(obj).__name__} is not fitted yet; call fit "
                              f"{'before ' + what if what else 'first'}")
+
+
+def params_key(est) -> str:
+    """The parameters that shape a fit's results (not where it runs or shows progress),
+    as stable text: recipes by their spec, not by object identity."""
+    def stable(v):
+        if hasattr(v, "spec"):
+            return v.spec
+        if isinstance(v, (list, tuple)):
+            return [stable(x) for x in v]
+        if hasattr(v, "get_params"):
+            return f"{type(v).__name__}({params_key(v)})"
+        return repr(v)
+    return repr(sorted((k, stable(v)) for k, v in est.get_params(deep=False).items()
+                       if k not in ("engine", "progress", "n_jobs")))
 
 
 class SegmenterEstimator(BaseEstimator):

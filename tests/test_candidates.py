@@ -1,6 +1,5 @@
 """The forecasting candidates: statsforecast's models as the engine gives them, LightGBM
 through mlforecast without leaks, combinations, intermittent demand."""
-import warnings
 
 import numpy as np
 import pandas as pd

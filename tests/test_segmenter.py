@@ -5,7 +5,6 @@ from sklearn.metrics import adjusted_rand_score
 
 import segmenter as sg
 from segmenter import persistence
-from segmenter.blueprints import Blueprint
 from segmenter.errors import (ConstraintViolationError, DataValidationError,
                               IncompatibleVersionError, NotFittedError)
 from segmenter._spec import resolve_specs

@@ -78,8 +78,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from .. import persistence
 from .._spec import resolve_specs
 from .._version import __version__
-from ..base import SegmenterEstimator, check_fitted
-from ..data.panel import Panel, read_panel
+from ..base import SegmenterEstimator, check_fitted, params_key
+from ..data.panel import Panel, read_panel, reading_args
 from ..errors import ConstraintViolationError, DataValidationError, NotFittedError, Problem
 from ..selection.folds import make_folds
 from ..selection.metrics import metric_names
@@ -106,21 +106,6 @@ def read_data(data, id_col, time_col, target_col, **kw) -> Panel:
     return read_panel(data, id_col=id_col, time_col=time_col, target_col=target_col, **kw)
 
 
-def _params_key(est) -> str:
-    """The parameters that shape a fit's results (not where it runs or shows progress),
-    as stable text: recipes by their spec, not by object identity."""
-    def stable(v):
-        if hasattr(v, "spec"):
-            return v.spec
-        if isinstance(v, (list, tuple)):
-            return [stable(x) for x in v]
-        if hasattr(v, "get_params"):
-            return f"{type(v).__name__}({_params_key(v)})"
-        return repr(v)
-    return repr(sorted((k, stable(v)) for k, v in est.get_params(deep=False).items()
-                       if k not in ("engine", "progress", "n_jobs")))
-
-
 def _classes_of(blueprints) -> set:
     """The estimator classes the blueprints build (the user's own among them)."""
     out = set()
@@ -130,14 +115,6 @@ def _classes_of(blueprints) -> set:
         if getattr(est, "estimator", None) is not None:
             out.add(type(est.estimator))
     return out
-
-
-def data_args(panel) -> dict:
-    """The reading arguments of ``panel`` (to read new data the same way)."""
-    return {"id_col": panel.id_cols if len(panel.id_cols) > 1 else panel.id_cols[0],
-            "time_col": panel.time_col, "target_col": panel.target_col,
-            "value_cols": list(panel.value_cols[1:]), "static_cols": list(panel.static_cols),
-            "freq": panel.freq, "missing": panel.missing_policy}
 
 
 class Segmenter(SegmenterEstimator):
@@ -330,7 +307,7 @@ class Segmenter(SegmenterEstimator):
         if checkpoint is not None:
             from ..engine.checkpoint import Checkpoint, fingerprint_of
             ckpt = Checkpoint(checkpoint, fingerprint_of(
-                panel.fingerprint(), _params_key(self), constraints.as_dict(), ks),
+                panel.fingerprint(), params_key(self), constraints.as_dict(), ks),
                 "Segmenter.fit", trusted=_classes_of(bps))
         search = ClusteringSearch(panel, execution, constraints, report,
                                   "silhouette" if self.metric == "forecast" else self.metric,
@@ -338,7 +315,7 @@ class Segmenter(SegmenterEstimator):
                                   self.progress, ckpt)
         log.info("segmenter: fitting on %s", engine.describe())
         search.run(bps, ks, lambda bp: requested is None or bp.spec in named)
-        self.data_args_ = data_args(panel)
+        self.data_args_ = reading_args(panel)
         self.constraint_report_ = report
         self.constraints_ = constraints
         self.n_clusters_tried_ = ks

@@ -39,7 +39,8 @@ import pandas as pd
 
 from ..errors import DataValidationError, Problem
 
-__all__ = ["Panel", "read_panel", "read_table", "combine_fingerprint", "id_labels"]
+__all__ = ["Panel", "read_panel", "read_table", "combine_fingerprint", "id_labels",
+           "reading_args"]
 
 _MAX_GRID_STEPS = 50_000_000
 
@@ -928,3 +929,11 @@ def read_table(path: "str | os.PathLike", text_cols: Sequence[str] = ()) -> pd.D
     raise DataValidationError([Problem(
         "unknown_format", None, f"cannot tell the format of {str(p)!r}; use a .csv or "
         ".parquet file")])
+
+
+def reading_args(panel) -> dict:
+    """The reading arguments of ``panel`` (to read new data the same way)."""
+    return {"id_col": panel.id_cols if len(panel.id_cols) > 1 else panel.id_cols[0],
+            "time_col": panel.time_col, "target_col": panel.target_col,
+            "value_cols": list(panel.value_cols[1:]), "static_cols": list(panel.static_cols),
+            "freq": panel.freq, "missing": panel.missing_policy}

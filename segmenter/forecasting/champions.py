@@ -29,7 +29,7 @@ from ..selection.metrics import mase_scale
 from ..data.series import clean_history
 from .backtest import METRICS, errors_of, materialize
 from .base import clip_nonnegative, seasonal_naive
-from .evaluation import BASELINE, Backtests, champion_of, conformal_quantiles
+from .evaluation import Backtests, champion_of, conformal_quantiles
 
 __all__ = ["segment_leaderboard", "SegmentModel", "forecast_segment", "final_local",
            "member_forecast", "StoredCandidate"]

@@ -28,7 +28,8 @@ from ..selection.metrics import METRICS as METRIC_INFO
 from .backtest import METRICS
 from .evaluation import Backtests, Evaluation, conformal_quantiles
 
-__all__ = ["compare", "bootstrap_improvement", "interval_scores", "N_BOOT"]
+__all__ = ["compare", "compare_segmentations", "bootstrap_improvement", "interval_scores",
+           "N_BOOT"]
 
 N_BOOT = 2000
 
@@ -97,6 +98,45 @@ def interval_scores(book: Backtests, ev: Evaluation, levels, common: np.ndarray)
         out[f"coverage_{lv}"] = cover
         out[f"msis_{lv}"] = float(np.nanmean(per)) if np.isfinite(per).any() else math.nan
     return out
+
+
+def compare_segmentations(book: Backtests, segs: list, evals: list, chosen: int,
+                          seconds: dict, levels, ids: pd.DataFrame, rng, min_scored: float,
+                          horizon: int, notes: list):
+    """The chosen segmentation (``segs[chosen]``) against the baselines among ``segs``
+    (one global model, the random partitions with as many segments, a model per
+    series): (comparison frame, per-series frame with ``ids``, improvements, text).
+
+    ``seconds``: each segmentation's pooled backtest and scoring time; the local
+    backtests, shared by all, are added to each."""
+    best = segs[chosen]
+    k = best.n_segments
+    strategies = {"segmented": evals[chosen]}
+    for s, e in zip(segs, evals):
+        if s.kind in ("global", "per-series"):
+            strategies[s.kind] = e
+    same_k = [i for i, s in enumerate(segs) if s.kind == "random" and s.meta.get("k") == k]
+    if same_k:
+        strategies["random"] = [evals[i] for i in same_k]
+    secs = {"segmented": seconds[best.name],
+            "global": seconds.get("global", math.nan),
+            "per-series": seconds.get("per-series", math.nan),
+            "random": float(np.mean([seconds[segs[i].name] for i in same_k]))
+            if same_k else math.nan}
+    local_total = float(sum(book.local_seconds.values()))
+    secs = {key: v + local_total for key, v in secs.items()}
+    comp, per, imps, text = compare(book, strategies, secs, levels, rng, min_scored,
+                                    horizon, notes, best.name)
+    frame = ids.copy()
+    frame["segment"] = best.labels
+    for name, ev in strategies.items():
+        if not isinstance(ev, list):
+            frame[f"{name} model"] = ev.final_champion
+    for key, v in per.items():
+        frame[key] = v
+    frame["mase scale"] = pd.Series(book.scale_lags[0]).map(
+        {0: "none", 1: "naive"}).fillna("seasonal naive").to_numpy()
+    return comp, frame, imps, text
 
 
 def compare(book: Backtests, strategies: dict, seconds: dict, levels, rng,

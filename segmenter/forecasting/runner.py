@@ -27,36 +27,33 @@ or a Dask cluster), each limited to one BLAS/OpenMP thread (threadpoolctl).
 from __future__ import annotations
 
 import logging
-import math
 import time
-from pathlib import Path
-from dataclasses import dataclass, field
 from numbers import Integral, Real
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .. import persistence
-from .._spec import resolve_specs
-from ..base import SegmenterEstimator, check_fitted, get_tag
-from ..clustering.mapping import SegmentMapping
+from ..base import SegmenterEstimator, check_fitted, get_tag, params_key
 from ..clustering.constraints import check_segment_count
-from ..data.calendar import season_length_for
-from ..data.chunks import ChunkedPanel, is_dask_collection, load_chunks, parquet_parts
-from ..data.panel import Panel, read_panel
+from ..clustering.mapping import SegmentMapping
+from ..data.chunks import ChunkedPanel
+from ..data.panel import Panel, read_panel, reading_args
 from ..errors import DataValidationError, Problem
 from ..selection.metrics import metric_names
-from .backtest import DataSpec, ForecastData, run_local, run_pooled
-from .base import ForecastBlueprint
-from .catalogue import INTERMITTENT, MODES, Combination, make_forecaster
-from .champions import (SegmentModel, final_local, forecast_segment, segment_leaderboard,
-                        segment_model)
-from .comparison import compare
-from .covariates import Calendar, check_covariate_columns, future_values
-from .evaluation import Backtests, evaluate, groups, segment_singles
+from .backtest import DataSpec, ForecastData
+from .catalogue import Combination, make_forecaster
+from .champions import SegmentModel, forecast_segment
+from .comparison import compare_segmentations
+from .covariates import Calendar, future_values
+from .evaluation import evaluate, groups
+from .inputs import (INTERMITTENT_SHARE, base_segmentation, candidates_of, for_segmenter,
+                     mostly_zero, read_fit_data, seasons_of)
+from .pipeline import FitRun, forecast_frame, with_levels
 from .plan import plan_backtests
-from .segmentations import Segmentation, baselines, from_segmenter
+from .segmentations import baselines, from_segmenter
 
 __all__ = ["SegmentedForecaster", "DEFAULT_LEVELS"]
 
@@ -65,14 +62,6 @@ log = logging.getLogger("segmenter.runner")
 #: Interval levels computed at fit (``predict(level=...)`` reads them; other levels
 #: are computed on demand).
 DEFAULT_LEVELS = (80, 95)
-
-#: Series per local-backtest task (several tasks per worker balance the load).
-CHUNK_SERIES = 400
-
-#: A series with at least this share of zeros (among its observed values) is
-#: intermittent: with ``intermittent="auto"``, a segment of mostly intermittent series
-#: chooses its champion among the intermittent-demand methods.
-INTERMITTENT_SHARE = 0.5
 
 
 class SegmentedForecaster(SegmenterEstimator):
@@ -195,111 +184,9 @@ class SegmentedForecaster(SegmenterEstimator):
         self.engine = engine
         self.random_state = random_state
 
-    # ------------------------------------------------------------------ set-up
-    def _blueprints(self, panel_values) -> list[ForecastBlueprint]:
-        bps, _ = resolve_specs(self.candidates, MODES, make_forecaster, ForecastBlueprint,
-                               "candidate", "candidates", "ets(damped=False)")
-        specs = [b.spec for b in bps]
-        if "seasonal_naive" not in specs:
-            bps.insert(0, make_forecaster("seasonal_naive"))
-        extra = []
-        if self.intermittent is True or (self.intermittent == "auto" and panel_values):
-            extra += INTERMITTENT
-        if len(self.seasons_) > 1:
-            extra.append("mstl")
-        for name in extra:
-            if name not in [b.name for b in bps]:
-                bps.insert(len([b for b in bps if b.kind == "local"]), make_forecaster(name))
-        return bps
-
-    def _seasons(self, panel) -> tuple:
-        if self.season_length is not None:
-            s = self.season_length
-            return tuple(int(v) for v in (s if isinstance(s, (list, tuple)) else [s]))
-        m = season_length_for(panel.freq)
-        if panel.time_kind == "int":
-            log.warning("integer time steps carry no calendar: no season is assumed "
-                        "(season_length=1); pass season_length= (e.g. 12 for monthly data)")
-            return (1,)
-        extra = {7: (7, 365), 24: (24, 168)}.get(m or 1)
-        if extra and panel.span >= 2 * extra[1]:
-            return extra
-        return (int(m or 1),)
-
     def _engine(self):
         from ..engine.base import resolve_engine
         return resolve_engine(self.engine, self.n_jobs)
-
-    def _map(self, engine, fn, jobs, labels, desc):
-        return engine.map(fn, jobs, labels, desc=desc, progress=self.progress)
-
-    @staticmethod
-    def _source(panel, data, idx, label):
-        """The task data of the series ``idx``: a slice here, or a panel gathered on a
-        distributed engine's worker."""
-        if isinstance(panel, ChunkedPanel):
-            return panel.gather(np.asarray(idx), label=f"gather {label}")
-        return data.subset(idx)
-
-    # ------------------------------------------------------------------ reading
-    def _read(self, data, engine, id_col, time_col, target_col, segment_col, static_cols,
-              future_cols, freq, missing):
-        kw = dict(value_cols=future_cols or None, static_cols=static_cols or None, freq=freq,
-                  missing=missing)
-        if isinstance(data, Panel):
-            return data
-        if engine.distributed and (is_dask_collection(data) or parquet_parts(data) is not None):
-            if segment_col is not None:
-                raise DataValidationError([Problem(
-                    "segment_col_on_workers", "segment_col", "segment_col= is not read from "
-                    "data that stay on the workers (a Parquet folder or a dask DataFrame); "
-                    "give mapping= or segmenter=, or pass a pandas frame")])
-            return load_chunks(engine, data, id_col, time_col, target_col, **kw)
-        if isinstance(data, pd.DataFrame) and (static_cols or future_cols):
-            problems = check_covariate_columns(
-                data.columns, static_cols or [], future_cols or [],
-                [id_col] if isinstance(id_col, str) else list(id_col), time_col, target_col)
-            if problems:
-                raise DataValidationError(problems)
-        try:
-            return read_panel(data, id_col=id_col, time_col=time_col, target_col=target_col,
-                              segment_col=segment_col, **kw)
-        except DataValidationError as exc:
-            if static_cols and "static_conflict" in exc.kinds():
-                exc.add_note("a static column must be constant within a series; a column "
-                             "that varies over time and is known in advance belongs in "
-                             "future_cols=")
-            raise
-
-    def _base_segments(self, panel, mapping, segmenter, ids) -> Segmentation | None:
-        if panel.segments is not None and mapping is None and segmenter is None:
-            return Segmentation("user column", "user", np.asarray(panel.segments, dtype=object))
-        if mapping is None and segmenter is not None:
-            mapping = segmenter.mapping_
-        if mapping is None:
-            return None
-        try:
-            labels = mapping.segments_of(ids)
-        except DataValidationError:
-            if segmenter is None:
-                raise
-            known = set(mapping.ids())
-            unknown = [i for i, sid in enumerate(ids) if sid not in known]
-            labels = np.empty(len(ids), dtype=object)
-            kn = [i for i in range(len(ids)) if i not in set(unknown)]
-            labels[kn] = mapping.segments_of([ids[i] for i in kn])
-            labels[unknown] = segmenter.predict(_for_segmenter(segmenter, panel, unknown)) \
-                .to_frame()["segment"].to_numpy()
-            log.info("%d series not in the mapping were assigned by the segmenter",
-                     len(unknown))
-        meta = mapping.metadata or {}
-        by_segmenter = "blueprint" in meta
-        name = (f"{meta['blueprint']} k={meta.get('n_clusters')}" if by_segmenter else "user")
-        return Segmentation(name, "clustering" if by_segmenter else "user",
-                            np.array([v.item() if isinstance(v, np.generic) else v
-                                      for v in labels], dtype=object),
-                            float(meta.get("score") or math.nan), meta.get("leaderboard_row"),
-                            mapping)
 
     # ------------------------------------------------------------------ fit
     def fit(self, data, mapping: SegmentMapping | None = None, segmenter=None,
@@ -336,11 +223,10 @@ class SegmentedForecaster(SegmenterEstimator):
         """
         self._check_params()
         t_start = time.perf_counter()
-        self.__dict__.pop("_finals", None)
         engine = self._engine()
         static_cols, future_cols = list(static_cols or []), list(future_cols or [])
-        panel = self._read(data, engine, id_col, time_col, target_col, segment_col,
-                           static_cols, future_cols, freq, missing)
+        panel = read_fit_data(data, engine, id_col, time_col, target_col, segment_col,
+                          static_cols, future_cols, freq, missing)
         if segmenter is not None and not hasattr(segmenter, "mapping_"):
             log.info("fitting the segmenter first")
             sub = None if checkpoint is None else Path(checkpoint) / "segmenter"
@@ -350,7 +236,7 @@ class SegmentedForecaster(SegmenterEstimator):
                 segmenter.fit(data, id_col=id_col, time_col=time_col, target_col=target_col,
                               freq=freq, missing=missing, checkpoint=sub)
         ids = panel.id_labels()
-        base = self._base_segments(panel, mapping, segmenter, ids)
+        base = base_segmentation(panel, mapping, segmenter, ids)
         if base is None and not (self.select == "forecast" and segmenter is not None):
             raise DataValidationError([Problem(
                 "no_segments", "mapping", "give mapping= (a SegmentMapping, e.g. "
@@ -360,87 +246,41 @@ class SegmentedForecaster(SegmenterEstimator):
             check_segment_count(base.n_segments, self.max_segments, column="segment")
         ckpt = None
         if checkpoint is not None:
-            from ..clustering.segmenter import _params_key
-            from ..engine.checkpoint import Checkpoint, CheckpointedEngine, fingerprint_of
-            ckpt = Checkpoint(checkpoint, fingerprint_of(
-                panel.fingerprint(), _params_key(self), static_cols, future_cols,
-                None if base is None else (base.kind, base.labels.tolist()),
-                None if segmenter is None else (_params_key(segmenter), segmenter.leaderboard_[
-                    ["row", "blueprint", "n_clusters", "status"]].to_csv())),
-                "SegmentedForecaster.fit")
-            engine = CheckpointedEngine(engine, ckpt)
-            ckpt.trusted = [type(b) for b in resolve_specs(
-                self.candidates, MODES, make_forecaster, ForecastBlueprint, "candidate",
-                "candidates", "ets")[0]]
-        self.seasons_ = self._seasons(panel)
-        self.season_length_ = self.seasons_[0]
-        m = self.season_length_
-        zeros = self._mostly_zero(panel) if not isinstance(panel, ChunkedPanel) else True
-        bps = self._blueprints(zeros)
-        self._bps = {b.spec: b for b in bps}
-        self.candidates_ = [b.spec for b in bps]
-        local = [b for b in bps if b.kind == "local"]
-        pooled = [b for b in bps if b.kind == "pooled"]
-        combos = [b for b in bps if isinstance(b, Combination)]
-        plan = plan_backtests(panel.lengths, self.horizon, self.n_origins, self.step)
-        self.plan_ = plan
-        self.step_ = plan.step
-        for note in plan.notes:
-            log.warning("backtests: %s", note)
+            engine, ckpt = self._checkpointed(engine, checkpoint, panel, static_cols,
+                                              future_cols, base, segmenter)
+        run, local, pooled, combos = self._prepare(engine, panel, static_cols, future_cols)
         levels = tuple(int(v) for v in self.levels)
-        calendar = Calendar(panel.grid, m, self.holidays)
-        spec = DataSpec(m, self.seasons_, calendar, static_cols, future_cols,
-                        id_as_static=len(panel.id_cols) > 1)
-        self._spec = spec
-        data_local = None if isinstance(panel, ChunkedPanel) else \
-            ForecastData.from_panel(panel, spec)
-        from ..engine.resources import check_memory, forecaster_bytes
-        check_memory(forecaster_bytes(panel.n_series, plan.n_windows, self.horizon, len(local),
-                                      len(pooled), len(self.levels),
-                                      self.n_candidates + 3 * self.n_random + 2),
-                     "this forecast", "forecast fewer series at a time (e.g. per region), "
-                     "use fewer candidates, backtest windows (n_origins) or levels, or lower "
-                     "n_candidates")
         timings = {"read": time.perf_counter() - t_start}
         # -- local candidates: once per series and window ---------------------------
         t0 = time.perf_counter()
-        book = self._local_backtests(engine, panel, data_local, spec, plan, local, levels)
+        book, zero_share = run.local_backtests(local, levels)
         if self.intermittent == "auto":
-            book.route(self._zero_share >= INTERMITTENT_SHARE,
+            book.route(zero_share >= INTERMITTENT_SHARE,
                        {b.spec for b in local if get_tag(b, "demand") == "intermittent"})
         timings["local backtests"] = time.perf_counter() - t0
-        # -- segmentations ----------------------------------------------------------
+        # -- segmentations: pooled backtests, scored ----------------------------------
         cands = []
         if self.select == "forecast" and segmenter is not None:
             cands = from_segmenter(segmenter, ids, self.n_candidates,
-                                   lambda model, pos: self._assign(segmenter, model, panel, pos))
+                                   lambda model, pos: _assign(segmenter, model, panel, pos))
             if base is not None and base.kind == "user":
                 cands.append(base)
         elif base is not None:
             cands = [base]
         segs = cands + (baselines(cands, panel.n_series, self.n_random, self.random_state)
                         if self.compare or self.select == "forecast" else [])
-        t_seg = time.perf_counter()
-        pooled_runs = self._pooled_backtests(engine, panel, data_local, spec, plan, pooled,
-                                             segs)
-        timings["pooled backtests"] = time.perf_counter() - t_seg
+        t0 = time.perf_counter()
+        pooled_runs = run.pooled_backtests(pooled, segs)
+        timings["pooled backtests"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
         evals, seconds = [], {}
-        for s, run in zip(segs, pooled_runs):
-            t0 = time.perf_counter()
-            evals.append(evaluate(book, s.labels, run.forecasts, run.errors, combos,
+        for s, prun in zip(segs, pooled_runs):
+            t1 = time.perf_counter()
+            evals.append(evaluate(book, s.labels, prun.forecasts, prun.errors, combos,
                                   local_only=s.kind == "per-series"))
-            seconds[s.name] = sum(run.seconds.values()) + time.perf_counter() - t0
-        pick = list(range(len(segs))) if self.select == "forecast" else \
-            list(range(len(cands)))
-        finite = [i for i in pick if np.isfinite(evals[i].valid_error)]
-        chosen = min(finite, key=lambda i: evals[i].valid_error) if finite else pick[0]
-        self.selection_ = pd.DataFrame([{
-            "candidate": s.name, "kind": s.kind, "row": s.row, "n_segments": s.n_segments,
-            "silhouette": s.silhouette, "valid_error": e.valid_error,
-            "final_error": e.final_error, "chosen": i == chosen,
-            "seconds": round(seconds[s.name], 3)} for i, (s, e) in enumerate(zip(segs, evals))])
-        timings["scoring segmentations"] = time.perf_counter() - t_seg - \
-            timings["pooled backtests"]
+            seconds[s.name] = sum(prun.seconds.values()) + time.perf_counter() - t1
+        chosen = self._choose(segs, evals, len(cands), seconds)
+        timings["scoring segmentations"] = time.perf_counter() - t0
         best = segs[chosen]
         self.segmentation_ = best.name
         if best.kind == "clustering" and best.row is not None and segmenter is not None \
@@ -452,194 +292,97 @@ class SegmentedForecaster(SegmenterEstimator):
                                 "clustering": "mapping" if self.select != "forecast"
                                 else "forecast selection"}.get(best.kind, best.kind)
         # -- production: champions on all windows, fitted and served ----------------
-        labels = best.labels
-        self._labels = labels
-        self._id_labels = ids
-        self._panel_info(panel, static_cols, future_cols)
+        self._labels, self._id_labels = best.labels, ids
         t0 = time.perf_counter()
-        self.leaderboard_, self.champions_, self._models, self._final = self._production(
-            engine, panel, data_local, spec, book, labels, pooled_runs[chosen], combos, levels,
-            name=best.name)
-        self.forecasts_ = self._forecast_frame(panel, self._final, levels)
+        self.leaderboard_, self.champions_, self._models, self._final = run.production(
+            book, best.labels, pooled_runs[chosen], combos, levels, name=best.name)
+        self.forecasts_ = forecast_frame(panel, self._final, levels, self.champions_,
+                                         self.horizon)
         timings["champions"] = time.perf_counter() - t0
         k = best.n_segments
-        keep = [i for i, s_ in enumerate(segs) if i == chosen or s_.kind in ("global", "per-series")
-                or (s_.kind == "random" and s_.meta.get("k") == k)]
-        self._segmentations = {s_.name: s_ for s_ in segs}
-        self._runs = {segs[i].name: pooled_runs[i] for i in keep}
+        self._segmentations = {s.name: s for s in segs}
+        self._runs = {s.name: r for i, (s, r) in enumerate(zip(segs, pooled_runs))
+                      if i == chosen or s.kind in ("global", "per-series")
+                      or (s.kind == "random" and s.meta.get("k") == k)}
         t0 = time.perf_counter()
         if self.compare and len(segs) > 1:
-            self._comparison(book, segs, evals, chosen, seconds, levels, panel)
+            (self.comparison_, self.comparison_per_series_, self.improvement_,
+             self.comparison_text_) = compare_segmentations(
+                book, segs, evals, chosen, seconds, levels, panel.ids,
+                np.random.default_rng(self.random_state), self.min_scored, self.horizon,
+                self.plan_.notes)
         timings["comparison"] = time.perf_counter() - t0
-        self._fit_data = (panel, data_local, book)
+        self._fit_data = (panel, run.data, book)
         self.checkpoint_ = dict(ckpt.stats) if ckpt is not None else None
         self.fit_seconds_ = time.perf_counter() - t_start
         self.timings_ = {k: round(v, 2) for k, v in timings.items()}
         log.info("forecaster fitted in %.1fs: %s", self.fit_seconds_, self.timings_)
         return self
 
-    @staticmethod
-    def _mostly_zero(panel) -> bool:
-        with np.errstate(all="ignore"):
-            v = panel.values[:, 0]
-            ok = ~np.isnan(v)
-            z = np.add.reduceat((v == 0) & ok, panel.offsets[:-1]) / \
-                np.maximum(np.add.reduceat(ok, panel.offsets[:-1]), 1)
-        return bool((z >= INTERMITTENT_SHARE).any())
+    def _checkpointed(self, engine, checkpoint, panel, static_cols, future_cols, base,
+                      segmenter):
+        """The engine wrapped to write (and resume from) each finished task."""
+        from ..engine.checkpoint import Checkpoint, CheckpointedEngine, fingerprint_of
+        ckpt = Checkpoint(checkpoint, fingerprint_of(
+            panel.fingerprint(), params_key(self), static_cols, future_cols,
+            None if base is None else (base.kind, base.labels.tolist()),
+            None if segmenter is None else (params_key(segmenter), segmenter.leaderboard_[
+                ["row", "blueprint", "n_clusters", "status"]].to_csv())),
+            "SegmentedForecaster.fit")
+        # every class a candidate of this fit may be (all extras added)
+        ckpt.trusted = [type(b) for b in candidates_of(self.candidates, True, (1, 2), True)]
+        return CheckpointedEngine(engine, ckpt), ckpt
 
-    @staticmethod
-    def _assign(segmenter, model, panel, pos):
-        sub = _for_segmenter(segmenter, panel, pos)
-        return model.predict_features(model.featurize(sub))
-
-    def _panel_info(self, panel, static_cols, future_cols):
-        self.data_args_ = {"id_col": panel.id_cols if len(panel.id_cols) > 1 else
-                           panel.id_cols[0], "time_col": panel.time_col,
-                           "target_col": panel.target_col, "freq": panel.freq,
-                           "missing": panel.missing_policy}
+    def _prepare(self, engine, panel, static_cols, future_cols):
+        """Seasons, candidates, backtest plan, data spec, memory check: the fit's
+        :class:`FitRun` and its local, pooled and combined candidates."""
+        self.seasons_ = seasons_of(panel, self.season_length)
+        self.season_length_ = self.seasons_[0]
+        chunked = isinstance(panel, ChunkedPanel)
+        bps = candidates_of(self.candidates, self.intermittent, self.seasons_,
+                            True if chunked else mostly_zero(panel))
+        self._bps = {b.spec: b for b in bps}
+        self.candidates_ = [b.spec for b in bps]
+        local = [b for b in bps if b.kind == "local"]
+        pooled = [b for b in bps if b.kind == "pooled"]
+        combos = [b for b in bps if isinstance(b, Combination)]
+        self.plan_ = plan = plan_backtests(panel.lengths, self.horizon, self.n_origins,
+                                           self.step)
+        self.step_ = plan.step
+        for note in plan.notes:
+            log.warning("backtests: %s", note)
+        calendar = Calendar(panel.grid, self.season_length_, self.holidays)
+        self._spec = DataSpec(self.season_length_, self.seasons_, calendar, static_cols,
+                              future_cols, id_as_static=len(panel.id_cols) > 1)
+        self.data_args_ = reading_args(panel)
         self.static_cols_, self.future_cols_ = static_cols, future_cols
+        from ..engine.resources import check_memory, forecaster_bytes
+        check_memory(forecaster_bytes(panel.n_series, plan.n_windows, self.horizon, len(local),
+                                      len(pooled), len(self.levels),
+                                      self.n_candidates + 3 * self.n_random + 2),
+                     "this forecast", "forecast fewer series at a time (e.g. per region), "
+                     "use fewer candidates, backtest windows (n_origins) or levels, or lower "
+                     "n_candidates")
+        self._finals = {}
+        data = None if chunked else ForecastData.from_panel(panel, self._spec)
+        return self._run(engine, panel, data), local, pooled, combos
 
-    # ------------------------------------------------------------------ backtests
-    def _local_backtests(self, engine, panel, data, spec, plan, local, levels) -> Backtests:
-        n = panel.n_series
-        per = max(1, min(CHUNK_SERIES, math.ceil(n / max(1, 4 * _workers(engine)))))
-        chunks = [np.arange(lo, min(lo + per, n)) for lo in range(0, n, per)]
-        jobs = [(self._source(panel, data, idx, f"series {idx[0]}-{idx[-1]}"), spec, idx,
-                 plan.cutoffs[:, idx], self.horizon, local, levels) for idx in chunks]
-        labels = [f"local backtests of series {idx[0]}-{idx[-1]}" for idx in chunks]
-        outs = self._map(engine, run_local, jobs, labels, "backtests") if jobs else []
-        W, h = plan.n_windows, self.horizon
-        A, S = np.full((W, n, h), np.nan), np.full((W, n), np.nan)
-        lags = np.zeros((W, n), dtype=np.int64)
-        nonneg = np.zeros((W, n), dtype=bool)
-        F = {b.spec: np.full((W, n, h), np.nan) for b in local}
-        IV: dict = {b.spec: {} for b in local}
-        FB = {b.spec: [] for b in local}
-        failed = {b.spec: np.zeros(n, dtype=bool) for b in local}
-        usable = {b.spec: np.zeros(n, dtype=bool) for b in local}
-        secs = {b.spec: 0.0 for b in local}
-        self._zero_share = np.zeros(n)
-        for r in outs:
-            idx = r.idx
-            A[:, idx], S[:, idx], lags[:, idx] = r.actuals, r.scales, r.scale_lags
-            nonneg[:, idx] = r.nonnegative
-            self._zero_share[idx] = r.zero_share
-            for s in F:
-                F[s][:, idx] = r.forecasts[s]
-                for lv, (lo, hi) in r.intervals[s].items():
-                    if lv not in IV[s]:
-                        IV[s][lv] = (np.full((W, n, h), np.nan), np.full((W, n, h), np.nan))
-                    IV[s][lv][0][:, idx], IV[s][lv][1][:, idx] = lo, hi
-                FB[s] += [(w, int(idx[i]), reason) for w, i, reason in r.fallbacks[s]]
-                failed[s][idx] = r.failed[s]
-                usable[s][idx] = r.usable[s]
-                secs[s] += r.seconds[s]
-        return Backtests(plan, A, S, lags, nonneg, F, IV, FB, failed, usable, secs,
-                         self.metric)
+    def _run(self, engine, panel, data) -> FitRun:
+        return FitRun(engine, panel, data, self._spec, self.plan_, self.horizon, self._bps,
+                      self.metric, self.progress, self.__dict__.setdefault("_finals", {}))
 
-    def _pooled_backtests(self, engine, panel, data, spec, plan, pooled, segs) -> list:
-        """Per segmentation, a :class:`PooledRun` of the pooled candidates on its segments
-        (empty for the per-series baseline, which has local candidates only)."""
-        n, W, h = panel.n_series, plan.n_windows, self.horizon
-        jobs, labels, where = [], [], []
-        for si, s in enumerate(segs):
-            if not pooled or s.kind == "per-series":
-                continue
-            for g, idx in groups(s.labels).items():
-                jobs.append((self._source(panel, data, idx, f"{s.name} segment {g}"), spec, idx,
-                             plan.cutoffs[:, idx], h, pooled))
-                labels.append(f"pooled backtests of {s.name}, segment {g!r}")
-                where.append((si, g, idx))
-        outs = self._map(engine, run_pooled, jobs, labels, "pooled") if jobs else []
-        runs = [PooledRun({b.spec: np.full((W, n, h), np.nan) for b in pooled}
-                          if pooled and s.kind != "per-series" else {}) for s in segs]
-        for (si, g, idx), out in zip(where, outs):
-            run = runs[si]
-            for spec_, r in out.items():
-                run.forecasts[spec_][:, idx] = r["forecasts"]
-                if r["error"]:
-                    run.errors.setdefault(g, {})[spec_] = r["error"]
-                run.fallbacks.setdefault(spec_, []).extend(
-                    (w, int(idx[i]), reason) for w, i, reason in r["fallbacks"])
-                run.seconds[spec_] = run.seconds.get(spec_, 0.0) + r["seconds"]
-        return runs
-
-    # ------------------------------------------------------------------ production
-    def _production(self, engine, panel, data, spec, book, labels, run: "PooledRun", combos,
-                    levels, force: str | None = None, name: str = ""):
-        """Every segment's candidates ranked on all windows, its champion (or ``force``)
-        fitted on whole histories, and the forecasts: (leaderboard, champions, models,
-        final results)."""
-        frames, models, jobs, names, champions = [], {}, [], [], {}
-        seconds = {**book.local_seconds, **run.seconds}
-        segments = groups(labels)
-        plans = []
-        for g, idx in segments.items():
-            if force is None:
-                singles, failed = segment_singles(book, idx, run.forecasts,
-                                                  run.errors.get(g, {}),
-                                                  local_only=not run.forecasts)
-            else:                            # one candidate everywhere, as asked
-                pool = {**book.local, **run.forecasts}
-                if force not in pool:
-                    raise DataValidationError([Problem(
-                        "unknown_candidate", "champion", f"{force!r} was not backtested in "
-                        f"this fit; use one of {sorted(pool)}")])
-                singles, failed = {force: pool[force]}, {}
-            frame, champ, Fc, members = segment_leaderboard(
-                book, idx, singles, failed, combos if force is None else [], self._bps,
-                seconds, _fallback_counts({**book.local_fallbacks, **run.fallbacks}, idx,
-                                          book.plan.n_windows))
-            frame.insert(0, "segment", g)
-            frames.append(frame)
-            champions[g] = champ
-            models[g] = segment_model(book, g, idx, champ, members, Fc, levels)
-            plans.append((g, idx))
-        local = {s_ for m_ in models.values() for s_ in m_.members
-                 if self._bps[s_].kind == "local"}
-        finals = self._local_finals(engine, panel, data, spec, sorted(local), levels)
-        for g, idx in plans:
-            known = {s_: tuple(None if a is None else _take_rows(a, idx) for a in finals[s_])
-                     for s_ in models[g].members if s_ in finals}
-            jobs.append((models[g], self._source(panel, data, idx, f"segment {g}"), spec, idx,
-                         self.horizon, self._bps, levels, None, True, known))
-            names.append(f"champion of segment {g!r} of {name} ({force or 'chosen'})")
-        outs = self._map(engine, forecast_segment, jobs, names, "champions")
-        final = {}
-        for (g, idx), out in zip(segments.items(), outs):
-            models[g].states = out.pop("states")
-            final[g] = (idx, out)
-        return pd.concat(frames, ignore_index=True), champions, models, final
-
-    def _local_finals(self, engine, panel, data, spec, specs: list, levels) -> dict:
-        """Local candidates fitted on every series' whole history, computed once per
-        candidate and interval levels and reused by every segmentation: spec ->
-        (forecast (n, h), fallback (n,), intervals {level: (lo, hi)} or None)."""
-        cache = self.__dict__.setdefault("_finals", {})
-        todo = [s_ for s_ in specs if (s_, levels) not in cache]
-        if todo:
-            n = panel.n_series
-            per = max(1, min(CHUNK_SERIES, math.ceil(n / max(1, 4 * _workers(engine)))))
-            chunks = [np.arange(lo, min(lo + per, n)) for lo in range(0, n, per)]
-            bps = [self._bps[s_] for s_ in todo]
-            jobs = [(self._source(panel, data, idx, f"series {idx[0]}-{idx[-1]}"), spec, idx,
-                     self.horizon, bps, levels) for idx in chunks]
-            outs = self._map(engine, final_local, jobs,
-                             [f"final fits of {','.join(todo)} at {levels} for series "
-                              f"{i[0]}-{i[-1]}" for i in chunks], "final")
-            for s_ in todo:
-                F = np.full((n, self.horizon), np.nan)
-                fb = np.zeros(n, dtype=bool)
-                iv = None
-                for idx, out in zip(chunks, outs):
-                    F[idx], fb[idx], piv = out[s_]
-                    if piv:
-                        iv = iv or {lv: (np.full((n, self.horizon), np.nan),
-                                         np.full((n, self.horizon), np.nan)) for lv in piv}
-                        for lv, (lo, hi) in piv.items():
-                            iv[lv][0][idx], iv[lv][1][idx] = lo, hi
-                cache[(s_, levels)] = (F, fb, iv)
-        return {s_: cache[(s_, levels)] for s_ in specs}
+    def _choose(self, segs, evals, n_cands, seconds) -> int:
+        """The chosen segmentation's index (least validation error among the candidates,
+        or among all with ``select="forecast"``), and ``selection_``."""
+        pick = list(range(len(segs) if self.select == "forecast" else n_cands))
+        finite = [i for i in pick if np.isfinite(evals[i].valid_error)]
+        chosen = min(finite, key=lambda i: evals[i].valid_error) if finite else pick[0]
+        self.selection_ = pd.DataFrame([{
+            "candidate": s.name, "kind": s.kind, "row": s.row, "n_segments": s.n_segments,
+            "silhouette": s.silhouette, "valid_error": e.valid_error,
+            "final_error": e.final_error, "chosen": i == chosen,
+            "seconds": round(seconds[s.name], 3)} for i, (s, e) in enumerate(zip(segs, evals))])
+        return chosen
 
     def forecast_with(self, candidate: str, champion: str | None = None,
                       level=None) -> pd.DataFrame:
@@ -659,93 +402,21 @@ class SegmentedForecaster(SegmenterEstimator):
                 f"use one of {list(self._segmentations)}")])
         panel, data, book = self._fit_data
         seg = self._segmentations[candidate]
-        run = self._runs.get(candidate)
-        if run is None:
-            run = self._pooled_backtests(self._engine(), panel, data, self._spec, self.plan_,
-                                         [b for b in self._bps.values() if b.kind == "pooled"],
-                                         [seg])[0]
+        run = self._run(self._engine(), panel, data)
+        pooled_run = self._runs.get(candidate)
+        if pooled_run is None:
+            pooled_run = run.pooled_backtests(
+                [b for b in self._bps.values() if b.kind == "pooled"], [seg])[0]
         if champion is not None:
             bp = make_forecaster(champion)
             self._bps.setdefault(bp.spec, bp)
             champion = bp.spec
         levels = tuple(int(v) for v in (level or self.levels))
         combos = [b for b in self._bps.values() if isinstance(b, Combination)]
-        _, champs, _, final = self._production(self._engine(), panel, data, self._spec, book,
-                                               seg.labels, run, combos, levels, champion,
-                                               candidate)
-        frame = self._forecast_frame(panel, final, levels, champs)
-        return self._columns(frame, tuple(int(v) for v in (level or ())))
-
-    def _forecast_frame(self, panel, results: dict, levels, champions=None) -> pd.DataFrame:
-        champions = self.champions_ if champions is None else champions
-        h = self.horizon
-        rows_idx, seg_col, champ_col, fc, fbk, meth = [], [], [], [], [], []
-        lo = {lv: [] for lv in levels}
-        hi = {lv: [] for lv in levels}
-        for g, (idx, out) in results.items():
-            rows_idx.append(np.repeat(idx, h))
-            fc.append(out["forecast"].reshape(-1))
-            fbk.append(np.repeat(out["fallback"], h))
-            meth.append(np.repeat(out["method"], h))
-            seg_col += [g] * (len(idx) * h)
-            champ_col += [champions[g]] * (len(idx) * h)
-            for lv in levels:
-                lo[lv].append(out["lo"][lv].reshape(-1))
-                hi[lv].append(out["hi"][lv].reshape(-1))
-        cat = lambda parts, dtype=float: np.concatenate(parts) if parts else np.zeros(0, dtype)  # noqa: E731
-        rows_idx = cat(rows_idx, np.int64).astype(np.int64)
-        steps = np.tile(np.arange(h), len(rows_idx) // h if h else 0)
-        out = panel.ids.iloc[rows_idx].reset_index(drop=True)
-        pos = panel.end_positions()[rows_idx] + steps
-        out[panel.time_col] = panel.time_labels(pos)
-        out["forecast"] = cat(fc)
-        out["segment"] = seg_col
-        out["champion"] = champ_col
-        out["fallback"] = cat(fbk, bool).astype(bool)
-        for lv in levels:
-            out[f"lo-{lv}"] = cat(lo[lv])
-            out[f"hi-{lv}"] = cat(hi[lv])
-        out["interval"] = cat(meth, object)
-        key = np.argsort(rows_idx * max(h, 1) + steps, kind="stable")
-        return out.iloc[key].reset_index(drop=True)
-
-    # ------------------------------------------------------------------ comparison
-    def _comparison(self, book, segs, evals, chosen, seconds, levels, panel):
-        best = segs[chosen]
-        k = best.n_segments
-        strategies = {"segmented": evals[chosen]}
-        for s, e in zip(segs, evals):
-            if s.kind == "global":
-                strategies["global"] = e
-            elif s.kind == "per-series":
-                strategies["per-series"] = e
-        rand = [e for s, e in zip(segs, evals) if s.kind == "random" and s.meta.get("k") == k]
-        if rand:
-            strategies["random"] = rand
-        secs = {"segmented": seconds[best.name],
-                "global": seconds.get("global", math.nan),
-                "per-series": seconds.get("per-series", math.nan),
-                "random": float(np.mean([seconds[s.name] for s in segs
-                                         if s.kind == "random" and s.meta.get("k") == k]))
-                if rand else math.nan}
-        local_total = float(sum(book.local_seconds.values()))
-        secs = {key: v + local_total for key, v in secs.items()}
-        rng = np.random.default_rng(self.random_state)
-        comp, per, imps, text = compare(book, strategies, secs, levels, rng, self.min_scored,
-                                        self.horizon, self.plan_.notes, best.name)
-        self.comparison_ = comp
-        self.improvement_ = imps
-        self.comparison_text_ = text
-        frame = panel.ids.copy()
-        frame["segment"] = best.labels
-        for name, ev in strategies.items():
-            if not isinstance(ev, list):
-                frame[f"{name} model"] = ev.final_champion
-        for key, v in per.items():
-            frame[key] = v
-        frame["mase scale"] = pd.Series(book.scale_lags[0]).map(
-            {0: "none", 1: "naive"}).fillna("seasonal naive").to_numpy()
-        self.comparison_per_series_ = frame
+        _, champs, _, final = run.production(book, seg.labels, pooled_run, combos, levels,
+                                             champion, candidate)
+        frame = forecast_frame(panel, final, levels, champs, self.horizon)
+        return with_levels(frame, tuple(int(v) for v in (level or ())))
 
     # ------------------------------------------------------------------ serving
     def set_champion(self, segment, spec, data=None, **columns) -> "SegmentedForecaster":
@@ -775,7 +446,8 @@ class SegmentedForecaster(SegmenterEstimator):
         self._models[segment] = model
         self.champions_[segment] = bp.spec
         self._final[segment] = (idx, out)
-        self.forecasts_ = self._forecast_frame(panel, self._final, tuple(self.levels))
+        self.forecasts_ = forecast_frame(panel, self._final, tuple(self.levels),
+                                         self.champions_, self.horizon)
         return self
 
     def predict(self, data=None, future=None, level=None, refit: bool = False,
@@ -803,7 +475,7 @@ class SegmentedForecaster(SegmenterEstimator):
         levels = tuple(int(v) for v in (level or ()))
         if data is None and future is None and set(levels) <= set(int(v) for v in self.levels):
             out = self.forecasts_.copy()
-            return self._columns(out, levels)
+            return with_levels(out, levels)
         if data is None:
             if getattr(self, "_fit_data", None) is None:
                 raise DataValidationError([Problem(
@@ -835,14 +507,8 @@ class SegmentedForecaster(SegmenterEstimator):
                                    {k: v[idx] for k, v in fut.items()} if fut else None, refit)
             out.pop("states")
             results[g] = (idx, out)
-        return self._columns(self._forecast_frame(panel, results, levels), levels)
-
-    @staticmethod
-    def _columns(frame: pd.DataFrame, levels) -> pd.DataFrame:
-        keep = [c for c in frame.columns if not (c.startswith(("lo-", "hi-")) or c == "interval")]
-        if levels:
-            keep += [f"{p}-{lv}" for lv in levels for p in ("lo", "hi")] + ["interval"]
-        return frame[keep]
+        return with_levels(forecast_frame(panel, results, levels, self.champions_, self.horizon),
+                           levels)
 
     def _segments_of(self, panel, ids) -> np.ndarray:
         known = dict(zip(self._id_labels, self._labels))
@@ -854,7 +520,7 @@ class SegmentedForecaster(SegmenterEstimator):
                     "unknown_series", ",".join(panel.id_cols), f"{len(unknown)} series are "
                     "not in the mapping and no segmenter was given to fit to assign them",
                     ids=[ids[i] for i in unknown])])
-            got = self.segmenter_.predict(_for_segmenter(self.segmenter_, panel, unknown))
+            got = self.segmenter_.predict(for_segmenter(self.segmenter_, panel, unknown))
             segs[unknown] = got.to_frame()["segment"].to_numpy()
         return segs
 
@@ -872,47 +538,6 @@ class SegmentedForecaster(SegmenterEstimator):
         return persistence.save(self, path)
 
 
-def _for_segmenter(segmenter, panel, positions) -> Panel:
-    """The series at ``positions`` read as the segmenter reads data (its own value
-    columns, not the forecaster's covariates)."""
-    sub = panel.subset(positions) if isinstance(panel, Panel) else \
-        panel.engine.result(panel.gather(np.asarray(positions), label="gather series"))
-    return read_panel(sub.to_frame(), **segmenter.data_args_)
-
-
-def _take_rows(a, idx):
-    """Rows ``idx`` of an array, or of each array of an intervals dict."""
-    if isinstance(a, dict):
-        return {k: (lo[idx], hi[idx]) for k, (lo, hi) in a.items()}
-    return a[idx]
-
-
-def _workers(engine) -> int:
-    import os
-    n = getattr(engine, "n_jobs", None)
-    if n is not None:
-        return max(1, os.cpu_count() or 1) if n == -1 else max(1, int(n))
-    return 2
-
-
-@dataclass
-class PooledRun:
-    """The pooled candidates' backtests on one segmentation."""
-
-    forecasts: dict                                    # spec -> (W, n, h)
-    errors: dict = field(default_factory=dict)         # segment -> {spec: error}
-    fallbacks: dict = field(default_factory=dict)      # spec -> [(w, series, reason)]
-    seconds: dict = field(default_factory=dict)        # spec -> seconds
-
-
-def _fallback_counts(fallbacks: dict, idx, W: int) -> dict:
-    """Per candidate, the fallbacks of the series ``idx`` in each window."""
-    members = set(np.asarray(idx).tolist())
-    out = {}
-    for s, fb in fallbacks.items():
-        c = np.zeros(W)
-        for w, i, _ in fb:
-            if i in members:
-                c[w] += 1
-        out[s] = c
-    return out
+def _assign(segmenter, model, panel, pos):
+    """The segments a segmenter's leaderboard ``model`` gives the series at ``pos``."""
+    return model.predict_features(model.featurize(for_segmenter(segmenter, panel, pos)))

@@ -142,7 +142,7 @@ def write_report(seg, path, data=None, forecaster=None, actuals=None, names=None
     parts.append("</section>")
     # impact
     parts.append('<section id="impact"><h2>Feature impact</h2>')
-    how = (f"Permutation impact on the model's distances to the segment centers."
+    how = ("Permutation impact on the model's distances to the segment centers."
            if ins.impact_method == "permutation" else
            f"Shape blueprint, explained through a surrogate random forest on the insight "
            f"features (out-of-bag accuracy {ins.surrogate_accuracy:.2f}).")

@@ -21,10 +21,6 @@ __all__ = ["FeatureClusterer", "VelocityClusterer", "CONSTANT_SPREAD"]
 #: :class:`FeatureClusterer` does not scale it up, :class:`VelocityClusterer` uses one bin.
 CONSTANT_SPREAD = 64 * float(np.finfo(np.float64).eps)
 
-__all__ = ["FeatureClusterer", "VelocityClusterer", "DTWKMeans", "DTWKMedoids",
-           "DTWAgglomerative", "DTWHDBSCAN", "KShapeClusterer", "medoids_from_distances"]
-
-
 class FeatureClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
     """Median-impute, standardise, then cluster feature rows with a scikit-learn clusterer.
 

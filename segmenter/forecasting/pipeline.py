@@ -1,0 +1,271 @@
+"""One fit's work, run on an engine: the backtests, the pooled models per segmentation,
+and the champions fitted and served.
+
+:class:`FitRun` holds what every stage needs (the engine, the data, the backtest plan,
+the candidates) and nothing a stage leaves behind: each method takes its inputs and
+returns its results.  :class:`~segmenter.forecasting.runner.SegmentedForecaster`
+drives it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..data.chunks import ChunkedPanel
+from ..errors import DataValidationError, Problem
+from .backtest import run_local, run_pooled
+from .champions import final_local, forecast_segment, segment_leaderboard, segment_model
+from .evaluation import Backtests, groups, segment_singles
+
+__all__ = ["FitRun", "PooledRun", "forecast_frame", "with_levels", "CHUNK_SERIES"]
+
+#: Series per local-backtest task (several tasks per worker balance the load).
+CHUNK_SERIES = 400
+
+
+class FitRun:
+    """The engine and data of one fit (see the module docstring)."""
+
+    def __init__(self, engine, panel, data, spec, plan, horizon: int, blueprints: dict,
+                 metric: str, progress=None, finals: dict | None = None):
+        self.engine, self.panel, self.data, self.spec = engine, panel, data, spec
+        self.plan, self.horizon, self.blueprints = plan, horizon, blueprints
+        self.metric, self.progress = metric, progress
+        self.finals = {} if finals is None else finals      # local fits on whole histories
+
+    def map(self, fn, jobs, labels, desc):
+        return self.engine.map(fn, jobs, labels, desc=desc, progress=self.progress)
+
+    def source(self, idx, label):
+        """The task data of the series ``idx``: a slice here, or a panel gathered on a
+        distributed engine's worker."""
+        if isinstance(self.panel, ChunkedPanel):
+            return self.panel.gather(np.asarray(idx), label=f"gather {label}")
+        return self.data.subset(idx)
+
+    def local_backtests(self, local, levels) -> tuple[Backtests, np.ndarray]:
+        """The local candidates on every series and window, in chunks of series (their
+        forecasts do not depend on the segmentation); and each series' zero share."""
+        n = self.panel.n_series
+        per = max(1, min(CHUNK_SERIES, math.ceil(n / max(1, 4 * _workers(self.engine)))))
+        chunks = [np.arange(lo, min(lo + per, n)) for lo in range(0, n, per)]
+        jobs = [(self.source(idx, f"series {idx[0]}-{idx[-1]}"), self.spec, idx,
+                 self.plan.cutoffs[:, idx], self.horizon, local, levels) for idx in chunks]
+        labels = [f"local backtests of series {idx[0]}-{idx[-1]}" for idx in chunks]
+        outs = self.map(run_local, jobs, labels, "backtests") if jobs else []
+        W, h = self.plan.n_windows, self.horizon
+        A, S = np.full((W, n, h), np.nan), np.full((W, n), np.nan)
+        lags = np.zeros((W, n), dtype=np.int64)
+        nonneg = np.zeros((W, n), dtype=bool)
+        F = {b.spec: np.full((W, n, h), np.nan) for b in local}
+        IV: dict = {b.spec: {} for b in local}
+        FB = {b.spec: [] for b in local}
+        failed = {b.spec: np.zeros(n, dtype=bool) for b in local}
+        usable = {b.spec: np.zeros(n, dtype=bool) for b in local}
+        secs = {b.spec: 0.0 for b in local}
+        zero_share = np.zeros(n)
+        for r in outs:
+            idx = r.idx
+            A[:, idx], S[:, idx], lags[:, idx] = r.actuals, r.scales, r.scale_lags
+            nonneg[:, idx] = r.nonnegative
+            zero_share[idx] = r.zero_share
+            for s in F:
+                F[s][:, idx] = r.forecasts[s]
+                for lv, (lo, hi) in r.intervals[s].items():
+                    if lv not in IV[s]:
+                        IV[s][lv] = (np.full((W, n, h), np.nan), np.full((W, n, h), np.nan))
+                    IV[s][lv][0][:, idx], IV[s][lv][1][:, idx] = lo, hi
+                FB[s] += [(w, int(idx[i]), reason) for w, i, reason in r.fallbacks[s]]
+                failed[s][idx] = r.failed[s]
+                usable[s][idx] = r.usable[s]
+                secs[s] += r.seconds[s]
+        return Backtests(self.plan, A, S, lags, nonneg, F, IV, FB, failed, usable, secs,
+                         self.metric), zero_share
+
+    def pooled_backtests(self, pooled, segs) -> list:
+        """Per segmentation, a :class:`PooledRun` of the pooled candidates on its segments
+        (empty for the per-series baseline, which has local candidates only)."""
+        n, W, h = self.panel.n_series, self.plan.n_windows, self.horizon
+        jobs, labels, where = [], [], []
+        for si, s in enumerate(segs):
+            if not pooled or s.kind == "per-series":
+                continue
+            for g, idx in groups(s.labels).items():
+                jobs.append((self.source(idx, f"{s.name} segment {g}"), self.spec, idx,
+                             self.plan.cutoffs[:, idx], h, pooled))
+                labels.append(f"pooled backtests of {s.name}, segment {g!r}")
+                where.append((si, g, idx))
+        outs = self.map(run_pooled, jobs, labels, "pooled") if jobs else []
+        runs = [PooledRun({b.spec: np.full((W, n, h), np.nan) for b in pooled}
+                          if pooled and s.kind != "per-series" else {}) for s in segs]
+        for (si, g, idx), out in zip(where, outs):
+            run = runs[si]
+            for spec_, r in out.items():
+                run.forecasts[spec_][:, idx] = r["forecasts"]
+                if r["error"]:
+                    run.errors.setdefault(g, {})[spec_] = r["error"]
+                run.fallbacks.setdefault(spec_, []).extend(
+                    (w, int(idx[i]), reason) for w, i, reason in r["fallbacks"])
+                run.seconds[spec_] = run.seconds.get(spec_, 0.0) + r["seconds"]
+        return runs
+
+    def production(self, book, labels, run: "PooledRun", combos, levels,
+                   force: str | None = None, name: str = ""):
+        """Every segment's candidates ranked on all windows, its champion (or ``force``)
+        fitted on whole histories, and the forecasts: (leaderboard, champions, models,
+        final results)."""
+        frames, models, jobs, names, champions = [], {}, [], [], {}
+        seconds = {**book.local_seconds, **run.seconds}
+        segments = groups(labels)
+        plans = []
+        for g, idx in segments.items():
+            if force is None:
+                singles, failed = segment_singles(book, idx, run.forecasts,
+                                                  run.errors.get(g, {}),
+                                                  local_only=not run.forecasts)
+            else:                            # one candidate everywhere, as asked
+                pool = {**book.local, **run.forecasts}
+                if force not in pool:
+                    raise DataValidationError([Problem(
+                        "unknown_candidate", "champion", f"{force!r} was not backtested in "
+                        f"this fit; use one of {sorted(pool)}")])
+                singles, failed = {force: pool[force]}, {}
+            frame, champ, Fc, members = segment_leaderboard(
+                book, idx, singles, failed, combos if force is None else [], self.blueprints,
+                seconds, _fallback_counts({**book.local_fallbacks, **run.fallbacks}, idx,
+                                          book.plan.n_windows))
+            frame.insert(0, "segment", g)
+            frames.append(frame)
+            champions[g] = champ
+            models[g] = segment_model(book, g, idx, champ, members, Fc, levels)
+            plans.append((g, idx))
+        local = {s_ for m_ in models.values() for s_ in m_.members
+                 if self.blueprints[s_].kind == "local"}
+        finals = self.local_finals(sorted(local), levels)
+        for g, idx in plans:
+            known = {s_: tuple(None if a is None else _take_rows(a, idx) for a in finals[s_])
+                     for s_ in models[g].members if s_ in finals}
+            jobs.append((models[g], self.source(idx, f"segment {g}"), self.spec, idx,
+                         self.horizon, self.blueprints, levels, None, True, known))
+            names.append(f"champion of segment {g!r} of {name} ({force or 'chosen'})")
+        outs = self.map(forecast_segment, jobs, names, "champions")
+        final = {}
+        for (g, idx), out in zip(segments.items(), outs):
+            models[g].states = out.pop("states")
+            final[g] = (idx, out)
+        return pd.concat(frames, ignore_index=True), champions, models, final
+
+    def local_finals(self, specs: list, levels) -> dict:
+        """Local candidates fitted on every series' whole history, computed once per
+        candidate and interval levels and reused by every segmentation: spec ->
+        (forecast (n, h), fallback (n,), intervals {level: (lo, hi)} or None)."""
+        cache = self.finals
+        todo = [s_ for s_ in specs if (s_, levels) not in cache]
+        if todo:
+            n = self.panel.n_series
+            per = max(1, min(CHUNK_SERIES, math.ceil(n / max(1, 4 * _workers(self.engine)))))
+            chunks = [np.arange(lo, min(lo + per, n)) for lo in range(0, n, per)]
+            bps = [self.blueprints[s_] for s_ in todo]
+            jobs = [(self.source(idx, f"series {idx[0]}-{idx[-1]}"), self.spec, idx,
+                     self.horizon, bps, levels) for idx in chunks]
+            outs = self.map(final_local, jobs,
+                             [f"final fits of {','.join(todo)} at {levels} for series "
+                              f"{i[0]}-{i[-1]}" for i in chunks], "final")
+            for s_ in todo:
+                F = np.full((n, self.horizon), np.nan)
+                fb = np.zeros(n, dtype=bool)
+                iv = None
+                for idx, out in zip(chunks, outs):
+                    F[idx], fb[idx], piv = out[s_]
+                    if piv:
+                        iv = iv or {lv: (np.full((n, self.horizon), np.nan),
+                                         np.full((n, self.horizon), np.nan)) for lv in piv}
+                        for lv, (lo, hi) in piv.items():
+                            iv[lv][0][idx], iv[lv][1][idx] = lo, hi
+                cache[(s_, levels)] = (F, fb, iv)
+        return {s_: cache[(s_, levels)] for s_ in specs}
+
+
+def forecast_frame(panel, results: dict, levels, champions: dict, horizon: int) -> pd.DataFrame:
+    """Forecasts of every series: id column(s), time, ``forecast``, ``segment``,
+    ``champion``, ``fallback``, intervals; series in panel order, steps in time order."""
+    h = horizon
+    rows_idx, seg_col, champ_col, fc, fbk, meth = [], [], [], [], [], []
+    lo = {lv: [] for lv in levels}
+    hi = {lv: [] for lv in levels}
+    for g, (idx, out) in results.items():
+        rows_idx.append(np.repeat(idx, h))
+        fc.append(out["forecast"].reshape(-1))
+        fbk.append(np.repeat(out["fallback"], h))
+        meth.append(np.repeat(out["method"], h))
+        seg_col += [g] * (len(idx) * h)
+        champ_col += [champions[g]] * (len(idx) * h)
+        for lv in levels:
+            lo[lv].append(out["lo"][lv].reshape(-1))
+            hi[lv].append(out["hi"][lv].reshape(-1))
+    cat = lambda parts, dtype=float: np.concatenate(parts) if parts else np.zeros(0, dtype)  # noqa: E731
+    rows_idx = cat(rows_idx, np.int64).astype(np.int64)
+    steps = np.tile(np.arange(h), len(rows_idx) // h if h else 0)
+    out = panel.ids.iloc[rows_idx].reset_index(drop=True)
+    pos = panel.end_positions()[rows_idx] + steps
+    out[panel.time_col] = panel.time_labels(pos)
+    out["forecast"] = cat(fc)
+    out["segment"] = seg_col
+    out["champion"] = champ_col
+    out["fallback"] = cat(fbk, bool).astype(bool)
+    for lv in levels:
+        out[f"lo-{lv}"] = cat(lo[lv])
+        out[f"hi-{lv}"] = cat(hi[lv])
+    out["interval"] = cat(meth, object)
+    key = np.argsort(rows_idx * max(h, 1) + steps, kind="stable")
+    return out.iloc[key].reset_index(drop=True)
+
+
+def with_levels(frame: pd.DataFrame, levels) -> pd.DataFrame:
+    """The forecast columns, with the interval columns of ``levels`` only."""
+    keep = [c for c in frame.columns if not (c.startswith(("lo-", "hi-")) or c == "interval")]
+    if levels:
+        keep += [f"{p}-{lv}" for lv in levels for p in ("lo", "hi")] + ["interval"]
+    return frame[keep]
+
+
+@dataclass
+class PooledRun:
+    """The pooled candidates' backtests on one segmentation."""
+
+    forecasts: dict                                    # spec -> (W, n, h)
+    errors: dict = field(default_factory=dict)         # segment -> {spec: error}
+    fallbacks: dict = field(default_factory=dict)      # spec -> [(w, series, reason)]
+    seconds: dict = field(default_factory=dict)        # spec -> seconds
+
+
+def _fallback_counts(fallbacks: dict, idx, W: int) -> dict:
+    """Per candidate, the fallbacks of the series ``idx`` in each window."""
+    members = set(np.asarray(idx).tolist())
+    out = {}
+    for s, fb in fallbacks.items():
+        c = np.zeros(W)
+        for w, i, _ in fb:
+            if i in members:
+                c[w] += 1
+        out[s] = c
+    return out
+
+
+def _take_rows(a, idx):
+    """Rows ``idx`` of an array, or of each array of an intervals dict."""
+    if isinstance(a, dict):
+        return {k: (lo[idx], hi[idx]) for k, (lo, hi) in a.items()}
+    return a[idx]
+
+
+def _workers(engine) -> int:
+    import os
+    n = getattr(engine, "n_jobs", None)
+    if n is not None:
+        return max(1, os.cpu_count() or 1) if n == -1 else max(1, int(n))
+    return 2
