@@ -23,7 +23,8 @@ from ._version import __version__
 from .clustering.constraints import ClusteringConstraints, ConstraintReport
 from .clustering.mapping import SegmentMapping, read_mapping
 from .clustering.segmenter import Segmenter
-from .data.panel import Panel, read_panel
+from .data.panel import Panel
+from .data.reading import read_panel
 from .distances.dtw import dtw_distance, dtw_pairwise
 from .errors import (
     ConstraintViolationError,

@@ -84,7 +84,7 @@ def _freq(value):
 
 
 def _load_panel(args):
-    from .data.panel import read_panel
+    from .data.reading import read_panel
     return read_panel(args.data, id_col=args.id if len(args.id) > 1 else args.id[0],
                       time_col=args.time, target_col=args.target, value_cols=args.values,
                       static_cols=args.static, freq=_freq(args.freq), missing=args.missing)
@@ -220,7 +220,7 @@ def _write_csv(path, frame) -> None:
 def _forecast_with_saved(args, fc, out) -> int:
     """``forecast --model forecaster.segmenter``: forecast new history, no refit."""
     import pandas as pd
-    from .data.panel import read_table
+    from .data.reading import read_table
     ids = args.id or fc.data_args_["id_col"]
     ids = [ids] if isinstance(ids, str) else list(ids)
     data = read_table(args.data, text_cols=ids)
@@ -287,7 +287,7 @@ def _cmd_forecast(args) -> int:
                **{k: v for k, v in kwargs.items()
                   if k in ("id_col", "time_col", "target_col", "freq", "missing")})
     else:
-        from .data.panel import read_table
+        from .data.reading import read_table
         text = kwargs.get("id_col", "unique_id")
         frame = read_table(args.data, text_cols=[text] if isinstance(text, str) else text)
         fc.fit(frame, mapping=mapping, segmenter=segmenter, **cov,

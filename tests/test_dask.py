@@ -76,7 +76,7 @@ def test_segmenter_on_dask_equals_local_from_a_frame(client, data):
 
 def test_parquet_folder_read_by_the_workers_equals_local(client, data, monkeypatch):
     _, folder, local = data
-    import segmenter.panel as panel_module
+    import segmenter.data.reading as panel_module
 
     def no_client_read(*a, **k):        # the client must not read the data itself
         raise AssertionError("the client read the Parquet data")
@@ -232,7 +232,7 @@ def test_forecaster_reads_a_parquet_folder_on_the_workers(client, tmp_path, monk
         shuffled.iloc[part].to_parquet(tmp_path / f"p{j}.parquet")
     kw = dict(horizon=6, n_origins=2, candidates="quick", progress=False)
     local = sg.SegmentedForecaster(**kw, n_jobs=1).fit(tmp_path, mapping=mapping_for(df))
-    import segmenter.panel as panel_module
+    import segmenter.data.reading as panel_module
     monkeypatch.setattr(panel_module, "read_table", lambda *a, **k: pytest.fail("read here"))
     dask = sg.SegmentedForecaster(**kw, engine=client).fit(tmp_path, mapping=mapping_for(df))
     pd.testing.assert_frame_equal(local.forecasts_, dask.forecasts_)

@@ -79,7 +79,8 @@ from .. import persistence
 from .._spec import resolve_specs
 from .._version import __version__
 from ..base import SegmenterEstimator, check_fitted, params_key
-from ..data.panel import Panel, read_panel, reading_args
+from ..data.panel import Panel
+from ..data.reading import read_panel, reading_args
 from ..errors import ConstraintViolationError, DataValidationError, NotFittedError, Problem
 from ..selection.folds import make_folds
 from ..selection.metrics import metric_names

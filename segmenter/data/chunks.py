@@ -43,10 +43,11 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataValidationError, Problem
-from .panel import (Panel, combine_fingerprint, grid_steps, id_labels, integer_step,
-                    is_dask_collection, is_integer_times, naive_times, read_panel)
+from .panel import Panel, combine_fingerprint, id_labels
+from .reading import is_dask_collection, read_panel
+from .timegrid import grid_steps, integer_step, is_integer_times, naive_times
 
-__all__ = ["ChunkedPanel", "load_chunks", "CHUNK_SERIES", "is_dask_collection"]
+__all__ = ["ChunkedPanel", "load_chunks", "CHUNK_SERIES"]
 
 log = logging.getLogger("segmenter.chunks")
 
@@ -418,7 +419,7 @@ def _common_freq(engine, parts, names, profiles, first, args, id_cols):
         return max(step, 1)
     if any(i is not None for i in ints):
         return None                       # mixed: every chunk reports the problem
-    from .panel import _freq_of_all_times, _freq_votes
+    from .timegrid import freq_of_all_times, freq_votes
     rows = pd.concat([pr["rows"] for pr in profiles]).groupby(
         id_cols, sort=False, dropna=False)["_rows"].sum().reset_index()
     counts = first.merge(rows, on=id_cols, how="left")["_rows"].to_numpy()
@@ -431,14 +432,14 @@ def _common_freq(engine, parts, names, profiles, first, args, id_cols):
         return None                       # periods, or unparseable: chunks decide/report
     codes = longest.reset_index().merge(times[id_cols], on=id_cols, how="right")["index"]
     codes = codes.to_numpy()[ok]
-    votes = _freq_votes(ns[ok], codes)
+    votes = freq_votes(ns[ok], codes)
     if votes:
         freq = votes.most_common(1)[0][0]
     else:
         every = engine.map(_unique_times, [(p, args["time_col"]) for p in parts],
                            [f"times of {n}" for n in names], desc="freq")
         ns_all, ok_all = _as_ns(pd.concat(every, ignore_index=True))
-        freq = None if ns_all is None else _freq_of_all_times(ns_all[ok_all])
+        freq = None if ns_all is None else freq_of_all_times(ns_all[ok_all])
     log.info("chunks: frequency %r inferred from the longest series", freq)
     return freq
 

@@ -11,8 +11,9 @@ import pandas as pd
 
 from .._spec import resolve_specs
 from ..data.calendar import season_length_for
-from ..data.chunks import is_dask_collection, load_chunks, parquet_parts
-from ..data.panel import Panel, read_panel
+from ..data.chunks import load_chunks, parquet_parts
+from ..data.panel import Panel
+from ..data.reading import is_dask_collection, read_panel
 from ..errors import DataValidationError, Problem
 from .base import ForecastBlueprint
 from .catalogue import INTERMITTENT, MODES, make_forecaster

@@ -40,7 +40,8 @@ from ..base import SegmenterEstimator, check_fitted, get_tag, params_key
 from ..clustering.constraints import check_segment_count
 from ..clustering.mapping import SegmentMapping
 from ..data.chunks import ChunkedPanel
-from ..data.panel import Panel, read_panel, reading_args
+from ..data.panel import Panel
+from ..data.reading import read_panel, reading_args
 from ..errors import DataValidationError, Problem
 from ..selection.metrics import metric_names
 from .backtest import DataSpec, ForecastData

@@ -1,0 +1,266 @@
+"""Reading a long table into a :class:`~segmenter.data.panel.Panel`: files, frames and
+dask collections, every problem of the input collected and named (columns, ids, rows)
+before anything is built.  The policies for gaps and missing values are described in
+:mod:`segmenter.data.panel`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataValidationError, Problem
+from .panel import Panel, id_labels
+from .timegrid import MAX_GRID_STEPS, row_numbers, time_positions
+
+__all__ = ["read_panel", "read_table", "build_panel", "reading_args", "is_dask_collection"]
+
+
+def read_panel(data: "pd.DataFrame | str | os.PathLike", id_col="unique_id", time_col="ds",
+               target_col="y", **kwargs) -> Panel:
+    """Build a :class:`Panel` from a DataFrame, a CSV / Parquet path (a folder of Parquet
+    files too), a list of Parquet files or a dask DataFrame (computed here).
+
+    Parameters are those of :meth:`Panel.from_frame`.  CSV files are read with pandas'
+    defaults; the time column is parsed by the panel (datetimes or integer steps).
+    """
+    if is_dask_collection(data):
+        data = data.compute()
+    elif isinstance(data, (list, tuple)):
+        data = pd.concat([read_table(p, text_cols=as_list(id_col)) for p in data],
+                         ignore_index=True)
+    if isinstance(data, pd.DataFrame):
+        return Panel.from_frame(data, id_col, time_col, target_col, **kwargs)
+    return Panel.from_frame(read_table(data, text_cols=as_list(id_col)), id_col, time_col,
+                            target_col, **kwargs)
+
+
+def is_dask_collection(data) -> bool:
+    """Whether ``data`` is a dask collection (recognised without importing dask)."""
+    return type(data).__module__.split(".")[0] == "dask" and hasattr(data, "to_delayed")
+
+
+def read_table(path: "str | os.PathLike", text_cols: Sequence[str] = ()) -> pd.DataFrame:
+    """Read a CSV or Parquet file (or a folder of Parquet files) into a DataFrame.
+
+    ``text_cols`` (the series-id columns) are read from CSV as text, so ids such as
+    ``"001"`` stay exactly as written.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise DataValidationError([Problem("no_file", None, f"{str(p)!r} does not exist")])
+    suffix = p.suffix.lower()
+    if p.is_dir() or suffix in (".parquet", ".pq"):
+        return pd.read_parquet(p)
+    if suffix in (".csv", ".txt", ".gz", ".tsv"):
+        sep = "\t" if suffix == ".tsv" else ","
+        header = pd.read_csv(p, sep=sep, nrows=0).columns
+        return pd.read_csv(p, sep=sep, dtype={c: str for c in text_cols if c in header})
+    raise DataValidationError([Problem(
+        "unknown_format", None, f"cannot tell the format of {str(p)!r}; use a .csv or "
+        ".parquet file")])
+
+
+def reading_args(panel) -> dict:
+    """The reading arguments of ``panel`` (to read new data the same way)."""
+    return {"id_col": panel.id_cols if len(panel.id_cols) > 1 else panel.id_cols[0],
+            "time_col": panel.time_col, "target_col": panel.target_col,
+            "value_cols": list(panel.value_cols[1:]), "static_cols": list(panel.static_cols),
+            "freq": panel.freq, "missing": panel.missing_policy}
+
+
+def as_list(cols: str | Sequence[str] | None) -> list[str]:
+    if cols is None:
+        return []
+    if isinstance(cols, str):
+        return [cols]
+    return list(cols)
+
+
+def build_panel(df, id_col, time_col, target_col, value_cols, static_cols, segment_col,
+                freq, missing, dtype) -> Panel:
+    """Validate a long frame and build its panel (:meth:`Panel.from_frame` documents the
+    arguments); every problem is collected before raising."""
+    if not isinstance(df, pd.DataFrame):
+        raise DataValidationError([Problem(
+            "not_a_frame", None,
+            f"expected a pandas DataFrame, got {type(df).__name__}; use read_panel() for "
+            "CSV/Parquet paths")])
+    if missing not in ("keep", "interpolate", "zero"):
+        raise DataValidationError([Problem(
+            "bad_parameter", None,
+            f"missing={missing!r} is not a policy; use 'keep', 'interpolate' or 'zero'")])
+    id_cols = as_list(id_col)
+    extra = as_list(value_cols)
+    statics = as_list(static_cols)
+    problems: list[Problem] = []
+
+    # --- columns present? ---------------------------------------------------------
+    wanted = id_cols + [time_col, target_col] + extra + statics + as_list(segment_col)
+    absent = [c for c in dict.fromkeys(wanted) if c not in df.columns]
+    if absent:
+        problems.append(Problem(
+            "missing_columns", None,
+            f"columns {absent} are not in the frame (it has {list(df.columns)[:20]}); "
+            "pass the right names with id_col=, time_col=, target_col=..."))
+    if segment_col is not None and segment_col in id_cols:
+        problems.append(Problem(
+            "segment_is_id", segment_col,
+            "the segment-id column is the series-id column (constraint C6); name a "
+            "different column that holds the segment of each series"))
+    if len(df) == 0:
+        problems.append(Problem("empty", None, "the frame has no rows; pass at least one "
+                                "series"))
+    cols = pd.Index(df.columns)
+    dup = sorted({str(c) for c in cols[cols.duplicated()] if c in set(wanted)})
+    if dup:
+        problems.append(Problem("duplicate_columns", None, f"columns {dup} appear more than "
+                                "once in the frame; rename or drop the copies"))
+    if problems:
+        raise DataValidationError(problems)
+
+    n_rows = len(df)
+    # --- ids ----------------------------------------------------------------------
+    id_frame = df[id_cols]
+    null_id = id_frame.isna().any(axis=1).to_numpy()
+    if null_id.any():
+        problems.append(Problem(
+            "null_ids", ",".join(id_cols),
+            f"{int(null_id.sum())} rows have a missing series id; drop them or fill the id",
+            rows=row_numbers(null_id)))
+    if len(id_cols) == 1:
+        codes, _ = pd.factorize(id_frame.iloc[:, 0], sort=False, use_na_sentinel=True)
+        codes = np.asarray(codes, dtype=np.int64)
+    else:
+        codes = id_frame.groupby(id_cols, sort=False, dropna=True).ngroup().to_numpy()
+        codes = np.where(null_id, -1, codes).astype(np.int64)
+    valid_row = codes >= 0
+    n_series = int(codes.max()) + 1 if valid_row.any() else 0
+    first_row = np.full(n_series, n_rows, dtype=np.int64)
+    np.minimum.at(first_row, codes[valid_row], np.flatnonzero(valid_row))
+    ids = id_frame.iloc[first_row].reset_index(drop=True)
+
+    def labels_of(code_array: np.ndarray) -> list:
+        return id_labels(ids.iloc[np.unique(code_array[code_array >= 0])])
+
+    # --- times --------------------------------------------------------------------
+    tpos, grid, time_dtype, tprobs = time_positions(df[time_col], codes, freq, labels_of)
+    problems.extend(tprobs)
+
+    # --- values -------------------------------------------------------------------
+    vcols = [target_col] + [c for c in extra if c != target_col]
+    vals = np.empty((n_rows, len(vcols)), dtype=np.float64)
+    for j, c in enumerate(vcols):
+        col = df[c]
+        if pd.api.types.is_bool_dtype(col):
+            problems.append(Problem(
+                "boolean_target", c,
+                "the column is boolean; clustering and segmented forecasting need a numeric "
+                "regression target (constraint C8); cast it to numbers if that is meant"))
+            vals[:, j] = col.astype(float).to_numpy()
+            continue
+        num = pd.to_numeric(col, errors="coerce")
+        bad = (num.isna() & col.notna()).to_numpy()
+        if bad.any():
+            problems.append(Problem(
+                "non_numeric", c,
+                f"{int(bad.sum())} values are not numbers (e.g. {col[bad].iloc[:3].tolist()}); "
+                "clean or convert them with pd.to_numeric", ids=labels_of(codes[bad]),
+                rows=row_numbers(bad)))
+        arr = num.to_numpy(dtype=np.float64, na_value=np.nan)
+        inf = np.isinf(arr)
+        if inf.any():
+            problems.append(Problem(
+                "infinite", c, f"{int(inf.sum())} values are infinite; replace them with NaN "
+                "(missing) or a finite value", ids=labels_of(codes[inf]), rows=row_numbers(inf)))
+        vals[:, j] = arr
+
+    # --- duplicates ---------------------------------------------------------------
+    if tpos is not None:
+        ok = valid_row & (tpos >= 0)
+        key = pd.DataFrame({"c": codes[ok], "t": tpos[ok]})
+        dup = np.zeros(n_rows, dtype=bool)
+        dup[np.flatnonzero(ok)] = key.duplicated(keep=False).to_numpy()
+        if dup.any():
+            problems.append(Problem(
+                "duplicate_rows", time_col,
+                f"{int(dup.sum())} rows share a (series id, time) with another row; "
+                "aggregate them (e.g. df.groupby([id, time]).sum()) or drop the duplicates",
+                ids=labels_of(codes[dup]), rows=row_numbers(dup)))
+
+    # --- static and segment columns -------------------------------------------------
+    per_series_cols = statics + as_list(segment_col)
+    static_values = {}
+    for c in per_series_cols:
+        col = df[c]
+        sub = pd.DataFrame({"c": codes, "v": col}).loc[valid_row]
+        nun = sub.groupby("c", sort=True)["v"].nunique(dropna=False)
+        conflicted = nun.index[nun.to_numpy() > 1].to_numpy()
+        if len(conflicted):
+            kind = "segment_not_constant" if c == segment_col else "static_conflict"
+            hint = ("every row of a series must belong to the same segment (constraint C7)"
+                    if c == segment_col else "a static column must hold one value per series")
+            problems.append(Problem(kind, c, f"rows of the same series disagree; {hint}",
+                                    ids=labels_of(conflicted)))
+        static_values[c] = col.iloc[first_row].reset_index(drop=True)
+    if segment_col is not None and segment_col in df.columns:
+        null_seg = df[segment_col].isna().to_numpy() & valid_row
+        if null_seg.any():
+            problems.append(Problem("null_segment", segment_col,
+                                    "rows have no segment id; give every series a segment",
+                                    ids=labels_of(codes[null_seg]), rows=row_numbers(null_seg)))
+
+    if problems:
+        raise DataValidationError(problems)
+
+    # --- lay series on the grid -------------------------------------------------------
+    order = np.lexsort((tpos, codes))
+    codes_s, tpos_s = codes[order], tpos[order]
+    counts = np.bincount(codes_s, minlength=n_series)
+    row_off = np.zeros(n_series + 1, dtype=np.int64)
+    np.cumsum(counts, out=row_off[1:])
+    start = tpos_s[row_off[:-1]]
+    end = tpos_s[row_off[1:] - 1]
+    lengths = end - start + 1
+    offsets = np.zeros(n_series + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    total = int(offsets[-1])
+    if total > MAX_GRID_STEPS and total > 20 * n_rows:
+        raise DataValidationError([Problem(
+            "grid_too_large", time_col,
+            f"laying the series on the {grid.freq!r} grid would create {total} steps for "
+            f"{n_rows} rows; the frequency is probably too fine: pass freq= explicitly")])
+    dest = offsets[codes_s] + (tpos_s - start[codes_s])
+    values = np.full((total, len(vcols)), np.nan, dtype=dtype)
+    values[dest] = vals[order]
+    observed = np.zeros(total, dtype=bool)
+    observed[dest] = True
+    has_value = ~np.isnan(values[:, 0])      # before any filling: real observations
+    if missing != "keep":
+        _fill_missing(values, offsets, missing)
+
+    statics_frame = pd.DataFrame({c: static_values[c] for c in statics}, index=pd.RangeIndex(n_series))
+    segments = static_values[segment_col].to_numpy() if segment_col is not None else None
+    return Panel(id_cols=id_cols, time_col=time_col, target_col=target_col, value_cols=vcols,
+                 static_cols=statics, ids=ids, offsets=offsets,
+                 values=np.ascontiguousarray(values), observed=observed, start=start,
+                 grid=grid, statics=statics_frame, segments=segments, segment_col=segment_col,
+                 n_input_rows=n_rows, missing_policy=missing, time_dtype=time_dtype,
+                 has_value=has_value)
+
+
+def _fill_missing(values: np.ndarray, offsets: np.ndarray, how: str) -> None:
+    if how == "zero":
+        np.nan_to_num(values, copy=False, nan=0.0)
+        return
+    for j in range(values.shape[1]):
+        for i in range(len(offsets) - 1):
+            seg = values[offsets[i]:offsets[i + 1], j]
+            nan = np.isnan(seg)
+            if nan.any() and not nan.all():
+                x = np.arange(len(seg))
+                seg[nan] = np.interp(x[nan], x[~nan], seg[~nan])
