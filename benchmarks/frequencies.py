@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 import segmenter as sg
+from segmenter.datasets import make_retail
 from segmenter.selection.metrics import mase
 
 PANELS = {  # name: (freq, periods, series, zero share, horizon)
@@ -30,20 +31,7 @@ PANELS = {  # name: (freq, periods, series, zero share, horizon)
 
 
 def panel(freq, periods, n, zeros, seed=0):
-    rng = np.random.default_rng(seed)
-    times = pd.date_range("2022-01-03", periods=periods, freq=freq)
-    days = (times - times[0]) / pd.Timedelta(days=1)
-    rows = []
-    for i in range(n):
-        level = rng.uniform(20, 200)
-        y = level * (1 + 0.2 * np.sin(2 * np.pi * days / 365.25 + i)
-                     + 0.1 * np.sin(2 * np.pi * days / 7) + 0.1 * np.sin(2 * np.pi * (days % 1)))
-        y = y + rng.normal(0, 0.05 * level, periods)
-        if zeros:
-            y = np.where(rng.random(periods) < zeros, 0.0, np.round(y / 20))
-        rows.append(pd.DataFrame({"unique_id": f"s{i:02d}", "ds": times, "y": y,
-                                  "seg": i % 4}))
-    return pd.concat(rows, ignore_index=True)
+    return make_retail(freq, periods, n, zeros, n_segments=4, random_state=seed)
 
 
 def main(argv=None) -> int:

@@ -19,7 +19,7 @@ import pandas as pd
 
 from .errors import missing_dependency
 
-__all__ = ["load_tourism", "load_m3", "make_planted"]
+__all__ = ["load_tourism", "load_m3", "make_planted", "make_retail"]
 
 
 def load_tourism() -> pd.DataFrame:
@@ -119,3 +119,34 @@ def make_planted(n_series: int, length: int = 200, n_clusters: int = 4, noise: f
                        "ds": np.tile(np.arange(length, dtype=np.int64), n_series),
                        "y": y.ravel()})
     return df, labels
+
+
+def make_retail(freq: str, periods: int, n_series: int = 12, zeros: float = 0.0,
+                n_segments: int = 2, random_state=0) -> pd.DataFrame:
+    """Retail-like series at any frequency: a level, yearly, weekly and daily cycles and
+    noise; with ``zeros`` > 0, small counts with that share of zeros (intermittent).
+
+    Returns a long frame: ``unique_id`` ("s00"...), ``ds`` (from 2022-01-03, ``freq``),
+    ``y``, and ``seg`` (series ``i`` in segment ``i % n_segments``).
+
+    Examples
+    --------
+    >>> df = make_retail("W-MON", 10, n_series=3)
+    >>> df.shape, sorted(df["seg"].unique().tolist())
+    ((30, 4), [0, 1])
+    """
+    rng = np.random.default_rng(random_state)
+    times = pd.date_range("2022-01-03", periods=periods, freq=freq)
+    days = ((times - times[0]) / pd.Timedelta(days=1)).to_numpy()
+    rows = []
+    for i in range(n_series):
+        level = rng.uniform(20, 200)
+        y = level * (1 + 0.2 * np.sin(2 * np.pi * days / 365.25 + i)
+                     + 0.1 * np.sin(2 * np.pi * days / 7)
+                     + 0.1 * np.sin(2 * np.pi * (days % 1)))
+        y = y + rng.normal(0, 0.05 * level, periods)
+        if zeros:
+            y = np.where(rng.random(periods) < zeros, 0.0, np.round(y / 20))
+        rows.append(pd.DataFrame({"unique_id": f"s{i:02d}", "ds": times, "y": y,
+                                  "seg": i % n_segments}))
+    return pd.concat(rows, ignore_index=True)

@@ -1,30 +1,14 @@
 """The panels teams hold: weekly, daily, hourly, short and mostly-zero ones get
 backtested, forecast and a verdict with numbers, or a plain "could not compare"."""
-import numpy as np
-import pandas as pd
 import pytest
 
 import segmenter as sg
 from segmenter.cli import main
+from segmenter.datasets import make_retail
 
 
 def panel(freq: str, periods: int, n: int = 12, zeros: float = 0.0, seed: int = 0):
-    """Retail-like series: level, yearly and weekly/daily cycles, noise, optional zeros."""
-    rng = np.random.default_rng(seed)
-    times = pd.date_range("2022-01-03", periods=periods, freq=freq)
-    days = (times - times[0]) / pd.Timedelta(days=1)
-    rows = []
-    for i in range(n):
-        level = rng.uniform(20, 200)
-        y = level * (1 + 0.2 * np.sin(2 * np.pi * days / 365.25 + i)
-                     + 0.1 * np.sin(2 * np.pi * days / 7)
-                     + 0.1 * np.sin(2 * np.pi * (days % 1)))
-        y = y + rng.normal(0, 0.05 * level, periods)
-        if zeros:
-            y = np.where(rng.random(periods) < zeros, 0.0, np.round(y / 20))
-        rows.append(pd.DataFrame({"unique_id": f"s{i:02d}", "ds": times, "y": y,
-                                  "seg": i % 2}))
-    return pd.concat(rows, ignore_index=True)
+    return make_retail(freq, periods, n, zeros, n_segments=2, random_state=seed)
 
 
 def fit(df, horizon, **kw):

@@ -180,22 +180,52 @@ class LocalResult:
     usable: dict                           # spec -> bool (n,): long enough somewhere
     seconds: dict                          # spec -> seconds
 
+    @classmethod
+    def empty(cls, idx, n_windows: int, horizon: int, specs) -> "LocalResult":
+        """A result for the series ``idx`` with nothing computed yet (NaN forecasts)."""
+        W, n, h = n_windows, len(idx), horizon
+        return cls(np.asarray(idx), np.full((W, n, h), np.nan), np.full((W, n), np.nan),
+                   np.zeros((W, n), dtype=np.int64), np.zeros((W, n), dtype=bool),
+                   np.zeros(n), {s: np.full((W, n, h), np.nan) for s in specs},
+                   {s: {} for s in specs}, {s: [] for s in specs},
+                   {s: np.zeros(n, dtype=bool) for s in specs},
+                   {s: np.zeros(n, dtype=bool) for s in specs}, {s: 0.0 for s in specs})
+
+    @classmethod
+    def merge(cls, parts: list, n: int, n_windows: int, horizon: int,
+              specs) -> "LocalResult":
+        """The results of chunks of series, placed at their positions among ``n``
+        series (fallbacks renumbered from chunk positions to panel positions)."""
+        out = cls.empty(np.arange(n), n_windows, horizon, specs)
+        shape = (n_windows, n, horizon)
+        for r in parts:
+            idx = r.idx
+            out.actuals[:, idx], out.scales[:, idx] = r.actuals, r.scales
+            out.scale_lags[:, idx], out.nonnegative[:, idx] = r.scale_lags, r.nonnegative
+            out.zero_share[idx] = r.zero_share
+            for s in specs:
+                out.forecasts[s][:, idx] = r.forecasts[s]
+                for lv, (lo, hi) in r.intervals[s].items():
+                    store = out.intervals[s]
+                    if lv not in store:
+                        store[lv] = (np.full(shape, np.nan), np.full(shape, np.nan))
+                    store[lv][0][:, idx], store[lv][1][:, idx] = lo, hi
+                out.fallbacks[s] += [(w, int(idx[i]), why) for w, i, why in r.fallbacks[s]]
+                out.failed[s][idx] = r.failed[s]
+                out.usable[s][idx] = r.usable[s]
+                out.seconds[s] += r.seconds[s]
+        return out
+
 
 def run_local(source, spec: DataSpec, idx, cutoffs: np.ndarray, horizon: int,
               candidates: list[ForecastBlueprint], levels) -> LocalResult:
     """The local candidates on the series ``idx`` in every window (a task)."""
     data = materialize(source, spec, keys=idx)
     W, n = cutoffs.shape[0], len(data)
-    A = np.full((W, n, horizon), np.nan)
-    S = np.full((W, n), np.nan)
-    lags = np.zeros((W, n), dtype=np.int64)
-    nonneg = np.zeros((W, n), dtype=bool)
-    F = {bp.spec: np.full((W, n, horizon), np.nan) for bp in candidates}
-    IV: dict = {bp.spec: {} for bp in candidates}
-    FB = {bp.spec: [] for bp in candidates}
-    failed = {bp.spec: np.zeros(n, dtype=bool) for bp in candidates}
-    usable = {bp.spec: np.zeros(n, dtype=bool) for bp in candidates}
-    secs = {bp.spec: 0.0 for bp in candidates}
+    res = LocalResult.empty(idx, W, horizon, [bp.spec for bp in candidates])
+    A, S, lags, nonneg = res.actuals, res.scales, res.scale_lags, res.nonnegative
+    F, IV, FB, secs = res.forecasts, res.intervals, res.fallbacks, res.seconds
+    failed, usable = res.failed, res.usable
     m = spec.season_length
     with threadpool_limits(limits=1):
         for w in range(W):
@@ -218,10 +248,9 @@ def run_local(source, spec: DataSpec, idx, cutoffs: np.ndarray, horizon: int,
                     if len(group.values[j]) >= need:
                         failed[bp.spec][pos[j]] = True
                 usable[bp.spec][pos[[len(v) >= need for v in group.values]]] = True
-    zeros = np.array([np.mean(v[~np.isnan(v)] == 0) if np.isfinite(v).any() else 0.0
-                      for v in data.values])
-    return LocalResult(np.asarray(idx), A, S, lags, nonneg, zeros, F, IV, FB, failed, usable,
-                       secs)
+    res.zero_share[:] = [np.mean(v[~np.isnan(v)] == 0) if np.isfinite(v).any() else 0.0
+                         for v in data.values]
+    return res
 
 
 def _store_intervals(store: dict, fc: Forecast, w: int, pos, shape) -> None:

@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..data.chunks import ChunkedPanel
 from ..errors import DataValidationError, Problem
-from .backtest import run_local, run_pooled
+from .backtest import LocalResult, run_local, run_pooled
 from .champions import final_local, forecast_segment, segment_leaderboard, segment_model
 from .evaluation import Backtests, groups, segment_singles
 
@@ -57,34 +57,11 @@ class FitRun:
                  self.plan.cutoffs[:, idx], self.horizon, local, levels) for idx in chunks]
         labels = [f"local backtests of series {idx[0]}-{idx[-1]}" for idx in chunks]
         outs = self.map(run_local, jobs, labels, "backtests") if jobs else []
-        W, h = self.plan.n_windows, self.horizon
-        A, S = np.full((W, n, h), np.nan), np.full((W, n), np.nan)
-        lags = np.zeros((W, n), dtype=np.int64)
-        nonneg = np.zeros((W, n), dtype=bool)
-        F = {b.spec: np.full((W, n, h), np.nan) for b in local}
-        IV: dict = {b.spec: {} for b in local}
-        FB = {b.spec: [] for b in local}
-        failed = {b.spec: np.zeros(n, dtype=bool) for b in local}
-        usable = {b.spec: np.zeros(n, dtype=bool) for b in local}
-        secs = {b.spec: 0.0 for b in local}
-        zero_share = np.zeros(n)
-        for r in outs:
-            idx = r.idx
-            A[:, idx], S[:, idx], lags[:, idx] = r.actuals, r.scales, r.scale_lags
-            nonneg[:, idx] = r.nonnegative
-            zero_share[idx] = r.zero_share
-            for s in F:
-                F[s][:, idx] = r.forecasts[s]
-                for lv, (lo, hi) in r.intervals[s].items():
-                    if lv not in IV[s]:
-                        IV[s][lv] = (np.full((W, n, h), np.nan), np.full((W, n, h), np.nan))
-                    IV[s][lv][0][:, idx], IV[s][lv][1][:, idx] = lo, hi
-                FB[s] += [(w, int(idx[i]), reason) for w, i, reason in r.fallbacks[s]]
-                failed[s][idx] = r.failed[s]
-                usable[s][idx] = r.usable[s]
-                secs[s] += r.seconds[s]
-        return Backtests(self.plan, A, S, lags, nonneg, F, IV, FB, failed, usable, secs,
-                         self.metric), zero_share
+        r = LocalResult.merge(outs, n, self.plan.n_windows, self.horizon,
+                              [b.spec for b in local])
+        return Backtests(self.plan, r.actuals, r.scales, r.scale_lags, r.nonnegative,
+                         r.forecasts, r.intervals, r.fallbacks, r.failed, r.usable, r.seconds,
+                         self.metric), r.zero_share
 
     def pooled_backtests(self, pooled, segs) -> list:
         """Per segmentation, a :class:`PooledRun` of the pooled candidates on its segments
