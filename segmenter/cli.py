@@ -295,7 +295,7 @@ def _cmd_forecast(args) -> int:
     forecasts = fc.predict(level=args.level or None)
     _write_csv(out / "forecasts.csv", forecasts)
     _write_csv(out / "forecast_leaderboard.csv", fc.leaderboard_)
-    if fc.compare:
+    if hasattr(fc, "comparison_"):
         _write_csv(out / "comparison.csv", fc.comparison_)
         _write_csv(out / "comparison_per_series.csv", fc.comparison_per_series_)
         _write_csv(out / "selection.csv", fc.selection_)
@@ -303,7 +303,7 @@ def _cmd_forecast(args) -> int:
     print(f"Backtests: {fc.plan_.describe()}")
     print(f"Segmentation: {fc.segmentation_}; champions by segment: {fc.champions_}")
     code = EXIT_OK
-    if fc.compare:
+    if hasattr(fc, "comparison_"):
         import pandas as pd
         with pd.option_context("display.width", 200, "display.max_columns", 20):
             print(fc.selection_.to_string(index=False, float_format=lambda v: f"{v:.4f}"))

@@ -131,3 +131,16 @@ def test_forecast_with_another_row_or_one_champion_everywhere(planted):
     assert (every["champion"] == "seasonal_naive").all() and "lo-80" in every.columns
     with pytest.raises(sg.DataValidationError, match="not a row of selection_"):
         fc.forecast_with("nope")
+
+
+def test_a_refit_without_comparison_keeps_no_stale_comparison():
+    df, truth = regimes(n_per=4, length=40)
+    df["seg"] = np.repeat(truth, 40)
+    fc = sg.SegmentedForecaster(horizon=6, candidates=["naive"], season_length=12,
+                                n_jobs=1, progress=False)
+    fc.fit(df, segment_col="seg")
+    assert "comparison_text_" in fc.__dict__
+    fc.set_params(compare=False).fit(df, segment_col="seg")
+    assert not any(hasattr(fc, a) for a in ("comparison_", "comparison_text_",
+                                             "improvement_", "comparison_per_series_"))
+    assert list(fc.selection_["candidate"]) == ["user column"]

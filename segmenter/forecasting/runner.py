@@ -64,6 +64,8 @@ log = logging.getLogger("segmenter.runner")
 #: are computed on demand).
 DEFAULT_LEVELS = (80, 95)
 
+_COMPARISON = ("comparison_", "comparison_per_series_", "improvement_", "comparison_text_")
+
 
 class SegmentedForecaster(SegmenterEstimator):
     """One forecasting champion per segment, chosen on honest backtests, served as one
@@ -224,10 +226,12 @@ class SegmentedForecaster(SegmenterEstimator):
         """
         self._check_params()
         t_start = time.perf_counter()
+        for name in _COMPARISON:             # a fit without comparison keeps none
+            self.__dict__.pop(name, None)
         engine = self._engine()
         static_cols, future_cols = list(static_cols or []), list(future_cols or [])
         panel = read_fit_data(data, engine, id_col, time_col, target_col, segment_col,
-                          static_cols, future_cols, freq, missing)
+                              static_cols, future_cols, freq, missing)
         if segmenter is not None and not hasattr(segmenter, "mapping_"):
             log.info("fitting the segmenter first")
             sub = None if checkpoint is None else Path(checkpoint) / "segmenter"
@@ -260,16 +264,7 @@ class SegmentedForecaster(SegmenterEstimator):
                        {b.spec for b in local if get_tag(b, "demand") == "intermittent"})
         timings["local backtests"] = time.perf_counter() - t0
         # -- segmentations: pooled backtests, scored ----------------------------------
-        cands = []
-        if self.select == "forecast" and segmenter is not None:
-            cands = from_segmenter(segmenter, ids, self.n_candidates,
-                                   lambda model, pos: _assign(segmenter, model, panel, pos))
-            if base is not None and base.kind == "user":
-                cands.append(base)
-        elif base is not None:
-            cands = [base]
-        segs = cands + (baselines(cands, panel.n_series, self.n_random, self.random_state)
-                        if self.compare or self.select == "forecast" else [])
+        cands, segs = self._segmentations_of(panel, ids, base, segmenter)
         t0 = time.perf_counter()
         pooled_runs = run.pooled_backtests(pooled, segs)
         timings["pooled backtests"] = time.perf_counter() - t0
@@ -371,6 +366,22 @@ class SegmentedForecaster(SegmenterEstimator):
     def _run(self, engine, panel, data) -> FitRun:
         return FitRun(engine, panel, data, self._spec, self.plan_, self.horizon, self._bps,
                       self.metric, self.progress, self.__dict__.setdefault("_finals", {}))
+
+    def _segmentations_of(self, panel, ids, base, segmenter):
+        """The candidate segmentations (the segmenter's rows with ``select="forecast"``,
+        the given segments) and, after them, the baselines: (candidates, all)."""
+        cands = []
+        if self.select == "forecast" and segmenter is not None:
+            cands = from_segmenter(segmenter, ids, self.n_candidates,
+                                   lambda model, pos: _assign(segmenter, model, panel, pos))
+            if base is not None and base.kind == "user":
+                cands.append(base)
+        elif base is not None:
+            cands = [base]
+        if self.compare or self.select == "forecast":
+            return cands, cands + baselines(cands, panel.n_series, self.n_random,
+                                            self.random_state)
+        return cands, cands
 
     def _choose(self, segs, evals, n_cands, seconds) -> int:
         """The chosen segmentation's index (least validation error among the candidates,
