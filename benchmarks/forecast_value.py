@@ -142,14 +142,17 @@ def damped_ets_per_series(d: dict, m: int, jobs: int) -> tuple[pd.DataFrame, flo
     long = pd.DataFrame({"unique_id": uid.to_numpy(), "ds": tr[d["time"]].to_numpy(),
                          "y": tr[d["target"]].to_numpy(float)})
     positive = long.groupby("unique_id")["y"].min() > 0
+    if pd.api.types.is_integer_dtype(long["ds"]):
+        freq = 1
+    else:
+        freq = d.get("freq") or pd.infer_freq(np.sort(long["ds"].unique())[-10:])
     t0 = time.perf_counter()
     out = []
     for mult, ids in ((True, positive.index[positive]), (False, positive.index[~positive])):
         if len(ids) == 0:
             continue
         model = AutoETS(season_length=m, model="MAM" if mult else "AAA", damped=True)
-        sf = StatsForecast(models=[model], freq=pd.infer_freq(
-            np.sort(long["ds"].unique())[-10:]) or d.get("freq"), n_jobs=jobs)
+        sf = StatsForecast(models=[model], freq=freq, n_jobs=jobs)
         part = long[long["unique_id"].isin(ids)]
         out.append(sf.forecast(df=part, h=d["h"]))
     fc = pd.concat(out, ignore_index=True)
@@ -157,9 +160,9 @@ def damped_ets_per_series(d: dict, m: int, jobs: int) -> tuple[pd.DataFrame, flo
     seconds = time.perf_counter() - t0
     # back to the data's id columns and times (each series' own next h steps)
     ids = tr.drop_duplicates(key)[key].copy()
-    ids["unique_id"] = ids[key].astype(str).agg("|".join, axis=1) if len(key) > 1 \
+    ids["_uid"] = ids[key].astype(str).agg("|".join, axis=1) if len(key) > 1 \
         else ids[key[0]]
-    fc = fc.merge(ids, on="unique_id").drop(columns=["unique_id"])
+    fc = fc.rename(columns={"unique_id": "_uid"}).merge(ids, on="_uid").drop(columns=["_uid"])
     fc = fc.rename(columns={"ds": d["time"]}) if d["time"] != "ds" else fc
     return fc, seconds, int((~positive).sum())
 
