@@ -26,7 +26,7 @@ import pandas as pd
 
 from ..selection.metrics import METRICS as METRIC_INFO
 from .backtest import METRICS
-from .evaluation import Backtests, Evaluation, conformal_quantiles
+from .evaluation import Backtests, Evaluation, _nanmean0, conformal_quantiles
 
 __all__ = ["compare", "compare_segmentations", "bootstrap_improvement", "interval_scores",
            "N_BOOT"]
@@ -150,7 +150,7 @@ def compare(book: Backtests, strategies: dict, seconds: dict, levels, rng,
     per = {}
     for name, ev in strategies.items():
         if isinstance(ev, list):
-            per[name] = {k: np.nanmean(np.stack([e.final_series[k] for e in ev]), axis=0)
+            per[name] = {k: _nanmean0(np.stack([e.final_series[k] for e in ev]))
                          if ev else np.full(n, np.nan) for k in METRICS}
         else:
             per[name] = ev.final_series

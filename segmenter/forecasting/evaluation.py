@@ -228,7 +228,7 @@ def _per_series(book: Backtests, labels, champ_w, sel_w, final_w) -> Evaluation:
                             for s in specs])                       # (C, n)
 
         def pick(windows):
-            sc = np.stack([np.nanmean(book.errors(s)[metric][windows], axis=0) for s in specs])
+            sc = np.stack([_nanmean0(book.errors(s)[metric][windows]) for s in specs])
             sc = np.where(np.isfinite(sc) & allowed, sc, np.inf)
             best = sc.argmin(axis=0)
             base = specs.index(BASELINE) if BASELINE in specs else 0
