@@ -16,7 +16,7 @@ import warnings
 
 #: old module path -> new module path
 MOVED = {
-    "segmenter.panel": "segmenter.data.reading",
+    "segmenter.panel": "segmenter.data.panel",
     "segmenter.chunks": "segmenter.data.chunks",
     "segmenter.dtw": "segmenter.distances.dtw",
     "segmenter.blueprints": "segmenter.clustering.blueprints",

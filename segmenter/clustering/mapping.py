@@ -37,6 +37,7 @@ import pandas as pd
 
 from ..errors import ConstraintViolationError, DataValidationError, Problem
 from ..data.panel import id_labels
+from ..data.reading import as_list
 from ..persistence import atomic_write
 from .constraints import check_segment_count
 
@@ -45,10 +46,6 @@ __all__ = ["SegmentMapping", "read_mapping"]
 FLAG_COLUMNS = ["distance", "short_history", "no_values", "assigned_by"]
 _JSON_TAG = "segmenter_mapping"
 _PARQUET_KEY = b"segmenter.mapping"
-
-
-def _as_list(cols) -> list[str]:
-    return [cols] if isinstance(cols, str) else list(cols)
 
 
 def _jsonable(obj):
@@ -92,7 +89,7 @@ class SegmentMapping:
 
     def __init__(self, frame: pd.DataFrame, id_cols, segment_col: str = "segment",
                  metadata: dict | None = None, max_segments: int | None = None):
-        self.id_cols = _as_list(id_cols)
+        self.id_cols = as_list(id_cols)
         self.segment_col = segment_col
         self.metadata = dict(metadata or {})
         if max_segments is None:
@@ -156,7 +153,7 @@ class SegmentMapping:
         every row of a series carries the same segment, and the mapping keeps one row
         per series in first-seen order.
         """
-        id_cols = _as_list(id_col)
+        id_cols = as_list(id_col)
         if segment_col in id_cols:
             raise ConstraintViolationError([Problem(
                 "C6", segment_col, f"C6: the segment column {segment_col!r} is also a series-id "

@@ -53,8 +53,8 @@ def id_labels(frame: pd.DataFrame) -> list:
 class Panel:
     """A validated multiseries table: series ids, their times on a regular grid, values.
 
-    Build it with :meth:`Panel.from_frame` or :func:`read_panel` (which also takes CSV and
-    Parquet paths); the constructor is internal.
+    Build it with :meth:`Panel.from_frame` or :func:`~segmenter.data.reading.read_panel`
+    (which also takes CSV and Parquet paths); the constructor is internal.
 
     Attributes
     ----------
@@ -432,3 +432,12 @@ def combine_fingerprint(ids: pd.DataFrame, start, digests, freq, time_kind,
     h.update(np.ascontiguousarray(digests, dtype=np.uint64).tobytes())
     h.update(repr((freq, time_kind, list(value_cols), str(origin))).encode())
     return h.hexdigest()
+
+
+def __getattr__(name: str):
+    """``read_panel`` and ``read_table`` lived here in 0.2 (``segmenter.panel``); they are
+    in :mod:`segmenter.data.reading` now, which imports this module (hence lazily)."""
+    if name in ("read_panel", "read_table"):
+        from . import reading
+        return getattr(reading, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

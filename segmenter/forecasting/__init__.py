@@ -10,7 +10,9 @@
 * :mod:`.champions` -- a segment's champion, fitted and served;
 * :mod:`.comparison` -- the verdict against the baselines, with bootstrap intervals;
 * :mod:`.covariates` -- calendar, holidays, static and future covariates;
-* :mod:`.runner` -- :class:`SegmentedForecaster`.
+* :mod:`.inputs` -- what a fit reads: the table, the segments given, seasons, candidates;
+* :mod:`.pipeline` -- one fit's work on the engine (backtests, pooled runs, champions);
+* :mod:`.runner` -- :class:`SegmentedForecaster`, which drives them.
 """
 
 from ..selection.folds import backtest_cutoffs

@@ -27,6 +27,7 @@ import pandas as pd
 from ..selection.metrics import METRICS as METRIC_INFO
 from .backtest import METRICS
 from .evaluation import Backtests, Evaluation, _nanmean0, conformal_quantiles
+from .segmentations import random_peers
 
 __all__ = ["compare", "compare_segmentations", "bootstrap_improvement", "interval_scores",
            "N_BOOT"]
@@ -115,7 +116,7 @@ def compare_segmentations(book: Backtests, segs: list, evals: list, chosen: int,
     for s, e in zip(segs, evals):
         if s.kind in ("global", "per-series"):
             strategies[s.kind] = e
-    same_k = [i for i, s in enumerate(segs) if s.kind == "random" and s.meta.get("k") == k]
+    same_k = random_peers(segs, k)
     if same_k:
         strategies["random"] = [evals[i] for i in same_k]
     secs = {"segmented": seconds[best.name],

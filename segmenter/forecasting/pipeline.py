@@ -2,8 +2,9 @@
 and the champions fitted and served.
 
 :class:`FitRun` holds what every stage needs (the engine, the data, the backtest plan,
-the candidates) and nothing a stage leaves behind: each method takes its inputs and
-returns its results.  :class:`~segmenter.forecasting.runner.SegmentedForecaster`
+the candidates); each method takes its inputs and returns its results.  The one thing
+kept between calls is ``finals``, the cache of local candidates fitted on whole
+histories, shared with the estimator so that ``forecast_with`` reuses it.  :class:`~segmenter.forecasting.runner.SegmentedForecaster`
 drives it.
 """
 
@@ -40,6 +41,13 @@ class FitRun:
     def map(self, fn, jobs, labels, desc):
         return self.engine.map(fn, jobs, labels, desc=desc, progress=self.progress)
 
+    def chunks(self) -> list[np.ndarray]:
+        """The series cut into tasks: at most :data:`CHUNK_SERIES` each, and about four
+        per worker so that they balance the load."""
+        n = self.panel.n_series
+        per = max(1, min(CHUNK_SERIES, math.ceil(n / max(1, 4 * _workers(self.engine)))))
+        return [np.arange(lo, min(lo + per, n)) for lo in range(0, n, per)]
+
     def source(self, idx, label):
         """The task data of the series ``idx``: a slice here, or a panel gathered on a
         distributed engine's worker."""
@@ -51,8 +59,7 @@ class FitRun:
         """The local candidates on every series and window, in chunks of series (their
         forecasts do not depend on the segmentation); and each series' zero share."""
         n = self.panel.n_series
-        per = max(1, min(CHUNK_SERIES, math.ceil(n / max(1, 4 * _workers(self.engine)))))
-        chunks = [np.arange(lo, min(lo + per, n)) for lo in range(0, n, per)]
+        chunks = self.chunks()
         jobs = [(self.source(idx, f"series {idx[0]}-{idx[-1]}"), self.spec, idx,
                  self.plan.cutoffs[:, idx], self.horizon, local, levels) for idx in chunks]
         labels = [f"local backtests of series {idx[0]}-{idx[-1]}" for idx in chunks]
@@ -144,8 +151,7 @@ class FitRun:
         todo = [s_ for s_ in specs if (s_, levels) not in cache]
         if todo:
             n = self.panel.n_series
-            per = max(1, min(CHUNK_SERIES, math.ceil(n / max(1, 4 * _workers(self.engine)))))
-            chunks = [np.arange(lo, min(lo + per, n)) for lo in range(0, n, per)]
+            chunks = self.chunks()
             bps = [self.blueprints[s_] for s_ in todo]
             jobs = [(self.source(idx, f"series {idx[0]}-{idx[-1]}"), self.spec, idx,
                      self.horizon, bps, levels) for idx in chunks]

@@ -6,7 +6,8 @@
    (fitted here when it is not), or a segment column;
 2. plans the rolling-origin backtests (:mod:`.plan`) and runs the *local* candidates
    (ETS, Theta, ARIMA, seasonal naive...) once per series and window, in parallel
-   chunks of series (:mod:`.backtest`): their errors do not depend on the segmentation;
+   chunks of series (:mod:`.pipeline` runs the tasks, :mod:`.backtest` is one task):
+   their errors do not depend on the segmentation;
 3. builds the segmentations to compare (:mod:`.segmentations`): the segmenter's
    row(s), the user's column, and the baselines (one global model, seeded random
    partitions of the same sizes, a model per series); runs the *pooled* candidates
@@ -54,7 +55,7 @@ from .inputs import (INTERMITTENT_SHARE, base_segmentation, candidates_of, for_s
                      mostly_zero, read_fit_data, seasons_of)
 from .pipeline import FitRun, forecast_frame, with_levels
 from .plan import plan_backtests
-from .segmentations import baselines, from_segmenter
+from .segmentations import baselines, from_segmenter, random_peers
 
 __all__ = ["SegmentedForecaster", "DEFAULT_LEVELS"]
 
@@ -297,9 +298,9 @@ class SegmentedForecaster(SegmenterEstimator):
         timings["champions"] = time.perf_counter() - t0
         k = best.n_segments
         self._segmentations = {s.name: s for s in segs}
+        kept = {chosen, *random_peers(segs, k)}
         self._runs = {s.name: r for i, (s, r) in enumerate(zip(segs, pooled_runs))
-                      if i == chosen or s.kind in ("global", "per-series")
-                      or (s.kind == "random" and s.meta.get("k") == k)}
+                      if i in kept or s.kind in ("global", "per-series")}
         t0 = time.perf_counter()
         if self.compare and len(segs) > 1:
             (self.comparison_, self.comparison_per_series_, self.improvement_,

@@ -22,7 +22,7 @@ import pandas as pd
 
 from ..errors import DataValidationError, Problem
 
-__all__ = ["Segmentation", "baselines", "from_segmenter"]
+__all__ = ["Segmentation", "baselines", "from_segmenter", "random_peers"]
 
 
 @dataclass
@@ -63,6 +63,12 @@ def baselines(candidates: list[Segmentation], n: int, n_random: int, random_stat
     if with_per_series:
         out.append(Segmentation("per-series", "per-series", np.arange(n, dtype=np.int64)))
     return out
+
+
+def random_peers(segs: list[Segmentation], k: int) -> list[int]:
+    """Positions in ``segs`` of the random partitions with ``k`` segments (the peers the
+    chosen segmentation is compared with)."""
+    return [i for i, s in enumerate(segs) if s.kind == "random" and s.meta.get("k") == k]
 
 
 def from_segmenter(segmenter, ids: list, n_candidates: int, assign) -> list[Segmentation]:
