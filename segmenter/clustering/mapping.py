@@ -275,7 +275,7 @@ def _restore(df: pd.DataFrame, dtypes: dict) -> pd.DataFrame:
         if dt == "bool":
             df[c] = col.map(lambda v: v in (True, "True", "true", 1, "1")).astype(bool)
         elif dt.startswith(("int", "uint", "float", "Int", "UInt", "Float")):
-            df[c] = col.replace("", np.nan).astype(dt) if col.dtype != dt else col
+            df[c] = col.mask(col.eq(""), np.nan).astype(dt) if col.dtype != dt else col
         elif dt.startswith("datetime"):
             df[c] = pd.to_datetime(col).astype(dt)
         else:
