@@ -147,9 +147,11 @@ def damped_ets_per_series(d: dict, m: int, jobs: int) -> tuple[pd.DataFrame, flo
     """The plain per-series baseline a forecasting team already runs: damped ETS with
     multiplicative error and season (statsforecast ``AutoETS(model="MAM", damped=True)``)
     on every series; a series it cannot fit (zeros or negatives make a multiplicative
-    model impossible) gets the additive damped ETS (``AAA``) instead, counted."""
+    model impossible) gets the additive damped ETS (``AAA``) instead, counted; a series
+    too short for either ("tiny datasets" in statsforecast, M1 quarterly has some) gets
+    statsforecast's fallback, the naive forecast."""
     from statsforecast import StatsForecast
-    from statsforecast.models import AutoETS
+    from statsforecast.models import AutoETS, Naive
     key = d["ids"]
     tr = d["train"]
     uid = tr[key].astype(str).agg("|".join, axis=1) if len(key) > 1 else tr[key[0]]
@@ -166,7 +168,7 @@ def damped_ets_per_series(d: dict, m: int, jobs: int) -> tuple[pd.DataFrame, flo
         if len(ids) == 0:
             continue
         model = AutoETS(season_length=m, model="MAM" if mult else "AAA", damped=True)
-        sf = StatsForecast(models=[model], freq=freq, n_jobs=jobs)
+        sf = StatsForecast(models=[model], freq=freq, n_jobs=jobs, fallback_model=Naive())
         part = long[long["unique_id"].isin(ids)]
         out.append(sf.forecast(df=part, h=d["h"]))
     fc = pd.concat(out, ignore_index=True)
