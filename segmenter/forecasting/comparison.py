@@ -246,6 +246,11 @@ def _statement(comp, imps, metric, horizon, plan, n, n_common, share, min_scored
                         else "Random partitions of the same size were better." if r[2] < 0
                         else "There is no evidence that these segments beat random "
                              "partitions of the same size (that interval contains 0).")
+    if sure:
+        # what the interval does not cover (on M1 monthly a gain of 5.3%, interval 3.7% to
+        # 7.0%, on this window became a loss of 1.4% on the official hold-out)
+        verdicts.append("The intervals resample series within this one window: they do "
+                        "not cover how much the gain changes from one period to the next.")
     verdict = " ".join(verdicts)
     best = comp.iloc[0]["strategy"]
     lead = {"segmented": "the chosen segmentation", "global": "one global model",
