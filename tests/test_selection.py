@@ -66,7 +66,7 @@ def test_selection_table_has_every_candidate_and_baseline(planted):
     sel = fc.selection_
     assert list(sel.columns[:9]) == ["candidate", "kind", "row", "n_segments", "silhouette",
                                      "valid_error", "final_error", "chosen", "seconds"]
-    assert set(sel["kind"]) == {"clustering", "global", "random", "per-series"}
+    assert set(sel["kind"]) == {"clustering", "global", "random", "per-series", "ensemble"}
     assert sel["chosen"].sum() == 1
     assert sel.loc[sel["kind"] == "global", "n_segments"].item() == 1
     assert sel.loc[sel["kind"] == "per-series", "n_segments"].item() == 24

@@ -32,7 +32,7 @@ from .base import clip_nonnegative, seasonal_naive
 from .evaluation import Backtests, champion_of, conformal_quantiles
 
 __all__ = ["segment_leaderboard", "SegmentModel", "forecast_segment", "final_local",
-           "member_forecast", "StoredCandidate"]
+           "member_forecast", "StoredCandidate", "with_intervals", "segment_model"]
 
 
 class StoredCandidate:
@@ -224,9 +224,21 @@ def forecast_segment(model: SegmentModel, source, spec, idx, horizon: int, bluep
         native = None
     else:
         mean, native = preds[0], natives[0]
-    m = spec.season_length
     fallback = np.logical_or.reduce(fbs)
-    hist = [clean_history(y)[0] for y in data.values]
+    lo, hi, method = with_intervals(model, data.values, spec.season_length, mean, native,
+                                    fallback, levels)
+    return {"forecast": mean, "fallback": fallback, "lo": lo, "hi": hi, "method": method,
+            "states": states}
+
+
+def with_intervals(model: SegmentModel, histories: list, m: int, mean: np.ndarray,
+                   native: dict | None, fallback: np.ndarray, levels):
+    """The ``levels``% intervals of forecasts ``mean`` (n, h) of series with
+    ``histories``: the model's own (``native``) where it has them and the series did
+    not fall back, else conformal, ``mean ± q_h × scale`` from the segment's backtest
+    residuals.  Returns (lo, hi, method): {level: (n, h)}, {level: (n, h)}, (n,)."""
+    n = mean.shape[0]
+    hist = [clean_history(y)[0] for y in histories]
     scale = np.array([mase_scale(x, m)[0] for x in hist])
     nonneg = np.array([len(x) > 0 and x.min() >= 0 for x in hist], dtype=bool)
     lo, hi = {}, {}
@@ -240,8 +252,7 @@ def forecast_segment(model: SegmentModel, source, spec, idx, horizon: int, bluep
             use = np.isfinite(native[lv][0]).all(axis=1) & ~fallback
             lo[lv][use], hi[lv][use] = native[lv][0][use], native[lv][1][use]
             method[use] = "native"
-    return {"forecast": mean, "fallback": fallback, "lo": lo, "hi": hi, "method": method,
-            "states": states}
+    return lo, hi, method
 
 
 def _rows(a, pos, n):

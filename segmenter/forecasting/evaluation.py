@@ -7,8 +7,10 @@ segmentation (a label per series) and, per segment:
 
 * ranks the candidates on the windows that choose champions (mean error over the
   segment's series and those windows) and builds the combinations of the best ones;
-* takes the best as the segment's champion, and scores it on the windows that choose
-  the segmentation (``valid_error``);
+* on each window that chooses the segmentation, takes the best on the windows older
+  than it as the segment's champion and scores it there: ``valid_windows`` holds each
+  series' error on each such window, ``valid_error`` the mean over windows of each
+  window's mean (every window weighs the same);
 * chooses again on every window but the final one and scores that champion on the final
   window, which no choice has seen (``final_error``).
 
@@ -31,7 +33,8 @@ from .base import failure_message
 from .catalogue import Combination
 
 __all__ = ["Backtests", "Evaluation", "evaluate", "champion_of", "conformal_quantiles",
-           "groups", "segment_singles"]
+           "groups", "segment_singles", "from_forecasts", "window_mean",
+           "final_choice_windows"]
 
 BASELINE = "seasonal_naive"
 
@@ -98,6 +101,19 @@ class Evaluation:
     valid_champions: dict = field(default_factory=dict)   # segment -> spec
     final_champions: dict = field(default_factory=dict)
     failed: dict = field(default_factory=dict)            # segment -> {spec: reason}
+    valid_windows: np.ndarray | None = None   # (len(selection windows), n) errors
+    valid_forecasts: np.ndarray | None = None  # (W, n, h) on each selection window
+
+    def window_errors(self) -> list:
+        """The mean validation error on each selection window (plan order)."""
+        return [_mean(v) for v in self.valid_windows]
+
+
+def window_mean(valid: np.ndarray) -> float:
+    """The mean over windows of each window's mean error over its series (NaN-aware)."""
+    means = [_mean(v) for v in np.atleast_2d(valid)]
+    means = [m for m in means if np.isfinite(m)]
+    return float(np.mean(means)) if means else math.nan
 
 
 def _nanmean0(a: np.ndarray) -> np.ndarray:
@@ -188,12 +204,12 @@ def evaluate(book: Backtests, labels: np.ndarray, pooled: dict | None = None,
     (a model per series): local single candidates only."""
     plan, metric = book.plan, book.metric
     n, h = book.n, book.actuals.shape[2]
-    champ_w = plan.champion_windows
     sel_w = plan.selection_windows
-    final_choice_w = sorted(set(champ_w) | set(sel_w)) if plan.n_windows > 1 else [0]
+    final_choice_w = final_choice_windows(plan)
     if local_only and len(np.unique(np.asarray(labels, dtype=str))) == n:
-        return _per_series(book, labels, champ_w, sel_w, final_choice_w)
-    valid_series = np.full(n, np.nan)
+        return _per_series(book, labels, sel_w, final_choice_w)
+    valid = np.full((len(sel_w), n), np.nan)
+    valid_fc = np.full((plan.n_windows, n, h), np.nan)
     final_fc = np.full((plan.n_windows, n, h), np.nan)
     final_champ = np.empty(n, dtype=object)
     final_err = {k: np.full(n, np.nan) for k in METRICS}
@@ -203,10 +219,14 @@ def evaluate(book: Backtests, labels: np.ndarray, pooled: dict | None = None,
         singles, failed = segment_singles(book, idx, pooled, (pooled_errors or {}).get(g, {}),
                                           local_only)
         failed_all[g] = failed
-        spec, F, _ = champion_of(book, idx, champ_w, singles, combos or [])
-        E = errors_of(F, book.actuals[:, idx], book.scales[:, idx])
-        valid_series[idx] = _nanmean0(E[metric][sel_w])
-        valid_ch[g] = spec
+        for j, w in enumerate(sel_w):
+            spec, F, _ = champion_of(book, idx, plan.champion_windows_for(w), singles,
+                                     combos or [])
+            E = errors_of(F[w:w + 1], book.actuals[w:w + 1, idx], book.scales[w:w + 1, idx])
+            valid[j, idx] = E[metric][0]
+            valid_fc[w, idx] = F[w]
+            if j == 0:
+                valid_ch[g] = spec
         spec2, F2, _ = champion_of(book, idx, final_choice_w, singles, combos or [])
         E2 = errors_of(F2, book.actuals[:, idx], book.scales[:, idx])
         for k in METRICS:
@@ -214,15 +234,43 @@ def evaluate(book: Backtests, labels: np.ndarray, pooled: dict | None = None,
         final_fc[:, idx] = F2
         final_champ[idx] = spec2
         final_ch[g] = spec2
-    return Evaluation(labels, _mean(valid_series), _mean(final_err[metric]), valid_series,
-                      final_err, final_champ, final_fc, valid_ch, final_ch, failed_all)
+    return Evaluation(labels, window_mean(valid), _mean(final_err[metric]), _nanmean0(valid),
+                      final_err, final_champ, final_fc, valid_ch, final_ch, failed_all,
+                      valid, valid_fc)
 
 
-def _per_series(book: Backtests, labels, champ_w, sel_w, final_w) -> Evaluation:
+def final_choice_windows(plan) -> list:
+    """The windows that choose the champions scored on the final window: all others."""
+    return [w for w in range(plan.n_windows) if w != plan.final_window] or \
+        [plan.final_window]
+
+
+def from_forecasts(book: Backtests, labels, valid_forecasts: np.ndarray,
+                   final_forecasts: np.ndarray, name: str) -> Evaluation:
+    """The evaluation of forecasts made some other way (an ensemble of segmentations):
+    ``valid_forecasts`` (W, n, h) on the selection windows, ``final_forecasts`` on every
+    window (the final one scored)."""
+    plan, metric = book.plan, book.metric
+    sel_w = plan.selection_windows
+    Ev = errors_of(valid_forecasts, book.actuals, book.scales)[metric]
+    valid = Ev[sel_w]
+    Ef = errors_of(final_forecasts, book.actuals, book.scales)
+    final_err = {k: Ef[k][plan.final_window] for k in METRICS}
+    n = book.n
+    champ = np.full(n, name, dtype=object)
+    segs = {g: name for g in pd.unique(np.asarray(labels, dtype=object))}
+    return Evaluation(labels, window_mean(valid), _mean(final_err[metric]), _nanmean0(valid),
+                      final_err, champ, final_forecasts, segs, dict(segs), {}, valid,
+                      valid_forecasts)
+
+
+def _per_series(book: Backtests, labels, sel_w, final_w) -> Evaluation:
     """A model chosen per series, vectorised over series: the local candidate with the
     least error on the series itself."""
     metric, plan = book.metric, book.plan
     specs = list(book.local)
+    n = book.n
+    cols = np.arange(n)
     with np.errstate(all="ignore"):
         allowed = np.stack([[book.allowed(s, lumpy) for lumpy in book.intermittent]
                             for s in specs])                       # (C, n)
@@ -233,20 +281,24 @@ def _per_series(book: Backtests, labels, champ_w, sel_w, final_w) -> Evaluation:
             best = sc.argmin(axis=0)
             base = specs.index(BASELINE) if BASELINE in specs else 0
             return np.where(np.isfinite(sc.min(axis=0)), best, base)
-        v = pick(champ_w)
-        f = pick(final_w)
-        n = book.n
-        cols = np.arange(n)
         E = {k: np.stack([book.errors(s)[k] for s in specs]) for k in METRICS}   # (C, W, n)
-        valid_series = _nanmean0(E[metric][v, :, cols][:, sel_w].T)
-        final_err = {k: E[k][f, plan.final_window, cols] for k in METRICS}
         Fs = np.stack([book.local[s] for s in specs])                 # (C, W, n, h)
+        valid = np.full((len(sel_w), n), np.nan)
+        valid_fc = np.full(Fs.shape[1:], np.nan)
+        v = None
+        for j, w in enumerate(sel_w):
+            pw = pick(plan.champion_windows_for(w))
+            v = pw if v is None else v
+            valid[j] = E[metric][pw, w, cols]
+            valid_fc[w] = Fs[pw, w, cols]
+        f = pick(final_w)
+        final_err = {k: E[k][f, plan.final_window, cols] for k in METRICS}
         final_fc = np.moveaxis(Fs[f, :, cols], 0, 1)                  # (W, n, h)
     champs = np.array(specs, dtype=object)
-    return Evaluation(labels, _mean(valid_series), _mean(final_err[metric]), valid_series,
+    return Evaluation(labels, window_mean(valid), _mean(final_err[metric]), _nanmean0(valid),
                       final_err, champs[f], final_fc,
                       dict(zip(np.asarray(labels).tolist(), champs[v])),
-                      dict(zip(np.asarray(labels).tolist(), champs[f])), {})
+                      dict(zip(np.asarray(labels).tolist(), champs[f])), {}, valid, valid_fc)
 
 
 def conformal_quantiles(book: Backtests, F: np.ndarray, idx: np.ndarray, windows: list,

@@ -9,17 +9,22 @@ forecast there, recorded per series), so candidates are compared on the same ser
 
 Time is split in three for an honest answer:
 
-* the oldest windows (``champion_windows``) choose each segment's champion;
-* the next one (``selection_windows``) chooses the segmentation, by its champions' error;
+* the oldest window (``champion_windows``) only chooses champions;
+* the next ones (``selection_windows``, every window between the oldest and the most
+  recent) choose the segmentation: on each of them, every segment's champion is chosen
+  on the windows older than it (:meth:`BacktestPlan.champion_windows_for`) and scored
+  there, so the segmentation is judged on several periods, not one;
 * the most recent one (``final_window``) only scores: no choice has seen it.
 
-With two windows the segmentation is chosen on the champions' own window and with one
-window everything shares it: the plan says so (``notes``), and so does the comparison.
+With three windows there is one selection window; with two the segmentation is chosen
+on the champions' own window and with one window everything shares it: the plan says so
+(``notes``), and so does the comparison.
 
-``n_origins="auto"`` picks the windows and step that fit, preferring three levels: 4
-or 3 windows with the longest step that fits (the horizon, half of it, 1), else 2 or 1
-window; "fits" means at least :data:`AUTO_SHARE` of the series are scored in every
-window.  A requested plan under
+``n_origins="auto"`` (the default) picks the windows and step that fit, preferring two
+selection windows: 4 windows with a step of the horizon or half of it, else 3 windows
+with the longest step that fits (the horizon, half of it, 1), else 4 windows one step
+apart, else 2 or 1 window; "fits" means at least :data:`AUTO_SHARE` of the series are
+scored in every window.  A requested plan under
 which a window scores no series is kept (those series get the seasonal naive forecast)
 and its ``notes`` say what would fit.
 """
@@ -56,6 +61,11 @@ class BacktestPlan:
     final_window: int = 0
     notes: list = field(default_factory=list)
 
+    def champion_windows_for(self, w: int) -> list:
+        """The windows that choose the champions scored on window ``w``: every older
+        window (``w`` itself when there is none)."""
+        return list(range(w + 1, self.n_windows)) or [w]
+
     @property
     def levels(self) -> int:
         """How many separate levels the windows give (3 is the honest protocol)."""
@@ -74,8 +84,11 @@ class BacktestPlan:
 
 
 def _levels(W: int) -> tuple[list, list, list]:
-    if W >= 3:
-        return list(range(2, W)), [1], []
+    if W >= 4:
+        return [W - 1], list(range(1, W - 1)), []
+    if W == 3:
+        return [2], [1], ["one selection window (4 backtest windows give two): the "
+                          "segmentation is judged on one period"]
     if W == 2:
         return [1], [1], ["the segmentation is chosen on the champions' own backtest window "
                           "(2 windows; 3 are needed for three separate levels), so its "
@@ -90,18 +103,24 @@ def plan_backtests(lengths: np.ndarray, horizon: int, n_origins, step: int | Non
 
     ``n_origins`` is an int or ``"auto"``; ``step`` None means the horizon.
 
-    >>> p = plan_backtests(np.array([40, 30]), horizon=6, n_origins=3, step=None)
+    >>> p = plan_backtests(np.array([40, 30]), horizon=6, n_origins=4, step=None)
     >>> p.cutoffs.tolist(), p.champion_windows, p.selection_windows
-    ([[34, 24], [28, 18], [22, 12]], [2], [1])
-    >>> plan_backtests(np.array([20, 18]), 6, "auto", None).n_windows
-    3
+    ([[34, 24], [28, 18], [22, 12], [16, 6]], [3], [1, 2])
+    >>> p.champion_windows_for(1), p.champion_windows_for(2)
+    ([2, 3], [3])
+    >>> a = plan_backtests(np.array([24, 22]), 6, "auto", None)
+    >>> a.n_windows, a.step, a.selection_windows
+    (4, 3, [1, 2])
     """
     lengths = np.asarray(lengths, dtype=np.int64)
     n = len(lengths)
     if n_origins == "auto":
         steps = [step] if step else sorted({horizon, max(1, math.ceil(horizon / 2)), 1},
                                            reverse=True)
-        order = [(W, st) for st in steps for W in (4, 3)] + \
+        half = max(1, math.ceil(horizon / 2))
+        # two selection windows at least half a horizon apart first, then one
+        order = [(4, st) for st in steps if st >= half or step] + \
+            [(3, st) for st in steps] + [(4, st) for st in steps if st < half and not step] + \
             [(W, st) for W in (2, 1) for st in steps]
         choice = None
         for W, st in order:

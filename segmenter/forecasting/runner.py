@@ -13,10 +13,13 @@
    partitions of the same sizes, a model per series); runs the *pooled* candidates
    (LightGBM) on every segment of each;
 4. scores each segmentation by the backtest error its champions lead to
-   (:mod:`.evaluation`): champions chosen on the oldest windows, the segmentation on
-   the next, the most recent window kept for the comparison (:mod:`.comparison`).
-   ``select="forecast"`` keeps the segmentation with the least validation error;
-   ``select="silhouette"`` keeps the segmenter's own choice (or the given segments);
+   (:mod:`.evaluation`): on each selection window, champions chosen on the older
+   windows; the most recent window kept for the comparison (:mod:`.comparison`); adds
+   the ensembles of segmentations (:mod:`.ensemble`), scored from the same forecasts.
+   ``select="forecast"`` keeps one global model unless a candidate beats it on every
+   selection window with an interval clear of zero, corrected for the number of
+   candidates compared (:mod:`.choice`); ``select="silhouette"`` keeps the segmenter's
+   own choice (or the given segments);
 5. ranks every segment's candidates on all windows (``leaderboard_``), fits each
    champion on whole histories and forecasts every series, with prediction intervals
    (:mod:`.champions`).
@@ -48,7 +51,10 @@ from ..selection.metrics import metric_names
 from .backtest import DataSpec, ForecastData
 from .catalogue import Combination, make_forecaster
 from .champions import SegmentModel, forecast_segment
+from .choice import choice_text, choose
 from .comparison import compare_segmentations
+from .ensemble import (ensemble_candidates, ensemble_results,
+                       forecast_members, produce_ensemble)
 from .covariates import Calendar, future_values
 from .evaluation import evaluate, groups
 from .inputs import (INTERMITTENT_SHARE, base_segmentation, candidates_of, for_segmenter,
@@ -76,9 +82,10 @@ class SegmentedForecaster(SegmenterEstimator):
     ----------
     horizon : int
         Steps to forecast past the end of each series.
-    n_origins : int or "auto", default 3
-        Rolling-origin backtest windows (3 give the three levels: champions,
-        segmentation, final score); "auto" fits them to the data (:mod:`.plan`).
+    n_origins : int or "auto", default "auto"
+        Rolling-origin backtest windows: the oldest chooses champions only, the most
+        recent only scores, those between choose the segmentation (4 give two selection
+        windows); "auto" fits them to the data, preferring 4 (:mod:`.plan`).
     step : int or None
         Steps between origins (default: ``horizon``).
     candidates : "default", "quick" or list
@@ -93,12 +100,29 @@ class SegmentedForecaster(SegmenterEstimator):
         MSTL joins the candidates).
     select : {"silhouette", "forecast"}, default "silhouette"
         "forecast": compare the segmenter's best ``n_candidates`` rows (and the user's
-        column) with the baselines by backtest error and keep the best; the segmenter
-        then follows the choice.  "silhouette": keep the segmenter's chosen row (or the
-        given segments); the baselines are still compared.
+        column), a model per series and the ensembles with one global model by backtest
+        error, and keep the global model unless one of them beats it by the rule of
+        :mod:`.choice` (``confidence``, ``min_gain``, ``require_consistent``); random
+        partitions are scored as baselines, never chosen; the segmenter then follows a
+        clustering choice.  "silhouette": keep the segmenter's chosen row (or the given
+        segments); the baselines are still compared.
     n_candidates : int, default 8
     n_random : int, default 3
         Random partitions per segment count (seeds 0..n_random-1).
+    confidence : float or None, default 0.9
+        ``select="forecast"``: a candidate's gain over the global model must have the
+        lower end of its interval (windows and series resampled, Bonferroni-corrected
+        for the number of candidates) above ``min_gain`` at this confidence; None skips
+        the test.
+    min_gain : float, default 0.0
+        The relative gain over the global model a candidate must show.
+    require_consistent : bool, default True
+        A candidate must beat the global model on every selection window.
+    ensembles : list of str, default ("top-3", "all")
+        Ensembles of segmentations compared with ``select="forecast"`` (:mod:`.ensemble`):
+        ``"top-<m>"`` (the global model and the m best segmentations) or ``"all"``;
+        ``()`` compares none.
+    ensemble_method : {"mean", "median"}, default "mean"
     compare : bool, default True
         Score the baselines and write ``comparison_``.
     intermittent : "auto", bool, default "auto"
@@ -126,9 +150,15 @@ class SegmentedForecaster(SegmenterEstimator):
     forecasts_ : DataFrame
         id column(s), time, ``forecast``, ``segment``, ``champion``, ``fallback``.
     selection_ : DataFrame
-        One row per candidate segmentation and baseline: ``candidate``, ``kind``,
-        ``row`` (the segmenter's leaderboard row), ``n_segments``, ``silhouette``,
-        ``valid_error``, ``final_error``, ``chosen``, ``seconds``.
+        One row per candidate segmentation and baseline: ``candidate``, ``kind``
+        (clustering, user, global, random, per-series, ensemble), ``row`` (the
+        segmenter's leaderboard row), ``n_segments``, ``silhouette``, ``valid_error``
+        (the mean of the selection windows' errors), ``final_error``, ``chosen``,
+        ``seconds``, then ``valid_w<w>`` (the error on each selection window), ``gain``
+        and ``gain_lo`` (over the global model, and the corrected lower bound) and
+        ``consistent`` (better than global on every selection window).
+    choice_text_ : str
+        Why the chosen segmentation was chosen (or the global model kept).
     comparison_, comparison_per_series_ : DataFrame
     comparison_text_ : str
     improvement_ : dict
@@ -147,6 +177,11 @@ class SegmentedForecaster(SegmenterEstimator):
         "metric": [StrOptions(set(metric_names("forecast")))],
         "season_length": [None, Interval(Integral, 1, None, closed="left"), list, tuple],
         "select": [StrOptions({"silhouette", "forecast"})],
+        "confidence": [None, Interval(Real, 0, 1, closed="neither")],
+        "min_gain": [Interval(Real, None, 1, closed="neither")],
+        "require_consistent": ["boolean"],
+        "ensembles": [list, tuple],
+        "ensemble_method": [StrOptions({"mean", "median"})],
         "n_candidates": [Interval(Integral, 1, None, closed="left")],
         "n_random": [Interval(Integral, 1, None, closed="left")],
         "compare": ["boolean"],
@@ -161,9 +196,12 @@ class SegmentedForecaster(SegmenterEstimator):
         "random_state": ["random_state"],
     }
 
-    def __init__(self, horizon: int, n_origins=3, step: int | None = None,
+    def __init__(self, horizon: int, n_origins="auto", step: int | None = None,
                  candidates="default", metric: str = "mase", season_length=None,
-                 select: str = "silhouette", n_candidates: int = 8, n_random: int = 3,
+                 select: str = "silhouette", confidence: float | None = 0.9,
+                 min_gain: float = 0.0, require_consistent: bool = True,
+                 ensembles=("top-3", "all"), ensemble_method: str = "mean",
+                 n_candidates: int = 8, n_random: int = 3,
                  compare: bool = True, intermittent="auto", holidays: str | None = None,
                  levels=DEFAULT_LEVELS, min_scored: float = 0.5, n_jobs: int = -1,
                  progress: bool | None = None, max_segments: int = 100, engine="local",
@@ -175,6 +213,11 @@ class SegmentedForecaster(SegmenterEstimator):
         self.metric = metric
         self.season_length = season_length
         self.select = select
+        self.confidence = confidence
+        self.min_gain = min_gain
+        self.require_consistent = require_consistent
+        self.ensembles = ensembles
+        self.ensemble_method = ensemble_method
         self.n_candidates = n_candidates
         self.n_random = n_random
         self.compare = compare
@@ -276,12 +319,20 @@ class SegmentedForecaster(SegmenterEstimator):
             evals.append(evaluate(book, s.labels, prun.forecasts, prun.errors, combos,
                                   local_only=s.kind == "per-series"))
             seconds[s.name] = sum(prun.seconds.values()) + time.perf_counter() - t1
+        if self.select == "forecast" and self.ensembles:
+            for e, ev in ensemble_candidates(book, segs, evals, self.ensembles,
+                                             self.ensemble_method):
+                segs.append(e)
+                evals.append(ev)
+                pooled_runs.append(None)
+                seconds[e.name] = sum(seconds[m] for m in e.meta["members"])
         chosen = self._choose(segs, evals, len(cands), seconds)
         timings["scoring segmentations"] = time.perf_counter() - t0
         best = segs[chosen]
         self.segmentation_ = best.name
-        if best.kind == "clustering" and best.row is not None and segmenter is not None \
-                and self.select == "forecast" and getattr(segmenter, "_search", None):
+        if best.kind in ("clustering", "ensemble") and best.row is not None and \
+                segmenter is not None and self.select == "forecast" and \
+                getattr(segmenter, "_search", None):
             segmenter.choose(best.row)           # the segmenter follows the choice
         self.segmenter_ = segmenter
         self.segment_source_ = {"user": "user column" if base is not None and
@@ -291,23 +342,32 @@ class SegmentedForecaster(SegmenterEstimator):
         # -- production: champions on all windows, fitted and served ----------------
         self._labels, self._id_labels = best.labels, ids
         t0 = time.perf_counter()
-        self.leaderboard_, self.champions_, self._models, self._final = run.production(
-            book, best.labels, pooled_runs[chosen], combos, levels, name=best.name)
+        self._segmentations = {s.name: s for s in segs}
+        self._evals = {s.name: e for s, e in zip(segs, evals)}
+        self._members = None
+        if best.kind == "ensemble":
+            self.leaderboard_, self._members, self._models, self._final = produce_ensemble(
+                run, book, segs, evals, pooled_runs, chosen, combos, levels)
+            self.champions_ = {g: best.name for g in self._models}
+        else:
+            self.leaderboard_, self.champions_, self._models, self._final = run.production(
+                book, best.labels, pooled_runs[chosen], combos, levels, name=best.name)
         self.forecasts_ = forecast_frame(panel, self._final, levels, self.champions_,
                                          self.horizon)
         timings["champions"] = time.perf_counter() - t0
-        k = best.n_segments
-        self._segmentations = {s.name: s for s in segs}
+        k = _peer_k(segs, evals, chosen)
+        members = {m for s in segs if s.kind == "ensemble" for m in s.meta["members"]}
         kept = {chosen, *random_peers(segs, k)}
         self._runs = {s.name: r for i, (s, r) in enumerate(zip(segs, pooled_runs))
-                      if i in kept or s.kind in ("global", "per-series")}
+                      if r is not None and (i in kept or s.name in members
+                                            or s.kind in ("global", "per-series"))}
         t0 = time.perf_counter()
         if self.compare and len(segs) > 1:
             (self.comparison_, self.comparison_per_series_, self.improvement_,
              self.comparison_text_) = compare_segmentations(
                 book, segs, evals, chosen, seconds, levels, panel.ids,
                 np.random.default_rng(self.random_state), self.min_scored, self.horizon,
-                self.plan_.notes)
+                self.plan_.notes, k, self.choice_text_)
         timings["comparison"] = time.perf_counter() - t0
         self._fit_data = (panel, run.data, book)
         self.checkpoint_ = dict(ckpt.stats) if ckpt is not None else None
@@ -385,16 +445,35 @@ class SegmentedForecaster(SegmenterEstimator):
         return cands, cands
 
     def _choose(self, segs, evals, n_cands, seconds) -> int:
-        """The chosen segmentation's index (least validation error among the candidates,
-        or among all with ``select="forecast"``), and ``selection_``."""
-        pick = list(range(len(segs) if self.select == "forecast" else n_cands))
-        finite = [i for i in pick if np.isfinite(evals[i].valid_error)]
-        chosen = min(finite, key=lambda i: evals[i].valid_error) if finite else pick[0]
-        self.selection_ = pd.DataFrame([{
-            "candidate": s.name, "kind": s.kind, "row": s.row, "n_segments": s.n_segments,
-            "silhouette": s.silhouette, "valid_error": e.valid_error,
-            "final_error": e.final_error, "chosen": i == chosen,
-            "seconds": round(seconds[s.name], 3)} for i, (s, e) in enumerate(zip(segs, evals))])
+        """The chosen segmentation's index and ``selection_``: with
+        ``select="forecast"`` by the rule of :mod:`.choice` (the global model unless a
+        candidate beats it), else the first candidate with the least validation error."""
+        verdicts = {}
+        if self.select == "forecast":
+            chosen, verdicts = choose(segs, evals, np.random.default_rng(self.random_state),
+                                      self.confidence, self.min_gain,
+                                      self.require_consistent)
+        else:
+            pick = list(range(n_cands))
+            finite = [i for i in pick if np.isfinite(evals[i].valid_error)]
+            chosen = min(finite, key=lambda i: evals[i].valid_error) if finite else pick[0]
+        self.choice_text_ = choice_text(segs, evals, chosen, verdicts, self.confidence,
+                                        self.min_gain, self.require_consistent)
+        windows = self.plan_.selection_windows
+        rows = []
+        for i, (s, e) in enumerate(zip(segs, evals)):
+            v = verdicts.get(i)
+            row = {"candidate": s.name, "kind": s.kind, "row": s.row,
+                   "n_segments": s.n_segments, "silhouette": s.silhouette,
+                   "valid_error": e.valid_error, "final_error": e.final_error,
+                   "chosen": i == chosen, "seconds": round(seconds[s.name], 3)}
+            for w, x in zip(windows, e.window_errors()):
+                row[f"valid_w{w}"] = x
+            row["gain"] = v.gain if v else np.nan
+            row["gain_lo"] = v.gain_lo if v else np.nan
+            row["consistent"] = v.consistent if v else None
+            rows.append(row)
+        self.selection_ = pd.DataFrame(rows)
         return chosen
 
     def forecast_with(self, candidate: str, champion: str | None = None,
@@ -416,26 +495,54 @@ class SegmentedForecaster(SegmenterEstimator):
         panel, data, book = self._fit_data
         seg = self._segmentations[candidate]
         run = self._run(self._engine(), panel, data)
-        pooled_run = self._runs.get(candidate)
-        if pooled_run is None:
-            pooled_run = run.pooled_backtests(
-                [b for b in self._bps.values() if b.kind == "pooled"], [seg])[0]
+        levels = tuple(int(v) for v in (level or self.levels))
+        combos = [b for b in self._bps.values() if isinstance(b, Combination)]
+        if seg.kind == "ensemble":
+            if champion is not None:
+                raise DataValidationError([Problem(
+                    "ensemble", "champion", f"{candidate} is an ensemble of segmentations; "
+                    "champion= applies to single segmentations")])
+            segs = list(self._segmentations.values())
+            runs = [self._member_run(run, s) if s.name in seg.meta["members"] else None
+                    for s in segs]
+            _, _, _, final = produce_ensemble(
+                run, book, segs, [self._evals[s.name] for s in segs], runs,
+                segs.index(seg), combos, levels)
+            frame = forecast_frame(panel, final, levels, {g: candidate for g in final},
+                                   self.horizon)
+            return with_levels(frame, tuple(int(v) for v in (level or ())))
+        pooled_run = self._member_run(run, seg)
         if champion is not None:
             bp = make_forecaster(champion)
             self._bps.setdefault(bp.spec, bp)
             champion = bp.spec
-        levels = tuple(int(v) for v in (level or self.levels))
-        combos = [b for b in self._bps.values() if isinstance(b, Combination)]
         _, champs, _, final = run.production(book, seg.labels, pooled_run, combos, levels,
                                              champion, candidate)
         frame = forecast_frame(panel, final, levels, champs, self.horizon)
         return with_levels(frame, tuple(int(v) for v in (level or ())))
+
+    def _member_run(self, run, seg):
+        """The pooled backtests of segmentation ``seg`` (kept from the fit, or run)."""
+        if seg.kind == "ensemble":
+            return None
+        pooled_run = self._runs.get(seg.name)
+        if pooled_run is None:
+            pooled_run = run.pooled_backtests(
+                [b for b in self._bps.values() if b.kind == "pooled"], [seg])[0]
+            self._runs[seg.name] = pooled_run
+        return pooled_run
 
     # ------------------------------------------------------------------ serving
     def set_champion(self, segment, spec, data=None, **columns) -> "SegmentedForecaster":
         """Override a segment's champion (any candidate spec); its forecasts are refitted
         on ``data`` (the fit data, needed when the forecaster was loaded from a file)."""
         check_fitted(self, "forecasts_", "set_champion")
+        if getattr(self, "_members", None):
+            raise DataValidationError([Problem(
+                "ensemble", "segment", f"the chosen strategy is {self.segmentation_}, an "
+                "ensemble of segmentations: its forecasts are the mean of its members', "
+                "and no single segment champion can be set; fit with ensembles=() to "
+                "choose among single segmentations")])
         if segment not in self._models:
             raise DataValidationError([Problem(
                 "unknown_segment", "segment", f"segment {segment!r} is not one of "
@@ -509,19 +616,49 @@ class SegmentedForecaster(SegmenterEstimator):
                                 self.future_cols_)
             fut = {c: arr[:, :, j] for j, c in enumerate(self.future_cols_)}
         fdata = ForecastData.from_panel(panel, self._spec)
-        results = {}
-        for g, idx in groups(segs).items():
-            if g not in self._models:
-                raise DataValidationError([Problem(
-                    "unknown_segment", "segment", f"series were assigned to segment {g!r}, "
-                    "which had no series in fit", ids=[ids[i] for i in idx])])
-            out = forecast_segment(self._models[g], fdata.subset(idx), self._spec, idx,
-                                   self.horizon, self._bps, levels,
+
+        def forecast(models, g, idx, lv):
+            out = forecast_segment(models[g], fdata.subset(idx), self._spec, idx,
+                                   self.horizon, self._bps, lv,
                                    {k: v[idx] for k, v in fut.items()} if fut else None, refit)
             out.pop("states")
-            results[g] = (idx, out)
+            return out
+        if getattr(self, "_members", None):
+            mean, fallback = forecast_members(
+                self._members, {"positions": self._fit_positions(ids), "ids": ids},
+                panel.n_series, self.horizon,
+                lambda mem, g, idx: forecast(mem.models, g, idx, ()),
+                lambda mem, pos: self._assign_member(mem, panel, pos),
+                self.ensemble_method)
+            results = ensemble_results(self._models, segs, mean, fallback,
+                                       lambda idx: fdata.subset(idx).values,
+                                       self.season_length_, levels)
+        else:
+            results = {}
+            for g, idx in groups(segs).items():
+                if g not in self._models:
+                    raise DataValidationError([Problem(
+                        "unknown_segment", "segment", f"series were assigned to segment "
+                        f"{g!r}, which had no series in fit", ids=[ids[i] for i in idx])])
+                results[g] = (idx, forecast(self._models, g, idx, levels))
         return with_levels(forecast_frame(panel, results, levels, self.champions_, self.horizon),
                            levels)
+
+    def _fit_positions(self, ids) -> list:
+        """Each series' position in the fit, None for series not seen there."""
+        known = {i: p for p, i in enumerate(self._id_labels)}
+        return [known.get(i) for i in ids]
+
+    def _assign_member(self, member, panel, pos) -> np.ndarray:
+        """The segments an ensemble member gives the series at ``pos`` not seen in fit."""
+        if member.kind == "global":
+            return np.zeros(len(pos), dtype=np.int64)
+        if member.assigner is None or self.segmenter_ is None:
+            raise DataValidationError([Problem(
+                "unknown_series", ",".join(panel.id_cols), f"{len(pos)} series are not in "
+                f"the segments of ensemble member {member.name} and it cannot assign new "
+                "series", ids=[panel.id_labels()[i] for i in pos])])
+        return _assign(self.segmenter_, member.assigner, panel, np.asarray(pos))
 
     def _segments_of(self, panel, ids) -> np.ndarray:
         known = dict(zip(self._id_labels, self._labels))
@@ -541,7 +678,7 @@ class SegmentedForecaster(SegmenterEstimator):
     def __getstate__(self):
         from ..engine.base import saveable_engine
         state = {k: v for k, v in self.__dict__.items()
-                 if k not in ("_fit_data", "_runs", "_finals")}
+                 if k not in ("_fit_data", "_runs", "_finals", "_evals")}
         state["engine"] = saveable_engine(self.engine)
         return state
 
@@ -549,6 +686,17 @@ class SegmentedForecaster(SegmenterEstimator):
         """Write the fitted combined model (``segmenter.load`` reads it)."""
         check_fitted(self, "forecasts_", "save")
         return persistence.save(self, path)
+
+
+def _peer_k(segs, evals, chosen) -> int:
+    """The segment count the random baselines of the comparison have: the chosen
+    segmentation's, or when the global model is kept, the best candidate's."""
+    if segs[chosen].kind not in ("global", "ensemble"):
+        return segs[chosen].n_segments
+    cands = [i for i, s in enumerate(segs) if s.kind in ("clustering", "user")
+             and np.isfinite(evals[i].valid_error)]
+    best = min(cands, key=lambda i: evals[i].valid_error) if cands else chosen
+    return segs[best].n_segments
 
 
 def _assign(segmenter, model, panel, pos):

@@ -31,6 +31,7 @@ class Segmentation:
 
     name: str
     kind: str                      # clustering | user | global | random | per-series
+                                   # | ensemble
     labels: np.ndarray             # a segment per series (panel order)
     silhouette: float = float("nan")
     row: int | None = None         # the segmenter's leaderboard row (clustering)
@@ -102,5 +103,6 @@ def from_segmenter(segmenter, ids: list, n_candidates: int, assign) -> list[Segm
         k = r.get("n_clusters")
         name = f"{r['blueprint']} k={int(k)}" if pd.notna(k) else r["blueprint"]
         out.append(Segmentation(name, "clustering", labels,
-                                float(r.get(segmenter.metric, np.nan)), int(row)))
+                                float(r.get(segmenter.metric, np.nan)), int(row),
+                                meta={"model": choice.model}))
     return out

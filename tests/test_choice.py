@@ -1,0 +1,171 @@
+"""Segments that earn their place: the choice rule keeps one global model unless the
+evidence holds on every validation window; ensembles of segmentations are scored from
+forecasts already made and served like any choice."""
+import numpy as np
+import pandas as pd
+import pytest
+
+import segmenter as sg
+from segmenter.forecasting import choice as choice_mod
+from segmenter.forecasting.choice import choose
+from segmenter.forecasting.evaluation import Evaluation
+from segmenter.forecasting.segmentations import Segmentation
+
+from test_selection import regimes
+
+FC4 = dict(horizon=6, n_origins=4, candidates=["naive"], season_length=12, n_jobs=1,
+           progress=False, select="forecast")
+
+
+def _ev(valid_windows):
+    v = np.asarray(valid_windows, dtype=float)
+    n = v.shape[1]
+    return Evaluation(np.zeros(n), float(np.mean([w.mean() for w in v])), np.nan,
+                      v.mean(axis=0), {}, np.empty(n, dtype=object),
+                      np.zeros((3, n, 1)), valid_windows=v)
+
+
+def test_a_gain_on_one_window_only_is_not_chosen_nor_called_consistent():
+    rng = np.random.default_rng(0)
+    g = 1.0 + 0.05 * rng.standard_normal((2, 200)) ** 2
+    # 12% better on window 1, 4% worse on window 2: a better mean, not a consistent gain
+    c = np.vstack([g[0] * 0.88, g[1] * 1.04])
+    segs = [Segmentation("global", "global", np.zeros(200)),
+            Segmentation("kmeans k=3", "clustering", np.arange(200) % 3)]
+    chosen, verdicts = choose(segs, [_ev(g), _ev(c)], np.random.default_rng(1))
+    assert chosen == 0
+    v = verdicts[1]
+    assert v.gain > 0 and not v.consistent and not v.passed
+    text = choice_mod.choice_text(segs, [_ev(g), _ev(c)], chosen, verdicts, 0.9, 0.0, True)
+    assert "Kept one global model" in text and "changes sign between windows" in text
+    # loosened, the same evidence is enough
+    loose, _ = choose(segs, [_ev(g), _ev(c)], np.random.default_rng(1), confidence=None,
+                      require_consistent=False)
+    assert loose == 1
+
+
+def test_the_correction_grows_with_the_number_of_candidates():
+    rng = np.random.default_rng(2)
+    g = 1.0 + 0.3 * rng.random((2, 60))
+    c = g * (1 - 0.02) + 0.08 * rng.standard_normal((2, 60))      # a small, noisy gain
+    segs = [Segmentation("global", "global", np.zeros(60)),
+            Segmentation("c", "clustering", np.arange(60) % 2)]
+    one = choose(segs, [_ev(g), _ev(c)], np.random.default_rng(0))[1][1].gain_lo
+    many = choose(segs + [Segmentation(f"x{i}", "clustering", np.arange(60) % 2)
+                          for i in range(20)],
+                  [_ev(g), _ev(c)] + [_ev(g * 1.1)] * 20, np.random.default_rng(0))[1][1]
+    assert many.gain_lo < one        # 21 candidates compared: a lower corrected bound
+
+
+def test_random_partitions_are_never_chosen():
+    g = np.ones((2, 50))
+    segs = [Segmentation("global", "global", np.zeros(50)),
+            Segmentation("random(k=2, seed=0)", "random", np.arange(50) % 2)]
+    chosen, verdicts = choose(segs, [_ev(g), _ev(g * 0.5)], np.random.default_rng(0))
+    assert chosen == 0 and 1 not in verdicts
+
+
+def test_iid_series_keep_the_global_model_and_say_there_is_no_evidence():
+    rng = np.random.default_rng(3)
+    df = pd.concat([pd.DataFrame({"unique_id": f"s{i:02d}", "ds": np.arange(1, 73),
+                                  "y": 100 + rng.normal(0, 5, 72)}) for i in range(40)],
+                   ignore_index=True)
+    seg = sg.Segmenter(n_clusters=[2, 3], blueprints=["features_kmeans", "velocity_mean"],
+                       progress=False)
+    fc = sg.SegmentedForecaster(**{**FC4, "candidates": ["naive", "theta"]}).fit(
+        df, segmenter=seg)
+    assert fc.segmentation_ == "global"
+    assert fc.selection_.loc[fc.selection_["chosen"], "kind"].item() == "global"
+    assert fc.choice_text_.startswith("Kept one global model")
+    assert fc.comparison_text_.startswith("Kept one global model")
+    assert {"valid_w1", "valid_w2", "gain", "gain_lo", "consistent"} <= set(fc.selection_)
+    assert fc.comparison_.loc[fc.comparison_["chosen"], "strategy"].item() == "global"
+    assert (fc.forecasts_["segment"] == 0).all()
+
+
+def test_planted_dynamics_are_chosen_consistently_across_windows():
+    df, truth = regimes(n_per=12, length=72)
+    seg = sg.Segmenter(n_clusters=[2], blueprints=["features_kmeans", "velocity_mean"],
+                       progress=False)
+    fc = sg.SegmentedForecaster(**{**FC4, "candidates": ["naive"]}).fit(df, segmenter=seg)
+    assert fc.plan_.selection_windows == [1, 2]
+    row = fc.selection_[fc.selection_["chosen"]].iloc[0]
+    assert row["kind"] in ("clustering", "ensemble")
+    assert row["consistent"] and row["gain_lo"] > 0
+    assert row["valid_w1"] < fc.selection_.loc[fc.selection_["kind"] == "global",
+                                               "valid_w1"].item()
+    assert "Chose" in fc.choice_text_ and "consistent" in fc.comparison_text_
+
+
+def test_no_choice_sees_the_final_window_with_two_selection_windows():
+    df, _ = regimes(n_per=8, length=72)
+    h = FC4["horizon"]
+    last = df.groupby("unique_id")["ds"].transform("max")
+    other = df.copy()
+    other.loc[df["ds"] > last - h, "y"] *= 3.0
+    fits = []
+    for data in (df, other):
+        seg = sg.Segmenter(n_clusters=[2], blueprints=["features_kmeans", "velocity_mean"],
+                           progress=False).fit(data.loc[df["ds"] <= last - h])
+        fits.append(sg.SegmentedForecaster(**FC4).fit(data, segmenter=seg))
+    a, b = (f.selection_ for f in fits)
+    for col in ("valid_error", "valid_w1", "valid_w2", "gain", "gain_lo", "chosen"):
+        pd.testing.assert_series_equal(a[col], b[col])
+    assert not np.allclose(a["final_error"], b["final_error"])
+
+
+@pytest.fixture(scope="module")
+def ensemble_fit():
+    """A fit whose choice is forced to the ensemble of every segmentation, to test how
+    an ensemble is served (the rule itself is tested above)."""
+    df, _ = regimes(n_per=8, length=72)
+    seg = sg.Segmenter(n_clusters=[2, 3], blueprints=["features_kmeans", "velocity_mean"],
+                       progress=False)
+    mp = pytest.MonkeyPatch()
+    from segmenter.forecasting import runner
+
+    def forced(segs, evals, rng, *a, **k):
+        i = next(i for i, s in enumerate(segs) if s.name == "ensemble(all)")
+        return i, {}
+    mp.setattr(runner, "choose", forced)
+    try:
+        fc = sg.SegmentedForecaster(**{**FC4, "candidates": ["naive", "theta", "lgbm"]})
+        fc.fit(df, segmenter=seg)
+    finally:
+        mp.undo()
+    return df, fc
+
+
+def test_the_ensemble_forecast_is_the_mean_of_its_members(ensemble_fit):
+    df, fc = ensemble_fit
+    assert fc.segmentation_ == "ensemble(all)"
+    ens = fc._segmentations["ensemble(all)"]
+    members = ens.meta["members"]
+    assert members[0] == "global" and len(members) >= 3
+    got = fc.predict()
+    parts = [fc.forecast_with(m)["forecast"].to_numpy() for m in members]
+    np.testing.assert_allclose(got["forecast"].to_numpy(), np.mean(parts, axis=0))
+    pd.testing.assert_frame_equal(fc.forecast_with("ensemble(all)"), got)
+    # its backtests too: the mean of the members' on every window
+    ev = fc._evals
+    np.testing.assert_allclose(ev["ensemble(all)"].final_forecasts,
+                               np.mean([ev[m].final_forecasts for m in members], axis=0))
+    assert (got["champion"] == "ensemble(all)").all()
+    assert set(fc.leaderboard_["member"]) == set(members)
+
+
+def test_the_ensemble_is_served_after_save_and_load(ensemble_fit, tmp_path):
+    df, fc = ensemble_fit
+    lv = fc.predict(level=[80, 95])
+    assert (lv["lo-80"] <= lv["forecast"]).all() and (lv["hi-95"] >= lv["hi-80"]).all()
+    back = sg.load(fc.save(tmp_path / "ens.segmenter"))
+    a = fc.predict(df, level=[80])
+    b = back.predict(df, level=[80])
+    pd.testing.assert_frame_equal(a, b)
+    # series never seen: every member assigns them (the global model puts them in 0)
+    new = df[df["unique_id"].isin(["s00", "s01"])].assign(
+        unique_id=lambda d: "new-" + d["unique_id"])
+    out = back.predict(new)
+    assert len(out) == 2 * fc.horizon and out["forecast"].notna().all()
+    with pytest.raises(sg.DataValidationError, match="ensemble"):
+        fc.set_champion(0, "naive")
