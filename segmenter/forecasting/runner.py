@@ -56,6 +56,7 @@ from .comparison import compare_segmentations
 from .ensemble import (ensemble_candidates, ensemble_results,
                        forecast_members, produce_ensemble)
 from .covariates import Calendar, future_values
+from .forecast_driven import ForecastAssigner, forecast_driven_candidates
 from .evaluation import evaluate, groups
 from .inputs import (INTERMITTENT_SHARE, base_segmentation, candidates_of, for_segmenter,
                      mostly_zero, read_fit_data, seasons_of)
@@ -123,6 +124,11 @@ class SegmentedForecaster(SegmenterEstimator):
         ``"top-<m>"`` (the global model and the m best segmentations) or ``"all"``;
         ``()`` compares none.
     ensemble_method : {"mean", "median"}, default "mean"
+    forecast_driven : bool, default True
+        With ``select="forecast"`` and a pooled candidate (LightGBM), also compare
+        segments found by forecasting (:mod:`.forecast_driven`): each series moved to
+        the segment whose pooled model forecasts it best, one candidate per segment
+        count of the best clustering candidates.
     compare : bool, default True
         Score the baselines and write ``comparison_``.
     intermittent : "auto", bool, default "auto"
@@ -182,6 +188,7 @@ class SegmentedForecaster(SegmenterEstimator):
         "require_consistent": ["boolean"],
         "ensembles": [list, tuple],
         "ensemble_method": [StrOptions({"mean", "median"})],
+        "forecast_driven": ["boolean"],
         "n_candidates": [Interval(Integral, 1, None, closed="left")],
         "n_random": [Interval(Integral, 1, None, closed="left")],
         "compare": ["boolean"],
@@ -201,6 +208,7 @@ class SegmentedForecaster(SegmenterEstimator):
                  select: str = "silhouette", confidence: float | None = 0.9,
                  min_gain: float = 0.0, require_consistent: bool = True,
                  ensembles=("top-3", "all"), ensemble_method: str = "mean",
+                 forecast_driven: bool = True,
                  n_candidates: int = 8, n_random: int = 3,
                  compare: bool = True, intermittent="auto", holidays: str | None = None,
                  levels=DEFAULT_LEVELS, min_scored: float = 0.5, n_jobs: int = -1,
@@ -218,6 +226,7 @@ class SegmentedForecaster(SegmenterEstimator):
         self.require_consistent = require_consistent
         self.ensembles = ensembles
         self.ensemble_method = ensemble_method
+        self.forecast_driven = forecast_driven
         self.n_candidates = n_candidates
         self.n_random = n_random
         self.compare = compare
@@ -319,6 +328,15 @@ class SegmentedForecaster(SegmenterEstimator):
             evals.append(evaluate(book, s.labels, prun.forecasts, prun.errors, combos,
                                   local_only=s.kind == "per-series"))
             seconds[s.name] = sum(prun.seconds.values()) + time.perf_counter() - t1
+        if self.select == "forecast" and self.forecast_driven and pooled:
+            t1 = time.perf_counter()
+            driven = forecast_driven_candidates(run, book, segs, evals, pooled)
+            for d, prun in zip(driven, run.pooled_backtests(pooled, driven)):
+                segs.append(d)
+                evals.append(evaluate(book, d.labels, prun.forecasts, prun.errors, combos))
+                pooled_runs.append(prun)
+                seconds[d.name] = (time.perf_counter() - t1) / len(driven)
+            timings["forecast-driven segments"] = time.perf_counter() - t1
         if self.select == "forecast" and self.ensembles:
             for e, ev in ensemble_candidates(book, segs, evals, self.ensembles,
                                              self.ensemble_method):
@@ -345,6 +363,9 @@ class SegmentedForecaster(SegmenterEstimator):
         self._segmentations = {s.name: s for s in segs}
         self._evals = {s.name: e for s, e in zip(segs, evals)}
         self._members = None
+        self._assigner = None
+        if best.kind == "forecast-driven":
+            self._assigner = _forecast_assigner(run, best, self._bps, self.horizon)
         if best.kind == "ensemble":
             self.leaderboard_, self._members, self._models, self._final = produce_ensemble(
                 run, book, segs, evals, pooled_runs, chosen, combos, levels)
@@ -664,7 +685,10 @@ class SegmentedForecaster(SegmenterEstimator):
         known = dict(zip(self._id_labels, self._labels))
         segs = np.array([known.get(i, None) for i in ids], dtype=object)
         unknown = [i for i, s in enumerate(segs) if s is None]
-        if unknown:
+        if unknown and getattr(self, "_assigner", None) is not None:
+            fdata = ForecastData.from_panel(panel, self._spec).subset(unknown)
+            segs[unknown] = self._assigner.assign(fdata, self._bps)
+        elif unknown:
             if self.segmenter_ is None:
                 raise DataValidationError([Problem(
                     "unknown_series", ",".join(panel.id_cols), f"{len(unknown)} series are "
@@ -686,6 +710,20 @@ class SegmentedForecaster(SegmenterEstimator):
         """Write the fitted combined model (``segmenter.load`` reads it)."""
         check_fitted(self, "forecasts_", "save")
         return persistence.save(self, path)
+
+
+def _forecast_assigner(run, seg, blueprints, horizon):
+    """The assigner of a chosen forecast-driven segmentation: its pooled model fitted
+    on each segment's whole histories."""
+    spec = seg.meta["model"]
+    bp = blueprints[spec]
+    states = {}
+    for g, idx in groups(seg.labels).items():
+        data = run.data.subset(idx) if run.data is not None else \
+            run.source(idx, f"segment {g}")
+        group, _ = data.group()
+        states[g] = bp.fit(group)
+    return ForecastAssigner(spec, states, horizon)
 
 
 def _peer_k(segs, evals, chosen) -> int:
