@@ -6,12 +6,14 @@ computed once per series and window and every candidate segmentation is scored f
 them; only pooled models would need refitting per segmentation.  Target (issue 16):
 with local candidates only, the selection costs less than 2x one segmented fit.
 
-On fpp3 tourism (304 quarterly series, horizon 8, 3 windows), AutoETS and AutoTheta,
-median of ``--repeats`` runs, same process:
+On fpp3 tourism (304 quarterly series, horizon 8, the default windows: 4), AutoETS and
+AutoTheta (``--candidates``), median of ``--repeats`` runs, same process:
 
 * one segmented fit: a fitted Segmenter's mapping, no baselines (``compare=False``);
 * selection: ``select="forecast"`` over ``--n-candidates`` leaderboard rows plus one
-  global model, 3 random partitions per k and a model per series.
+  global model, 3 random partitions per k, a model per series, the ensembles of
+  segmentations and (with a pooled candidate) the forecast-driven segments, chosen by
+  the rule of :mod:`segmenter.forecasting.choice`.
 
 Run: ``python benchmarks/selection_cost.py [--n-candidates 12] [--repeats 3]``.
 """
@@ -31,12 +33,15 @@ def main(argv=None) -> int:
     ap.add_argument("--n-candidates", type=int, default=12)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--jobs", type=int, default=-1)
+    ap.add_argument("--candidates", nargs="+", default=["ets", "theta"],
+                    help="with a pooled one (lgbm) the selection also refits it per "
+                         "segmentation and builds the forecast-driven segments")
     args = ap.parse_args(argv)
     panel = sg.read_panel(load_tourism(), id_col=["Region", "State", "Purpose"],
                           time_col="Quarter", target_col="Trips")
     seg = sg.Segmenter(n_clusters=[2, 3, 4, 5, 6, 8], blueprints="quick", progress=False)
     seg.fit(panel)
-    kw = dict(horizon=8, candidates=["ets", "theta"], intermittent=False, n_jobs=args.jobs,
+    kw = dict(horizon=8, candidates=args.candidates, intermittent=False, n_jobs=args.jobs,
               progress=False)
     one, sel, n_rows = [], [], 0
     for _ in range(args.repeats):
