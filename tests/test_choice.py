@@ -97,23 +97,6 @@ def test_planted_dynamics_are_chosen_consistently_across_windows():
     assert "Chose" in fc.choice_text_ and "consistent" in fc.comparison_text_
 
 
-def test_no_choice_sees_the_final_window_with_two_selection_windows():
-    df, _ = regimes(n_per=8, length=72)
-    h = FC4["horizon"]
-    last = df.groupby("unique_id")["ds"].transform("max")
-    other = df.copy()
-    other.loc[df["ds"] > last - h, "y"] *= 3.0
-    fits = []
-    for data in (df, other):
-        seg = sg.Segmenter(n_clusters=[2], blueprints=["features_kmeans", "velocity_mean"],
-                           progress=False).fit(data.loc[df["ds"] <= last - h])
-        fits.append(sg.SegmentedForecaster(**FC4).fit(data, segmenter=seg))
-    a, b = (f.selection_ for f in fits)
-    for col in ("valid_error", "valid_w1", "valid_w2", "gain", "gain_lo", "chosen"):
-        pd.testing.assert_series_equal(a[col], b[col])
-    assert not np.allclose(a["final_error"], b["final_error"])
-
-
 @pytest.fixture(scope="module")
 def ensemble_fit():
     """A fit whose choice is forced to the ensemble of every segmentation, to test how
