@@ -36,6 +36,8 @@ def main(argv=None) -> int:
     ap.add_argument("--candidates", nargs="+", default=["ets", "theta"],
                     help="with a pooled one (lgbm) the selection also refits it per "
                          "segmentation and builds the forecast-driven segments")
+    ap.add_argument("--no-forecast-driven", action="store_true",
+                    help="leave the forecast-driven segments out of the selection")
     args = ap.parse_args(argv)
     panel = sg.read_panel(load_tourism(), id_col=["Region", "State", "Purpose"],
                           time_col="Quarter", target_col="Trips")
@@ -49,7 +51,8 @@ def main(argv=None) -> int:
         sg.SegmentedForecaster(compare=False, **kw).fit(panel, mapping=seg.mapping_)
         one.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
-        fc = sg.SegmentedForecaster(select="forecast", n_candidates=args.n_candidates, **kw)
+        fc = sg.SegmentedForecaster(select="forecast", n_candidates=args.n_candidates,
+                                    forecast_driven=not args.no_forecast_driven, **kw)
         fc.fit(panel, segmenter=seg)
         sel.append(time.perf_counter() - t0)
         n_rows = len(fc.selection_)
