@@ -285,6 +285,9 @@ def run(name: str, candidates, jobs: int, n_candidates: int) -> list[dict]:
     chosen = fc.segmentation_
     levels = (80, 95)
     k = int(sel.loc[sel["chosen"], "n_segments"].iloc[0])
+    if k == 1:          # global kept: the random peers of the best candidate's k
+        cands = sel[sel["kind"].isin(["clustering", "user"])].sort_values("valid_error")
+        k = int(cands["n_segments"].iloc[0]) if len(cands) else 1
 
     def add(strategy, pred, seconds, lv=()):
         r = {"data": name, "strategy": strategy, **holdout(pred, d, m, lv),
