@@ -66,6 +66,22 @@ def _add_data_args(p: argparse.ArgumentParser, defaults: bool = True,
     p.add_argument("--missing", default=d("keep"), choices=["keep", "interpolate", "zero"],
                    help="policy for missing targets and gap steps" +
                         (hint or " (default: keep as missing)"))
+    p.add_argument("--date-format", default=None, metavar="FMT",
+                   help="strptime format of text times, e.g. %%d/%%m/%%Y (inferred from the "
+                        "whole column when omitted; a column that reads both day-first and "
+                        "month-first is refused)" + hint)
+    first = p.add_mutually_exclusive_group()
+    first.add_argument("--dayfirst", dest="dayfirst", action="store_const", const=True,
+                       default=None, help="text dates are day-first (01/02/2020 = 1 February)")
+    first.add_argument("--monthfirst", dest="dayfirst", action="store_const", const=False,
+                       help="text dates are month-first (01/02/2020 = 2 January)")
+    p.add_argument("--near-duplicate-ids", default=d("refuse"),
+                   choices=["refuse", "merge", "keep"],
+                   help="ids that differ only by surrounding spaces or case: refuse them, "
+                        "merge them into one series, or keep them apart" +
+                        (hint or " (default: refuse)"))
+    p.add_argument("--encoding", default=None,
+                   help="text encoding of a CSV file (default: UTF-8), e.g. latin-1, cp1252")
 
 
 def _add_dask_arg(p: argparse.ArgumentParser, what: str) -> None:
@@ -87,7 +103,14 @@ def _load_panel(args):
     from .data.reading import read_panel
     return read_panel(args.data, id_col=args.id if len(args.id) > 1 else args.id[0],
                       time_col=args.time, target_col=args.target, value_cols=args.values,
-                      static_cols=args.static, freq=_freq(args.freq), missing=args.missing)
+                      static_cols=args.static, freq=_freq(args.freq), missing=args.missing,
+                      **_reading_kwargs(args))
+
+
+def _reading_kwargs(args) -> dict:
+    """The reading options the user gave (None ones left out)."""
+    return {k: getattr(args, k) for k in ("date_format", "dayfirst", "near_duplicate_ids",
+                                          "encoding") if getattr(args, k, None) is not None}
 
 
 def _cmd_check(args) -> int:
@@ -111,7 +134,7 @@ def _column_kwargs(args) -> dict:
             out[key] = getattr(args, attr)
     if args.freq is not None:
         out["freq"] = _freq(args.freq)
-    return out
+    return {**out, **_reading_kwargs(args)}
 
 
 _LEADERBOARD_COLUMNS = ["rank", "row", "blueprint", "n_clusters", "silhouette",
@@ -223,8 +246,9 @@ def _forecast_with_saved(args, fc, out) -> int:
     from .data.reading import read_table
     ids = args.id or fc.data_args_["id_col"]
     ids = [ids] if isinstance(ids, str) else list(ids)
-    data = read_table(args.data, text_cols=ids)
-    future = read_table(args.future, text_cols=ids) if args.future else None
+    data = read_table(args.data, text_cols=ids, encoding=args.encoding)
+    future = read_table(args.future, text_cols=ids, encoding=args.encoding) \
+        if args.future else None
     pred = fc.predict(data, future=future, level=args.level or None, refit=args.refit,
                       **_column_kwargs(args))
     _write_csv(out / "forecasts.csv", pred)
@@ -285,11 +309,13 @@ def _cmd_forecast(args) -> int:
     if args.dask_address and not args.segment_col:     # the workers read the files
         fc.fit(args.data, mapping=mapping, segmenter=segmenter, **cov,
                **{k: v for k, v in kwargs.items()
-                  if k in ("id_col", "time_col", "target_col", "freq", "missing")})
+                  if k in ("id_col", "time_col", "target_col", "freq", "missing",
+                           "date_format", "dayfirst", "near_duplicate_ids")})
     else:
         from .data.reading import read_table
         text = kwargs.get("id_col", "unique_id")
-        frame = read_table(args.data, text_cols=[text] if isinstance(text, str) else text)
+        frame = read_table(args.data, text_cols=[text] if isinstance(text, str) else text,
+                           encoding=args.encoding)
         fc.fit(frame, mapping=mapping, segmenter=segmenter, **cov,
                **{k: v for k, v in kwargs.items() if k not in ("value_cols", "static_cols")})
     forecasts = fc.predict(level=args.level or None)

@@ -80,7 +80,7 @@ from .._spec import resolve_specs
 from .._version import __version__
 from ..base import SegmenterEstimator, check_fitted, params_key
 from ..data.panel import Panel
-from ..data.reading import read_panel, reading_args
+from ..data.reading import check_read_options, read_panel, reading_args
 from ..errors import ConstraintViolationError, DataValidationError, NotFittedError, Problem
 from ..selection.folds import make_folds
 from ..selection.metrics import metric_names
@@ -242,7 +242,7 @@ class Segmenter(SegmenterEstimator):
     # ------------------------------------------------------------------ fit
     def fit(self, data, id_col="unique_id", time_col="ds", target_col="y", value_cols=None,
             static_cols=None, freq=None, missing="keep", dtype="float64",
-            checkpoint=None) -> "Segmenter":
+            checkpoint=None, **reading) -> "Segmenter":
         """Rank blueprints × k on the series of ``data`` and map every series to a segment.
 
         Parameters
@@ -257,7 +257,11 @@ class Segmenter(SegmenterEstimator):
             a fit of the same data and arguments resumes from it
             (:mod:`segmenter.engine.checkpoint`; ``checkpoint_`` counts what was loaded
             and computed).
+        **reading
+            How to read the table: ``date_format``, ``dayfirst``, ``near_duplicate_ids``
+            (:meth:`segmenter.Panel.from_frame`) and ``encoding`` (of a text file).
         """
+        reading = check_read_options(reading)
         self._check_params([Problem("no_horizon", "horizon", "metric='forecast' needs "
                                     "horizon= (the steps to forecast)")]
                            if self.metric == "forecast" and self.horizon is None else None)
@@ -267,7 +271,7 @@ class Segmenter(SegmenterEstimator):
         from ..engine.base import resolve_engine
         engine = resolve_engine(self.engine)
         read_kw = dict(value_cols=value_cols, static_cols=static_cols, freq=freq,
-                       missing=missing, dtype=dtype)
+                       missing=missing, dtype=dtype, **reading)
         if engine.distributed:
             panel = load_chunks(engine, data, id_col, time_col, target_col, **read_kw)
         else:

@@ -274,16 +274,19 @@ class ChunkedPanel:
 
 def load_chunks(engine, data, id_col="unique_id", time_col="ds", target_col="y", *,
                 value_cols=None, static_cols=None, freq=None, missing="keep",
-                dtype="float64", chunk_series: int = CHUNK_SERIES) -> ChunkedPanel:
-    """Build the chunks of ``data`` on ``engine`` (see the module docstring)."""
+                dtype="float64", chunk_series: int = CHUNK_SERIES, encoding=None,
+                **reading) -> ChunkedPanel:
+    """Build the chunks of ``data`` on ``engine`` (see the module docstring);
+    ``reading`` holds the other options of :meth:`Panel.from_frame` (``date_format``,
+    ``dayfirst``, ``near_duplicate_ids``: ids are compared within each chunk)."""
     args = {"id_col": id_col, "time_col": time_col, "target_col": target_col,
             "value_cols": value_cols, "static_cols": static_cols, "freq": freq,
-            "missing": missing, "dtype": dtype}
+            "missing": missing, "dtype": dtype, **reading}
     id_cols = [id_col] if isinstance(id_col, str) else list(id_col)
     files = parquet_parts(data)
     if files is None and not is_dask_collection(data):
         panel = data if isinstance(data, Panel) else read_panel(
-            data, id_col=id_col, time_col=time_col, target_col=target_col,
+            data, id_col=id_col, time_col=time_col, target_col=target_col, encoding=encoding,
             **{k: v for k, v in args.items() if k not in ("id_col", "time_col", "target_col")})
         return _from_panel(engine, panel, chunk_series)
     if files is not None:

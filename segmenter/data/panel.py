@@ -87,7 +87,8 @@ class Panel:
 
     def __init__(self, *, id_cols, time_col, target_col, value_cols, static_cols, ids,
                  offsets, values, observed, start, grid, statics, segments, segment_col,
-                 n_input_rows, missing_policy, time_dtype, has_value=None):
+                 n_input_rows, missing_policy, time_dtype, has_value=None, reading=None,
+                 merged_ids=(), near_duplicate_ids=()):
         self.id_cols = id_cols
         self.time_col = time_col
         self.target_col = target_col
@@ -106,6 +107,12 @@ class Panel:
         self.missing_policy = missing_policy
         self._time_dtype = time_dtype
         self.has_value = ~np.isnan(values[:, 0]) if has_value is None else has_value
+        #: How the table was read (``date_format``, ``dayfirst``, ``near_duplicate_ids``),
+        #: to read new data the same way.
+        self.reading = dict(reading or {})
+        #: Groups of ids merged into one series, and groups kept apart on purpose.
+        self.merged_ids = list(merged_ids)
+        self.near_duplicate_ids = list(near_duplicate_ids)
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -122,6 +129,9 @@ class Panel:
         freq: str | int | None = None,
         missing: str = "keep",
         dtype: Any = np.float64,
+        date_format: str | None = None,
+        dayfirst: bool | None = None,
+        near_duplicate_ids: str = "refuse",
     ) -> "Panel":
         """Validate a long frame and build a panel from it.
 
@@ -149,6 +159,18 @@ class Panel:
             Policy for missing target values and gap steps (see the module docstring).
         dtype : numpy dtype, default float64
             Storage type of the values (``np.float32`` halves the memory).
+        date_format : str, optional
+            The ``strptime`` format of a time column of text, e.g. ``"%d/%m/%Y"``.  By
+            default it is inferred from the column and used for every value (never
+            value by value); a column that reads as day-first and as month-first with
+            different dates is refused (``ambiguous_dates``).
+        dayfirst : bool, optional
+            Settles that ambiguity without writing the format.
+        near_duplicate_ids : {"refuse", "merge", "keep"}, default "refuse"
+            Ids that differ only by surrounding spaces or case (``"a"``, ``"a "``,
+            ``"A"``): refused with a ``near_duplicate_ids`` problem listing them,
+            merged into one series under the first spelling, or kept as different
+            series (listed in the summary either way).
 
         Raises
         ------
@@ -166,7 +188,8 @@ class Panel:
         """
         from .reading import build_panel
         return build_panel(df, id_col, time_col, target_col, value_cols, static_cols,
-                           segment_col, freq, missing, dtype)
+                           segment_col, freq, missing, dtype, date_format, dayfirst,
+                           near_duplicate_ids)
 
     # ------------------------------------------------------------------ properties
     @property
@@ -396,6 +419,8 @@ class Panel:
             "observed values min/median/max": (int(nobs.min()), float(np.median(nobs)), int(nobs.max())) if self.n_series else None,
             "value columns": list(self.value_cols),
             "static columns": list(self.static_cols),
+            "ids merged (spaces or case)": len(getattr(self, "merged_ids", ())),
+            "near-duplicate ids kept apart": len(getattr(self, "near_duplicate_ids", ())),
         }
 
     def summary_text(self) -> str:
@@ -405,6 +430,12 @@ class Panel:
         if self.all_missing_ids:
             from ..errors import format_examples
             lines.append(f"  entirely missing: {format_examples(self.all_missing_ids)}")
+        for what, groups in (("merged", getattr(self, "merged_ids", ())),
+                             ("kept apart", getattr(self, "near_duplicate_ids", ()))):
+            if groups:
+                from ..errors import format_examples
+                lines.append(f"  near-duplicate ids {what}: "
+                             f"{format_examples([tuple(g) for g in groups])}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:

@@ -20,7 +20,7 @@ import pandas as pd
 from ..errors import Problem
 
 __all__ = ["Grid", "time_positions", "grid_steps", "is_integer_times", "integer_step",
-           "naive_times", "freq_of_all_times", "freq_votes", "MAX_GRID_STEPS"]
+           "naive_times", "freq_of_all_times", "freq_votes", "MAX_GRID_STEPS", "parse_times"]
 
 #: More grid steps than this (and 20 per input row) means the frequency is too fine.
 MAX_GRID_STEPS = 50_000_000
@@ -82,8 +82,10 @@ class Grid:
         return rng[positions]
 
 
-def time_positions(col: pd.Series, codes: np.ndarray, freq, labels_of):
-    """Map the time column to integer grid positions.
+def time_positions(col: pd.Series, codes: np.ndarray, freq, labels_of, date_format=None,
+                   dayfirst=None):
+    """Map the time column to integer grid positions (text times are read with one
+    format for the whole column: :func:`parse_times`).
 
     Returns ``(positions or None, grid, time_dtype, problems)``.
     """
@@ -133,30 +135,10 @@ def time_positions(col: pd.Series, codes: np.ndarray, freq, labels_of):
     if pd.api.types.is_datetime64_any_dtype(col):
         ts = col
     else:
-        obj = col.astype(object)
-        tzs = {getattr(v, "tzinfo", None) is not None for v in obj.dropna().iloc[:10000]
-               if isinstance(v, pd.Timestamp) or hasattr(v, "tzinfo")}
-        try:
-            with warnings.catch_warnings():
-                # pandas 2.x warns (and returns objects) where pandas 3 raises
-                warnings.filterwarnings("error", ".*mixed time zones.*", FutureWarning)
-                ts = pd.to_datetime(col, errors="coerce", format="mixed")
-        except (ValueError, TypeError, FutureWarning) as exc:
-            text = str(exc).lower()
-            if "tz" in text or "offset" in text or "zone" in text or len(tzs) > 1:
-                problems.append(Problem("mixed_timezones", name,
-                                        "times mix time zones (or aware and naive values); "
-                                        "convert them all to one zone, e.g. with "
-                                        "pd.to_datetime(..., utc=True)"))
-                return None, Grid("datetime", freq, None), None, problems
-            ts = pd.Series(pd.NaT, index=col.index, dtype="datetime64[ns]")
-            problems.append(Problem("bad_times", name, f"times could not be parsed ({exc})"))
-        bad = (ts.isna() & col.notna()).to_numpy()
-        if bad.any():
-            problems.append(Problem(
-                "unparseable_times", name, f"{int(bad.sum())} times could not be parsed as "
-                f"dates (e.g. {col[bad].iloc[:3].tolist()}); fix them or pass integer steps",
-                ids=labels_of(codes[bad]), rows=row_numbers(bad)))
+        ts, parse_problems = parse_times(col, date_format, dayfirst, codes, labels_of)
+        problems.extend(parse_problems)
+        if ts is None:
+            return None, Grid("datetime", freq, None), None, problems
     tz = ts.dtype
     ts, tz_mode = naive_times(ts)
     ok = valid & ts.notna().to_numpy()
@@ -279,3 +261,131 @@ def _alias_for_step(nanos: int, first: pd.Timestamp) -> str:
         n = nanos // day
         return f"{n if n > 1 else ''}D"
     return pd.tseries.frequencies.to_offset(pd.Timedelta(nanos, "ns")).freqstr
+
+
+#: Values of a text time column looked at to guess its format.
+_GUESS_SAMPLE = 50
+
+
+def parse_times(col: pd.Series, date_format=None, dayfirst=None, codes=None,
+                labels_of=None) -> tuple:
+    """Datetimes of a time column of text (or objects), read with **one** format for the
+    whole column, never value by value; returns ``(times or None, problems)``.
+
+    ``date_format`` (a ``strptime`` format) is used when given.  Otherwise ISO 8601 is
+    tried first; then the formats pandas guesses from the column's values, day-first
+    and month-first: every format that reads *every* value is kept.  When a day-first
+    and a month-first format both read the whole column and give different dates
+    (``02/01/2020``: 2 January or 1 February?), the column is refused
+    (``ambiguous_dates``) unless ``dayfirst`` says which; values no single format reads
+    are named (``unparseable_times``).  Datetime objects are converted as they are.
+    """
+    from pandas.tseries.api import guess_datetime_format
+    name = col.name
+    codes = np.zeros(len(col), dtype=np.int64) if codes is None else codes
+    labels_of = labels_of or (lambda c: [])
+    problems: list[Problem] = []
+    notna = col.notna().to_numpy()
+    texts = col[notna]
+    is_text = bool(len(texts)) and all(isinstance(v, str) for v in texts.iloc[:10000])
+    if not is_text or date_format is not None:
+        try:
+            with warnings.catch_warnings():
+                # pandas 2.x warns (and returns objects) where pandas 3 raises
+                warnings.filterwarnings("error", ".*mixed time zones.*", FutureWarning)
+                warnings.filterwarnings("ignore", ".*dayfirst.*", UserWarning)
+                ts = pd.to_datetime(col, errors="coerce", format=date_format)
+        except (ValueError, TypeError, FutureWarning, OverflowError) as exc:
+            return None, [_time_error(name, exc, texts)]
+        return ts, _unparsed(col, ts, codes, labels_of, date_format)
+    uniq = pd.Index(pd.unique(texts.astype(str).str.strip()))
+    results = {}
+    for fmt in ["ISO8601"] + _guessed_formats(uniq, guess_datetime_format):
+        try:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("error", ".*mixed time zones.*", FutureWarning)
+                warnings.filterwarnings("ignore", ".*dayfirst.*", UserWarning)
+                got = pd.to_datetime(uniq, errors="coerce", format=fmt)
+        except (ValueError, TypeError, FutureWarning, OverflowError) as exc:
+            if _is_timezone_error(exc):
+                return None, [_time_error(name, exc, texts)]
+            continue
+        results[fmt] = got
+        if fmt == "ISO8601" and not got.isna().any():
+            break               # year first: month before day by the standard's rule
+    full = {f: g for f, g in results.items() if not g.isna().any()}
+    if dayfirst is not None and len(full) > 1:
+        preferred = {f: g for f, g in full.items() if _is_dayfirst(f) == bool(dayfirst)}
+        full = preferred or full
+    distinct = {}
+    for f, g in full.items():
+        distinct.setdefault(tuple(g.asi8), f)
+    if len(distinct) > 1:
+        fmts = list(distinct.values())
+        first, second = full[fmts[0]], full[fmts[1]]
+        diff = np.flatnonzero(first.asi8 != second.asi8)
+        ex = [uniq[i] for i in diff[:2]]
+        problems.append(Problem(
+            "ambiguous_dates", name,
+            f"the times can be read day-first or month-first and the two give different "
+            f"dates (e.g. {ex!r}: {first[diff[0]].date()} with {fmts[0]!r} or "
+            f"{second[diff[0]].date()} with {fmts[1]!r}); say which with "
+            "date_format= (--date-format, e.g. '%d/%m/%Y') or dayfirst=True/False "
+            "(--dayfirst / --monthfirst)"))
+        return None, problems
+    if distinct:
+        fmt = next(iter(distinct.values()))
+    else:                       # no one format reads every value: the one that reads most
+        fmt = max(results, key=lambda f: int(results[f].notna().sum()), default=None)
+    if fmt is None:
+        ts = pd.Series(pd.NaT, index=col.index, dtype="datetime64[ns]")
+    else:
+        lookup = pd.Series(results[fmt], index=uniq)
+        ts = pd.Series(pd.NaT, index=col.index, dtype=results[fmt].dtype)
+        ts[notna] = lookup.reindex(texts.astype(str).str.strip().to_numpy()).to_numpy()
+    return ts, _unparsed(col, ts, codes, labels_of, fmt)
+
+
+def _guessed_formats(values: pd.Index, guess) -> list:
+    """The formats pandas guesses from a sample of ``values``, month- and day-first,
+    in order of first appearance (None: pandas' inference from the first value)."""
+    step = max(1, len(values) // _GUESS_SAMPLE)
+    out: dict = {}
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", ".*dayfirst.*", UserWarning)
+        for v in values[::step][:_GUESS_SAMPLE]:
+            for first in (False, True):
+                fmt = guess(v, dayfirst=first)
+                if fmt is not None and not fmt.startswith("%Y-%d"):
+                    out.setdefault(fmt, None)
+    return list(out) + [None]
+
+
+def _is_dayfirst(fmt) -> bool:
+    return fmt is not None and "%d" in fmt and "%m" in fmt and fmt.index("%d") < fmt.index("%m")
+
+
+def _is_timezone_error(exc) -> bool:
+    text = str(exc).lower()
+    return "tz" in text or "offset" in text or "zone" in text
+
+
+def _time_error(name, exc, texts) -> Problem:
+    if _is_timezone_error(exc):
+        return Problem("mixed_timezones", name, "times mix time zones (or aware and naive "
+                       "values); convert them all to one zone, e.g. with "
+                       "pd.to_datetime(..., utc=True)")
+    return Problem("bad_times", name, f"times could not be parsed ({exc}); pass "
+                   "date_format= (--date-format) or integer steps")
+
+
+def _unparsed(col, ts, codes, labels_of, fmt) -> list:
+    bad = (ts.isna() & col.notna()).to_numpy()
+    if not bad.any():
+        return []
+    how = f" with the format {fmt!r} read from the column" if fmt else ""
+    return [Problem(
+        "unparseable_times", col.name, f"{int(bad.sum())} times could not be parsed as "
+        f"dates{how} (e.g. {col[bad].iloc[:3].tolist()}); a column is read with one format "
+        "throughout: fix them, pass date_format= (--date-format) or use integer steps",
+        ids=labels_of(codes[bad]), rows=row_numbers(bad))]

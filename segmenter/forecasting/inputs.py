@@ -32,11 +32,11 @@ INTERMITTENT_SHARE = 0.5
 
 
 def read_fit_data(data, engine, id_col, time_col, target_col, segment_col, static_cols,
-              future_cols, freq, missing):
+              future_cols, freq, missing, reading=None):
     """The fit data as a Panel (a ChunkedPanel on the workers of a distributed engine),
     the covariate columns checked; a static column that varies gets a hint."""
     kw = dict(value_cols=future_cols or None, static_cols=static_cols or None, freq=freq,
-              missing=missing)
+              missing=missing, **(reading or {}))
     if isinstance(data, Panel):
         return data
     if engine.distributed and (is_dask_collection(data) or parquet_parts(data) is not None):

@@ -45,7 +45,7 @@ from ..clustering.constraints import check_segment_count
 from ..clustering.mapping import SegmentMapping
 from ..data.chunks import ChunkedPanel
 from ..data.panel import Panel
-from ..data.reading import read_panel, reading_args
+from ..data.reading import check_read_options, read_panel, reading_args
 from ..errors import DataValidationError, Problem
 from ..selection.metrics import metric_names
 from .backtest import DataSpec, ForecastData
@@ -248,7 +248,7 @@ class SegmentedForecaster(SegmenterEstimator):
     def fit(self, data, mapping: SegmentMapping | None = None, segmenter=None,
             segment_col: str | None = None, id_col="unique_id", time_col="ds",
             target_col="y", static_cols=None, future_cols=None, freq=None,
-            missing="keep", checkpoint=None) -> "SegmentedForecaster":
+            missing="keep", checkpoint=None, **reading) -> "SegmentedForecaster":
         """Backtest the candidates, choose the segmentation and the champions, forecast.
 
         Parameters
@@ -276,6 +276,9 @@ class SegmentedForecaster(SegmenterEstimator):
             and arguments resumes from it (:mod:`segmenter.engine.checkpoint`; a segmenter
             fitted here checkpoints in its ``segmenter`` sub-folder).  ``checkpoint_``
             counts what was loaded and computed.
+        **reading
+            How to read the table: ``date_format``, ``dayfirst``, ``near_duplicate_ids``
+            (:meth:`segmenter.Panel.from_frame`) and ``encoding`` (of a text file).
         """
         self._check_params()
         t_start = time.perf_counter()
@@ -283,8 +286,9 @@ class SegmentedForecaster(SegmenterEstimator):
             self.__dict__.pop(name, None)
         engine = self._engine()
         static_cols, future_cols = list(static_cols or []), list(future_cols or [])
+        reading = check_read_options(reading)
         panel = read_fit_data(data, engine, id_col, time_col, target_col, segment_col,
-                              static_cols, future_cols, freq, missing)
+                              static_cols, future_cols, freq, missing, reading)
         if segmenter is not None and not hasattr(segmenter, "mapping_"):
             log.info("fitting the segmenter first")
             sub = None if checkpoint is None else Path(checkpoint) / "segmenter"
@@ -292,7 +296,7 @@ class SegmentedForecaster(SegmenterEstimator):
                 segmenter.fit(data, checkpoint=sub)
             else:
                 segmenter.fit(data, id_col=id_col, time_col=time_col, target_col=target_col,
-                              freq=freq, missing=missing, checkpoint=sub)
+                              freq=freq, missing=missing, checkpoint=sub, **reading)
         ids = panel.id_labels()
         base = base_segmentation(panel, mapping, segmenter, ids)
         if base is None and not (self.select == "forecast" and segmenter is not None):
