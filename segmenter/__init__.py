@@ -29,6 +29,7 @@ from .distances.dtw import dtw_distance, dtw_pairwise
 from .errors import (
     ConstraintViolationError,
     DataValidationError,
+    CorruptModelError,
     IncompatibleVersionError,
     InputTypeError,
     MissingDependencyError,
@@ -62,6 +63,7 @@ __all__ = [
     "InputTypeError",
     "MissingDependencyError",
     "IncompatibleVersionError",
+    "CorruptModelError",
     "UntrustedModelError",
     "ResourceLimitError",
 ]

@@ -25,13 +25,16 @@ the class's ``_tags`` (blueprints derive theirs from their clusterer class).
 from __future__ import annotations
 
 import copy
+from numbers import Real
 
+import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import InvalidParameterError, validate_parameter_constraints
 
 from .errors import DataValidationError, NotFittedError, Problem
 
-__all__ = ["get_tag", "get_tags", "check_fitted", "params_key", "SegmenterEstimator"]
+__all__ = ["get_tag", "get_tags", "check_fitted", "params_key", "SegmenterEstimator",
+           "Check", "check_levels", "level_label"]
 
 
 def get_tags(obj) -> dict:
@@ -79,6 +82,60 @@ def params_key(est) -> str:
                        if k not in ("engine", "progress", "n_jobs")))
 
 
+class Check:
+    """A parameter constraint scikit-learn's vocabulary cannot say: ``fn(name, value)``
+    returns the problems of ``value`` (empty when it is valid).  Used in
+    ``_parameter_constraints`` like any other constraint."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __call__(self, name, value) -> list[Problem]:
+        return list(self.fn(name, value))
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, Real) and not isinstance(v, (bool, np.bool_))
+
+
+def level_label(lv) -> int | float:
+    """A level as the user wrote it, whole numbers as ints (80.0 -> 80; 80.5 stays)."""
+    return int(lv) if float(lv).is_integer() else float(lv)
+
+
+def level_problems(name: str, value) -> list[Problem]:
+    """The problems of interval levels ``value`` (:func:`check_levels`)."""
+    if value is None:
+        return []
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple, np.ndarray)):
+        return [Problem(f"bad_{name}", None, f"{name}={value!r} must be a list of interval "
+                        "levels in percent, e.g. [80, 95]")]
+    bad = [v for v in value if not _is_number(v) or not 0 < float(v) < 100]
+    if bad:
+        return [Problem(f"bad_{name}", None, f"{name}: {bad!r} are not levels; each level "
+                        "is a number strictly between 0 and 100 (percent), e.g. [80, 95]")]
+    labels = [level_label(v) for v in value]
+    dup = sorted({v for v in labels if labels.count(v) > 1})
+    if dup:
+        return [Problem(f"bad_{name}", None, f"{name}: {dup!r} are listed twice; give each "
+                        "level once")]
+    return []
+
+
+def check_levels(value, name: str = "level") -> tuple:
+    """Interval levels as a tuple (whole numbers as ints, so columns read ``lo-80``), or
+    a :class:`~segmenter.DataValidationError`: each level a number (not a boolean) in
+    (0, 100), each once.
+
+    >>> check_levels([80, 95.0, 97.5])
+    (80, 95, 97.5)
+    """
+    problems = level_problems(name, value)
+    if problems:
+        raise DataValidationError(problems)
+    return tuple(level_label(v) for v in (value or ()))
+
+
 class SegmenterEstimator(BaseEstimator):
     """scikit-learn's estimator contract for the library's public estimators.
 
@@ -98,13 +155,26 @@ class SegmenterEstimator(BaseEstimator):
         problems = list(extra or [])
         params = self.get_params(deep=False)
         for name, constraints in self._parameter_constraints.items():
+            value = params[name]
+            if constraints == "no_validation":
+                continue
+            checks = [c for c in constraints if isinstance(c, Check)]
+            if checks:
+                for check in checks:
+                    problems.extend(check(name, value))
+                continue
+            if isinstance(value, (bool, np.bool_)) and "boolean" not in constraints:
+                # a bool is an int to Python (and to scikit-learn's Interval): not here
+                problems.append(Problem(f"bad_{name}", None, f"{name}={value!r} is a "
+                                        "boolean; pass a number"))
+                continue
             try:
-                validate_parameter_constraints({name: constraints}, {name: params[name]},
+                validate_parameter_constraints({name: constraints}, {name: value},
                                                caller_name=type(self).__name__)
             except InvalidParameterError as exc:
                 why = str(exc).split(" must be ", 1)[-1].split(". Got ")[0]
-                problems.append(Problem(f"bad_{name}", name,
-                                        f"{name}={params[name]!r} must be {why}"))
+                problems.append(Problem(f"bad_{name}", None,
+                                        f"{name}={value!r} must be {why}"))
         if problems:
             raise DataValidationError(problems)
 

@@ -2,8 +2,8 @@
 
 Run ``segmenter --help`` or ``segmenter COMMAND --help``.  Exit codes: 0 success,
 2 the data cannot be clustered under the constraints, 3 bad input: the table breaks the
-data contract, an argument is invalid or a model file names untrusted types (the
-message lists every problem), 4 the
+data contract or cannot be read, an argument is invalid, or a model file is damaged,
+from another version or names untrusted types (the message lists every problem), 4 the
 forecasts were written but too few series could be backtested to compare strategies,
 1 anything else (e.g. no leaderboard row could be scored; the leaderboard is still
 written).
@@ -16,8 +16,9 @@ import sys
 from typing import Sequence
 
 from ._version import __version__
-from .errors import (ConstraintViolationError, DataValidationError, InputTypeError,
-                     SegmenterError, UntrustedModelError)
+from .errors import (ConstraintViolationError, DataValidationError, IncompatibleVersionError,
+                     InputTypeError, SegmenterError, UntrustedModelError)
+
 
 EXIT_OK, EXIT_ERROR, EXIT_CONSTRAINTS, EXIT_DATA, EXIT_NOT_SCORED = 0, 1, 2, 3, 4
 
@@ -467,7 +468,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "series and horizon step")
     p.add_argument("--holidays", default=None, metavar="CC",
                    help="country code for holiday calendar features (holidays package)")
-    p.add_argument("--level", nargs="+", type=int, default=None, metavar="L",
+    p.add_argument("--level", nargs="+", type=float, default=None, metavar="L",
                    help="prediction interval levels, e.g. 80 95 (adds lo-L/hi-L columns)")
     p.add_argument("--refit", action="store_true",
                    help="with a saved forecaster: refit the pooled champions on DATA")
@@ -494,7 +495,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     try:
         return args.func(args)
-    except (DataValidationError, InputTypeError, UntrustedModelError) as exc:
+    except (DataValidationError, InputTypeError, UntrustedModelError,
+            IncompatibleVersionError) as exc:        # bad input: a table or a model file
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_DATA
     except ConstraintViolationError as exc:

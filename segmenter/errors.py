@@ -26,6 +26,7 @@ __all__ = [
     "IncompatibleVersionError",
     "UntrustedModelError",
     "ResourceLimitError",
+    "CorruptModelError",
     "Problem",
     "format_examples",
 ]
@@ -169,6 +170,11 @@ class ResourceLimitError(SegmenterError, MemoryError):
 
 class IncompatibleVersionError(SegmenterError, RuntimeError):
     """A saved file was written by an incompatible version of segmenter."""
+
+
+class CorruptModelError(IncompatibleVersionError):
+    """A model file whose payload does not match the checksum in its header (damaged or
+    truncated); refused before anything in it is unpickled."""
 
 
 def missing_dependency(module: str, extra: str, purpose: str) -> MissingDependencyError:

@@ -2,10 +2,14 @@
 
 A model file is ``MAGIC`` + one line of JSON (the header: file format, the segmenter
 version that wrote it, the class, the versions of Python, numpy, pandas and
-scikit-learn) + a pickle of the object.  :func:`load` reads the header first and
-refuses, with :class:`~segmenter.IncompatibleVersionError`, a file that is not a model,
-was written by another file format or another segmenter minor version, or cannot be
-unpickled here; it never surfaces a bare pickle traceback.  Loading builds only
+scikit-learn, and the SHA-256 and length of the payload) + the payload, a pickle of the
+object.  :func:`load` reads the header first and refuses, with
+:class:`~segmenter.IncompatibleVersionError`, a file that is not a model, was written by
+another file format or another segmenter minor version, or cannot be unpickled here;
+a payload whose checksum does not match the header (a flipped bit, a truncated copy)
+is refused with :class:`~segmenter.CorruptModelError` before anything is unpickled.  It
+never surfaces a bare pickle traceback.  (The checksum guards against damage, not
+against an attacker, who could rewrite it: that is the trusted-types rule's job.)  Loading builds only
 trusted types (:mod:`segmenter._safe_pickle` states the threat model); a file that
 names anything else is refused with :class:`~segmenter.UntrustedModelError`.
 
@@ -16,6 +20,7 @@ mid-write leaves the previous file (or none), never a truncated one.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import pickle
@@ -26,14 +31,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ._version import __version__
-from .errors import (DataValidationError, IncompatibleVersionError, Problem,
-                     UntrustedModelError)
+from .errors import (CorruptModelError, DataValidationError, IncompatibleVersionError,
+                     Problem, UntrustedModelError)
 
 __all__ = ["save", "load", "atomic_write", "FORMAT_VERSION"]
 
 MAGIC = b"SEGMENTER-MODEL\n"
-#: Version of the file layout; bumped when the header or payload changes incompatibly.
-FORMAT_VERSION = 1
+#: Version of the file layout; bumped when the header or payload changes incompatibly
+#: (2: the header carries the payload's SHA-256 and length).
+FORMAT_VERSION = 2
 
 
 @contextmanager
@@ -80,11 +86,12 @@ def _minor(version: str) -> tuple:
     return tuple(version.split(".")[:2])
 
 
-def _header(obj) -> dict:
+def _header(obj, payload: bytes = b"") -> dict:
     import numpy
     import pandas
     import sklearn
     return {"format": FORMAT_VERSION, "segmenter": __version__,
+            "sha256": hashlib.sha256(payload).hexdigest(), "bytes": len(payload),
             "class": f"{type(obj).__module__}.{type(obj).__qualname__}",
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "python": platform.python_version(), "numpy": numpy.__version__,
@@ -94,31 +101,53 @@ def _header(obj) -> dict:
 def save(obj, path: "str | os.PathLike") -> Path:
     """Write ``obj`` (a fitted Segmenter, SegmentedForecaster, ...) to ``path`` atomically."""
     path = Path(path)
-    header = json.dumps(_header(obj)).encode()
+    payload = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    header = json.dumps(_header(obj, payload)).encode()
     with atomic_write(path) as fh:
         fh.write(MAGIC)
         fh.write(header + b"\n")
-        pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        fh.write(payload)
     return path
 
 
 def read_header(path: "str | os.PathLike") -> dict:
     """The JSON header of a model file (raises IncompatibleVersionError if not one)."""
     path = Path(path)
+    raw = _read_bytes(path, len(MAGIC) + 64 * 1024)
+    return _parse_header(path, raw)[0]
+
+
+def _read_bytes(path: Path, limit: int = -1) -> bytes:
+    if path.is_dir():
+        raise DataValidationError([Problem("not_a_file", None, f"{str(path)!r} is a folder, "
+                                           "not a model file")])
     if not path.is_file():
         raise DataValidationError([Problem("no_file", None, f"{str(path)!r} does not exist")])
-    with open(path, "rb") as fh:
-        magic = fh.read(len(MAGIC))
-        line = fh.readline()
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(limit)
+    except OSError as exc:
+        raise DataValidationError([Problem("unreadable_file", None, f"cannot read "
+                                           f"{str(path)!r}: {exc.strerror or exc}")]) from None
+
+
+def _parse_header(path: Path, raw: bytes) -> tuple[dict, bytes]:
+    """The header of the model file bytes ``raw`` and its payload."""
+    magic = raw[:len(MAGIC)]
+    end = raw.find(b"\n", len(MAGIC))
+    line = raw[len(MAGIC):] if end < 0 else raw[len(MAGIC):end]
     if magic != MAGIC:
         raise IncompatibleVersionError(
             f"{str(path)!r} is not a segmenter model file (it does not start with the "
             "segmenter header); save models with Segmenter.save(path)")
     try:
-        return json.loads(line)
+        head = json.loads(line)
     except ValueError:
+        head = None
+    if not isinstance(head, dict):
         raise IncompatibleVersionError(f"{str(path)!r} has a damaged segmenter header; "
                                        "save the model again") from None
+    return head, raw[end + 1:] if end >= 0 else b""
 
 
 def load(path: "str | os.PathLike", expected: type | None = None, trusted=None):
@@ -145,9 +174,16 @@ def load(path: "str | os.PathLike", expected: type | None = None, trusted=None):
         truncated file, or an object that cannot be rebuilt with the installed
         libraries.  The message names both versions and what to do.
     """
+    path = Path(path)
+    return loads(_read_bytes(path), path, expected, trusted)
+
+
+def loads(raw: bytes, path: "str | os.PathLike" = "<bytes>", expected: type | None = None,
+          trusted=None):
+    """:func:`load` from the bytes of a model file (``path`` only names it in errors)."""
     from ._safe_pickle import Policy, Refused, safe_loads, untrusted_names
     path = Path(path)
-    head = read_header(path)
+    head, payload = _parse_header(path, raw)
     written = head.get("segmenter", "?")
     if head.get("format") != FORMAT_VERSION or _minor(str(written)) != _minor(__version__):
         raise IncompatibleVersionError(
@@ -155,10 +191,13 @@ def load(path: "str | os.PathLike", expected: type | None = None, trusted=None):
             f"{head.get('format')}); this is segmenter {__version__} (file format "
             f"{FORMAT_VERSION}). Refit the model with this version, or load it with "
             f"`pip install segmenter-ts=={written}`.")
-    with open(path, "rb") as fh:
-        fh.read(len(MAGIC))
-        fh.readline()
-        payload = fh.read()
+    digest = hashlib.sha256(payload).hexdigest()
+    if head.get("bytes") != len(payload) or head.get("sha256") != digest:
+        raise CorruptModelError(
+            f"{str(path)!r} is damaged: its payload ({len(payload)} bytes, SHA-256 "
+            f"{digest[:12]}...) does not match its header ({head.get('bytes')} bytes, "
+            f"SHA-256 {str(head.get('sha256'))[:12]}...); it was truncated or changed "
+            "after it was saved. Copy it again or save the model again")
     if trusted is not True:
         try:
             bad = untrusted_names(payload, Policy(trusted or ()))

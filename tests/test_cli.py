@@ -93,7 +93,7 @@ def test_assign_with_a_file_that_is_not_a_model(tmp_path, capsys):
     bogus.write_text("hello")
     data = tmp_path / "d.csv"
     make_long(12, 40).to_csv(data, index=False)
-    assert main(["assign", str(bogus), str(data)]) == 1
+    assert main(["assign", str(bogus), str(data)]) == 3
     assert "not a segmenter model file" in capsys.readouterr().err
 
 

@@ -13,7 +13,7 @@ from segmenter.errors import UntrustedModelError
 
 
 def _write(path, payload: bytes):
-    header = json.dumps(persistence._header(object())).encode()
+    header = json.dumps(persistence._header(object(), payload)).encode()
     path.write_bytes(persistence.MAGIC + header + b"\n" + payload)
     return path
 

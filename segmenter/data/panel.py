@@ -27,6 +27,7 @@ points. In segmenter it always means grouping *many* series.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Iterable, Sequence
 
 import numpy as np
@@ -380,6 +381,22 @@ class Panel:
     def end_positions(self) -> np.ndarray:
         """Grid position right after each series' last step (where forecasts start)."""
         return self.start + self.lengths
+
+    def check_horizon(self, horizon: int, param: str = "horizon") -> None:
+        """A typed error when ``horizon`` steps after the last time of some series fall
+        past the calendar pandas can represent (datetimes end in 2262)."""
+        if not self.n_series:
+            return
+        last = int(self.end_positions().max()) + int(horizon) - 1
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self.time_labels(np.array([last]))
+        except (OverflowError, ValueError, pd.errors.OutOfBoundsDatetime) as exc:
+            raise DataValidationError([Problem(
+                "horizon_past_calendar", None, f"{param}={horizon} runs past the calendar "
+                f"pandas can represent ({type(exc).__name__}: {exc}); use a shorter horizon "
+                "or integer time steps")]) from None
 
     def time_labels(self, positions):
         """Times of grid ``positions`` in the input's time type (dtype and time zone);

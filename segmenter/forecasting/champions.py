@@ -236,10 +236,13 @@ def with_intervals(model: SegmentModel, histories: list, m: int, mean: np.ndarra
     """The ``levels``% intervals of forecasts ``mean`` (n, h) of series with
     ``histories``: the model's own (``native``) where it has them and the series did
     not fall back, else conformal, ``mean ± q_h × scale`` from the segment's backtest
-    residuals.  Returns (lo, hi, method): {level: (n, h)}, {level: (n, h)}, (n,)."""
+    residuals.  A constant history has no scale: its intervals have zero width (the
+    forecast itself), never NaN.  Returns (lo, hi, method): {level: (n, h)},
+    {level: (n, h)}, (n,)."""
     n = mean.shape[0]
     hist = [clean_history(y)[0] for y in histories]
     scale = np.array([mase_scale(x, m)[0] for x in hist])
+    constant = np.array([len(x) > 0 and np.ptp(x) == 0 for x in hist], dtype=bool)
     nonneg = np.array([len(x) > 0 and x.min() >= 0 for x in hist], dtype=bool)
     lo, hi = {}, {}
     method = np.full(n, "conformal", dtype=object)
@@ -247,6 +250,7 @@ def with_intervals(model: SegmentModel, histories: list, m: int, mean: np.ndarra
         q = model.quantile(lv)
         lo[lv] = mean - q[None, :] * scale[:, None]
         hi[lv] = mean + q[None, :] * scale[:, None]
+        lo[lv][constant], hi[lv][constant] = mean[constant], mean[constant]
         lo[lv][nonneg] = np.maximum(lo[lv][nonneg], 0.0)
         if native and lv in native:
             use = np.isfinite(native[lv][0]).all(axis=1) & ~fallback

@@ -164,9 +164,9 @@ def future_values(future, ids: pd.DataFrame, id_cols: list, time_col: str, times
             "time)", rows=np.flatnonzero(dup.to_numpy()).tolist())])
     merged = rows.merge(fut, on=list(id_cols) + [time_col], how="left", indicator=True)
     missing = merged["_merge"] != "both"
+    from ..data.panel import id_labels
     if missing.any():
         miss = merged.loc[missing]
-        from ..data.panel import id_labels
         raise DataValidationError([Problem(
             "future_incomplete", time_col, f"future= misses {int(missing.sum())} of the "
             f"{len(merged)} series x horizon steps it must cover (steps "
@@ -179,4 +179,17 @@ def future_values(future, ids: pd.DataFrame, id_cols: list, time_col: str, times
             "future_not_numeric", ",".join(future_cols), "future covariate values that are not "
             "numbers; convert them (booleans and categories as 0/1 or codes)",
             rows=np.flatnonzero(bad.any(axis=1)).tolist())])
+    arr = vals.to_numpy(dtype=float)
+    problems = []
+    for j, c in enumerate(future_cols):
+        for kind, mask, what in (("future_missing", np.isnan(arr[:, j]), "missing"),
+                                 ("future_infinite", np.isinf(arr[:, j]), "infinite")):
+            if mask.any():
+                problems.append(Problem(
+                    kind, c, f"{int(mask.sum())} future values are {what} (horizon steps "
+                    f"{sorted(set(merged.loc[mask, '_step'].tolist()))[:10]}); the model "
+                    "needs every future value: fill them", ids=list(dict.fromkeys(
+                        id_labels(merged.loc[mask, list(id_cols)])))))
+    if problems:
+        raise DataValidationError(problems)
     return vals.to_numpy(dtype=float).reshape(len(ids), h, len(future_cols))

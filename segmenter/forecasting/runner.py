@@ -40,7 +40,8 @@ import pandas as pd
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .. import persistence
-from ..base import SegmenterEstimator, check_fitted, get_tag, params_key
+from ..base import (Check, SegmenterEstimator, check_fitted, check_levels, get_tag,
+                    level_problems, params_key)
 from ..clustering.constraints import check_segment_count
 from ..clustering.mapping import SegmentMapping
 from ..data.chunks import ChunkedPanel
@@ -194,7 +195,7 @@ class SegmentedForecaster(SegmenterEstimator):
         "compare": ["boolean"],
         "intermittent": ["boolean", StrOptions({"auto"})],
         "holidays": [None, str],
-        "levels": [list, tuple],
+        "levels": [Check(level_problems)],
         "min_scored": [Interval(Real, 0, 1, closed="both")],
         "n_jobs": [Integral],
         "progress": ["boolean", None],
@@ -289,6 +290,8 @@ class SegmentedForecaster(SegmenterEstimator):
         reading = check_read_options(reading)
         panel = read_fit_data(data, engine, id_col, time_col, target_col, segment_col,
                               static_cols, future_cols, freq, missing, reading)
+        if isinstance(panel, Panel):
+            panel.check_horizon(self.horizon)
         if segmenter is not None and not hasattr(segmenter, "mapping_"):
             log.info("fitting the segmenter first")
             sub = None if checkpoint is None else Path(checkpoint) / "segmenter"
@@ -311,7 +314,7 @@ class SegmentedForecaster(SegmenterEstimator):
             engine, ckpt = self._checkpointed(engine, checkpoint, panel, static_cols,
                                               future_cols, base, segmenter)
         run, local, pooled, combos = self._prepare(engine, panel, static_cols, future_cols)
-        levels = tuple(int(v) for v in self.levels)
+        levels = check_levels(self.levels, "levels")
         timings = {"read": time.perf_counter() - t_start}
         # -- local candidates: once per series and window ---------------------------
         t0 = time.perf_counter()
@@ -520,7 +523,7 @@ class SegmentedForecaster(SegmenterEstimator):
         panel, data, book = self._fit_data
         seg = self._segmentations[candidate]
         run = self._run(self._engine(), panel, data)
-        levels = tuple(int(v) for v in (level or self.levels))
+        levels = check_levels(level or self.levels)
         combos = [b for b in self._bps.values() if isinstance(b, Combination)]
         if seg.kind == "ensemble":
             if champion is not None:
@@ -535,7 +538,7 @@ class SegmentedForecaster(SegmenterEstimator):
                 segs.index(seg), combos, levels)
             frame = forecast_frame(panel, final, levels, {g: candidate for g in final},
                                    self.horizon)
-            return with_levels(frame, tuple(int(v) for v in (level or ())))
+            return with_levels(frame, check_levels(level))
         pooled_run = self._member_run(run, seg)
         if champion is not None:
             bp = make_forecaster(champion)
@@ -544,7 +547,7 @@ class SegmentedForecaster(SegmenterEstimator):
         _, champs, _, final = run.production(book, seg.labels, pooled_run, combos, levels,
                                              champion, candidate)
         frame = forecast_frame(panel, final, levels, champs, self.horizon)
-        return with_levels(frame, tuple(int(v) for v in (level or ())))
+        return with_levels(frame, check_levels(level))
 
     def _member_run(self, run, seg):
         """The pooled backtests of segmentation ``seg`` (kept from the fit, or run)."""
@@ -586,12 +589,12 @@ class SegmentedForecaster(SegmenterEstimator):
         idx = self._final[segment][0]
         fdata = ForecastData.from_panel(panel, self._spec)
         out = forecast_segment(model, fdata.subset(idx), self._spec, idx, self.horizon,
-                               self._bps, tuple(self.levels), None, True)
+                               self._bps, check_levels(self.levels, "levels"), None, True)
         model.states = out.pop("states")
         self._models[segment] = model
         self.champions_[segment] = bp.spec
         self._final[segment] = (idx, out)
-        self.forecasts_ = forecast_frame(panel, self._final, tuple(self.levels),
+        self.forecasts_ = forecast_frame(panel, self._final, check_levels(self.levels, "levels"),
                                          self.champions_, self.horizon)
         return self
 
@@ -617,8 +620,10 @@ class SegmentedForecaster(SegmenterEstimator):
             model's own; "conformal": from the segment's backtest residuals).
         """
         check_fitted(self, "forecasts_", "predict")
-        levels = tuple(int(v) for v in (level or ()))
-        if data is None and future is None and set(levels) <= set(int(v) for v in self.levels):
+        levels = check_levels(level)
+        if self.future_cols_ and future is None:
+            future_values(None, None, [], "", [], self.future_cols_)   # the typed refusal
+        if data is None and future is None and set(levels) <= set(check_levels(self.levels)):
             out = self.forecasts_.copy()
             return with_levels(out, levels)
         if data is None:
@@ -631,6 +636,7 @@ class SegmentedForecaster(SegmenterEstimator):
             panel = data if isinstance(data, Panel) else read_panel(
                 data, **{**self.data_args_, "value_cols": self.future_cols_ or None,
                          "static_cols": self.static_cols_ or None, **columns})
+        panel.check_horizon(self.horizon)
         ids = panel.id_labels()
         segs = self._segments_of(panel, ids)
         times = [panel.time_labels(panel.end_positions()[i] + np.arange(self.horizon))
