@@ -327,7 +327,7 @@ def parse_times(col: pd.Series, date_format=None, dayfirst=None, codes=None,
         ex = [uniq[i] for i in diff[:2]]
         problems.append(Problem(
             "ambiguous_dates", name,
-            f"the times can be read day-first or month-first and the two give different "
+            f"the dates are ambiguous: they read day-first and month-first, with different "
             f"dates (e.g. {ex!r}: {first[diff[0]].date()} with {fmts[0]!r} or "
             f"{second[diff[0]].date()} with {fmts[1]!r}); say which with "
             "date_format= (--date-format, e.g. '%d/%m/%Y') or dayfirst=True/False "
