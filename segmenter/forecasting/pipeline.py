@@ -10,6 +10,7 @@ drives it.
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, field
 
@@ -175,7 +176,11 @@ class FitRun:
 
 def forecast_frame(panel, results: dict, levels, champions: dict, horizon: int) -> pd.DataFrame:
     """Forecasts of every series: id column(s), time, ``forecast``, ``segment``,
-    ``champion``, ``fallback``, intervals; series in panel order, steps in time order."""
+    ``champion``, ``fallback``, intervals; series in panel order, steps in time order.
+
+    No fallback is silent: the series whose champion could not forecast them (and got
+    the seasonal naive instead, ``fallback`` True) are counted in
+    ``frame.attrs["fallback_series"]`` and logged as a warning with their ids."""
     h = horizon
     rows_idx, seg_col, champ_col, fc, fbk, meth = [], [], [], [], [], []
     lo = {lv: [] for lv in levels}
@@ -205,7 +210,16 @@ def forecast_frame(panel, results: dict, levels, champions: dict, horizon: int) 
         out[f"hi-{lv}"] = cat(hi[lv])
     out["interval"] = cat(meth, object)
     key = np.argsort(rows_idx * max(h, 1) + steps, kind="stable")
-    return out.iloc[key].reset_index(drop=True)
+    out = out.iloc[key].reset_index(drop=True)
+    fell = out.loc[out["fallback"], list(panel.id_cols)].drop_duplicates()
+    out.attrs["fallback_series"] = len(fell)
+    if len(fell):
+        from ..data.panel import id_labels
+        from ..errors import format_examples
+        logging.getLogger(__name__).warning(
+            "%d of %d series fell back to the seasonal naive (their champion could not "
+            "forecast them): %s", len(fell), panel.n_series, format_examples(id_labels(fell)))
+    return out
 
 
 def with_levels(frame: pd.DataFrame, levels) -> pd.DataFrame:
