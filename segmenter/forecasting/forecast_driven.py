@@ -38,7 +38,7 @@ from threadpoolctl import threadpool_limits
 
 from .backtest import errors_of, materialize
 from .base import clip_nonnegative
-from .evaluation import _nanmean0, groups
+from .evaluation import groups
 from .segmentations import Segmentation
 
 __all__ = ["forecast_driven_candidates", "refine", "ForecastAssigner", "MAX_ITER", "TOL",
