@@ -211,3 +211,32 @@ def test_forecast_driven_candidates_take_part_in_the_selection():
     assert "forecast-driven segments" in fc.timings_
     off = sg.SegmentedForecaster(**{**FC4, "candidates": ["lgbm"], "forecast_driven": False})
     assert "forecast-driven" not in set(off.fit(df, segmenter=seg).selection_["kind"])
+
+
+def test_chosen_forecast_driven_segments_are_a_real_mapping(tmp_path):
+    from sklearn.metrics import adjusted_rand_score as ari
+    df, truth = lag_dynamics(n_per=8, length=96)
+    seg = sg.Segmenter(n_clusters=[2], blueprints=["features_kmeans"], min_validation=4,
+                       progress=False)
+    # the least validation error decides here (the rule loosened), so that the
+    # forecast-driven candidate, the best on validation for this panel, is the one used
+    fc = sg.SegmentedForecaster(**{**FC4, "candidates": ["lgbm"], "confidence": None,
+                                   "require_consistent": False, "ensembles": ()})
+    fc.fit(df, segmenter=seg)
+    sel = fc.selection_.set_index("candidate")
+    assert sel.loc[fc.segmentation_, "kind"] == "forecast-driven"
+    m = fc.mapping_.to_frame().set_index("unique_id")
+    ids = [f"s{i:02d}" for i in range(len(truth))]
+    assert fc.mapping_.metadata["kind"] == "forecast-driven"
+    assert ari(truth, m.loc[ids, "segment"].to_numpy()) == 1.0
+    assert set(fc.forecasts_["segment"]) == set(m["segment"])
+    from segmenter.reporting import Insights
+    ins = Insights.from_mapping(fc._fit_data[0], fc.mapping_)
+    assert list(ins.sizes["n_series"].sort_values()) == [8, 8]
+    assert ins.impact_method == "surrogate random forest"
+    page = seg.report(tmp_path / "r.html", forecaster=fc).read_text()
+    assert "segments found by moving each series" in page
+    # a series never seen in fit goes to the segment whose model forecasts it best
+    new = df[df["unique_id"] == "s01"].assign(unique_id="new")
+    out = fc.predict(new)
+    assert out["segment"].iloc[0] == m.loc["s01", "segment"]

@@ -166,6 +166,12 @@ class SegmentedForecaster(SegmenterEstimator):
         ``consistent`` (better than global on every selection window).
     choice_text_ : str
         Why the chosen segmentation was chosen (or the global model kept).
+    mapping_ : SegmentMapping or None
+        Series -> the segment whose model forecasts it: the chosen segmentation,
+        forecast-driven segments included (its metadata name the candidate and kind);
+        None for an ensemble of segmentations.
+        ``segmenter.reporting.Insights.from_mapping(data, fc.mapping_)`` describes
+        those segments, and the report does when they are forecast-driven.
     comparison_, comparison_per_series_ : DataFrame
     comparison_text_ : str
     improvement_ : dict
@@ -366,6 +372,10 @@ class SegmentedForecaster(SegmenterEstimator):
                                 else "forecast selection"}.get(best.kind, best.kind)
         # -- production: champions on all windows, fitted and served ----------------
         self._labels, self._id_labels = best.labels, ids
+        self.mapping_ = None if best.kind == "ensemble" else SegmentMapping(
+            panel.ids.assign(segment=np.asarray(best.labels)), panel.id_cols,
+            metadata={"candidate": best.name, "kind": best.kind},
+            max_segments=max(self.max_segments, int(best.n_segments)))
         t0 = time.perf_counter()
         self._segmentations = {s.name: s for s in segs}
         self._evals = {s.name: e for s, e in zip(segs, evals)}

@@ -159,6 +159,23 @@ def _permutation_impact(score, X: np.ndarray, names: list, n_repeats: int,
 
 
 # ============================================================================ Insights
+def _surrogate_impact(table, segments, idx, n_repeats, rng, random_state):
+    """Impact of the insight features on a random forest that predicts the segment of
+    the series ``idx``, and its out-of-bag accuracy."""
+    from sklearn.ensemble import RandomForestClassifier
+    num = [c for c in table.columns if _is_numeric(table[c])]
+    Xs = table[num].to_numpy(dtype=float)[idx]
+    Xs = np.where(np.isfinite(Xs), Xs, np.nan)
+    fill = pd.DataFrame(Xs).median().fillna(0.0).to_numpy()    # all-NaN column: 0
+    Xs = np.where(np.isnan(Xs), fill, Xs)
+    y = np.asarray(segments)[idx]
+    forest = RandomForestClassifier(n_estimators=200, oob_score=len(np.unique(y)) > 1,
+                                    random_state=random_state, n_jobs=1)
+    forest.fit(Xs, y)
+    acc = float(getattr(forest, "oob_score_", math.nan))
+    return _permutation_impact(forest.predict_proba, Xs, num, n_repeats, rng), acc
+
+
 class Insights:
     """Cluster insights, feature impact and associations (see the module docstring).
 
@@ -251,18 +268,7 @@ class Insights:
                                       np.asarray(X, dtype=float)[idx], names, n_repeats, rng)
             method = "permutation"
         else:
-            from sklearn.ensemble import RandomForestClassifier
-            num = [c for c in table.columns if _is_numeric(table[c])]
-            Xs = table[num].to_numpy(dtype=float)[idx]
-            Xs = np.where(np.isfinite(Xs), Xs, np.nan)
-            fill = pd.DataFrame(Xs).median().fillna(0.0).to_numpy()    # all-NaN column: 0
-            Xs = np.where(np.isnan(Xs), fill, Xs)
-            y = segments[idx]
-            forest = RandomForestClassifier(n_estimators=200, oob_score=len(np.unique(y)) > 1,
-                                            random_state=random_state, n_jobs=1)
-            forest.fit(Xs, y)
-            acc = float(getattr(forest, "oob_score_", math.nan))
-            imp = _permutation_impact(forest.predict_proba, Xs, num, n_repeats, rng)
+            imp, acc = _surrogate_impact(table, segments, idx, n_repeats, rng, random_state)
             method = "surrogate random forest"
         imp = imp.reindex(sorted(table.columns, key=str)).fillna(0.0)
         assoc = feature_associations(table, max_features=max_features)
@@ -271,6 +277,34 @@ class Insights:
                    if isinstance(centers, SeriesSet) else {})
         return cls(table, segments, panel, imp, method, acc, assoc, distances=dist,
                    centers=centers)
+
+    @classmethod
+    def from_mapping(cls, data, mapping, sample: int = 2000, n_repeats: int = 5,
+                     max_features: int = 50, random_state=0, **columns) -> "Insights":
+        """Insights of any segment mapping (e.g. ``SegmentedForecaster.mapping_``, whose
+        forecast-driven segments no clustering model describes) on ``data`` (a Panel,
+        or a frame read with ``columns``): the insight features of each segment, and
+        their impact through a surrogate random forest that predicts the segment."""
+        from ..data.panel import Panel
+        from ..data.reading import read_panel
+        panel = data if isinstance(data, Panel) else read_panel(data, **columns)
+        frame = mapping.to_frame().set_index(mapping.id_cols)
+        ids = panel.ids.set_index(panel.id_cols).index
+        missing = ids.difference(frame.index)
+        if len(missing):
+            raise DataValidationError([Problem(
+                "unknown_series", ",".join(panel.id_cols), f"{len(missing)} series of the "
+                "data are not in the mapping", ids=list(missing))])
+        segments = frame.loc[ids, mapping.segment_col].to_numpy()
+        table = insight_features(panel)
+        rng = np.random.default_rng(random_state)
+        idx = np.arange(panel.n_series)
+        if len(idx) > sample:
+            idx = np.sort(rng.choice(idx, size=sample, replace=False))
+        imp, acc = _surrogate_impact(table, segments, idx, n_repeats, rng, random_state)
+        imp = imp.reindex(sorted(table.columns, key=str)).fillna(0.0)
+        return cls(table, segments, panel, imp, "surrogate random forest", acc,
+                   feature_associations(table, max_features=max_features))
 
     # ------------------------------------------------------------------ views
     def rename(self, names: dict) -> "Insights":

@@ -173,6 +173,18 @@ def write_report(seg, path, data=None, forecaster=None, actuals=None, names=None
             parts.append(_table(forecaster.selection_))
         if hasattr(forecaster, "comparison_"):
             parts.append(_table(forecaster.comparison_))
+        used = getattr(forecaster, "mapping_", None)
+        if used is not None and used.metadata.get("kind") == "forecast-driven":
+            from .insights import Insights
+            fd = Insights.from_mapping(forecaster._fit_data[0], used)
+            parts.append(_p(f"The forecasts use {used.metadata['candidate']}: segments "
+                            "found by moving each series to the segment whose pooled model "
+                            "forecasts it best, not the clustering above. Their sizes and "
+                            "the features that tell them apart (surrogate random forest, "
+                            f"out-of-bag accuracy {fd.surrogate_accuracy:.2f}):", "note"))
+            parts.append(_table(fd.sizes))
+            top = fd.feature_order()[:8]
+            parts.append(_table(fd.features[fd.features["feature"].isin(top)]))
         champ = pd.DataFrame(sorted(forecaster.champions_.items()),
                              columns=["segment", "champion"])
         parts.append(_table(champ))
