@@ -290,11 +290,7 @@ def parse_times(col: pd.Series, date_format=None, dayfirst=None, codes=None,
     is_text = bool(len(texts)) and all(isinstance(v, str) for v in texts.iloc[:10000])
     if not is_text or date_format is not None:
         try:
-            with warnings.catch_warnings():
-                # pandas 2.x warns (and returns objects) where pandas 3 raises
-                warnings.filterwarnings("error", ".*mixed time zones.*", FutureWarning)
-                warnings.filterwarnings("ignore", ".*dayfirst.*", UserWarning)
-                ts = pd.to_datetime(col, errors="coerce", format=date_format)
+            ts = _to_datetime(col, date_format)
         except (ValueError, TypeError, FutureWarning, OverflowError) as exc:
             return None, [_time_error(name, exc, texts)]
         return ts, _unparsed(col, ts, codes, labels_of, date_format)
@@ -302,10 +298,7 @@ def parse_times(col: pd.Series, date_format=None, dayfirst=None, codes=None,
     results = {}
     for fmt in ["ISO8601"] + _guessed_formats(uniq, guess_datetime_format):
         try:
-            with warnings.catch_warnings():
-                warnings.filterwarnings("error", ".*mixed time zones.*", FutureWarning)
-                warnings.filterwarnings("ignore", ".*dayfirst.*", UserWarning)
-                got = pd.to_datetime(uniq, errors="coerce", format=fmt)
+            got = _to_datetime(uniq, fmt)
         except (ValueError, TypeError, FutureWarning, OverflowError) as exc:
             if _is_timezone_error(exc):
                 return None, [_time_error(name, exc, texts)]
@@ -344,6 +337,15 @@ def parse_times(col: pd.Series, date_format=None, dayfirst=None, codes=None,
         ts = pd.Series(pd.NaT, index=col.index, dtype=results[fmt].dtype)
         ts[notna] = lookup.reindex(texts.astype(str).str.strip().to_numpy()).to_numpy()
     return ts, _unparsed(col, ts, codes, labels_of, fmt)
+
+
+def _to_datetime(values, fmt):
+    """``pd.to_datetime`` with one format (None: pandas' own inference from the first
+    value); mixed time zones raise, as pandas 3 does (pandas 2 warns)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", ".*mixed time zones.*", FutureWarning)
+        warnings.filterwarnings("ignore", ".*dayfirst.*", UserWarning)
+        return pd.to_datetime(values, errors="coerce", format=fmt)
 
 
 def _guessed_formats(values: pd.Index, guess) -> list:
