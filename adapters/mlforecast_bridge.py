@@ -31,7 +31,12 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from segmenter.forecasting.base import Forecast, ForecastBlueprint, SeriesGroup, seasonal_naive
+from segmenter.forecasting.base import (
+    Forecast,
+    ForecastBlueprint,
+    SeriesGroup,
+    seasonal_naive,
+)
 
 __all__ = ["LightGBM"]
 
@@ -53,23 +58,41 @@ class LightGBM(ForecastBlueprint):
     """
 
     name = "lgbm"
-    defaults = {"strategy": "recursive", "n_estimators": 100, "learning_rate": 0.1,
-                "num_leaves": 31, "transform": "auto", "max_rows_per_series": None,
-                "random_state": 0}
-    steps = ("LightGBM (mlforecast) pooled over the segment: {transform} target, lags, "
-             "rolling and expanding means, calendar and covariates; {strategy} forecasts")
-    _tags = {"kind": "pooled", "intervals": "conformal", "uses:future": True,
-             "uses:static": True}
+    defaults = {
+        "strategy": "recursive",
+        "n_estimators": 100,
+        "learning_rate": 0.1,
+        "num_leaves": 31,
+        "transform": "auto",
+        "max_rows_per_series": None,
+        "random_state": 0,
+    }
+    steps = (
+        "LightGBM (mlforecast) pooled over the segment: {transform} target, lags, "
+        "rolling and expanding means, calendar and covariates; {strategy} forecasts"
+    )
+    _tags = {
+        "kind": "pooled",
+        "intervals": "conformal",
+        "uses:future": True,
+        "uses:static": True,
+    }
 
     def __init__(self, **params):
         unknown = sorted(set(params) - set(self.defaults))
         if unknown:
             raise TypeError(f"lgbm takes {sorted(self.defaults)}, not {unknown}")
         p = {**self.defaults, **params}
-        if p["strategy"] not in ("recursive", "direct") or \
-                p["transform"] not in ("auto", "log-diff", "diff", "scale"):
-            raise TypeError("lgbm: strategy is 'recursive' or 'direct', transform 'auto', "
-                            "'log-diff', 'diff' or 'scale'")
+        if p["strategy"] not in ("recursive", "direct") or p["transform"] not in (
+            "auto",
+            "log-diff",
+            "diff",
+            "scale",
+        ):
+            raise TypeError(
+                "lgbm: strategy is 'recursive' or 'direct', transform 'auto', "
+                "'log-diff', 'diff' or 'scale'"
+            )
         super().__init__(**params)
         self.p = p
 
@@ -92,10 +115,18 @@ class LightGBM(ForecastBlueprint):
         lengths = np.array([len(v) for v in group.values], dtype=np.int64)
         ends = group.ends if group.ends is not None else np.cumsum(lengths)
         uid = np.repeat(np.asarray(keys), lengths)
-        pos = np.concatenate([np.arange(e - n, e) for e, n in zip(ends, lengths)]) \
-            if len(lengths) else np.zeros(0, dtype=np.int64)
-        df = pd.DataFrame({"unique_id": uid, "ds": pos,
-                           "y": np.concatenate(group.values) if len(lengths) else []})
+        pos = (
+            np.concatenate([np.arange(e - n, e) for e, n in zip(ends, lengths)])
+            if len(lengths)
+            else np.zeros(0, dtype=np.int64)
+        )
+        df = pd.DataFrame(
+            {
+                "unique_id": uid,
+                "ds": pos,
+                "y": np.concatenate(group.values) if len(lengths) else [],
+            }
+        )
         dynamic = self._dynamic(df, group, pos, group.future, lengths, history=True)
         static = self._statics(df, group, lengths)
         return df, dynamic, static
@@ -110,8 +141,12 @@ class LightGBM(ForecastBlueprint):
                 names.append(f"cal_{name}")
         for name, vals in (future or {}).items():
             if history:
-                df[f"x_{name}"] = np.concatenate([np.asarray(v, dtype=float)[-n:] if n else
-                                                  np.zeros(0) for v, n in zip(vals, lengths)])
+                df[f"x_{name}"] = np.concatenate(
+                    [
+                        np.asarray(v, dtype=float)[-n:] if n else np.zeros(0)
+                        for v, n in zip(vals, lengths)
+                    ]
+                )
             else:
                 df[f"x_{name}"] = np.asarray(vals, dtype=float).reshape(-1)
             names.append(f"x_{name}")
@@ -125,24 +160,37 @@ class LightGBM(ForecastBlueprint):
         for c in group.statics.columns:
             col = group.statics[c]
             name = f"s_{c}"
-            if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+            if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(
+                col
+            ):
                 df[name] = np.repeat(col.to_numpy(dtype=float), lengths)
             else:
-                df[name] = pd.Categorical(np.repeat(col.astype(str).to_numpy(), lengths))
+                df[name] = pd.Categorical(
+                    np.repeat(col.astype(str).to_numpy(), lengths)
+                )
             names.append(name)
         return names
 
     def _transforms(self, group: SeriesGroup):
-        from mlforecast.target_transforms import (Differences, GlobalSklearnTransformer,
-                                                  LocalStandardScaler)
+        from mlforecast.target_transforms import (
+            Differences,
+            GlobalSklearnTransformer,
+            LocalStandardScaler,
+        )
         from sklearn.preprocessing import FunctionTransformer
+
         how = self.p["transform"]
         if how == "auto":
-            how = "log-diff" if all(len(v) == 0 or (v > 0).all() for v in group.values) \
+            how = (
+                "log-diff"
+                if all(len(v) == 0 or (v > 0).all() for v in group.values)
                 else "diff"
+            )
         if how == "log-diff":
-            return how, [GlobalSklearnTransformer(FunctionTransformer(np.log, np.exp)),
-                         Differences([1])]
+            return how, [
+                GlobalSklearnTransformer(FunctionTransformer(np.log, np.exp)),
+                Differences([1]),
+            ]
         if how == "diff":
             return how, [Differences([1]), LocalStandardScaler()]
         return how, [LocalStandardScaler()]
@@ -152,10 +200,11 @@ class LightGBM(ForecastBlueprint):
         """Prepare the training frame (the model trains at the first ``predict``, when
         the horizon is known; the trained model is kept in the state)."""
         import lightgbm  # noqa: F401 - fail here, clearly, if the library is missing
+
         m = group.season_length
         need = self.min_history(m, 1)
         usable = [i for i, v in enumerate(group.values) if len(v) >= need]
-        if not usable:                 # predict falls back, series by series
+        if not usable:  # predict falls back, series by series
             return {"models": None, "need": need}
         sub = group.take(usable)
         keys = sub.keys if sub.keys is not None else np.arange(len(sub))
@@ -163,10 +212,19 @@ class LightGBM(ForecastBlueprint):
         how, transforms = self._transforms(sub)
         df, dynamic, static = self._frame(sub, keys)
         if self.p["max_rows_per_series"]:
-            df = df.groupby("unique_id", sort=False).tail(int(self.p["max_rows_per_series"]))
-        return {"df": df, "dynamic": dynamic, "static": static, "how": how,
-                "transforms": transforms, "lags": self.lags(m, sub.seasons[1:], typical),
-                "keys": np.asarray(keys), "models": {}}
+            df = df.groupby("unique_id", sort=False).tail(
+                int(self.p["max_rows_per_series"])
+            )
+        return {
+            "df": df,
+            "dynamic": dynamic,
+            "static": static,
+            "how": how,
+            "transforms": transforms,
+            "lags": self.lags(m, sub.seasons[1:], typical),
+            "keys": np.asarray(keys),
+            "models": {},
+        }
 
     def _train(self, state, horizon: int, m: int):
         key = horizon if self.p["strategy"] == "direct" else 0
@@ -175,32 +233,61 @@ class LightGBM(ForecastBlueprint):
         import lightgbm as lgb
         from mlforecast import MLForecast
         from mlforecast.lag_transforms import ExpandingMean, RollingMean
-        reg = lgb.LGBMRegressor(n_estimators=self.p["n_estimators"],
-                                learning_rate=self.p["learning_rate"],
-                                num_leaves=self.p["num_leaves"], min_child_samples=20,
-                                subsample=0.8, subsample_freq=1, colsample_bytree=0.8,
-                                random_state=self.p["random_state"], n_jobs=1, max_bin=63,
-                                deterministic=True, force_col_wise=True, verbose=-1)
+
+        reg = lgb.LGBMRegressor(
+            n_estimators=self.p["n_estimators"],
+            learning_rate=self.p["learning_rate"],
+            num_leaves=self.p["num_leaves"],
+            min_child_samples=20,
+            subsample=0.8,
+            subsample_freq=1,
+            colsample_bytree=0.8,
+            random_state=self.p["random_state"],
+            n_jobs=1,
+            max_bin=63,
+            deterministic=True,
+            force_col_wise=True,
+            verbose=-1,
+        )
         window = max(2, min(m, 24))
-        mf = MLForecast(models={"lgbm": reg}, freq=1, lags=state["lags"],
-                        lag_transforms={1: [RollingMean(window_size=window), ExpandingMean()]},
-                        target_transforms=state["transforms"])
-        with warnings.catch_warnings():     # mlforecast's notes on dropped warm-up rows
+        mf = MLForecast(
+            models={"lgbm": reg},
+            freq=1,
+            lags=state["lags"],
+            lag_transforms={1: [RollingMean(window_size=window), ExpandingMean()]},
+            target_transforms=state["transforms"],
+        )
+        with warnings.catch_warnings():  # mlforecast's notes on dropped warm-up rows
             warnings.simplefilter("ignore", UserWarning)
-            mf.fit(state["df"], static_features=state["static"], validate_data=False,
-                   max_horizon=horizon if key else None)
+            mf.fit(
+                state["df"],
+                static_features=state["static"],
+                validate_data=False,
+                max_horizon=horizon if key else None,
+            )
         state["models"][key] = mf
         return mf
 
     def predict(self, state, group: SeriesGroup, horizon: int, levels=None) -> Forecast:
         m = group.season_length
         need = self.min_history(m, 1)
-        if state.get("models") is None:         # nothing to train on: every series falls back
-            out = np.array([seasonal_naive(y, horizon, m) for y in group.values]).reshape(
-                len(group), horizon)
-            return Forecast(out, [(i, f"no series of the group had the {need} values "
-                                      "LightGBM needs to train") for i, y in
-                                  enumerate(group.values) if len(y)], None)
+        if state.get("models") is None:  # nothing to train on: every series falls back
+            out = np.array(
+                [seasonal_naive(y, horizon, m) for y in group.values]
+            ).reshape(len(group), horizon)
+            return Forecast(
+                out,
+                [
+                    (
+                        i,
+                        f"no series of the group had the {need} values "
+                        "LightGBM needs to train",
+                    )
+                    for i, y in enumerate(group.values)
+                    if len(y)
+                ],
+                None,
+            )
         mf = self._train(state, horizon, m)
         n = len(group)
         out = np.empty((n, horizon))
@@ -212,14 +299,18 @@ class LightGBM(ForecastBlueprint):
             else:
                 out[i] = seasonal_naive(y, horizon, m)
                 if len(y):
-                    fallbacks.append((i, f"{len(y)} values, fewer than the {need} lgbm needs"))
+                    fallbacks.append(
+                        (i, f"{len(y)} values, fewer than the {need} lgbm needs")
+                    )
         if usable:
             sub = group.take(usable)
-            keys = np.arange(len(sub))          # new_df: keys of its own
+            keys = np.arange(len(sub))  # new_df: keys of its own
             df, _, _ = self._frame(sub, keys)
             lengths = np.array([len(v) for v in sub.values])
             ends = sub.ends if sub.ends is not None else np.cumsum(lengths)
-            fut_pos = (np.asarray(ends)[:, None] + np.arange(horizon)[None, :]).reshape(-1)
+            fut_pos = (np.asarray(ends)[:, None] + np.arange(horizon)[None, :]).reshape(
+                -1
+            )
             X = pd.DataFrame({"unique_id": np.repeat(keys, horizon), "ds": fut_pos})
             self._dynamic(X, sub, fut_pos, sub.future_h, lengths, history=False)
             if X.shape[1] == 2:

@@ -101,8 +101,15 @@ class SegmentedSktimeForecaster(BaseForecaster):
         "fit_is_empty": False,
     }
 
-    def __init__(self, n_clusters=None, blueprints="quick", candidates="quick", n_origins=2,
-                 season_length=None, random_state=0):
+    def __init__(
+        self,
+        n_clusters=None,
+        blueprints="quick",
+        candidates="quick",
+        n_origins=2,
+        season_length=None,
+        random_state=0,
+    ):
         self.n_clusters = n_clusters
         self.blueprints = blueprints
         self.candidates = candidates
@@ -113,17 +120,21 @@ class SegmentedSktimeForecaster(BaseForecaster):
 
     # -------------------------------------------------------------------------
     def _long(self, y: pd.DataFrame) -> tuple[pd.DataFrame, str, str, str]:
-        if not isinstance(y.index, pd.MultiIndex):            # one series
+        if not isinstance(y.index, pd.MultiIndex):  # one series
             y = y.copy()
-            y.index = pd.MultiIndex.from_arrays([np.zeros(len(y), dtype=np.int64), y.index],
-                                                names=["instance", y.index.name])
+            y.index = pd.MultiIndex.from_arrays(
+                [np.zeros(len(y), dtype=np.int64), y.index],
+                names=["instance", y.index.name],
+            )
         inst, tname = y.index.names[0] or "instance", y.index.names[-1] or "time"
         col = y.columns[0]
         df = y.copy()
         df.index = df.index.set_names([inst, tname])
         df = df.reset_index()
         time = df[tname]
-        if isinstance(time.dtype, pd.PeriodDtype) or pd.api.types.is_datetime64_any_dtype(time):
+        if isinstance(
+            time.dtype, pd.PeriodDtype
+        ) or pd.api.types.is_datetime64_any_dtype(time):
             pass
         elif not pd.api.types.is_integer_dtype(time):
             df[tname] = pd.Series(time).astype("int64")
@@ -131,6 +142,7 @@ class SegmentedSktimeForecaster(BaseForecaster):
 
     def _fit(self, y, X=None, fh=None):
         import segmenter as sg
+
         df, inst, tname, col = self._long(y)
         panel = sg.read_panel(df, id_col=inst, time_col=tname, target_col=col)
         self._inst, self._tname, self._col = inst, tname, col
@@ -139,9 +151,12 @@ class SegmentedSktimeForecaster(BaseForecaster):
         report = sg.ClusteringConstraints().check(panel, self.n_clusters)
         if report.ok:
             try:
-                self.segmenter_ = sg.Segmenter(n_clusters=self.n_clusters,
-                                               blueprints=self.blueprints, progress=False,
-                                               random_state=self.random_state).fit(panel)
+                self.segmenter_ = sg.Segmenter(
+                    n_clusters=self.n_clusters,
+                    blueprints=self.blueprints,
+                    progress=False,
+                    random_state=self.random_state,
+                ).fit(panel)
                 mapping = self.segmenter_.mapping_
             except sg.SegmenterError:
                 self.segmenter_ = None
@@ -151,11 +166,17 @@ class SegmentedSktimeForecaster(BaseForecaster):
             mapping = sg.SegmentMapping(frame, panel.id_cols)
         ends = panel.end_positions()
         steps = np.asarray(fh.to_relative(self.cutoff), dtype=np.int64).reshape(-1)
-        self._lag = int(ends.max()) - ends                     # steps each series is behind
+        self._lag = int(ends.max()) - ends  # steps each series is behind
         horizon = int(steps.max() + self._lag.max())
         self.forecaster_ = sg.SegmentedForecaster(
-            horizon=horizon, n_origins=self.n_origins, candidates=self.candidates,
-            season_length=self.season_length, compare=False, n_jobs=1, progress=False)
+            horizon=horizon,
+            n_origins=self.n_origins,
+            candidates=self.candidates,
+            season_length=self.season_length,
+            compare=False,
+            n_jobs=1,
+            progress=False,
+        )
         self.forecaster_.fit(panel, mapping=mapping)
         self._panel_ids = panel.id_labels()
         return self
@@ -173,8 +194,9 @@ class SegmentedSktimeForecaster(BaseForecaster):
         out = pd.DataFrame({self._col: [r[2] for r in rows]})
         times = abs_idx[np.tile(np.arange(len(abs_idx)), len(self._panel_ids))]
         if isinstance(self._y.index, pd.MultiIndex):
-            out.index = pd.MultiIndex.from_arrays([[r[0] for r in rows], times],
-                                                  names=self._y.index.names)
+            out.index = pd.MultiIndex.from_arrays(
+                [[r[0] for r in rows], times], names=self._y.index.names
+            )
         else:
             out.index = times
         out.columns = self._y.columns
@@ -182,6 +204,11 @@ class SegmentedSktimeForecaster(BaseForecaster):
 
     @classmethod
     def get_test_params(cls, parameter_set="default"):
-        return [{"candidates": ["seasonal_naive"], "n_origins": 1},
-                {"candidates": ["seasonal_naive", "theta"], "n_origins": 1,
-                 "season_length": 1}]
+        return [
+            {"candidates": ["seasonal_naive"], "n_origins": 1},
+            {
+                "candidates": ["seasonal_naive", "theta"],
+                "n_origins": 1,
+                "season_length": 1,
+            },
+        ]

@@ -19,17 +19,30 @@ import numpy as np
 from segmenter.base import get_tag
 from segmenter.forecasting.base import LocalForecaster
 
-__all__ = ["StatsForecastModel", "AutoETS", "AutoARIMA", "AutoTheta", "CrostonSBA", "TSB",
-           "ADIDA", "IMAPA", "MSTL"]
+__all__ = [
+    "StatsForecastModel",
+    "AutoETS",
+    "AutoARIMA",
+    "AutoTheta",
+    "CrostonSBA",
+    "TSB",
+    "ADIDA",
+    "IMAPA",
+    "MSTL",
+]
 
 
 def _run(model, y, horizon: int, levels, **kw):
     """``model.forecast`` on one series: (mean, {level: (lo, hi)} or None)."""
     lv = [int(v) for v in levels] if levels else None
-    res = model.forecast(np.ascontiguousarray(y, dtype=np.float64), horizon, level=lv, **kw)
+    res = model.forecast(
+        np.ascontiguousarray(y, dtype=np.float64), horizon, level=lv, **kw
+    )
     ivals = None
     if lv and f"lo-{lv[0]}" in res:
-        ivals = {v: (np.asarray(res[f"lo-{v}"]), np.asarray(res[f"hi-{v}"])) for v in lv}
+        ivals = {
+            v: (np.asarray(res[f"lo-{v}"]), np.asarray(res[f"hi-{v}"])) for v in lv
+        }
     return np.asarray(res["mean"]), ivals
 
 
@@ -52,8 +65,13 @@ class StatsForecastModel(LocalForecaster):
     def _forecast_full(self, y, horizon, m, levels, x=None, x_future=None, seasons=()):
         kw = {"X": x, "X_future": x_future} if x is not None else {}
         native = get_tag(self, "intervals") == "native"
-        return _run(self._model(self._season(y, m)), y, horizon, levels if native else None,
-                    **kw)
+        return _run(
+            self._model(self._season(y, m)),
+            y,
+            horizon,
+            levels if native else None,
+            **kw,
+        )
 
 
 class AutoETS(StatsForecastModel):
@@ -71,12 +89,15 @@ class AutoETS(StatsForecastModel):
     name = "ets"
     defaults = {"model": "ZZZ", "damped": None}
     steps = "statsforecast AutoETS per series (model {model}, damped {damped}; AICc)"
-    min_length = 10                      # statsforecast refuses "tiny datasets"
+    min_length = 10  # statsforecast refuses "tiny datasets"
 
     def _model(self, season_length):
         from statsforecast.models import AutoETS as _AutoETS
+
         p = {**self.defaults, **self.params}
-        return _AutoETS(season_length=season_length, model=p["model"], damped=p["damped"])
+        return _AutoETS(
+            season_length=season_length, model=p["model"], damped=p["damped"]
+        )
 
 
 class AutoARIMA(StatsForecastModel):
@@ -90,15 +111,19 @@ class AutoARIMA(StatsForecastModel):
 
     def _model(self, season_length):
         from statsforecast.models import AutoARIMA as _AutoARIMA
+
         return _AutoARIMA(season_length=season_length, **self.params)
 
     def _covariates(self, group, i):
         if not group.future:
             return None, None
         y = group.values[i]
-        hist = np.column_stack([np.asarray(v[i], dtype=float)[-len(y):]
-                                for v in group.future.values()])
-        fut = np.column_stack([np.asarray(v[i], dtype=float) for v in group.future_h.values()])
+        hist = np.column_stack(
+            [np.asarray(v[i], dtype=float)[-len(y) :] for v in group.future.values()]
+        )
+        fut = np.column_stack(
+            [np.asarray(v[i], dtype=float) for v in group.future_h.values()]
+        )
         return _filled(hist), _filled(fut, hist)
 
 
@@ -106,8 +131,11 @@ def _filled(a: np.ndarray, before: np.ndarray | None = None) -> np.ndarray:
     """Covariates for a regression: gaps carried forward (from ``before`` at the start),
     then 0."""
     out = np.array(a, dtype=float)
-    last = before[-1].copy() if before is not None and len(before) else \
-        np.zeros(out.shape[1])
+    last = (
+        before[-1].copy()
+        if before is not None and len(before)
+        else np.zeros(out.shape[1])
+    )
     for t in range(len(out)):
         bad = np.isnan(out[t])
         out[t, bad] = last[bad]
@@ -125,6 +153,7 @@ class AutoTheta(StatsForecastModel):
 
     def _model(self, season_length):
         from statsforecast.models import AutoTheta as _AutoTheta
+
         return _AutoTheta(season_length=season_length, **self.params)
 
 
@@ -138,6 +167,7 @@ class _Intermittent(StatsForecastModel):
 
     def _model(self, season_length):
         import statsforecast.models as M
+
         return getattr(M, self.model_name)(**self.params)
 
 
@@ -165,6 +195,7 @@ class TSB(_Intermittent):
 
     def _model(self, season_length):
         from statsforecast.models import TSB as _TSB
+
         return _TSB(**{**self.defaults, **self.params})
 
 
@@ -190,14 +221,22 @@ class MSTL(StatsForecastModel):
     season of the data that fits twice in a series' history."""
 
     name = "mstl"
-    steps = "statsforecast MSTL per series (every season that fits twice; AutoETS trend)"
+    steps = (
+        "statsforecast MSTL per series (every season that fits twice; AutoETS trend)"
+    )
     min_length = 4
 
     def min_history(self, m, horizon):
         return max(self.min_length, 2 * m) if m > 1 else self.min_length
 
     def _forecast_full(self, y, horizon, m, levels, x=None, x_future=None, seasons=()):
-        from statsforecast.models import MSTL as _MSTL, AutoETS as _AutoETS
+        from statsforecast.models import MSTL as _MSTL
+        from statsforecast.models import AutoETS as _AutoETS
+
         fit = [p for p in (seasons or (m,)) if p > 1 and len(y) >= 2 * p] or [1]
-        return _run(_MSTL(season_length=fit, trend_forecaster=_AutoETS(model="ZZN")), y,
-                    horizon, levels)
+        return _run(
+            _MSTL(season_length=fit, trend_forecaster=_AutoETS(model="ZZN")),
+            y,
+            horizon,
+            levels,
+        )

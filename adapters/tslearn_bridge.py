@@ -14,15 +14,19 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from segmenter.data.series import SeriesSet, as_series_set, equal_length_array
 from segmenter.base import check_fitted
+from segmenter.data.series import SeriesSet, as_series_set, equal_length_array
 
 __all__ = ["SoftDTWKMeans"]
 
 
 class _TslearnClusterer(BaseEstimator):
-    _tags = {"input": "series", "capability:unequal_length": False,
-             "capability:multivariate": True, "requires:distance_matrix": False}
+    _tags = {
+        "input": "series",
+        "capability:unequal_length": False,
+        "capability:multivariate": True,
+        "requires:distance_matrix": False,
+    }
 
     def _make(self):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -32,8 +36,10 @@ class _TslearnClusterer(BaseEstimator):
         self.model_ = self._make().fit(arr)
         self.labels_ = np.asarray(self.model_.labels_, dtype=np.int64)
         centers = np.asarray(self.model_.cluster_centers_, dtype=np.float64)
-        self.centers_ = SeriesSet(centers.reshape(-1, centers.shape[2]),
-                                  np.arange(len(centers) + 1) * centers.shape[1])
+        self.centers_ = SeriesSet(
+            centers.reshape(-1, centers.shape[2]),
+            np.arange(len(centers) + 1) * centers.shape[1],
+        )
         self.n_clusters_ = len(centers)
         self.distances_ = self._own_distance(arr, self.labels_)
         self.inertia_ = float(getattr(self.model_, "inertia_", np.nan))
@@ -54,6 +60,7 @@ class _TslearnClusterer(BaseEstimator):
     def center_distances(self, X, labels) -> np.ndarray:
         """DTW distance (no band) of each series to its cluster's barycenter."""
         from segmenter import _dtw_kernels as K
+
         xs = as_series_set(X)
         c = self.centers_
         sq = K.cross_sq(xs.data, xs.offsets, c.data, c.offsets, -1)
@@ -80,6 +87,12 @@ class SoftDTWKMeans(_TslearnClusterer):
 
     def _make(self):
         from tslearn.clustering import TimeSeriesKMeans
-        return TimeSeriesKMeans(n_clusters=self.n_clusters, metric="softdtw",
-                                metric_params={"gamma": self.gamma}, max_iter=self.max_iter,
-                                max_iter_barycenter=10, random_state=self.random_state)
+
+        return TimeSeriesKMeans(
+            n_clusters=self.n_clusters,
+            metric="softdtw",
+            metric_params={"gamma": self.gamma},
+            max_iter=self.max_iter,
+            max_iter_barycenter=10,
+            random_state=self.random_state,
+        )

@@ -20,8 +20,11 @@ AEON_VENV = HERE / ".venv-aeon"
 
 
 #: What the peer venv holds: (import name, pip name).
-PEER_PACKAGES = [("aeon", "aeon"), ("dtaidistance", "dtaidistance"),
-                 ("pycatch22", "pycatch22")]
+PEER_PACKAGES = [
+    ("aeon", "aeon"),
+    ("dtaidistance", "dtaidistance"),
+    ("pycatch22", "pycatch22"),
+]
 
 
 _CHECKED: list = []
@@ -35,9 +38,14 @@ def aeon_python() -> Path:
     if not py.exists():
         print("creating", AEON_VENV, "...", file=sys.stderr)
         subprocess.run([sys.executable, "-m", "venv", str(AEON_VENV)], check=True)
-    missing = [pip for mod, pip in PEER_PACKAGES
-               if subprocess.run([str(py), "-c", f"import {mod}"],
-                                 capture_output=True).returncode != 0]
+    missing = [
+        pip
+        for mod, pip in PEER_PACKAGES
+        if subprocess.run(
+            [str(py), "-c", f"import {mod}"], capture_output=True
+        ).returncode
+        != 0
+    ]
     if missing:
         print("pip install", *missing, "into", AEON_VENV, "...", file=sys.stderr)
         subprocess.run([str(py), "-m", "pip", "install", "-q", *missing], check=True)
@@ -53,8 +61,9 @@ def run_peer(code: str, arrays: dict[str, np.ndarray], *args) -> object | None:
     with tempfile.TemporaryDirectory() as tmp:
         for name, a in arrays.items():
             np.save(Path(tmp) / f"{name}.npy", a)
-        res = subprocess.run([str(py), "-c", code, tmp, *map(str, args)],
-                             capture_output=True, text=True)
+        res = subprocess.run(
+            [str(py), "-c", code, tmp, *map(str, args)], capture_output=True, text=True
+        )
     if res.returncode != 0:
         print("peer run failed:", res.stderr[-2000:], file=sys.stderr)
         return None

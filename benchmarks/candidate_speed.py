@@ -32,8 +32,18 @@ def statsmodels_fns(m: int):
     from statsmodels.tsa.forecasting.theta import ThetaModel
 
     def ets(y, h):
-        return ETSModel(y, error="add", trend="add", damped_trend=True, seasonal="add",
-                        seasonal_periods=m).fit(disp=False).forecast(h)
+        return (
+            ETSModel(
+                y,
+                error="add",
+                trend="add",
+                damped_trend=True,
+                seasonal="add",
+                seasonal_periods=m,
+            )
+            .fit(disp=False)
+            .forecast(h)
+        )
 
     def theta(y, h):
         return ThetaModel(y, period=m).fit().forecast(h)
@@ -50,36 +60,59 @@ def statsmodels_fns(m: int):
                     if "mul" in (error, seasonal) and (y <= 0).any():
                         continue
                     try:
-                        fit = ETSModel(y, error=error, trend=trend, damped_trend=damped,
-                                       seasonal=seasonal,
-                                       seasonal_periods=m if seasonal else None).fit(disp=False)
-                    except Exception:          # noqa: BLE001 - a model that does not fit
+                        fit = ETSModel(
+                            y,
+                            error=error,
+                            trend=trend,
+                            damped_trend=damped,
+                            seasonal=seasonal,
+                            seasonal_periods=m if seasonal else None,
+                        ).fit(disp=False)
+                    except Exception:  # noqa: BLE001 - a model that does not fit
                         continue
                     if best is None or fit.aicc < best.aicc:
                         best = fit
         return best.forecast(h)
+
     return {"ets": ets, "theta": theta, "arima": arima, "ets (AICc search)": ets_search}
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=200, help="series in the sample")
-    ap.add_argument("--arima-n", type=int, default=60, help="series for the ARIMA timings")
+    ap.add_argument(
+        "--arima-n", type=int, default=60, help="series for the ARIMA timings"
+    )
     args = ap.parse_args(argv)
     h, m = 18, 12
     df = load_m3("monthly", "train")
-    ys = [g["y"].to_numpy(float) for _, g in df.groupby("unique_id", sort=False)][:args.n]
+    ys = [g["y"].to_numpy(float) for _, g in df.groupby("unique_id", sort=False)][
+        : args.n
+    ]
     rows = []
     sm = statsmodels_fns(m)
     with threadpool_limits(limits=1), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for spec in ["seasonal_naive", "ets", "theta", "arima", "croston", "mstl", "lgbm"]:
+        for spec in [
+            "seasonal_naive",
+            "ets",
+            "theta",
+            "arima",
+            "croston",
+            "mstl",
+            "lgbm",
+        ]:
             n = args.arima_n if spec == "arima" else len(ys)
             sample = ys[:n]
-            group = SeriesGroup(sample, np.zeros(n, dtype=int), m,
-                                ends=np.array([len(y) for y in sample]), keys=np.arange(n))
+            group = SeriesGroup(
+                sample,
+                np.zeros(n, dtype=int),
+                m,
+                ends=np.array([len(y) for y in sample]),
+                keys=np.arange(n),
+            )
             bp = make_forecaster(spec)
-            bp.predict(bp.fit(group.take([0, 1])), group.take([0, 1]), h)   # warm (JIT)
+            bp.predict(bp.fit(group.take([0, 1])), group.take([0, 1]), h)  # warm (JIT)
             t0 = time.perf_counter()
             bp.predict(bp.fit(group), group, h)
             ours = time.perf_counter() - t0
@@ -93,16 +126,21 @@ def main(argv=None) -> int:
                 row["speed-up"] = theirs / ours
             rows.append(row)
             print(row, flush=True)
-            if spec == "ets":              # the same search, done by statsmodels
+            if spec == "ets":  # the same search, done by statsmodels
                 k = args.arima_n // 2
                 t0 = time.perf_counter()
                 for y in sample[:k]:
                     sm["ets (AICc search)"](y, h)
                 theirs = time.perf_counter() - t0
-                rows.append({"candidate": "ets vs statsmodels AICc search (18 models)",
-                             "series": k, "ours_s_per_1000": row["ours_s_per_1000"],
-                             "statsmodels_s_per_1000": 1000 * theirs / k,
-                             "speed-up": 1000 * theirs / k / row["ours_s_per_1000"]})
+                rows.append(
+                    {
+                        "candidate": "ets vs statsmodels AICc search (18 models)",
+                        "series": k,
+                        "ours_s_per_1000": row["ours_s_per_1000"],
+                        "statsmodels_s_per_1000": 1000 * theirs / k,
+                        "speed-up": 1000 * theirs / k / row["ours_s_per_1000"],
+                    }
+                )
                 print(rows[-1], flush=True)
     res = pd.DataFrame(rows)
     print()

@@ -30,9 +30,9 @@ import warnings
 
 import numpy as np
 import pandas as pd
-
 from _measure import to_panel, znorm
 from _peers import run_peer
+
 from segmenter.features import catch22_features
 
 warnings.filterwarnings("ignore")
@@ -62,29 +62,39 @@ print(json.dumps(out))
 
 
 #: pycatch22 (catch22 v0.4) names of the features sktime keeps under their older names.
-ALIASES = {"CO_FirstCrossing_acf_1e_pointOfCrossing": "CO_f1ecac",
-           "SP_Summaries_fft_area_5_1": "SP_Summaries_welch_rect_area_5_1",
-           "SP_Summaries_fft_wq_50": "SP_Summaries_welch_rect_centroid",
-           "FC_LocalSimple_mean3_stde": "FC_LocalSimple_mean3_stderr",
-           "FC_LocalSimple_mean1_taurat": "FC_LocalSimple_mean1_tauresrat",
-           "MD_pNN_pnn40": "MD_hrv_classic_pnn40",
-           "CO_HistogramAMI_even_5bin_ami2": "CO_HistogramAMI_even_2_5",
-           "SB_TransitionMatrix_quantile_3_ac_sumdiagcov": "SB_TransitionMatrix_3ac_sumdiagcov"}
+ALIASES = {
+    "CO_FirstCrossing_acf_1e_pointOfCrossing": "CO_f1ecac",
+    "SP_Summaries_fft_area_5_1": "SP_Summaries_welch_rect_area_5_1",
+    "SP_Summaries_fft_wq_50": "SP_Summaries_welch_rect_centroid",
+    "FC_LocalSimple_mean3_stde": "FC_LocalSimple_mean3_stderr",
+    "FC_LocalSimple_mean1_taurat": "FC_LocalSimple_mean1_tauresrat",
+    "MD_pNN_pnn40": "MD_hrv_classic_pnn40",
+    "CO_HistogramAMI_even_5bin_ami2": "CO_HistogramAMI_even_2_5",
+    "SB_TransitionMatrix_quantile_3_ac_sumdiagcov": "SB_TransitionMatrix_3ac_sumdiagcov",
+}
 
 
-def agreement(ours: np.ndarray, other: np.ndarray, names=None,
-              zero_as_nan: bool = False) -> tuple[int, list[str]]:
+def agreement(
+    ours: np.ndarray, other: np.ndarray, names=None, zero_as_nan: bool = False
+) -> tuple[int, list[str]]:
     """(number of features on which every series agrees to 1e-6 relative, the names of
     those that do not); ``names`` puts a peer's columns into sktime's order."""
     from sktime.transformations.catch22 import CATCH22_FEATURE_NAMES as ORDER
+
     if names is not None:
         pos = {ALIASES.get(n, n): i for i, n in enumerate(names)}
-        other = np.column_stack([other[:, pos[n]] if n in pos else np.full(len(other), np.inf)
-                                 for n in ORDER])
+        other = np.column_stack(
+            [
+                other[:, pos[n]] if n in pos else np.full(len(other), np.inf)
+                for n in ORDER
+            ]
+        )
     if zero_as_nan:
         other = np.where(np.isnan(other) & (ours == 0), 0.0, other)
-    same = (np.isclose(ours, other, rtol=1e-6, atol=1e-9) |
-            (np.isnan(ours) & np.isnan(other))).all(axis=0)
+    same = (
+        np.isclose(ours, other, rtol=1e-6, atol=1e-9)
+        | (np.isnan(ours) & np.isnan(other))
+    ).all(axis=0)
     return int(same.sum()), [n for n, ok in zip(ORDER, same) if not ok]
 
 
@@ -99,27 +109,45 @@ def main(argv=None):
     X = rng.normal(size=(args.n, args.length)).cumsum(axis=1)
     X = znorm(X)
     panel = to_panel(X)
-    print(f"catch22 of {args.n} random walks x {args.length} steps, z-normalised", flush=True)
+    print(
+        f"catch22 of {args.n} random walks x {args.length} steps, z-normalised",
+        flush=True,
+    )
     catch22_features(panel.subset(np.arange(4)))
     ts = []
     for _ in range(args.repeats):
         t = time.perf_counter()
         ours = catch22_features(panel).to_numpy()
         ts.append(time.perf_counter() - t)
-    rows = [dict(library="segmenter catch22_features", seconds=float(np.median(ts)),
-                 agree=(22, []))]
+    rows = [
+        dict(
+            library="segmenter catch22_features",
+            seconds=float(np.median(ts)),
+            agree=(22, []),
+        )
+    ]
 
     from sktime.transformations.catch22 import Catch22
+
     Catch22().fit_transform(X[:4, None, :])
     t = time.perf_counter()
     sk = np.asarray(Catch22().fit_transform(X[:, None, :]), float)
-    rows.append(dict(library="sktime Catch22()", seconds=time.perf_counter() - t,
-                     agree=agreement(ours, sk, zero_as_nan=True)))
+    rows.append(
+        dict(
+            library="sktime Catch22()",
+            seconds=time.perf_counter() - t,
+            agree=agreement(ours, sk, zero_as_nan=True),
+        )
+    )
     peers = run_peer(PEER_CODE, {"X": X}, args.peer_repeats) or {}
     for name, res in peers.items():
-        rows.append(dict(library=name, seconds=res["seconds"],
-                         agree=agreement(ours, np.asarray(res["values"], float),
-                                         res["names"])))
+        rows.append(
+            dict(
+                library=name,
+                seconds=res["seconds"],
+                agree=agreement(ours, np.asarray(res["values"], float), res["names"]),
+            )
+        )
     table = pd.DataFrame(rows)
     base = table.seconds.iloc[0]
     table["us_per_series"] = table.seconds / args.n * 1e6

@@ -30,9 +30,9 @@ import time
 
 import numpy as np
 import pandas as pd
+from _peers import run_peer
 
 import segmenter as sg
-from _peers import run_peer
 
 PEER_CODE = """
 import sys, json, time, numpy as np
@@ -80,8 +80,12 @@ def main(argv=None):
     ap.add_argument("--n", type=int, default=1000)
     ap.add_argument("--length", type=int, default=200)
     ap.add_argument("--repeats", type=int, default=3, help="runs of ours (median)")
-    ap.add_argument("--peer-repeats", type=int, default=1, help="runs of each peer (median)")
-    ap.add_argument("--skip", nargs="*", default=[], choices=["aeon", "dtaidistance", "tslearn"])
+    ap.add_argument(
+        "--peer-repeats", type=int, default=1, help="runs of each peer (median)"
+    )
+    ap.add_argument(
+        "--skip", nargs="*", default=[], choices=["aeon", "dtaidistance", "tslearn"]
+    )
     args = ap.parse_args(argv)
     rng = np.random.default_rng(0)
     X = np.cumsum(rng.standard_normal((args.n, args.length)), axis=1)
@@ -90,20 +94,33 @@ def main(argv=None):
     for band_name, r in (("none", -1), ("10%", math.ceil(0.1 * L))):
         band = None if r < 0 else r
         cells = n * (n - 1) / 2 * band_cells(L, L, r)
-        sg.dtw_pairwise(X[:40], band=band)                      # warm-up (cached compile)
+        sg.dtw_pairwise(X[:40], band=band)  # warm-up (cached compile)
         secs = []
         for _ in range(args.repeats):
             t = time.perf_counter()
             ours = sg.dtw_pairwise(X, band=band)
             secs.append(time.perf_counter() - t)
         t_ours = float(np.median(secs))
-        rows.append(dict(band=band_name, library="segmenter", seconds=t_ours,
-                         ns_per_cell=t_ours / cells * 1e9, x=1.0, max_diff=0.0))
+        rows.append(
+            dict(
+                band=band_name,
+                library="segmenter",
+                seconds=t_ours,
+                ns_per_cell=t_ours / cells * 1e9,
+                x=1.0,
+                max_diff=0.0,
+            )
+        )
         print(f"band {band_name}: segmenter {t_ours:.2f}s", flush=True)
         peers = {}
         if "tslearn" not in args.skip:
             from tslearn.metrics import cdist_dtw
-            kw = {} if r < 0 else dict(global_constraint="sakoe_chiba", sakoe_chiba_radius=r)
+
+            kw = (
+                {}
+                if r < 0
+                else dict(global_constraint="sakoe_chiba", sakoe_chiba_radius=r)
+            )
             cdist_dtw(X[:20, :, None], n_jobs=-1, **kw)
             ts = []
             for _ in range(args.peer_repeats):
@@ -112,26 +129,47 @@ def main(argv=None):
                 ts.append(time.perf_counter() - t)
             peers["tslearn"] = (float(np.median(ts)), D)
             print(f"band {band_name}: tslearn {peers['tslearn'][0]:.2f}s", flush=True)
-        other = run_peer(PEER_CODE, {"X": X}, r, args.peer_repeats, json.dumps(args.skip))
+        other = run_peer(
+            PEER_CODE, {"X": X}, r, args.peer_repeats, json.dumps(args.skip)
+        )
         for name, (s, D) in (other or {}).items():
             peers[name] = (s, np.asarray(D))
             print(f"band {band_name}: {name} {s:.2f}s", flush=True)
         for name, (s, D) in peers.items():
-            rows.append(dict(band=band_name, library=name, seconds=s,
-                             ns_per_cell=s / cells * 1e9, x=s / t_ours,
-                             max_diff=float(np.abs(D - ours).max())))
+            rows.append(
+                dict(
+                    band=band_name,
+                    library=name,
+                    seconds=s,
+                    ns_per_cell=s / cells * 1e9,
+                    x=s / t_ours,
+                    max_diff=float(np.abs(D - ours).max()),
+                )
+            )
     table = pd.DataFrame(rows)
-    print(f"\nPairwise DTW, {n} random walks x {L} steps, {n * (n - 1) // 2} pairs, 2 cores; "
-          "x = seconds / segmenter's seconds (same run)")
-    print(table.to_string(index=False, formatters={
-        "seconds": "{:.2f}".format, "ns_per_cell": "{:.3f}".format, "x": "{:.1f}".format,
-        "max_diff": "{:.1e}".format}))
+    print(
+        f"\nPairwise DTW, {n} random walks x {L} steps, {n * (n - 1) // 2} pairs, 2 cores; "
+        "x = seconds / segmenter's seconds (same run)"
+    )
+    print(
+        table.to_string(
+            index=False,
+            formatters={
+                "seconds": "{:.2f}".format,
+                "ns_per_cell": "{:.3f}".format,
+                "x": "{:.1f}".format,
+                "max_diff": "{:.1e}".format,
+            },
+        )
+    )
     for band_name in table.band.unique():
         t = table[(table.band == band_name) & (table.library != "segmenter")]
         if len(t):
             best = t.loc[t.seconds.idxmin()]
-            print(f"band {band_name}: fastest peer {best.library} {best.seconds:.2f}s; "
-                  f"segmenter is {best.x:.1f}x faster")
+            print(
+                f"band {band_name}: fastest peer {best.library} {best.seconds:.2f}s; "
+                f"segmenter is {best.x:.1f}x faster"
+            )
     return table
 
 

@@ -49,11 +49,15 @@ import segmenter as sg
 from segmenter.datasets import load_m1, load_m3, load_tourism
 from segmenter.selection.metrics import coverage, mase, msis, smape
 
-PUBLISHED = {"m3": [("Theta (Makridakis & Hibon 2000)", 0.864, 13.86),
-                    ("ETS+ARIMA+Theta mean (Hyndman 2018)", 0.828, 13.52),
-                    ("N-BEATS ensemble (Oreshkin et al. 2020)", math.nan, 13.24),
-                    ("one global linear AR (Montero-Manso & Hyndman 2021)", 0.925, math.nan),
-                    ("same AR on 10 random partitions (idem)", 0.890, math.nan)]}
+PUBLISHED = {
+    "m3": [
+        ("Theta (Makridakis & Hibon 2000)", 0.864, 13.86),
+        ("ETS+ARIMA+Theta mean (Hyndman 2018)", 0.828, 13.52),
+        ("N-BEATS ensemble (Oreshkin et al. 2020)", math.nan, 13.24),
+        ("one global linear AR (Montero-Manso & Hyndman 2021)", 0.925, math.nan),
+        ("same AR on 10 random partitions (idem)", 0.890, math.nan),
+    ]
+}
 
 
 # ----------------------------------------------------------------------------- data
@@ -65,13 +69,17 @@ def _last(df, time_col, ids, h):
 def data_m3():
     train = load_m3("monthly", "train")[["unique_id", "ds", "y"]]
     test = load_m3("monthly", "test")[["unique_id", "ds", "y"]]
-    return dict(train=train, test=test, ids=["unique_id"], time="ds", target="y", h=18, m=12)
+    return dict(
+        train=train, test=test, ids=["unique_id"], time="ds", target="y", h=18, m=12
+    )
 
 
 def data_m1(subset="monthly", h=18, m=12):
     train = load_m1(subset, "train")[["unique_id", "ds", "y"]]
     test = load_m1(subset, "test")[["unique_id", "ds", "y"]]
-    return dict(train=train, test=test, ids=["unique_id"], time="ds", target="y", h=h, m=m)
+    return dict(
+        train=train, test=test, ids=["unique_id"], time="ds", target="y", h=h, m=m
+    )
 
 
 def data_m1q():
@@ -82,31 +90,42 @@ def data_tourism():
     df = load_tourism()
     ids = ["Region", "State", "Purpose"]
     train, test = _last(df, "Quarter", ids, 8)
-    return dict(train=train, test=test, ids=ids, time="Quarter", target="Trips", h=8, m=4)
+    return dict(
+        train=train, test=test, ids=ids, time="Quarter", target="Trips", h=8, m=4
+    )
 
 
 def _fpp3(name):
     from tsdata import fpp3
+
     return getattr(fpp3, name).copy()
 
 
 def data_prison():
     df = _fpp3("prison")
-    df["Quarter"] = pd.PeriodIndex(df["Quarter"].str.replace(" ", ""), freq="Q").to_timestamp()
+    df["Quarter"] = pd.PeriodIndex(
+        df["Quarter"].str.replace(" ", ""), freq="Q"
+    ).to_timestamp()
     ids = ["State", "Gender", "Legal", "Indigenous"]
     df["Count"] = df["Count"].astype(float)
     train, test = _last(df, "Quarter", ids, 8)
-    return dict(train=train, test=test, ids=ids, time="Quarter", target="Count", h=8, m=4)
+    return dict(
+        train=train, test=test, ids=ids, time="Quarter", target="Count", h=8, m=4
+    )
 
 
 def data_pbs():
     df = _fpp3("PBS")
-    df["Month"] = pd.PeriodIndex(df["Month"].str.replace(" ", "-"), freq="M").to_timestamp()
+    df["Month"] = pd.PeriodIndex(
+        df["Month"].str.replace(" ", "-"), freq="M"
+    ).to_timestamp()
     ids = ["Concession", "Type", "ATC1", "ATC2"]
     df = df[ids + ["Month", "Scripts"]].copy()
     df["Scripts"] = df["Scripts"].astype(float)
     train, test = _last(df, "Month", ids, 12)
-    return dict(train=train, test=test, ids=ids, time="Month", target="Scripts", h=12, m=12)
+    return dict(
+        train=train, test=test, ids=ids, time="Month", target="Scripts", h=12, m=12
+    )
 
 
 def data_us_employment():
@@ -118,11 +137,13 @@ def data_us_employment():
     # Jan, the rest at other dates) except 21 trailing NaNs in one series. There are no
     # interior gaps, zeros or negative values.
     df = _fpp3("us_employment")
-    df["Month"] = pd.PeriodIndex(df["Month"].str.replace(" ", "-"), freq="M").to_timestamp()
+    df["Month"] = pd.PeriodIndex(
+        df["Month"].str.replace(" ", "-"), freq="M"
+    ).to_timestamp()
     ids = ["Series_ID"]
     df = df[ids + ["Month", "Employed"]].copy()
     n_rows = len(df)
-    df = df[df["Employed"].notna()].copy()          # rows before a series starts
+    df = df[df["Employed"].notna()].copy()  # rows before a series starts
     print(f"us_employment: {n_rows - len(df)} of {n_rows} rows without a value dropped")
     # One series, CEU4245210001 "Retail Trade: Department Stores (DISCONTINUED)", ends
     # in 2017 Dec. Its last 12 months would fall inside the other series' training
@@ -130,8 +151,10 @@ def data_us_employment():
     end = df.groupby("Series_ID")["Month"].transform("max")
     stale = df.loc[end < df["Month"].max(), "Series_ID"].unique()
     df = df[~df["Series_ID"].isin(stale)]
-    print(f"us_employment: {len(stale)} series dropped for ending before the panel "
-          f"end ({', '.join(stale)})")
+    print(
+        f"us_employment: {len(stale)} series dropped for ending before the panel "
+        f"end ({', '.join(stale)})"
+    )
     # Length guard: at least two seasons of training plus the hold-out. The shortest
     # series has 225 values, so this drops nothing today.
     n = df.groupby("Series_ID")["Month"].transform("size")
@@ -139,7 +162,9 @@ def data_us_employment():
     df = df[~df["Series_ID"].isin(short)].copy()
     print(f"us_employment: {len(short)} series dropped for fewer than 36 values")
     train, test = _last(df, "Month", ids, 12)
-    return dict(train=train, test=test, ids=ids, time="Month", target="Employed", h=12, m=12)
+    return dict(
+        train=train, test=test, ids=ids, time="Month", target="Employed", h=12, m=12
+    )
 
 
 def data_ansett():
@@ -163,12 +188,22 @@ def data_ansett():
     # series has 175 weeks, so this drops nothing today.
     n = df.groupby(ids)["Week"].transform("size")
     keep = n >= 2 * 52 + 13
-    print(f"ansett: {df.loc[~keep, ids].drop_duplicates().shape[0]} series dropped for "
-          f"fewer than {2 * 52 + 13} weeks")
+    print(
+        f"ansett: {df.loc[~keep, ids].drop_duplicates().shape[0]} series dropped for "
+        f"fewer than {2 * 52 + 13} weeks"
+    )
     df = df[keep].copy()
     train, test = _last(df, "Week", ids, 13)
-    return dict(train=train, test=test, ids=ids, time="Week", target="Passengers",
-                h=13, m=52, freq="W-MON")
+    return dict(
+        train=train,
+        test=test,
+        ids=ids,
+        time="Week",
+        target="Passengers",
+        h=13,
+        m=52,
+        freq="W-MON",
+    )
 
 
 def data_pedestrian():
@@ -179,13 +214,29 @@ def data_pedestrian():
     df["Count"] = df["Count"].astype(float)
     df = df[df["Date_Time"] >= df["Date_Time"].max() - pd.Timedelta(weeks=16)]
     train, test = _last(df, "Date_Time", ["Sensor"], 24)
-    return dict(train=train, test=test, ids=["Sensor"], time="Date_Time", target="Count",
-                h=24, m=None, freq="h")
+    return dict(
+        train=train,
+        test=test,
+        ids=["Sensor"],
+        time="Date_Time",
+        target="Count",
+        h=24,
+        m=None,
+        freq="h",
+    )
 
 
-DATA = {"m3": data_m3, "m1": data_m1, "m1q": data_m1q, "tourism": data_tourism,
-        "prison": data_prison, "pbs": data_pbs, "us_employment": data_us_employment,
-        "ansett": data_ansett, "pedestrian": data_pedestrian}
+DATA = {
+    "m3": data_m3,
+    "m1": data_m1,
+    "m1q": data_m1q,
+    "tourism": data_tourism,
+    "prison": data_prison,
+    "pbs": data_pbs,
+    "us_employment": data_us_employment,
+    "ansett": data_ansett,
+    "pedestrian": data_pedestrian,
+}
 
 #: The eight real panels of the "segments earn their place" targets: the six used while
 #: the choice rule was designed, then two added before any result on them was seen.
@@ -197,7 +248,10 @@ def holdout(pred: pd.DataFrame, d: dict, m: int, levels=()) -> dict:
     """Mean MASE and sMAPE (and interval coverage / MSIS) of forecasts on the hold-out."""
     key = d["ids"] + [d["time"]]
     joined = d["test"].merge(pred, on=key, how="left")
-    hist = {k: g[d["target"]].to_numpy() for k, g in d["train"].groupby(d["ids"], sort=False)}
+    hist = {
+        k: g[d["target"]].to_numpy()
+        for k, g in d["train"].groupby(d["ids"], sort=False)
+    }
     out = {"MASE": [], "sMAPE": []}
     for lv in levels:
         out[f"cov{lv}"], out[f"msis{lv}"] = [], []
@@ -213,7 +267,9 @@ def holdout(pred: pd.DataFrame, d: dict, m: int, levels=()) -> dict:
     return {k: float(np.nanmean(v)) for k, v in out.items()}
 
 
-def damped_ets_per_series(d: dict, m: int, jobs: int) -> tuple[pd.DataFrame, float, int]:
+def damped_ets_per_series(
+    d: dict, m: int, jobs: int
+) -> tuple[pd.DataFrame, float, int]:
     """The plain per-series baseline a forecasting team already runs: damped ETS with
     multiplicative error and season (statsforecast ``AutoETS(model="MAM", damped=True)``)
     on every series; a series it cannot fit (zeros or negatives make a multiplicative
@@ -222,11 +278,17 @@ def damped_ets_per_series(d: dict, m: int, jobs: int) -> tuple[pd.DataFrame, flo
     statsforecast's fallback, the naive forecast."""
     from statsforecast import StatsForecast
     from statsforecast.models import AutoETS, Naive
+
     key = d["ids"]
     tr = d["train"]
     uid = tr[key].astype(str).agg("|".join, axis=1) if len(key) > 1 else tr[key[0]]
-    long = pd.DataFrame({"unique_id": uid.to_numpy(), "ds": tr[d["time"]].to_numpy(),
-                         "y": tr[d["target"]].to_numpy(float)})
+    long = pd.DataFrame(
+        {
+            "unique_id": uid.to_numpy(),
+            "ds": tr[d["time"]].to_numpy(),
+            "y": tr[d["target"]].to_numpy(float),
+        }
+    )
     positive = long.groupby("unique_id")["y"].min() > 0
     if pd.api.types.is_integer_dtype(long["ds"]):
         freq = 1
@@ -234,11 +296,16 @@ def damped_ets_per_series(d: dict, m: int, jobs: int) -> tuple[pd.DataFrame, flo
         freq = d.get("freq") or pd.infer_freq(np.sort(long["ds"].unique())[-10:])
     t0 = time.perf_counter()
     out = []
-    for mult, ids in ((True, positive.index[positive]), (False, positive.index[~positive])):
+    for mult, ids in (
+        (True, positive.index[positive]),
+        (False, positive.index[~positive]),
+    ):
         if len(ids) == 0:
             continue
         model = AutoETS(season_length=m, model="MAM" if mult else "AAA", damped=True)
-        sf = StatsForecast(models=[model], freq=freq, n_jobs=jobs, fallback_model=Naive())
+        sf = StatsForecast(
+            models=[model], freq=freq, n_jobs=jobs, fallback_model=Naive()
+        )
         part = long[long["unique_id"].isin(ids)]
         out.append(sf.forecast(df=part, h=d["h"]))
     fc = pd.concat(out, ignore_index=True)
@@ -246,32 +313,50 @@ def damped_ets_per_series(d: dict, m: int, jobs: int) -> tuple[pd.DataFrame, flo
     seconds = time.perf_counter() - t0
     # back to the data's id columns and times (each series' own next h steps)
     ids = tr.drop_duplicates(key)[key].copy()
-    ids["_uid"] = ids[key].astype(str).agg("|".join, axis=1) if len(key) > 1 \
-        else ids[key[0]]
-    fc = fc.rename(columns={"unique_id": "_uid"}).merge(ids, on="_uid").drop(columns=["_uid"])
+    ids["_uid"] = (
+        ids[key].astype(str).agg("|".join, axis=1) if len(key) > 1 else ids[key[0]]
+    )
+    fc = (
+        fc.rename(columns={"unique_id": "_uid"})
+        .merge(ids, on="_uid")
+        .drop(columns=["_uid"])
+    )
     fc = fc.rename(columns={"ds": d["time"]}) if d["time"] != "ds" else fc
     return fc, seconds, int((~positive).sum())
 
 
 def run(name: str, candidates, jobs: int, n_candidates: int) -> list[dict]:
     d = DATA[name]()
-    kw = dict(id_col=d["ids"] if len(d["ids"]) > 1 else d["ids"][0], time_col=d["time"],
-              target_col=d["target"], freq=d.get("freq"))
+    kw = dict(
+        id_col=d["ids"] if len(d["ids"]) > 1 else d["ids"][0],
+        time_col=d["time"],
+        target_col=d["target"],
+        freq=d.get("freq"),
+    )
     panel = sg.read_panel(d["train"], **kw)
     m_given = d["m"]
     t0 = time.perf_counter()
-    few = panel.n_series < sg.ClusteringConstraints().min_series     # too few to cluster
+    few = panel.n_series < sg.ClusteringConstraints().min_series  # too few to cluster
     seg = None if few else sg.Segmenter(blueprints="quick", progress=False)
-    fc = sg.SegmentedForecaster(horizon=d["h"], candidates=candidates,
-                                select="silhouette" if few else "forecast",
-                                season_length=m_given, n_candidates=n_candidates, n_jobs=jobs,
-                                progress=False, random_state=0)
+    fc = sg.SegmentedForecaster(
+        horizon=d["h"],
+        candidates=candidates,
+        select="silhouette" if few else "forecast",
+        season_length=m_given,
+        n_candidates=n_candidates,
+        n_jobs=jobs,
+        progress=False,
+        random_state=0,
+    )
     one = sg.SegmentMapping(panel.ids.assign(segment=0), panel.id_cols) if few else None
     fc.fit(panel, segmenter=seg, mapping=one)
     fit_s = time.perf_counter() - t0
     m = fc.season_length_
-    print(f"\n=== {name}: {panel.n_series} series, horizon {d['h']}, season(s) {fc.seasons_}; "
-          f"segmenter + forecaster {fit_s:.0f}s ({fc.timings_})", flush=True)
+    print(
+        f"\n=== {name}: {panel.n_series} series, horizon {d['h']}, season(s) {fc.seasons_}; "
+        f"segmenter + forecaster {fit_s:.0f}s ({fc.timings_})",
+        flush=True,
+    )
     print(f"backtests: {fc.plan_.describe()}")
     sel = fc.selection_.copy()
     ho = []
@@ -279,46 +364,70 @@ def run(name: str, candidates, jobs: int, n_candidates: int) -> list[dict]:
         ho.append(holdout(fc.forecast_with(cand), d, m)["MASE"])
     sel["holdout_mase"] = ho
     with pd.option_context("display.width", 220, "display.max_columns", 20):
-        print(sel.drop(columns=["seconds"]).to_string(index=False,
-                                                      float_format=lambda v: f"{v:.4f}"))
+        print(
+            sel.drop(columns=["seconds"]).to_string(
+                index=False, float_format=lambda v: f"{v:.4f}"
+            )
+        )
     rows = []
     chosen = fc.segmentation_
     levels = (80, 95)
     k = int(sel.loc[sel["chosen"], "n_segments"].iloc[0])
-    if k == 1:          # global kept: the random peers of the best candidate's k
+    if k == 1:  # global kept: the random peers of the best candidate's k
         cands = sel[sel["kind"].isin(["clustering", "user"])].sort_values("valid_error")
         k = int(cands["n_segments"].iloc[0]) if len(cands) else 1
 
     def add(strategy, pred, seconds, lv=()):
-        r = {"data": name, "strategy": strategy, **holdout(pred, d, m, lv),
-             "seconds": round(seconds, 1)}
+        r = {
+            "data": name,
+            "strategy": strategy,
+            **holdout(pred, d, m, lv),
+            "seconds": round(seconds, 1),
+        }
         rows.append(r)
 
     add(f"chosen: {chosen}", fc.predict(level=levels), fit_s, levels)
     rows[-1]["kind"] = sel.loc[sel["chosen"], "kind"].item()
     add("global", fc.forecast_with("global", level=levels), math.nan, levels)
-    rand = [holdout(fc.forecast_with(c), d, m) for c in sel.loc[
-        (sel["kind"] == "random") & (sel["n_segments"] == k), "candidate"]]
+    rand = [
+        holdout(fc.forecast_with(c), d, m)
+        for c in sel.loc[
+            (sel["kind"] == "random") & (sel["n_segments"] == k), "candidate"
+        ]
+    ]
     if rand:
-        rows.append({"data": name, "strategy": f"random partitions k={k} (mean of "
-                     f"{len(rand)})", "MASE": float(np.mean([r["MASE"] for r in rand])),
-                     "sMAPE": float(np.mean([r["sMAPE"] for r in rand])),
-                     "seconds": math.nan})
+        rows.append(
+            {
+                "data": name,
+                "strategy": f"random partitions k={k} (mean of {len(rand)})",
+                "MASE": float(np.mean([r["MASE"] for r in rand])),
+                "sMAPE": float(np.mean([r["sMAPE"] for r in rand])),
+                "seconds": math.nan,
+            }
+        )
     add("per-series", fc.forecast_with("per-series"), math.nan)
     for cand in sel.loc[sel["kind"] == "ensemble", "candidate"]:
         r = sel.loc[sel["candidate"] == cand].iloc[0]
-        rows.append({"data": name, "strategy": f"{cand} (valid {r['valid_error']:.4f})",
-                     "MASE": r["holdout_mase"], "seconds": math.nan})
+        rows.append(
+            {
+                "data": name,
+                "strategy": f"{cand} (valid {r['valid_error']:.4f})",
+                "MASE": r["holdout_mase"],
+                "seconds": math.nan,
+            }
+        )
     for c in fc.candidates_:
         if c.startswith("combo"):
             continue
         try:
             add(f"{c} everywhere", fc.forecast_with("global", champion=c), math.nan)
-        except Exception as exc:       # noqa: BLE001 - reported, not hidden
+        except Exception as exc:  # noqa: BLE001 - reported, not hidden
             print(f"  {c} everywhere failed: {exc}")
     if d.get("m"):
         pred, secs, n_add = damped_ets_per_series(d, d["m"], jobs)
-        add(f"peer: damped multiplicative ETS per series ({n_add} additive)", pred, secs)
+        add(
+            f"peer: damped multiplicative ETS per series ({n_add} additive)", pred, secs
+        )
     print(fc.comparison_text_)
     return rows
 
@@ -334,71 +443,115 @@ def targets(res: pd.DataFrame) -> None:
         if ch.empty or gl.empty:
             continue
         c, b = float(ch["MASE"].iloc[0]), float(gl["MASE"].iloc[0])
-        out.append({"data": name, "chosen": ch["strategy"].iloc[0][8:], "MASE": c,
-                    "global": b, "gain vs global": 1 - c / b})
+        out.append(
+            {
+                "data": name,
+                "chosen": ch["strategy"].iloc[0][8:],
+                "MASE": c,
+                "global": b,
+                "gain vs global": 1 - c / b,
+            }
+        )
     if not out:
         return
     t = pd.DataFrame(out)
     print("\nTargets (hold-out MASE):")
     print(t.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     worst, med = t["gain vs global"].min(), t["gain vs global"].median()
-    print(f"never more than 0.5% worse than global: worst {100 * worst:+.2f}% -> "
-          f"{'met' if worst >= -0.005 else 'MISSED'}")
-    print(f"median panel at least 1.5% better: median {100 * med:+.2f}% -> "
-          f"{'met' if med >= 0.015 else 'MISSED'}")
+    print(
+        f"never more than 0.5% worse than global: worst {100 * worst:+.2f}% -> "
+        f"{'met' if worst >= -0.005 else 'MISSED'}"
+    )
+    print(
+        f"median panel at least 1.5% better: median {100 * med:+.2f}% -> "
+        f"{'met' if med >= 0.015 else 'MISSED'}"
+    )
     m3 = t.loc[t["data"] == "m3", "MASE"]
     if len(m3):
-        print(f"M3 monthly MASE <= 0.815: {m3.item():.4f} -> "
-              f"{'met' if m3.item() <= 0.815 else 'MISSED'}")
+        print(
+            f"M3 monthly MASE <= 0.815: {m3.item():.4f} -> "
+            f"{'met' if m3.item() <= 0.815 else 'MISSED'}"
+        )
 
 
 def run_epf(jobs: int) -> list[dict]:
     """LightGBM on the electricity prices with and without the covariates known in
     advance (generation forecast, weekday), scored on the last 24 hours."""
     from tsdata import fpppy
+
     df = fpppy.EPF_FR_BE.copy()
     df["ds"] = pd.to_datetime(df["ds"])
     train, test = _last(df, "ds", ["unique_id"], 24)
     d = dict(train=train, test=test, ids=["unique_id"], time="ds", target="y", h=24)
     future = test[["unique_id", "ds", "gen_forecast", "week_day"]]
-    one = sg.SegmentMapping(pd.DataFrame({"unique_id": ["FR", "BE"], "segment": 0}),
-                            "unique_id")
+    one = sg.SegmentMapping(
+        pd.DataFrame({"unique_id": ["FR", "BE"], "segment": 0}), "unique_id"
+    )
     rows = []
     for cols in ([], ["gen_forecast", "week_day"]):
         t0 = time.perf_counter()
-        fc = sg.SegmentedForecaster(horizon=24, candidates=["lgbm"], n_jobs=jobs,
-                                    season_length=[24, 168], compare=False, progress=False)
+        fc = sg.SegmentedForecaster(
+            horizon=24,
+            candidates=["lgbm"],
+            n_jobs=jobs,
+            season_length=[24, 168],
+            compare=False,
+            progress=False,
+        )
         fc.fit(train, mapping=one, future_cols=cols or None)
         fc.set_champion(0, "lgbm")
-        pred = fc.predict(train, future=future[["unique_id", "ds"] + cols] if cols else None,
-                          level=[80, 95])
+        pred = fc.predict(
+            train,
+            future=future[["unique_id", "ds"] + cols] if cols else None,
+            level=[80, 95],
+        )
         r = holdout(pred, d, 24, (80, 95))
-        rows.append({"data": "epf", "strategy": f"lgbm {'with ' + '+'.join(cols) if cols else 'without covariates'}",
-                     **r, "seconds": round(time.perf_counter() - t0, 1)})
+        rows.append(
+            {
+                "data": "epf",
+                "strategy": f"lgbm {'with ' + '+'.join(cols) if cols else 'without covariates'}",
+                **r,
+                "seconds": round(time.perf_counter() - t0, 1),
+            }
+        )
     return rows
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--datasets", nargs="+", default=["tourism", "m3"],
-                    choices=list(DATA) + ["epf", "panels"],
-                    help="'panels' runs the eight panels of the targets")
+    ap.add_argument(
+        "--datasets",
+        nargs="+",
+        default=["tourism", "m3"],
+        choices=list(DATA) + ["epf", "panels"],
+        help="'panels' runs the eight panels of the targets",
+    )
     ap.add_argument("--candidates", nargs="+", default=["quick"])
     ap.add_argument("--n-candidates", type=int, default=8)
     ap.add_argument("--jobs", type=int, default=-1)
     args = ap.parse_args(argv)
-    cands = args.candidates[0] if args.candidates in (["quick"], ["default"]) else args.candidates
+    cands = (
+        args.candidates[0]
+        if args.candidates in (["quick"], ["default"])
+        else args.candidates
+    )
     if args.datasets == ["panels"]:
         args.datasets = PANELS
     rows = []
     for name in args.datasets:
-        rows += run_epf(args.jobs) if name == "epf" else run(name, cands, args.jobs,
-                                                               args.n_candidates)
+        rows += (
+            run_epf(args.jobs)
+            if name == "epf"
+            else run(name, cands, args.jobs, args.n_candidates)
+        )
         res = pd.DataFrame(rows)
         with pd.option_context("display.width", 220, "display.max_colwidth", 70):
-            print(res[res["data"] == name].to_string(index=False,
-                                                     float_format=lambda v: f"{v:.4f}"),
-                  flush=True)
+            print(
+                res[res["data"] == name].to_string(
+                    index=False, float_format=lambda v: f"{v:.4f}"
+                ),
+                flush=True,
+            )
     res = pd.DataFrame(rows)
     print()
     with pd.option_context("display.width", 220, "display.max_colwidth", 70):

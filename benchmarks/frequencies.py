@@ -45,8 +45,9 @@ def main(argv=None) -> int:
         cut = df["ds"] > last - pd.tseries.frequencies.to_offset(freq) * h
         train, test = df[~cut], df[cut]
         t0 = time.perf_counter()
-        fc = sg.SegmentedForecaster(horizon=h, candidates="quick", n_jobs=args.jobs,
-                                    progress=False).fit(train, segment_col="seg")
+        fc = sg.SegmentedForecaster(
+            horizon=h, candidates="quick", n_jobs=args.jobs, progress=False
+        ).fit(train, segment_col="seg")
         secs = time.perf_counter() - t0
         pred = fc.predict()
         lb = fc.leaderboard_
@@ -54,31 +55,61 @@ def main(argv=None) -> int:
         joined = test.merge(pred, on=["unique_id", "ds"])
         hist = {k: g["y"].to_numpy() for k, g in train.groupby("unique_id")}
         m = fc.season_length_
-        ours = np.nanmean([mase(g["y"], g["forecast"], hist[k], m)
-                           for k, g in joined.groupby("unique_id")])
-        naive = np.nanmean([mase(g["y"], np.resize(hist[k][-m:], len(g)) if m > 1 else
-                                 np.full(len(g), hist[k][-1]), hist[k], m)
-                            for k, g in joined.groupby("unique_id")])
+        ours = np.nanmean(
+            [
+                mase(g["y"], g["forecast"], hist[k], m)
+                for k, g in joined.groupby("unique_id")
+            ]
+        )
+        naive = np.nanmean(
+            [
+                mase(
+                    g["y"],
+                    np.resize(hist[k][-m:], len(g))
+                    if m > 1
+                    else np.full(len(g), hist[k][-1]),
+                    hist[k],
+                    m,
+                )
+                for k, g in joined.groupby("unique_id")
+            ]
+        )
         comp = fc.comparison_.set_index("strategy")[fc.metric].round(3).to_dict()
-        print(f"\n=== {name}: {n} series, horizon {h}, seasons {fc.seasons_}, {secs:.1f}s")
+        print(
+            f"\n=== {name}: {n} series, horizon {h}, seasons {fc.seasons_}, {secs:.1f}s"
+        )
         print(f"plan: {fc.plan_.describe()}")
         for note in fc.plan_.notes:
             print(f"  note: {note}")
         print(f"series scored per candidate (summed over windows): {scored}")
         print(f"champions: {fc.champions_}")
         print(fc.comparison_text_)
-        rows.append({"panel": name, "seasons": str(fc.seasons_), "windows": fc.plan_.n_windows,
-                     "step": fc.plan_.step, "forecast rows": len(pred),
-                     "all series forecast": pred["forecast"].notna().groupby(
-                         pred["unique_id"]).all().all(),
-                     "holdout MASE": ours, "seasonal naive MASE": naive,
-                     "backtest MASE (chosen / global / random / per-series)":
-                     " / ".join(str(comp.get(k, "-")) for k in ("segmented", "global", "random",
-                                                                "per-series")),
-                     "seconds": round(secs, 1)})
+        rows.append(
+            {
+                "panel": name,
+                "seasons": str(fc.seasons_),
+                "windows": fc.plan_.n_windows,
+                "step": fc.plan_.step,
+                "forecast rows": len(pred),
+                "all series forecast": pred["forecast"]
+                .notna()
+                .groupby(pred["unique_id"])
+                .all()
+                .all(),
+                "holdout MASE": ours,
+                "seasonal naive MASE": naive,
+                "backtest MASE (chosen / global / random / per-series)": " / ".join(
+                    str(comp.get(k, "-"))
+                    for k in ("segmented", "global", "random", "per-series")
+                ),
+                "seconds": round(secs, 1),
+            }
+        )
     print()
     with pd.option_context("display.width", 240, "display.max_colwidth", 60):
-        print(pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        print(
+            pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:.3f}")
+        )
     return 0
 
 

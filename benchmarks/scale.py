@@ -27,21 +27,22 @@ import json
 import multiprocessing as mp
 
 import pandas as pd
-
 from _measure import peak_mb as _peak_mb
 
 LENGTH = 200
 
 
-
-
 def _run(n: int, queue) -> None:
     import time
+
     from sklearn.metrics import adjusted_rand_score
+
     import segmenter as sg
     from segmenter.datasets import make_planted
+
     sg.Segmenter(blueprints="quick", n_clusters=[2], progress=False).fit(
-        make_planted(200, 60, random_state=1)[0])                      # warm-up (compile)
+        make_planted(200, 60, random_state=1)[0]
+    )  # warm-up (compile)
     df, truth = make_planted(n, LENGTH, 4, random_state=0)
     t = time.perf_counter()
     seg = sg.Segmenter(blueprints="quick", progress=False).fit(df)
@@ -58,18 +59,32 @@ def _run(n: int, queue) -> None:
     dtw_ari = adjusted_rand_score(truth, seg.mapping_.to_frame()["segment"])
     a = seg.assignment_
     from joblib.externals.loky import get_reusable_executor
-    get_reusable_executor().shutdown(wait=True)     # else this process waits for idle workers
-    queue.put(dict(
-        n_series=n, fit_s=secs, us_per_series=secs / n * 1e6, peak_rss_mb=peak_fit,
-        candidates=int((lb["status"] == "ok").sum()),
-        dtw_fit_s=float(lb.loc[lb["blueprint"].str.startswith("dtw"), "fit_seconds"].sum()),
-        chosen=f"{best['blueprint']} k={best['n_clusters']}",
-        chosen_ari=adjusted_rand_score(truth, m["segment"]),
-        best_dtw=f"k={dtw_best['n_clusters']} sil={dtw_best['silhouette']:.3f}",
-        mapped=len(m), assigned=int((m["assigned_by"] == "predict").sum()),
-        dtw_choose_s=dtw_choose, dtw_assign_s=a["seconds"],
-        dtw_pruned_share=a.get("pruned_share", float("nan")), dtw_ari=dtw_ari,
-        peak_rss_after_choose_mb=_peak_mb()))
+
+    get_reusable_executor().shutdown(
+        wait=True
+    )  # else this process waits for idle workers
+    queue.put(
+        dict(
+            n_series=n,
+            fit_s=secs,
+            us_per_series=secs / n * 1e6,
+            peak_rss_mb=peak_fit,
+            candidates=int((lb["status"] == "ok").sum()),
+            dtw_fit_s=float(
+                lb.loc[lb["blueprint"].str.startswith("dtw"), "fit_seconds"].sum()
+            ),
+            chosen=f"{best['blueprint']} k={best['n_clusters']}",
+            chosen_ari=adjusted_rand_score(truth, m["segment"]),
+            best_dtw=f"k={dtw_best['n_clusters']} sil={dtw_best['silhouette']:.3f}",
+            mapped=len(m),
+            assigned=int((m["assigned_by"] == "predict").sum()),
+            dtw_choose_s=dtw_choose,
+            dtw_assign_s=a["seconds"],
+            dtw_pruned_share=a.get("pruned_share", float("nan")),
+            dtw_ari=dtw_ari,
+            peak_rss_after_choose_mb=_peak_mb(),
+        )
+    )
 
 
 def main(argv=None):
@@ -91,8 +106,10 @@ def main(argv=None):
     print(t.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
     if len(t) > 1:
         a, b = t.iloc[-2], t.iloc[-1]
-        print(f"time per series at {b.n_series} / at {a.n_series}: "
-              f"{b.us_per_series / a.us_per_series:.2f}")
+        print(
+            f"time per series at {b.n_series} / at {a.n_series}: "
+            f"{b.us_per_series / a.us_per_series:.2f}"
+        )
     return t
 
 

@@ -39,17 +39,15 @@ import time
 from pathlib import Path
 
 import pandas as pd
-
 from _measure import peak_mb as _peak_mb
 
 LENGTH = 200
 
 
-
-
 def make_dataset(n: int, per_file: int, cache: Path) -> tuple[Path, float]:
     """The Parquet folder (written once) and the long frame's size in memory (MB)."""
     from segmenter.datasets import make_planted
+
     folder = cache / f"planted-{n}x{LENGTH}-{per_file}"
     size_file = folder / "_frame_mb.json"
     if not size_file.exists():
@@ -66,8 +64,10 @@ def make_dataset(n: int, per_file: int, cache: Path) -> tuple[Path, float]:
 def _run(engine_kind: str, folder: str, out: str, queue) -> None:
     import segmenter as sg
     from segmenter.datasets import make_planted
+
     sg.Segmenter(blueprints="quick", n_clusters=[2], progress=False).fit(
-        make_planted(200, 60, random_state=1)[0])                      # warm-up (compile)
+        make_planted(200, 60, random_state=1)[0]
+    )  # warm-up (compile)
     res = {"engine": engine_kind}
     if engine_kind == "local":
         res["client_base_mb"] = _peak_mb()
@@ -77,13 +77,23 @@ def _run(engine_kind: str, folder: str, out: str, queue) -> None:
         res["workers_peak_mb"] = float("nan")
     else:
         from dask.distributed import Client, LocalCluster
-        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                          dashboard_address=None, memory_limit="10GiB") as cluster, \
-                Client(cluster) as client:
-            client.run(lambda: __import__("segmenter"))              # workers import
+
+        with (
+            LocalCluster(
+                n_workers=2,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                memory_limit="10GiB",
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            client.run(lambda: __import__("segmenter"))  # workers import
             res["client_base_mb"] = _peak_mb()
             t = time.perf_counter()
-            seg = sg.Segmenter(blueprints="quick", progress=False, engine=client).fit(folder)
+            seg = sg.Segmenter(blueprints="quick", progress=False, engine=client).fit(
+                folder
+            )
             res["fit_s"] = time.perf_counter() - t
             res["workers_peak_mb"] = max(client.run(_peak_mb).values())
     res["client_peak_mb"] = _peak_mb()
@@ -93,7 +103,8 @@ def _run(engine_kind: str, folder: str, out: str, queue) -> None:
     res["chosen"] = f"{lb.iloc[0]['blueprint']} k={lb.iloc[0]['n_clusters']}"
     seg.mapping_.write(Path(out) / f"mapping-{engine_kind}.csv")
     lb[["blueprint", "n_clusters", "silhouette", "silhouette_train"]].to_csv(
-        Path(out) / f"leaderboard-{engine_kind}.csv", index=False)
+        Path(out) / f"leaderboard-{engine_kind}.csv", index=False
+    )
     res["mapped"] = len(seg.mapping_)
     queue.put(res)
 
@@ -108,7 +119,9 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--per-file", type=int, default=5000)
-    ap.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "segmenter-bench"))
+    ap.add_argument(
+        "--cache", default=os.path.join(tempfile.gettempdir(), "segmenter-bench")
+    )
     ap.add_argument("--engines", nargs="+", default=["local", "dask"])
     args = ap.parse_args(argv)
     folder, frame_mb = make_dataset(args.n, args.per_file, Path(args.cache))
@@ -126,18 +139,24 @@ def main(argv=None):
         rows.append(r)
         print(json.dumps(r), flush=True)
     t = pd.DataFrame(rows)
-    print(f"\nQuick leaderboard on {args.n} planted series x {LENGTH} steps in "
-          f"{len(list(folder.glob('*.parquet')))} Parquet files ({disk_mb:.0f} MB on disk; "
-          f"{frame_mb:.0f} MB as a long frame in memory); 2 cores, same run")
+    print(
+        f"\nQuick leaderboard on {args.n} planted series x {LENGTH} steps in "
+        f"{len(list(folder.glob('*.parquet')))} Parquet files ({disk_mb:.0f} MB on disk; "
+        f"{frame_mb:.0f} MB as a long frame in memory); 2 cores, same run"
+    )
     print(t.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
     if set(args.engines) >= {"local", "dask"}:
-        same_map = _digest(out / "mapping-local.csv") == _digest(out / "mapping-dask.csv")
+        same_map = _digest(out / "mapping-local.csv") == _digest(
+            out / "mapping-dask.csv"
+        )
         a = pd.read_csv(out / "leaderboard-local.csv")
         b = pd.read_csv(out / "leaderboard-dask.csv")
         print(f"same mapping: {same_map}; same leaderboard: {a.equals(b)}")
         r = t.set_index("engine")
-        print(f"dask / local: wall time {r.fit_s['dask'] / r.fit_s['local']:.2f}, "
-              f"client peak memory {r.client_peak_mb['dask'] / r.client_peak_mb['local']:.2f}")
+        print(
+            f"dask / local: wall time {r.fit_s['dask'] / r.fit_s['local']:.2f}, "
+            f"client peak memory {r.client_peak_mb['dask'] / r.client_peak_mb['local']:.2f}"
+        )
     return t
 
 

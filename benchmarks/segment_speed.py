@@ -25,7 +25,6 @@ import multiprocessing as mp
 
 import numpy as np
 import pandas as pd
-
 from _measure import peak_mb
 
 K_CLUSTERS = 4
@@ -35,16 +34,20 @@ RADIUS = 20
 
 def _run(method: str, n: int, seed: int, queue) -> None:
     import time
+
     from sklearn.metrics import adjusted_rand_score
+
     from segmenter.datasets import make_planted
+
     df, truth = make_planted(n, LENGTH, K_CLUSTERS, random_state=seed)
     X = df["y"].to_numpy().reshape(n, LENGTH)
     if method == "segmenter":
         import segmenter as sg
         from segmenter.blueprints import make_blueprint
+
         bp = make_blueprint("dtw_kmeans", band=RADIUS, max_iter=20, dba_iter=5)
         panel = sg.read_panel(df)
-        bp.fit(panel.subset(np.arange(60)), K_CLUSTERS, random_state=0)     # warm-up
+        bp.fit(panel.subset(np.arange(60)), K_CLUSTERS, random_state=0)  # warm-up
 
         def fit():
             model = bp.fit(panel, K_CLUSTERS, random_state=seed)
@@ -55,20 +58,30 @@ def _run(method: str, n: int, seed: int, queue) -> None:
         from tslearn.preprocessing import TimeSeriesScalerMeanVariance
 
         def make(k, s):
-            return TimeSeriesKMeans(n_clusters=k, metric="dtw", max_iter=20,
-                                    max_iter_barycenter=5, n_init=1, random_state=s,
-                                    metric_params={"global_constraint": "sakoe_chiba",
-                                                   "sakoe_chiba_radius": RADIUS})
+            return TimeSeriesKMeans(
+                n_clusters=k,
+                metric="dtw",
+                max_iter=20,
+                max_iter_barycenter=5,
+                n_init=1,
+                random_state=s,
+                metric_params={
+                    "global_constraint": "sakoe_chiba",
+                    "sakoe_chiba_radius": RADIUS,
+                },
+            )
+
         Z = TimeSeriesScalerMeanVariance().fit_transform(X[:60, :, None])
-        make(2, 0).fit(Z)                                                    # warm-up
+        make(2, 0).fit(Z)  # warm-up
 
         def fit():
             Z = TimeSeriesScalerMeanVariance().fit_transform(X[:, :, None])
             model = make(K_CLUSTERS, seed).fit(Z)
             return model.labels_, model.n_iter_, float("nan")
+
     before = peak_mb("VmRSS")
     try:
-        with open("/proc/self/clear_refs", "w") as fh:                     # reset VmHWM
+        with open("/proc/self/clear_refs", "w") as fh:  # reset VmHWM
             fh.write("5")
     except OSError:
         pass
@@ -76,10 +89,20 @@ def _run(method: str, n: int, seed: int, queue) -> None:
     labels, n_iter, pruned = fit()
     secs = time.perf_counter() - t
     peak = peak_mb("VmHWM")
-    queue.put(dict(method=method, n_series=n, seed=seed, seconds=secs, n_iter=int(n_iter),
-                   s_per_iter=secs / max(int(n_iter), 1),
-                   ari=adjusted_rand_score(truth, labels), peak_mb=peak,
-                   extra_mb=peak - before, pruned_share=pruned))
+    queue.put(
+        dict(
+            method=method,
+            n_series=n,
+            seed=seed,
+            seconds=secs,
+            n_iter=int(n_iter),
+            s_per_iter=secs / max(int(n_iter), 1),
+            ari=adjusted_rand_score(truth, labels),
+            peak_mb=peak,
+            extra_mb=peak - before,
+            pruned_share=pruned,
+        )
+    )
 
 
 def measure(method, n, seed):
@@ -107,17 +130,21 @@ def main(argv=None):
                 print(json.dumps(r), flush=True)
     t = pd.DataFrame(rows).groupby(["n_series", "method"]).median(numeric_only=True)
     t = t.drop(columns="seed").reset_index()
-    print(f"\nDTW k-means, k={K_CLUSTERS}, length {LENGTH}, radius {RADIUS}, max_iter 20, "
-          "5 DBA steps, 2 cores (medians over seeds; same run)")
+    print(
+        f"\nDTW k-means, k={K_CLUSTERS}, length {LENGTH}, radius {RADIUS}, max_iter 20, "
+        "5 DBA steps, 2 cores (medians over seeds; same run)"
+    )
     print(t.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     if not args.skip_tslearn:
         for n, g in t.groupby("n_series"):
             g = g.set_index("method")
             a, b = g.loc["segmenter"], g.loc["tslearn"]
-            print(f"n={n}: segmenter {a.seconds:.1f}s vs tslearn {b.seconds:.1f}s "
-                  f"(x{b.seconds / a.seconds:.1f} faster; x{b.s_per_iter / a.s_per_iter:.1f} "
-                  f"per iteration), ARI {a.ari:.3f} vs {b.ari:.3f}, "
-                  f"peak RSS {a.peak_mb:.0f} vs {b.peak_mb:.0f} MB")
+            print(
+                f"n={n}: segmenter {a.seconds:.1f}s vs tslearn {b.seconds:.1f}s "
+                f"(x{b.seconds / a.seconds:.1f} faster; x{b.s_per_iter / a.s_per_iter:.1f} "
+                f"per iteration), ARI {a.ari:.3f} vs {b.ari:.3f}, "
+                f"peak RSS {a.peak_mb:.0f} vs {b.peak_mb:.0f} MB"
+            )
     return t
 
 

@@ -33,34 +33,60 @@ def main(argv=None) -> int:
     ap.add_argument("--n-candidates", type=int, default=12)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--jobs", type=int, default=-1)
-    ap.add_argument("--candidates", nargs="+", default=["ets", "theta"],
-                    help="with a pooled one (lgbm) the selection also refits it per "
-                         "segmentation and builds the forecast-driven segments")
-    ap.add_argument("--no-forecast-driven", action="store_true",
-                    help="leave the forecast-driven segments out of the selection")
+    ap.add_argument(
+        "--candidates",
+        nargs="+",
+        default=["ets", "theta"],
+        help="with a pooled one (lgbm) the selection also refits it per "
+        "segmentation and builds the forecast-driven segments",
+    )
+    ap.add_argument(
+        "--no-forecast-driven",
+        action="store_true",
+        help="leave the forecast-driven segments out of the selection",
+    )
     args = ap.parse_args(argv)
-    panel = sg.read_panel(load_tourism(), id_col=["Region", "State", "Purpose"],
-                          time_col="Quarter", target_col="Trips")
-    seg = sg.Segmenter(n_clusters=[2, 3, 4, 5, 6, 8], blueprints="quick", progress=False)
+    panel = sg.read_panel(
+        load_tourism(),
+        id_col=["Region", "State", "Purpose"],
+        time_col="Quarter",
+        target_col="Trips",
+    )
+    seg = sg.Segmenter(
+        n_clusters=[2, 3, 4, 5, 6, 8], blueprints="quick", progress=False
+    )
     seg.fit(panel)
-    kw = dict(horizon=8, candidates=args.candidates, intermittent=False, n_jobs=args.jobs,
-              progress=False)
+    kw = dict(
+        horizon=8,
+        candidates=args.candidates,
+        intermittent=False,
+        n_jobs=args.jobs,
+        progress=False,
+    )
     one, sel, n_rows = [], [], 0
     for _ in range(args.repeats):
         t0 = time.perf_counter()
         sg.SegmentedForecaster(compare=False, **kw).fit(panel, mapping=seg.mapping_)
         one.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
-        fc = sg.SegmentedForecaster(select="forecast", n_candidates=args.n_candidates,
-                                    forecast_driven=not args.no_forecast_driven, **kw)
+        fc = sg.SegmentedForecaster(
+            select="forecast",
+            n_candidates=args.n_candidates,
+            forecast_driven=not args.no_forecast_driven,
+            **kw,
+        )
         fc.fit(panel, segmenter=seg)
         sel.append(time.perf_counter() - t0)
         n_rows = len(fc.selection_)
         kinds = fc.selection_["kind"].value_counts().to_dict()
     a, b = statistics.median(one), statistics.median(sel)
-    print(f"one segmented fit: median {a:.1f}s over {args.repeats} ({[round(x, 1) for x in one]})")
-    print(f"selection among {n_rows} segmentations {kinds}: median {b:.1f}s "
-          f"({[round(x, 1) for x in sel]})")
+    print(
+        f"one segmented fit: median {a:.1f}s over {args.repeats} ({[round(x, 1) for x in one]})"
+    )
+    print(
+        f"selection among {n_rows} segmentations {kinds}: median {b:.1f}s "
+        f"({[round(x, 1) for x in sel]})"
+    )
     print(f"ratio selection / one fit: {b / a:.2f} (target < 2)")
     return 0
 

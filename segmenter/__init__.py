@@ -28,8 +28,8 @@ from .data.reading import read_panel
 from .distances.dtw import dtw_distance, dtw_pairwise
 from .errors import (
     ConstraintViolationError,
-    DataValidationError,
     CorruptModelError,
+    DataValidationError,
     IncompatibleVersionError,
     InputTypeError,
     MissingDependencyError,

@@ -44,14 +44,17 @@ class _Alias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
     def create_module(self, spec):
         new = MOVED[spec.name]
-        warnings.warn(f"{spec.name} moved to {new}; the old path works until segmenter 0.4",
-                      DeprecationWarning, stacklevel=3)
+        warnings.warn(
+            f"{spec.name} moved to {new}; the old path works until segmenter 0.4",
+            DeprecationWarning,
+            stacklevel=3,
+        )
         module = importlib.import_module(new)
         self._real_spec = module.__spec__
         return module
 
     def exec_module(self, module):
-        module.__spec__ = self._real_spec    # the import machinery set the alias's spec
+        module.__spec__ = self._real_spec  # the import machinery set the alias's spec
 
 
 def install() -> None:

@@ -42,27 +42,83 @@ __all__ = ["Policy", "untrusted_names", "safe_loads", "Refused"]
 class Refused(pickle.UnpicklingError):
     """The stream asked for something the policy does not trust."""
 
-_TRUSTED_PACKAGES = ("segmenter", "numpy", "pandas", "sklearn", "scipy", "lightgbm",
-                     "mlforecast", "statsforecast", "coreforecast", "utilsforecast",
-                     "datetime", "zoneinfo", "collections", "decimal", "functools", "pytz",
-                     "copyreg", "builtins", "tslearn")
 
-_DENIED_PREFIXES = ("segmenter.engine", "segmenter.persistence", "segmenter.cli",
-                    "segmenter._moved", "segmenter._safe_pickle", "segmenter.datasets",
-                    "pandas.io", "pandas.plotting", "pandas.util", "pandas.tests",
-                    "pandas.core.config_init", "sklearn.datasets", "sklearn.utils._testing",
-                    "numpy.lib.npyio", "numpy.lib._npyio_impl", "numpy.ctypeslib",
-                    "numpy.f2py", "numpy.distutils", "numpy.testing", "numpy.lib.format",
-                    "scipy.io", "scipy.datasets", "mlforecast.distributed",
-                    "statsforecast.distributed", "lightgbm.dask", "tslearn.datasets")
+_TRUSTED_PACKAGES = (
+    "segmenter",
+    "numpy",
+    "pandas",
+    "sklearn",
+    "scipy",
+    "lightgbm",
+    "mlforecast",
+    "statsforecast",
+    "coreforecast",
+    "utilsforecast",
+    "datetime",
+    "zoneinfo",
+    "collections",
+    "decimal",
+    "functools",
+    "pytz",
+    "copyreg",
+    "builtins",
+    "tslearn",
+)
 
-_SAFE_BUILTINS = {"dict", "list", "tuple", "set", "frozenset", "bytearray", "bytes", "str",
-                  "int", "float", "complex", "bool", "slice", "range", "object"}
+_DENIED_PREFIXES = (
+    "segmenter.engine",
+    "segmenter.persistence",
+    "segmenter.cli",
+    "segmenter._moved",
+    "segmenter._safe_pickle",
+    "segmenter.datasets",
+    "pandas.io",
+    "pandas.plotting",
+    "pandas.util",
+    "pandas.tests",
+    "pandas.core.config_init",
+    "sklearn.datasets",
+    "sklearn.utils._testing",
+    "numpy.lib.npyio",
+    "numpy.lib._npyio_impl",
+    "numpy.ctypeslib",
+    "numpy.f2py",
+    "numpy.distutils",
+    "numpy.testing",
+    "numpy.lib.format",
+    "scipy.io",
+    "scipy.datasets",
+    "mlforecast.distributed",
+    "statsforecast.distributed",
+    "lightgbm.dask",
+    "tslearn.datasets",
+)
+
+_SAFE_BUILTINS = {
+    "dict",
+    "list",
+    "tuple",
+    "set",
+    "frozenset",
+    "bytearray",
+    "bytes",
+    "str",
+    "int",
+    "float",
+    "complex",
+    "bool",
+    "slice",
+    "range",
+    "object",
+}
 
 _FUNCTIONS = {
-    ("numpy._core.multiarray", "_reconstruct"), ("numpy.core.multiarray", "_reconstruct"),
-    ("numpy._core.multiarray", "scalar"), ("numpy.core.multiarray", "scalar"),
-    ("numpy._core.numeric", "_frombuffer"), ("numpy.core.numeric", "_frombuffer"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "scalar"),
+    ("numpy.core.multiarray", "scalar"),
+    ("numpy._core.numeric", "_frombuffer"),
+    ("numpy.core.numeric", "_frombuffer"),
     ("numpy.random._pickle", "__bit_generator_ctor"),
     ("numpy.random._pickle", "__generator_ctor"),
     ("numpy.random._pickle", "__randomstate_ctor"),
@@ -76,11 +132,17 @@ _FUNCTIONS = {
     ("pandas.core.indexes.datetimes", "_new_DatetimeIndex"),
     ("pandas.core.indexes.period", "_new_PeriodIndex"),
     ("pandas.core.internals.blocks", "new_block"),
-    ("pytz", "_p"), ("copyreg", "_reconstructor"), ("builtins", "getattr"),
+    ("pytz", "_p"),
+    ("copyreg", "_reconstructor"),
+    ("builtins", "getattr"),
 }
 
-_DENIED_TYPES = {("numpy", "memmap"), ("numpy._core.memmap", "memmap"),
-                 ("numpy.core.memmap", "memmap"), ("builtins", "type")}
+_DENIED_TYPES = {
+    ("numpy", "memmap"),
+    ("numpy._core.memmap", "memmap"),
+    ("numpy.core.memmap", "memmap"),
+    ("builtins", "type"),
+}
 
 
 def _name(obj) -> str:
@@ -110,13 +172,19 @@ class Policy:
         if full in self.extra:
             return self._resolve(module, name)
         top = module.split(".")[0]
-        if top not in _TRUSTED_PACKAGES or module.startswith(_DENIED_PREFIXES) or \
-                (module, name) in _DENIED_TYPES:
+        if (
+            top not in _TRUSTED_PACKAGES
+            or module.startswith(_DENIED_PREFIXES)
+            or (module, name) in _DENIED_TYPES
+        ):
             return None
         if top == "functools" and name != "partial":
             return None
-        if top == "builtins" and name not in _SAFE_BUILTINS and \
-                (module, name) not in _FUNCTIONS:
+        if (
+            top == "builtins"
+            and name not in _SAFE_BUILTINS
+            and (module, name) not in _FUNCTIONS
+        ):
             return None
         try:
             obj = self._resolve(module, name)
@@ -125,6 +193,7 @@ class Policy:
         if (module, name) in _FUNCTIONS or _is_factory(module, name):
             return obj
         import numpy
+
         if isinstance(obj, numpy.ufunc):
             return obj
         return obj if isinstance(obj, type) else None
@@ -134,6 +203,7 @@ def _is_factory(module: str, name: str) -> bool:
     if module != "segmenter.clustering.blueprints":
         return False
     from .clustering.blueprints import TRUSTED_FACTORIES
+
     return any(f.__name__ == name for f in TRUSTED_FACTORIES)
 
 
@@ -143,8 +213,15 @@ def untrusted_names(payload: bytes, policy: Policy) -> list[str]:
     found, recent, memo = [], [], {}
     try:
         for op, arg, _ in pickletools.genops(payload):
-            if op.name in ("SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8", "UNICODE",
-                           "SHORT_BINSTRING", "BINSTRING", "STRING"):
+            if op.name in (
+                "SHORT_BINUNICODE",
+                "BINUNICODE",
+                "BINUNICODE8",
+                "UNICODE",
+                "SHORT_BINSTRING",
+                "BINSTRING",
+                "STRING",
+            ):
                 recent.append(arg)
             elif op.name == "MEMOIZE":
                 memo[len(memo)] = recent[-1] if recent else None
@@ -156,15 +233,20 @@ def untrusted_names(payload: bytes, policy: Policy) -> list[str]:
                 module, name = arg.split(" ", 1)
                 found.append((module, name))
             elif op.name == "STACK_GLOBAL":
-                found.append((recent[-2], recent[-1]) if len(recent) >= 2 else ("?", "?"))
+                found.append(
+                    (recent[-2], recent[-1]) if len(recent) >= 2 else ("?", "?")
+                )
             elif op.name in ("INST", "OBJ", "EXT1", "EXT2", "EXT4"):
                 found.append(("?", op.name))
-    except Exception as exc:       # a damaged stream: the unpickler will say more
+    except Exception as exc:  # a damaged stream: the unpickler will say more
         raise pickle.UnpicklingError(f"cannot read the pickle stream: {exc}") from None
     bad = []
     for module, name in dict.fromkeys(found):
-        if not isinstance(module, str) or not isinstance(name, str) or \
-                policy.check(module, name) is None:
+        if (
+            not isinstance(module, str)
+            or not isinstance(name, str)
+            or policy.check(module, name) is None
+        ):
             bad.append(f"{module}.{name}")
     return bad
 
@@ -189,8 +271,10 @@ class _Unpickler(pickle._Unpickler):
         args = self.stack[-1]
         func = self.stack[-2]
         if func is getattr:
-            target = (_name(args[0]) if isinstance(args[0], type) else type(args[0]).__name__,
-                      args[1] if len(args) > 1 else None)
+            target = (
+                _name(args[0]) if isinstance(args[0], type) else type(args[0]).__name__,
+                args[1] if len(args) > 1 else None,
+            )
             if target not in _GETATTR_OK:
                 raise Refused(f"getattr({target[0]}, {target[1]!r})")
         super().load_reduce()

@@ -10,7 +10,9 @@ from .errors import DataValidationError, Problem
 _SPEC = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\((.*)\))?\s*$", re.S)
 
 
-def parse_spec(spec: str, known, what: str, param: str, example: str) -> tuple[str, dict]:
+def parse_spec(
+    spec: str, known, what: str, param: str, example: str
+) -> tuple[str, dict]:
     """``(name, kwargs)`` of a spec whose name is in ``known``; literal values only.
 
     >>> parse_spec("ets(damped=False)", ["ets"], "forecaster", "candidates", "ets()")
@@ -18,10 +20,16 @@ def parse_spec(spec: str, known, what: str, param: str, example: str) -> tuple[s
     """
     m = _SPEC.match(str(spec))
     if not m or m.group(1) not in known:
-        raise DataValidationError([Problem(
-            f"unknown_{what}", param,
-            f"{spec!r} is not a {what} spec; use one of {sorted(known)}, optionally with "
-            f"parameters, e.g. {example!r}")])
+        raise DataValidationError(
+            [
+                Problem(
+                    f"unknown_{what}",
+                    param,
+                    f"{spec!r} is not a {what} spec; use one of {sorted(known)}, optionally with "
+                    f"parameters, e.g. {example!r}",
+                )
+            ]
+        )
     kw = {}
     if m.group(2):
         try:
@@ -30,9 +38,16 @@ def parse_spec(spec: str, known, what: str, param: str, example: str) -> tuple[s
                 raise ValueError("positional arguments")
             kw = {a.arg: ast.literal_eval(a.value) for a in call.keywords}
         except (SyntaxError, ValueError) as exc:
-            raise DataValidationError([Problem(
-                f"bad_{what}_spec", param, f"cannot read the parameters of {spec!r} ({exc}); "
-                f"write them as name=value, e.g. {example!r}")]) from None
+            raise DataValidationError(
+                [
+                    Problem(
+                        f"bad_{what}_spec",
+                        param,
+                        f"cannot read the parameters of {spec!r} ({exc}); "
+                        f"write them as name=value, e.g. {example!r}",
+                    )
+                ]
+            ) from None
     return m.group(1), kw
 
 
@@ -43,8 +58,9 @@ def format_spec(name: str, params: dict) -> str:
     return f"{name}(" + ", ".join(f"{k}={v!r}" for k, v in sorted(params.items())) + ")"
 
 
-def resolve_specs(value, modes: dict, make, kind: type, what: str, param: str,
-                  example: str) -> tuple[list, set]:
+def resolve_specs(
+    value, modes: dict, make, kind: type, what: str, param: str, example: str
+) -> tuple[list, set]:
     """The objects a parameter such as ``blueprints=`` or ``candidates=`` names.
 
     ``value`` is a mode (a key of ``modes``, whose value lists specs), one spec or
@@ -65,14 +81,23 @@ def resolve_specs(value, modes: dict, make, kind: type, what: str, param: str,
         objs = [make(s) for s in value]
         named = {_spec_of(o) for o in objs}
     if not objs:
-        raise DataValidationError([Problem(f"no_{param}", param, f"{param} is empty; use "
-                                           f"one of {sorted(modes)} or {what} specs such as "
-                                           f"{example!r}")])
+        raise DataValidationError(
+            [
+                Problem(
+                    f"no_{param}",
+                    param,
+                    f"{param} is empty; use "
+                    f"one of {sorted(modes)} or {what} specs such as "
+                    f"{example!r}",
+                )
+            ]
+        )
     specs = [_spec_of(o) for o in objs]
     dup = sorted({s for s in specs if specs.count(s) > 1})
     if dup:
-        raise DataValidationError([Problem(f"duplicate_{what}", param,
-                                           f"{param} {dup} are listed twice")])
+        raise DataValidationError(
+            [Problem(f"duplicate_{what}", param, f"{param} {dup} are listed twice")]
+        )
     return objs, named
 
 

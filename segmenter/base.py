@@ -29,12 +29,23 @@ from numbers import Real
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.utils._param_validation import InvalidParameterError, validate_parameter_constraints
+from sklearn.utils._param_validation import (
+    InvalidParameterError,
+    validate_parameter_constraints,
+)
 
 from .errors import DataValidationError, NotFittedError, Problem
 
-__all__ = ["get_tag", "get_tags", "check_fitted", "params_key", "SegmenterEstimator",
-           "Check", "check_levels", "level_label"]
+__all__ = [
+    "get_tag",
+    "get_tags",
+    "check_fitted",
+    "params_key",
+    "SegmenterEstimator",
+    "Check",
+    "check_levels",
+    "level_label",
+]
 
 
 def get_tags(obj) -> dict:
@@ -63,13 +74,16 @@ def check_fitted(obj, attribute: str, what: str = "") -> None:
     """Raise :class:`~segmenter.NotFittedError` (also scikit-learn's) naming ``obj`` when
     it lacks the fitted ``attribute``."""
     if not hasattr(obj, attribute):
-        raise NotFittedError(f"this {type(obj).__name__} is not fitted yet; call fit "
-                             f"{'before ' + what if what else 'first'}")
+        raise NotFittedError(
+            f"this {type(obj).__name__} is not fitted yet; call fit "
+            f"{'before ' + what if what else 'first'}"
+        )
 
 
 def params_key(est) -> str:
     """The parameters that shape a fit's results (not where it runs or shows progress),
     as stable text: recipes by their spec, not by object identity."""
+
     def stable(v):
         if hasattr(v, "spec"):
             return v.spec
@@ -78,8 +92,14 @@ def params_key(est) -> str:
         if hasattr(v, "get_params"):
             return f"{type(v).__name__}({params_key(v)})"
         return repr(v)
-    return repr(sorted((k, stable(v)) for k, v in est.get_params(deep=False).items()
-                       if k not in ("engine", "progress", "n_jobs")))
+
+    return repr(
+        sorted(
+            (k, stable(v))
+            for k, v in est.get_params(deep=False).items()
+            if k not in ("engine", "progress", "n_jobs")
+        )
+    )
 
 
 class Check:
@@ -107,18 +127,37 @@ def level_problems(name: str, value) -> list[Problem]:
     """The problems of interval levels ``value`` (:func:`check_levels`)."""
     if value is None:
         return []
-    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple, np.ndarray)):
-        return [Problem(f"bad_{name}", None, f"{name}={value!r} must be a list of interval "
-                        "levels in percent, e.g. [80, 95]")]
+    if isinstance(value, (str, bytes)) or not isinstance(
+        value, (list, tuple, np.ndarray)
+    ):
+        return [
+            Problem(
+                f"bad_{name}",
+                None,
+                f"{name}={value!r} must be a list of interval "
+                "levels in percent, e.g. [80, 95]",
+            )
+        ]
     bad = [v for v in value if not _is_number(v) or not 0 < float(v) < 100]
     if bad:
-        return [Problem(f"bad_{name}", None, f"{name}: {bad!r} are not levels; each level "
-                        "is a number strictly between 0 and 100 (percent), e.g. [80, 95]")]
+        return [
+            Problem(
+                f"bad_{name}",
+                None,
+                f"{name}: {bad!r} are not levels; each level "
+                "is a number strictly between 0 and 100 (percent), e.g. [80, 95]",
+            )
+        ]
     labels = [level_label(v) for v in value]
     dup = sorted({v for v in labels if labels.count(v) > 1})
     if dup:
-        return [Problem(f"bad_{name}", None, f"{name}: {dup!r} are listed twice; give each "
-                        "level once")]
+        return [
+            Problem(
+                f"bad_{name}",
+                None,
+                f"{name}: {dup!r} are listed twice; give each level once",
+            )
+        ]
     return []
 
 
@@ -165,20 +204,29 @@ class SegmenterEstimator(BaseEstimator):
                 continue
             if isinstance(value, (bool, np.bool_)) and "boolean" not in constraints:
                 # a bool is an int to Python (and to scikit-learn's Interval): not here
-                problems.append(Problem(f"bad_{name}", None, f"{name}={value!r} is a "
-                                        "boolean; pass a number"))
+                problems.append(
+                    Problem(
+                        f"bad_{name}",
+                        None,
+                        f"{name}={value!r} is a boolean; pass a number",
+                    )
+                )
                 continue
             try:
-                validate_parameter_constraints({name: constraints}, {name: value},
-                                               caller_name=type(self).__name__)
+                validate_parameter_constraints(
+                    {name: constraints}, {name: value}, caller_name=type(self).__name__
+                )
             except InvalidParameterError as exc:
                 why = str(exc).split(" must be ", 1)[-1].split(". Got ")[0]
-                problems.append(Problem(f"bad_{name}", None,
-                                        f"{name}={value!r} must be {why}"))
+                problems.append(
+                    Problem(f"bad_{name}", None, f"{name}={value!r} must be {why}")
+                )
         if problems:
             raise DataValidationError(problems)
 
     def __sklearn_clone__(self):
-        params = {k: (v if k in self._shared_params else copy.deepcopy(v))
-                  for k, v in self.get_params(deep=False).items()}
+        params = {
+            k: (v if k in self._shared_params else copy.deepcopy(v))
+            for k, v in self.get_params(deep=False).items()
+        }
         return type(self)(**params)

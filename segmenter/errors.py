@@ -11,8 +11,9 @@ and what to do about it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 

@@ -27,12 +27,17 @@ import pickle
 import platform
 import tempfile
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ._version import __version__
-from .errors import (CorruptModelError, DataValidationError, IncompatibleVersionError,
-                     Problem, UntrustedModelError)
+from .errors import (
+    CorruptModelError,
+    DataValidationError,
+    IncompatibleVersionError,
+    Problem,
+    UntrustedModelError,
+)
 
 __all__ = ["save", "load", "atomic_write", "FORMAT_VERSION"]
 
@@ -43,24 +48,24 @@ FORMAT_VERSION = 2
 
 
 @contextmanager
-def atomic_write(path: "str | os.PathLike", mode: str = "wb", **open_kw):
+def atomic_write(path: str | os.PathLike, mode: str = "wb", **open_kw):
     """Open a temporary file next to ``path``; on success rename it over ``path``.
 
     On any exception the temporary file is removed and ``path`` is untouched.
     """
-    path = Path(path).resolve()           # a symlink: write its target
+    path = Path(path).resolve()  # a symlink: write its target
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     umask = os.umask(0)
     os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)         # as a plain open() would, not mkstemp's 0600
+    os.chmod(tmp, 0o666 & ~umask)  # as a plain open() would, not mkstemp's 0600
     try:
         with os.fdopen(fd, mode, **open_kw) as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-        _fsync_dir(path.parent)            # the rename itself survives a power cut
+        _fsync_dir(path.parent)  # the rename itself survives a power cut
     except BaseException:
         try:
             os.unlink(tmp)
@@ -72,7 +77,7 @@ def atomic_write(path: "str | os.PathLike", mode: str = "wb", **open_kw):
 def _fsync_dir(folder: Path) -> None:
     try:
         fd = os.open(folder, os.O_RDONLY)
-    except OSError:                       # e.g. platforms without directory handles
+    except OSError:  # e.g. platforms without directory handles
         return
     try:
         os.fsync(fd)
@@ -90,15 +95,22 @@ def _header(obj, payload: bytes = b"") -> dict:
     import numpy
     import pandas
     import sklearn
-    return {"format": FORMAT_VERSION, "segmenter": __version__,
-            "sha256": hashlib.sha256(payload).hexdigest(), "bytes": len(payload),
-            "class": f"{type(obj).__module__}.{type(obj).__qualname__}",
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "python": platform.python_version(), "numpy": numpy.__version__,
-            "pandas": pandas.__version__, "scikit-learn": sklearn.__version__}
+
+    return {
+        "format": FORMAT_VERSION,
+        "segmenter": __version__,
+        "sha256": hashlib.sha256(payload).hexdigest(),
+        "bytes": len(payload),
+        "class": f"{type(obj).__module__}.{type(obj).__qualname__}",
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "pandas": pandas.__version__,
+        "scikit-learn": sklearn.__version__,
+    }
 
 
-def save(obj, path: "str | os.PathLike") -> Path:
+def save(obj, path: str | os.PathLike) -> Path:
     """Write ``obj`` (a fitted Segmenter, SegmentedForecaster, ...) to ``path`` atomically."""
     path = Path(path)
     payload = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
@@ -110,7 +122,7 @@ def save(obj, path: "str | os.PathLike") -> Path:
     return path
 
 
-def read_header(path: "str | os.PathLike") -> dict:
+def read_header(path: str | os.PathLike) -> dict:
     """The JSON header of a model file (raises IncompatibleVersionError if not one)."""
     path = Path(path)
     raw = _read_bytes(path, len(MAGIC) + 64 * 1024)
@@ -119,38 +131,54 @@ def read_header(path: "str | os.PathLike") -> dict:
 
 def _read_bytes(path: Path, limit: int = -1) -> bytes:
     if path.is_dir():
-        raise DataValidationError([Problem("not_a_file", None, f"{str(path)!r} is a folder, "
-                                           "not a model file")])
+        raise DataValidationError(
+            [
+                Problem(
+                    "not_a_file", None, f"{str(path)!r} is a folder, not a model file"
+                )
+            ]
+        )
     if not path.is_file():
-        raise DataValidationError([Problem("no_file", None, f"{str(path)!r} does not exist")])
+        raise DataValidationError(
+            [Problem("no_file", None, f"{str(path)!r} does not exist")]
+        )
     try:
         with open(path, "rb") as fh:
             return fh.read(limit)
     except OSError as exc:
-        raise DataValidationError([Problem("unreadable_file", None, f"cannot read "
-                                           f"{str(path)!r}: {exc.strerror or exc}")]) from None
+        raise DataValidationError(
+            [
+                Problem(
+                    "unreadable_file",
+                    None,
+                    f"cannot read {str(path)!r}: {exc.strerror or exc}",
+                )
+            ]
+        ) from None
 
 
 def _parse_header(path: Path, raw: bytes) -> tuple[dict, bytes]:
     """The header of the model file bytes ``raw`` and its payload."""
-    magic = raw[:len(MAGIC)]
+    magic = raw[: len(MAGIC)]
     end = raw.find(b"\n", len(MAGIC))
-    line = raw[len(MAGIC):] if end < 0 else raw[len(MAGIC):end]
+    line = raw[len(MAGIC) :] if end < 0 else raw[len(MAGIC) : end]
     if magic != MAGIC:
         raise IncompatibleVersionError(
             f"{str(path)!r} is not a segmenter model file (it does not start with the "
-            "segmenter header); save models with Segmenter.save(path)")
+            "segmenter header); save models with Segmenter.save(path)"
+        )
     try:
         head = json.loads(line)
     except ValueError:
         head = None
     if not isinstance(head, dict):
-        raise IncompatibleVersionError(f"{str(path)!r} has a damaged segmenter header; "
-                                       "save the model again") from None
-    return head, raw[end + 1:] if end >= 0 else b""
+        raise IncompatibleVersionError(
+            f"{str(path)!r} has a damaged segmenter header; save the model again"
+        ) from None
+    return head, raw[end + 1 :] if end >= 0 else b""
 
 
-def load(path: "str | os.PathLike", expected: type | None = None, trusted=None):
+def load(path: str | os.PathLike, expected: type | None = None, trusted=None):
     """Read a model written by :func:`save` (``segmenter.load``).
 
     Loading builds only trusted types (:mod:`segmenter._safe_pickle`: segmenter's own
@@ -178,26 +206,35 @@ def load(path: "str | os.PathLike", expected: type | None = None, trusted=None):
     return loads(_read_bytes(path), path, expected, trusted)
 
 
-def loads(raw: bytes, path: "str | os.PathLike" = "<bytes>", expected: type | None = None,
-          trusted=None):
+def loads(
+    raw: bytes,
+    path: str | os.PathLike = "<bytes>",
+    expected: type | None = None,
+    trusted=None,
+):
     """:func:`load` from the bytes of a model file (``path`` only names it in errors)."""
     from ._safe_pickle import Policy, Refused, safe_loads, untrusted_names
+
     path = Path(path)
     head, payload = _parse_header(path, raw)
     written = head.get("segmenter", "?")
-    if head.get("format") != FORMAT_VERSION or _minor(str(written)) != _minor(__version__):
+    if head.get("format") != FORMAT_VERSION or _minor(str(written)) != _minor(
+        __version__
+    ):
         raise IncompatibleVersionError(
             f"{str(path)!r} was written by segmenter {written} (file format "
             f"{head.get('format')}); this is segmenter {__version__} (file format "
             f"{FORMAT_VERSION}). Refit the model with this version, or load it with "
-            f"`pip install segmenter-ts=={written}`.")
+            f"`pip install segmenter-ts=={written}`."
+        )
     digest = hashlib.sha256(payload).hexdigest()
     if head.get("bytes") != len(payload) or head.get("sha256") != digest:
         raise CorruptModelError(
             f"{str(path)!r} is damaged: its payload ({len(payload)} bytes, SHA-256 "
             f"{digest[:12]}...) does not match its header ({head.get('bytes')} bytes, "
             f"SHA-256 {str(head.get('sha256'))[:12]}...); it was truncated or changed "
-            "after it was saved. Copy it again or save the model again")
+            "after it was saved. Copy it again or save the model again"
+        )
     if trusted is not True:
         try:
             bad = untrusted_names(payload, Policy(trusted or ()))
@@ -208,18 +245,23 @@ def loads(raw: bytes, path: "str | os.PathLike" = "<bytes>", expected: type | No
                 f"{str(path)!r} would build types or call functions that are not trusted: "
                 f"{bad}; loading it could run their code. If you made this file and trust "
                 f"it, pass trusted={bad!r} (or trusted=True; on the command line --trust "
-                "TYPE...)", bad)
+                "TYPE...)",
+                bad,
+            )
     try:
         obj = pickle.loads(payload) if trusted is True else safe_loads(payload, trusted)
     except Refused as exc:
         raise UntrustedModelError(
             f"{str(path)!r} asks to call {exc}, which is not trusted; loading it could run "
-            "code. If you made this file and trust it, pass trusted=True", [str(exc)]) from None
+            "code. If you made this file and trust it, pass trusted=True",
+            [str(exc)],
+        ) from None
     except Exception as exc:
         raise _cannot_rebuild(path, head, written, exc) from None
     if expected is not None and not isinstance(obj, expected):
         raise IncompatibleVersionError(
-            f"{str(path)!r} holds a {head.get('class')}, not a {expected.__name__}")
+            f"{str(path)!r} holds a {head.get('class')}, not a {expected.__name__}"
+        )
     return obj
 
 
@@ -229,4 +271,5 @@ def _cannot_rebuild(path, head, written, exc) -> IncompatibleVersionError:
         f"was written with segmenter {written}, numpy {head.get('numpy')}, "
         f"scikit-learn {head.get('scikit-learn')}, pandas {head.get('pandas')}. "
         "The file may be truncated or the installed libraries too different: refit "
-        "the model or install the versions listed.")
+        "the model or install the versions listed."
+    )

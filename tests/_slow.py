@@ -1,4 +1,5 @@
 """Slow estimators for the kill-and-resume tests (imported by a child process too)."""
+
 import time
 
 import numpy as np
@@ -13,7 +14,9 @@ class SlowKMeans(KMeans):
     """k-means that takes a while per fit, so a run can be killed between rows."""
 
     def __init__(self, n_clusters=3, n_init=2, random_state=None):
-        super().__init__(n_clusters=n_clusters, n_init=n_init, random_state=random_state)
+        super().__init__(
+            n_clusters=n_clusters, n_init=n_init, random_state=random_state
+        )
 
     def fit(self, X, y=None, sample_weight=None):
         time.sleep(DELAY)

@@ -1,5 +1,6 @@
 """The public face: scikit-learn's estimator contract, capability tags, one NotFittedError,
 and the module paths of 0.2 kept as aliases."""
+
 import importlib
 import sys
 import warnings
@@ -15,10 +16,14 @@ from segmenter._moved import MOVED
 from segmenter.base import get_tag
 
 
-@pytest.mark.parametrize("est", [sg.Segmenter(n_clusters=[3, 4], blueprints="quick",
-                                              random_state=7),
-                                 sg.SegmentedForecaster(horizon=6, n_origins=2)],
-                         ids=["segmenter", "forecaster"])
+@pytest.mark.parametrize(
+    "est",
+    [
+        sg.Segmenter(n_clusters=[3, 4], blueprints="quick", random_state=7),
+        sg.SegmentedForecaster(horizon=6, n_origins=2),
+    ],
+    ids=["segmenter", "forecaster"],
+)
 def test_get_params_set_params_clone_and_repr(est):
     params = est.get_params()
     twin = clone(est)
@@ -31,11 +36,11 @@ def test_get_params_set_params_clone_and_repr(est):
     assert text.startswith(type(est).__name__ + "(")
     with sklearn.config_context(print_changed_only=False):
         full = repr(est)
-    assert all(f"{p}=" in full for p in params)       # every parameter, not 2 of 12
+    assert all(f"{p}=" in full for p in params)  # every parameter, not 2 of 12
 
 
 def test_clone_keeps_a_live_engine_object_shared():
-    engine = object()                                  # a client cannot be deep-copied
+    engine = object()  # a client cannot be deep-copied
     seg = sg.Segmenter(engine=engine)
     assert clone(seg).engine is engine
 
@@ -43,19 +48,39 @@ def test_clone_keeps_a_live_engine_object_shared():
 def test_parameter_constraints_report_every_bad_parameter_at_once():
     df = __import__("conftest").make_long(12, 40)
     with pytest.raises(sg.DataValidationError) as exc:
-        sg.Segmenter(metric="ari", validation_size=1.5, cv_folds=1, progress="yes").fit(df)
+        sg.Segmenter(metric="ari", validation_size=1.5, cv_folds=1, progress="yes").fit(
+            df
+        )
     kinds = exc.value.kinds()
-    assert kinds == ["bad_metric", "bad_validation_size", "bad_cv_folds", "bad_progress"]
+    assert kinds == [
+        "bad_metric",
+        "bad_validation_size",
+        "bad_cv_folds",
+        "bad_progress",
+    ]
     text = str(exc.value)
-    assert "metric='ari'" in text and "validation_size=1.5" in text and "cv_folds=1" in text
+    assert (
+        "metric='ari'" in text
+        and "validation_size=1.5" in text
+        and "cv_folds=1" in text
+    )
 
 
 def test_one_not_fitted_error_for_every_estimator():
-    from segmenter.clustering.clusterers import DTWKMeans, FeatureClusterer, KShapeClusterer
+    from segmenter.clustering.clusterers import (
+        DTWKMeans,
+        FeatureClusterer,
+        KShapeClusterer,
+    )
+
     X = np.random.default_rng(0).normal(size=(6, 5))
-    for call in (lambda: FeatureClusterer().predict(X), lambda: DTWKMeans().predict(X),
-                 lambda: KShapeClusterer().predict(X), lambda: sg.Segmenter().predict(X),
-                 lambda: sg.SegmentedForecaster(horizon=2).predict()):
+    for call in (
+        lambda: FeatureClusterer().predict(X),
+        lambda: DTWKMeans().predict(X),
+        lambda: KShapeClusterer().predict(X),
+        lambda: sg.Segmenter().predict(X),
+        lambda: sg.SegmentedForecaster(horizon=2).predict(),
+    ):
         with pytest.raises(sg.NotFittedError) as exc:
             call()
         assert isinstance(exc.value, sklearn.exceptions.NotFittedError)
@@ -63,6 +88,7 @@ def test_one_not_fitted_error_for_every_estimator():
 
 def test_capability_tags():
     from segmenter.clustering.blueprints import make_blueprint
+
     assert get_tag(make_blueprint("dtw_kmedoids"), "requires:distance_matrix") is True
     assert get_tag(make_blueprint("dtw_kmeans"), "requires:distance_matrix") is False
     assert get_tag(make_blueprint("dtw_kmeans"), "geometry") == "dtw"
@@ -81,9 +107,11 @@ def test_old_module_paths_are_the_new_modules(old, new):
         warnings.simplefilter("always")
         mod = importlib.import_module(old)
     assert mod is importlib.import_module(new)
-    assert mod.__spec__.name == new                     # the real module is untouched
-    assert any(issubclass(w.category, DeprecationWarning) and new in str(w.message)
-               for w in caught)
+    assert mod.__spec__.name == new  # the real module is untouched
+    assert any(
+        issubclass(w.category, DeprecationWarning) and new in str(w.message)
+        for w in caught
+    )
 
 
 def test_the_old_panel_module_keeps_its_names():
@@ -93,15 +121,21 @@ def test_the_old_panel_module_keeps_its_names():
         warnings.simplefilter("ignore", DeprecationWarning)
         old = importlib.import_module("segmenter.panel")
     from segmenter.data import panel, reading
-    assert old.Panel is panel.Panel and old.combine_fingerprint is panel.combine_fingerprint
+
+    assert (
+        old.Panel is panel.Panel
+        and old.combine_fingerprint is panel.combine_fingerprint
+    )
     assert old.read_panel is reading.read_panel and old.read_table is reading.read_table
     with pytest.raises(AttributeError, match="no_such_name"):
-        old.no_such_name
+        _ = old.no_such_name
 
 
 def test_a_run_too_big_for_memory_fails_before_it_starts(monkeypatch):
-    import segmenter.engine.resources as R
     from conftest import make_long
+
+    import segmenter.engine.resources as R
+
     monkeypatch.setattr(R, "available_memory", lambda: 10_000)
     df = make_long(12, 40)
     with pytest.raises(sg.ResourceLimitError) as exc:
@@ -109,20 +143,29 @@ def test_a_run_too_big_for_memory_fails_before_it_starts(monkeypatch):
     text = str(exc.value)
     assert "fit_sample" in text and "float32" in text and "engine=client" in text
     assert isinstance(exc.value, MemoryError)
-    mapping = sg.SegmentMapping(pd.DataFrame({"unique_id": pd.unique(df["unique_id"]),
-                                              "segment": 0}), "unique_id")
+    mapping = sg.SegmentMapping(
+        pd.DataFrame({"unique_id": pd.unique(df["unique_id"]), "segment": 0}),
+        "unique_id",
+    )
     with pytest.raises(sg.ResourceLimitError, match="n_origins"):
-        sg.SegmentedForecaster(horizon=2, candidates=["naive"], n_jobs=1,
-                               progress=False).fit(df, mapping=mapping)
+        sg.SegmentedForecaster(
+            horizon=2, candidates=["naive"], n_jobs=1, progress=False
+        ).fit(df, mapping=mapping)
 
 
 def test_memory_estimate_grows_with_the_samples():
+    from conftest import make_long
+
     import segmenter.engine.resources as R
     from segmenter.clustering.blueprints import make_blueprint
     from segmenter.selection.folds import make_folds
-    from conftest import make_long
+
     panel = sg.read_panel(make_long(300, 50))
     bps = [make_blueprint("dtw_kmedoids")]
-    small = R.segmenter_bytes(panel, bps, make_folds(300, 0.2, 20, 5, 50, 0, 100), 100, 100)
-    big = R.segmenter_bytes(panel, bps, make_folds(300, 0.2, 20, 5, 200, 0, 240), 240, 240)
+    small = R.segmenter_bytes(
+        panel, bps, make_folds(300, 0.2, 20, 5, 50, 0, 100), 100, 100
+    )
+    big = R.segmenter_bytes(
+        panel, bps, make_folds(300, 0.2, 20, 5, 200, 0, 240), 240, 240
+    )
     assert big["DTW matrices"] > 4 * small["DTW matrices"]

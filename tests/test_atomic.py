@@ -38,8 +38,11 @@ WRITER = textwrap.dedent("""
 def _run_and_kill(tmp_path, path, what, n, after=None):
     script = tmp_path / "writer.py"
     script.write_text(WRITER)
-    proc = subprocess.Popen([sys.executable, str(script), str(path), what, str(n)],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(path), what, str(n)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         if after is None:
             assert proc.stdout.readline().strip() == "start"
@@ -70,9 +73,11 @@ def test_a_mapping_write_killed_before_the_rename_leaves_the_old_file(tmp_path):
 
 
 @pytest.mark.parametrize("after", [0.05, 0.3, 0.8])
-def test_a_model_save_killed_at_any_moment_is_old_or_new_never_truncated(tmp_path, after):
+def test_a_model_save_killed_at_any_moment_is_old_or_new_never_truncated(
+    tmp_path, after
+):
     path = tmp_path / "model.seg"
     sg.persistence.save({"old": True}, path)
     proc = _run_and_kill(tmp_path, path, "anytime", 400_000, after=after)
-    got = sg.load(path)                # raises IncompatibleVersionError when truncated
+    got = sg.load(path)  # raises IncompatibleVersionError when truncated
     assert got == {"old": True} or got["big"].shape == (400_000, 50), proc.returncode

@@ -14,14 +14,23 @@ from segmenter.selection.folds import backtest_cutoffs
 def _series(n=4, length=48, seed=0):
     rng = np.random.default_rng(seed)
     t = np.arange(length)
-    return [50 + 5 * i + 8 * np.sin(2 * np.pi * t / 12) + 0.3 * t + rng.normal(0, 1.5, length)
-            for i in range(n)]
+    return [
+        50
+        + 5 * i
+        + 8 * np.sin(2 * np.pi * t / 12)
+        + 0.3 * t
+        + rng.normal(0, 1.5, length)
+        for i in range(n)
+    ]
 
 
-@pytest.mark.parametrize("spec,engine_cls", [("ets", "AutoETS"), ("arima", "AutoARIMA"),
-                                             ("theta", "AutoTheta")])
+@pytest.mark.parametrize(
+    "spec,engine_cls",
+    [("ets", "AutoETS"), ("arima", "AutoARIMA"), ("theta", "AutoTheta")],
+)
 def test_statsforecast_models_equal_the_engines_own(spec, engine_cls):
     import statsforecast.models as M
+
     ys = _series()
     group = SeriesGroup(ys, np.zeros(len(ys), dtype=int), 12)
     fc = make_forecaster(spec).predict(None, group, 6, levels=[80, 95])
@@ -35,23 +44,32 @@ def test_statsforecast_models_equal_the_engines_own(spec, engine_cls):
 
 def test_lightgbm_never_sees_values_after_the_cutoff(monkeypatch):
     from segmenter.adapters.mlforecast_bridge import LightGBM
+
     seen = []
     real = LightGBM._frame
 
     def spy(self, group, keys):
         df, dyn, st = real(self, group, keys)
-        seen.append((np.asarray(group.ends).copy(), df.groupby("unique_id")["ds"].max(),
-                     df.groupby("unique_id")["y"].max()))
+        seen.append(
+            (
+                np.asarray(group.ends).copy(),
+                df.groupby("unique_id")["ds"].max(),
+                df.groupby("unique_id")["y"].max(),
+            )
+        )
         return df, dyn, st
+
     monkeypatch.setattr(LightGBM, "_frame", spy)
     # value = 1000 + position: anything >= 1000 + cutoff would be a leak
     values = [1000.0 + np.arange(60), 1000.0 + np.arange(50)]
     data = ForecastData(values, np.array([0, 10]), DataSpec(12, (12,)))
-    cut = backtest_cutoffs(np.array([60, 50]), horizon=6, n_windows=3, step=6, min_train=4)
+    cut = backtest_cutoffs(
+        np.array([60, 50]), horizon=6, n_windows=3, step=6, min_train=4
+    )
     out = run_pooled(data, data.spec, np.arange(2), cut, 6, [make_forecaster("lgbm")])
-    assert not out["lgbm"]["error"] and len(seen) == 6          # fit and predict, 3 windows
+    assert not out["lgbm"]["error"] and len(seen) == 6  # fit and predict, 3 windows
     for w in range(3):
-        for ends, last_ds, max_y in seen[2 * w:2 * w + 2]:
+        for ends, last_ds, max_y in seen[2 * w : 2 * w + 2]:
             starts = np.array([0, 10])
             np.testing.assert_array_equal(ends, starts + cut[w])
             assert (last_ds.to_numpy() < starts + cut[w]).all()
@@ -61,15 +79,23 @@ def test_lightgbm_never_sees_values_after_the_cutoff(monkeypatch):
 
 def test_lightgbm_direct_and_recursive_are_deterministic():
     ys = _series(n=12, length=60)
-    group = SeriesGroup(ys, np.arange(12) % 12, 12, ends=np.full(12, 60),
-                        keys=np.arange(12))
+    group = SeriesGroup(
+        ys, np.arange(12) % 12, 12, ends=np.full(12, 60), keys=np.arange(12)
+    )
     for strategy in ("recursive", "direct"):
         bp = make_forecaster(f"lgbm(strategy='{strategy}')")
         a = bp.predict(bp.fit(group), group, 6).mean
         b = bp.predict(bp.fit(group), group, 6).mean
         np.testing.assert_array_equal(a, b)
-        truth = np.array([50 + 5 * i + 8 * np.sin(2 * np.pi * np.arange(60, 66) / 12)
-                          + 0.3 * np.arange(60, 66) for i in range(12)])
+        truth = np.array(
+            [
+                50
+                + 5 * i
+                + 8 * np.sin(2 * np.pi * np.arange(60, 66) / 12)
+                + 0.3 * np.arange(60, 66)
+                for i in range(12)
+            ]
+        )
         assert np.mean(np.abs(a - truth) / truth) < 0.06, strategy
 
 
@@ -81,12 +107,28 @@ def test_pooled_gbm_keeps_working_as_lightgbm():
 
 
 def test_combination_is_the_mean_of_the_best_members():
-    df = pd.concat([pd.DataFrame({"unique_id": f"s{i}", "ds": np.arange(1, 49), "y": y})
-                    for i, y in enumerate(_series(n=6))], ignore_index=True)
-    fc = sg.SegmentedForecaster(horizon=6, candidates=["ets", "theta", "naive", "combo(k=2)"],
-                                season_length=12, n_jobs=1, progress=False, compare=False)
-    fc.fit(df, mapping=sg.SegmentMapping(pd.DataFrame({"unique_id": [f"s{i}" for i in range(6)],
-                                                       "segment": 0}), "unique_id"))
+    df = pd.concat(
+        [
+            pd.DataFrame({"unique_id": f"s{i}", "ds": np.arange(1, 49), "y": y})
+            for i, y in enumerate(_series(n=6))
+        ],
+        ignore_index=True,
+    )
+    fc = sg.SegmentedForecaster(
+        horizon=6,
+        candidates=["ets", "theta", "naive", "combo(k=2)"],
+        season_length=12,
+        n_jobs=1,
+        progress=False,
+        compare=False,
+    )
+    fc.fit(
+        df,
+        mapping=sg.SegmentMapping(
+            pd.DataFrame({"unique_id": [f"s{i}" for i in range(6)], "segment": 0}),
+            "unique_id",
+        ),
+    )
     lb = fc.leaderboard_
     row = lb[lb["blueprint"] == "combo(k=2)"].iloc[0]
     singles = lb[~lb["blueprint"].str.startswith("combo")].sort_values("mase")
@@ -94,6 +136,7 @@ def test_combination_is_the_mean_of_the_best_members():
     assert row["steps"].endswith(", ".join(members))
     panel, data, book = fc._fit_data
     from segmenter.forecasting.backtest import errors_of
+
     F = (book.local[members[0]] + book.local[members[1]]) / 2
     E = errors_of(F, book.actuals, book.scales)["mase"]
     assert row["mase"] == pytest.approx(np.nanmean(E), rel=1e-9)
@@ -104,15 +147,26 @@ def test_intermittent_segment_chooses_an_intermittent_method():
     t = np.arange(60)
     rows = []
     for i in range(16):
-        y = np.where(rng.random(60) < 0.25, 1 + rng.poisson(4, 60), 0).astype(float) \
-            if i % 2 == 0 else 50 + 10 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 2, 60)
-        rows.append(pd.DataFrame({"unique_id": f"s{i:02d}", "ds": t + 1, "y": y, "seg": i % 2}))
+        y = (
+            np.where(rng.random(60) < 0.25, 1 + rng.poisson(4, 60), 0).astype(float)
+            if i % 2 == 0
+            else 50 + 10 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 2, 60)
+        )
+        rows.append(
+            pd.DataFrame({"unique_id": f"s{i:02d}", "ds": t + 1, "y": y, "seg": i % 2})
+        )
     df = pd.concat(rows, ignore_index=True)
-    fc = sg.SegmentedForecaster(horizon=6, candidates=["ets", "theta"], season_length=12,
-                                n_jobs=1, progress=False, compare=False)
+    fc = sg.SegmentedForecaster(
+        horizon=6,
+        candidates=["ets", "theta"],
+        season_length=12,
+        n_jobs=1,
+        progress=False,
+        compare=False,
+    )
     fc.fit(df, segment_col="seg")
     intermittent = {"croston", "tsb", "adida", "imapa"}
-    assert intermittent <= set(fc.candidates_)            # added on their own
+    assert intermittent <= set(fc.candidates_)  # added on their own
     assert fc.champions_[0] in intermittent
     assert fc.champions_[1] not in intermittent
     lb = fc.leaderboard_

@@ -1,6 +1,7 @@
 """Resumable long runs: a fit killed with SIGKILL and started again with the same data and
 arguments resumes from its checkpoint folder, recomputes nothing it had finished, and
 gives the result of an uninterrupted run."""
+
 import os
 import signal
 import subprocess
@@ -56,10 +57,16 @@ if __name__ == "__main__":
 
 
 def _kill_after(script: Path, folder: Path, n_files: int, timeout: float = 120) -> int:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get(
-        "PYTHONPATH", "")])}
-    proc = subprocess.Popen([sys.executable, str(script), str(folder)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(folder)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     t0 = time.time()
     try:
         while time.time() - t0 < timeout:
@@ -69,8 +76,10 @@ def _kill_after(script: Path, folder: Path, n_files: int, timeout: float = 120) 
                 proc.wait()
                 return len(list(folder.glob("*.task")))
             if proc.poll() is not None:
-                raise AssertionError("the run finished before it could be killed: "
-                                     + proc.stderr.read().decode()[-2000:])
+                raise AssertionError(
+                    "the run finished before it could be killed: "
+                    + proc.stderr.read().decode()[-2000:]
+                )
             time.sleep(0.02)
         raise AssertionError("the run did not write its checkpoint in time")
     finally:
@@ -84,6 +93,7 @@ def _module(tmp_path, name, text):
     sys.path.insert(0, str(tmp_path))
     try:
         import importlib
+
         return path, importlib.import_module(name)
     finally:
         sys.path.remove(str(tmp_path))
@@ -93,15 +103,20 @@ def test_a_killed_leaderboard_resumes_without_refitting_finished_rows(tmp_path):
     script, mod = _module(tmp_path, "ckpt_segment", SEGMENT)
     folder = tmp_path / "ckpt"
     finished = _kill_after(script, folder, n_files=3)
-    assert 3 <= finished < 8                       # 8 rows in all: killed midway
+    assert 3 <= finished < 8  # 8 rows in all: killed midway
     resumed = mod.run(folder)
     assert resumed.checkpoint_ == {"loaded": finished, "computed": 8 - finished}
     whole = mod.run(None)
-    cols = [c for c in whole.leaderboard_.columns if c not in ("fit_seconds", "score_seconds")]
+    cols = [
+        c
+        for c in whole.leaderboard_.columns
+        if c not in ("fit_seconds", "score_seconds")
+    ]
     pd.testing.assert_frame_equal(resumed.leaderboard_[cols], whole.leaderboard_[cols])
     assert resumed.mapping_ == whole.mapping_ or resumed.mapping_.to_frame().equals(
-        whole.mapping_.to_frame())
-    again = mod.run(folder)                        # a third run loads every row
+        whole.mapping_.to_frame()
+    )
+    again = mod.run(folder)  # a third run loads every row
     assert again.checkpoint_ == {"loaded": 8}
 
 
@@ -114,16 +129,23 @@ def test_a_killed_forecast_resumes_without_recomputing_finished_tasks(tmp_path):
     assert resumed.checkpoint_["loaded"] == finished
     total = resumed.checkpoint_["loaded"] + resumed.checkpoint_["computed"]
     whole = mod.run(None)
-    pd.testing.assert_frame_equal(resumed.predict(level=[80]), whole.predict(level=[80]))
-    pd.testing.assert_frame_equal(resumed.selection_.drop(columns="seconds"),
-                                  whole.selection_.drop(columns="seconds"))
+    pd.testing.assert_frame_equal(
+        resumed.predict(level=[80]), whole.predict(level=[80])
+    )
+    pd.testing.assert_frame_equal(
+        resumed.selection_.drop(columns="seconds"),
+        whole.selection_.drop(columns="seconds"),
+    )
     assert mod.run(folder).checkpoint_ == {"loaded": total}
 
 
 def test_a_checkpoint_of_other_data_is_refused(tmp_path):
     from conftest import make_long
+
     sg.Segmenter(n_clusters=[2], blueprints=["features_kmeans"], progress=False).fit(
-        make_long(12, 40, seed=1), checkpoint=tmp_path)
+        make_long(12, 40, seed=1), checkpoint=tmp_path
+    )
     with pytest.raises(sg.DataValidationError, match="checkpoint of another run"):
-        sg.Segmenter(n_clusters=[2], blueprints=["features_kmeans"], progress=False).fit(
-            make_long(12, 40, seed=2), checkpoint=tmp_path)
+        sg.Segmenter(
+            n_clusters=[2], blueprints=["features_kmeans"], progress=False
+        ).fit(make_long(12, 40, seed=2), checkpoint=tmp_path)

@@ -1,9 +1,11 @@
 """Segments that earn their place: the choice rule keeps one global model unless the
 evidence holds on every validation window; ensembles of segmentations are scored from
 forecasts already made and served like any choice."""
+
 import numpy as np
 import pandas as pd
 import pytest
+from test_selection import regimes
 
 import segmenter as sg
 from segmenter.forecasting import choice as choice_mod
@@ -11,18 +13,30 @@ from segmenter.forecasting.choice import choose
 from segmenter.forecasting.evaluation import Evaluation
 from segmenter.forecasting.segmentations import Segmentation
 
-from test_selection import regimes
-
-FC4 = dict(horizon=6, n_origins=4, candidates=["naive"], season_length=12, n_jobs=1,
-           progress=False, select="forecast")
+FC4 = dict(
+    horizon=6,
+    n_origins=4,
+    candidates=["naive"],
+    season_length=12,
+    n_jobs=1,
+    progress=False,
+    select="forecast",
+)
 
 
 def _ev(valid_windows):
     v = np.asarray(valid_windows, dtype=float)
     n = v.shape[1]
-    return Evaluation(np.zeros(n), float(np.mean([w.mean() for w in v])), np.nan,
-                      v.mean(axis=0), {}, np.empty(n, dtype=object),
-                      np.zeros((3, n, 1)), valid_windows=v)
+    return Evaluation(
+        np.zeros(n),
+        float(np.mean([w.mean() for w in v])),
+        np.nan,
+        v.mean(axis=0),
+        {},
+        np.empty(n, dtype=object),
+        np.zeros((3, n, 1)),
+        valid_windows=v,
+    )
 
 
 def test_a_gain_on_one_window_only_is_not_chosen_nor_called_consistent():
@@ -30,70 +44,107 @@ def test_a_gain_on_one_window_only_is_not_chosen_nor_called_consistent():
     g = 1.0 + 0.05 * rng.standard_normal((2, 200)) ** 2
     # 12% better on window 1, 4% worse on window 2: a better mean, not a consistent gain
     c = np.vstack([g[0] * 0.88, g[1] * 1.04])
-    segs = [Segmentation("global", "global", np.zeros(200)),
-            Segmentation("kmeans k=3", "clustering", np.arange(200) % 3)]
+    segs = [
+        Segmentation("global", "global", np.zeros(200)),
+        Segmentation("kmeans k=3", "clustering", np.arange(200) % 3),
+    ]
     chosen, verdicts = choose(segs, [_ev(g), _ev(c)], np.random.default_rng(1))
     assert chosen == 0
     v = verdicts[1]
     assert v.gain > 0 and not v.consistent and not v.passed
-    text = choice_mod.choice_text(segs, [_ev(g), _ev(c)], chosen, verdicts, 0.9, 0.0, True)
+    text = choice_mod.choice_text(
+        segs, [_ev(g), _ev(c)], chosen, verdicts, 0.9, 0.0, True
+    )
     assert "Kept one global model" in text and "changes sign between windows" in text
     # loosened, the same evidence is enough
-    loose, _ = choose(segs, [_ev(g), _ev(c)], np.random.default_rng(1), confidence=None,
-                      require_consistent=False)
+    loose, _ = choose(
+        segs,
+        [_ev(g), _ev(c)],
+        np.random.default_rng(1),
+        confidence=None,
+        require_consistent=False,
+    )
     assert loose == 1
 
 
 def test_the_correction_grows_with_the_number_of_candidates():
     rng = np.random.default_rng(2)
     g = 1.0 + 0.3 * rng.random((2, 60))
-    c = g * (1 - 0.02) + 0.08 * rng.standard_normal((2, 60))      # a small, noisy gain
-    segs = [Segmentation("global", "global", np.zeros(60)),
-            Segmentation("c", "clustering", np.arange(60) % 2)]
+    c = g * (1 - 0.02) + 0.08 * rng.standard_normal((2, 60))  # a small, noisy gain
+    segs = [
+        Segmentation("global", "global", np.zeros(60)),
+        Segmentation("c", "clustering", np.arange(60) % 2),
+    ]
     one = choose(segs, [_ev(g), _ev(c)], np.random.default_rng(0))[1][1].gain_lo
-    many = choose(segs + [Segmentation(f"x{i}", "clustering", np.arange(60) % 2)
-                          for i in range(20)],
-                  [_ev(g), _ev(c)] + [_ev(g * 1.1)] * 20, np.random.default_rng(0))[1][1]
-    assert many.gain_lo < one        # 21 candidates compared: a lower corrected bound
+    many = choose(
+        segs
+        + [Segmentation(f"x{i}", "clustering", np.arange(60) % 2) for i in range(20)],
+        [_ev(g), _ev(c)] + [_ev(g * 1.1)] * 20,
+        np.random.default_rng(0),
+    )[1][1]
+    assert many.gain_lo < one  # 21 candidates compared: a lower corrected bound
 
 
 def test_random_partitions_are_never_chosen():
     g = np.ones((2, 50))
-    segs = [Segmentation("global", "global", np.zeros(50)),
-            Segmentation("random(k=2, seed=0)", "random", np.arange(50) % 2)]
+    segs = [
+        Segmentation("global", "global", np.zeros(50)),
+        Segmentation("random(k=2, seed=0)", "random", np.arange(50) % 2),
+    ]
     chosen, verdicts = choose(segs, [_ev(g), _ev(g * 0.5)], np.random.default_rng(0))
     assert chosen == 0 and 1 not in verdicts
 
 
 def test_iid_series_keep_the_global_model_and_say_there_is_no_evidence():
     rng = np.random.default_rng(3)
-    df = pd.concat([pd.DataFrame({"unique_id": f"s{i:02d}", "ds": np.arange(1, 73),
-                                  "y": 100 + rng.normal(0, 5, 72)}) for i in range(40)],
-                   ignore_index=True)
-    seg = sg.Segmenter(n_clusters=[2, 3], blueprints=["features_kmeans", "velocity_mean"],
-                       progress=False)
+    df = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "unique_id": f"s{i:02d}",
+                    "ds": np.arange(1, 73),
+                    "y": 100 + rng.normal(0, 5, 72),
+                }
+            )
+            for i in range(40)
+        ],
+        ignore_index=True,
+    )
+    seg = sg.Segmenter(
+        n_clusters=[2, 3],
+        blueprints=["features_kmeans", "velocity_mean"],
+        progress=False,
+    )
     fc = sg.SegmentedForecaster(**{**FC4, "candidates": ["naive", "theta"]}).fit(
-        df, segmenter=seg)
+        df, segmenter=seg
+    )
     assert fc.segmentation_ == "global"
     assert fc.selection_.loc[fc.selection_["chosen"], "kind"].item() == "global"
     assert fc.choice_text_.startswith("Kept one global model")
     assert fc.comparison_text_.startswith("Kept one global model")
-    assert {"valid_w1", "valid_w2", "gain", "gain_lo", "consistent"} <= set(fc.selection_)
+    assert {"valid_w1", "valid_w2", "gain", "gain_lo", "consistent"} <= set(
+        fc.selection_
+    )
     assert fc.comparison_.loc[fc.comparison_["chosen"], "strategy"].item() == "global"
     assert (fc.forecasts_["segment"] == 0).all()
 
 
 def test_planted_dynamics_are_chosen_consistently_across_windows():
     df, truth = regimes(n_per=12, length=72)
-    seg = sg.Segmenter(n_clusters=[2], blueprints=["features_kmeans", "velocity_mean"],
-                       progress=False)
-    fc = sg.SegmentedForecaster(**{**FC4, "candidates": ["naive"]}).fit(df, segmenter=seg)
+    seg = sg.Segmenter(
+        n_clusters=[2], blueprints=["features_kmeans", "velocity_mean"], progress=False
+    )
+    fc = sg.SegmentedForecaster(**{**FC4, "candidates": ["naive"]}).fit(
+        df, segmenter=seg
+    )
     assert fc.plan_.selection_windows == [1, 2]
     row = fc.selection_[fc.selection_["chosen"]].iloc[0]
     assert row["kind"] in ("clustering", "ensemble")
     assert row["consistent"] and row["gain_lo"] > 0
-    assert row["valid_w1"] < fc.selection_.loc[fc.selection_["kind"] == "global",
-                                               "valid_w1"].item()
+    assert (
+        row["valid_w1"]
+        < fc.selection_.loc[fc.selection_["kind"] == "global", "valid_w1"].item()
+    )
     assert "Chose" in fc.choice_text_ and "consistent" in fc.comparison_text_
 
 
@@ -102,14 +153,18 @@ def ensemble_fit():
     """A fit whose choice is forced to the ensemble of every segmentation, to test how
     an ensemble is served (the rule itself is tested above)."""
     df, _ = regimes(n_per=8, length=72)
-    seg = sg.Segmenter(n_clusters=[2, 3], blueprints=["features_kmeans", "velocity_mean"],
-                       progress=False)
+    seg = sg.Segmenter(
+        n_clusters=[2, 3],
+        blueprints=["features_kmeans", "velocity_mean"],
+        progress=False,
+    )
     mp = pytest.MonkeyPatch()
     from segmenter.forecasting import runner
 
     def forced(segs, evals, rng, *a, **k):
         i = next(i for i, s in enumerate(segs) if s.name == "ensemble(all)")
         return i, {}
+
     mp.setattr(runner, "choose", forced)
     try:
         fc = sg.SegmentedForecaster(**{**FC4, "candidates": ["naive", "theta", "lgbm"]})
@@ -131,8 +186,10 @@ def test_the_ensemble_forecast_is_the_mean_of_its_members(ensemble_fit):
     pd.testing.assert_frame_equal(fc.forecast_with("ensemble(all)"), got)
     # its backtests too: the mean of the members' on every window
     ev = fc._evals
-    np.testing.assert_allclose(ev["ensemble(all)"].final_forecasts,
-                               np.mean([ev[m].final_forecasts for m in members], axis=0))
+    np.testing.assert_allclose(
+        ev["ensemble(all)"].final_forecasts,
+        np.mean([ev[m].final_forecasts for m in members], axis=0),
+    )
     assert (got["champion"] == "ensemble(all)").all()
     assert set(fc.leaderboard_["member"]) == set(members)
 
@@ -147,7 +204,8 @@ def test_the_ensemble_is_served_after_save_and_load(ensemble_fit, tmp_path):
     pd.testing.assert_frame_equal(a, b)
     # series never seen: every member assigns them (the global model puts them in 0)
     new = df[df["unique_id"].isin(["s00", "s01"])].assign(
-        unique_id=lambda d: "new-" + d["unique_id"])
+        unique_id=lambda d: "new-" + d["unique_id"]
+    )
     out = back.predict(new)
     assert len(out) == 2 * fc.horizon and out["forecast"].notna().all()
     with pytest.raises(sg.DataValidationError, match="ensemble"):
@@ -166,27 +224,44 @@ def lag_dynamics(n_per=12, length=120, seed=0):
         for t in range(6, length + 50):
             y[t] = 0.9 * y[t - lag] + e[t]
         y = 100 + 10 * (y[50:] - y[50:].mean()) / y[50:].std()
-        rows.append(pd.DataFrame({"unique_id": f"s{i:02d}", "ds": np.arange(1, length + 1),
-                                  "y": y}))
+        rows.append(
+            pd.DataFrame(
+                {"unique_id": f"s{i:02d}", "ds": np.arange(1, length + 1), "y": y}
+            )
+        )
         truth.append(i % 2)
     return pd.concat(rows, ignore_index=True), np.array(truth)
 
 
 def test_forecast_driven_segments_recover_dynamics_shape_and_features_cannot_see():
     from sklearn.metrics import adjusted_rand_score as ari
+
     from segmenter.forecasting.forecast_driven import refine
+
     df, truth = lag_dynamics()
     ids = [f"s{i:02d}" for i in range(len(truth))]
     # shape (DTW) and feature clustering do not see the planted partition
     for bp in ("features_kmeans", "dtw_kmeans"):
-        seg = sg.Segmenter(n_clusters=[2], blueprints=[bp], min_validation=4,
-                           progress=False).fit(df)
+        seg = sg.Segmenter(
+            n_clusters=[2], blueprints=[bp], min_validation=4, progress=False
+        ).fit(df)
         seen = seg.mapping_.to_frame().set_index("unique_id").loc[ids, "segment"]
         assert ari(truth, seen.to_numpy()) < 0.3, bp
-    fc = sg.SegmentedForecaster(horizon=6, n_origins=4, candidates=["lgbm"],
-                                season_length=12, n_jobs=1, progress=False, compare=False)
-    fc.fit(df, mapping=sg.SegmentMapping(pd.DataFrame({"unique_id": ids,
-                                                       "segment": truth}), "unique_id"))
+    fc = sg.SegmentedForecaster(
+        horizon=6,
+        n_origins=4,
+        candidates=["lgbm"],
+        season_length=12,
+        n_jobs=1,
+        progress=False,
+        compare=False,
+    )
+    fc.fit(
+        df,
+        mapping=sg.SegmentMapping(
+            pd.DataFrame({"unique_id": ids, "segment": truth}), "unique_id"
+        ),
+    )
     panel, data, book = fc._fit_data
     run = fc._run(fc._engine(), panel, data)
     # the planted partition is a fixed point: each series is best forecast by its own
@@ -203,25 +278,38 @@ def test_forecast_driven_segments_recover_dynamics_shape_and_features_cannot_see
 def test_forecast_driven_candidates_take_part_in_the_selection():
     df, _ = lag_dynamics(n_per=8, length=96)
     seg = sg.Segmenter(n_clusters=[2], blueprints=["features_kmeans"], progress=False)
-    fc = sg.SegmentedForecaster(**{**FC4, "candidates": ["lgbm"]}).fit(df, segmenter=seg)
+    fc = sg.SegmentedForecaster(**{**FC4, "candidates": ["lgbm"]}).fit(
+        df, segmenter=seg
+    )
     sel = fc.selection_
     row = sel[sel["kind"] == "forecast-driven"]
     assert len(row) == 1 and row["candidate"].item().startswith("forecast-driven k=")
     assert np.isfinite(row["valid_error"].item()) and np.isfinite(row["gain"].item())
     assert "forecast-driven segments" in fc.timings_
-    off = sg.SegmentedForecaster(**{**FC4, "candidates": ["lgbm"], "forecast_driven": False})
+    off = sg.SegmentedForecaster(
+        **{**FC4, "candidates": ["lgbm"], "forecast_driven": False}
+    )
     assert "forecast-driven" not in set(off.fit(df, segmenter=seg).selection_["kind"])
 
 
 def test_chosen_forecast_driven_segments_are_a_real_mapping(tmp_path):
     from sklearn.metrics import adjusted_rand_score as ari
+
     df, truth = lag_dynamics(n_per=8, length=96)
-    seg = sg.Segmenter(n_clusters=[2], blueprints=["features_kmeans"], min_validation=4,
-                       progress=False)
+    seg = sg.Segmenter(
+        n_clusters=[2], blueprints=["features_kmeans"], min_validation=4, progress=False
+    )
     # the least validation error decides here (the rule loosened), so that the
     # forecast-driven candidate, the best on validation for this panel, is the one used
-    fc = sg.SegmentedForecaster(**{**FC4, "candidates": ["lgbm"], "confidence": None,
-                                   "require_consistent": False, "ensembles": ()})
+    fc = sg.SegmentedForecaster(
+        **{
+            **FC4,
+            "candidates": ["lgbm"],
+            "confidence": None,
+            "require_consistent": False,
+            "ensembles": (),
+        }
+    )
     fc.fit(df, segmenter=seg)
     sel = fc.selection_.set_index("candidate")
     assert sel.loc[fc.segmentation_, "kind"] == "forecast-driven"
@@ -231,6 +319,7 @@ def test_chosen_forecast_driven_segments_are_a_real_mapping(tmp_path):
     assert ari(truth, m.loc[ids, "segment"].to_numpy()) == 1.0
     assert set(fc.forecasts_["segment"]) == set(m["segment"])
     from segmenter.reporting import Insights
+
     ins = Insights.from_mapping(fc._fit_data[0], fc.mapping_)
     assert list(ins.sizes["n_series"].sort_values()) == [8, 8]
     assert ins.impact_method == "surrogate random forest"

@@ -1,11 +1,10 @@
 import numpy as np
 import pytest
+from conftest import make_long
 
 import segmenter as sg
 from segmenter.constraints import normalize_k
 from segmenter.errors import ConstraintViolationError
-
-from conftest import make_long
 
 
 def panel(n_series=12, length=40, **kw):
@@ -24,7 +23,9 @@ def test_c1_min_series_boundary(n, ok):
 
 @pytest.mark.parametrize("length,n_long", [(19, 0), (20, 12)])
 def test_c2_history_boundary(length, n_long):
-    p = sg.read_panel(make_long(12, 40, int_time=True).groupby("unique_id").head(length))
+    p = sg.read_panel(
+        make_long(12, 40, int_time=True).groupby("unique_id").head(length)
+    )
     rep = sg.ClusteringConstraints(min_span=1).check(p, [2])
     assert rep.n_long_enough == n_long
     assert ("C2" in kinds(rep)) is (n_long == 0)
@@ -34,7 +35,7 @@ def test_c2_history_boundary(length, n_long):
 def test_c2_per_k_feasibility_and_reasons():
     df = make_long(12, 40, int_time=True)
     short = df["unique_id"].isin([f"s{i:03d}" for i in range(8)])
-    df = df[~short | (df["ds"] <= 10)]          # 8 short series, 4 long
+    df = df[~short | (df["ds"] <= 10)]  # 8 short series, 4 long
     rep = sg.ClusteringConstraints().check(sg.read_panel(df), [2, 4, 5])
     assert rep.feasible_k == [2, 4]
     assert 5 in rep.skipped_k and "C2" in rep.skipped_k[5]
@@ -93,7 +94,11 @@ def test_relaxation_is_explicit_and_recorded():
     rep = rel.check(panel(n_series=6))
     assert "C1" not in kinds(rep)
     assert "relaxed min_series: 10 -> 5 (pilot)" in str(rep)
-    assert rel.as_dict()["relaxations"]["min_series"] == {"default": 10, "value": 5, "reason": "pilot"}
+    assert rel.as_dict()["relaxations"]["min_series"] == {
+        "default": 10,
+        "value": 5,
+        "reason": "pilot",
+    }
     assert rep.to_frame().set_index("constraint").loc["C1", "relaxed"] == "min_series"
     with pytest.raises(ConstraintViolationError, match="cannot relax"):
         base.relax(min_seriez=3)

@@ -1,5 +1,6 @@
 """Covariates known in advance, prediction intervals, and forecasting new data with a
 saved model."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -18,8 +19,17 @@ def promo_frame(n=16, length=80, horizon=8, seed=0):
         promo = (rng.random(length + horizon) < 0.2).astype(int)
         base = rng.uniform(50, 150)
         y = base + 0.1 * t + base * 0.6 * promo + rng.normal(0, base * 0.03, len(t))
-        rows.append(pd.DataFrame({"store": f"s{i:02d}", "day": t + 1, "sales": y,
-                                  "promo": promo, "size": ["big", "small"][i % 2]}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "store": f"s{i:02d}",
+                    "day": t + 1,
+                    "sales": y,
+                    "promo": promo,
+                    "size": ["big", "small"][i % 2],
+                }
+            )
+        )
     df = pd.concat(rows, ignore_index=True)
     hist = df[df["day"] <= length].reset_index(drop=True)
     future = df[df["day"] > length].reset_index(drop=True)
@@ -27,21 +37,33 @@ def promo_frame(n=16, length=80, horizon=8, seed=0):
 
 
 COLS = dict(id_col="store", time_col="day", target_col="sales")
-FC = dict(horizon=8, n_origins=3, candidates=["lgbm"], season_length=7, n_jobs=1,
-          progress=False, compare=False)
+FC = dict(
+    horizon=8,
+    n_origins=3,
+    candidates=["lgbm"],
+    season_length=7,
+    n_jobs=1,
+    progress=False,
+    compare=False,
+)
 
 
 def one_segment(df):
-    return sg.SegmentMapping(pd.DataFrame({"store": pd.unique(df["store"]), "segment": 0}),
-                             "store")
+    return sg.SegmentMapping(
+        pd.DataFrame({"store": pd.unique(df["store"]), "segment": 0}), "store"
+    )
 
 
 @pytest.fixture(scope="module")
 def promo():
     hist, future = promo_frame()
-    with_promo = sg.SegmentedForecaster(**FC).fit(hist, mapping=one_segment(hist),
-                                                  future_cols=["promo"],
-                                                  static_cols=["size"], **COLS)
+    with_promo = sg.SegmentedForecaster(**FC).fit(
+        hist,
+        mapping=one_segment(hist),
+        future_cols=["promo"],
+        static_cols=["size"],
+        **COLS,
+    )
     without = sg.SegmentedForecaster(**FC).fit(hist, mapping=one_segment(hist), **COLS)
     return hist, future, with_promo, without
 
@@ -53,6 +75,7 @@ def test_a_known_promotion_cuts_the_error(promo):
     def mae(pred):
         p = pred.set_index(["store", "day"])["forecast"]
         return float(np.mean(np.abs(p - actual.loc[p.index])))
+
     a = with_promo.predict(hist, future=future[["store", "day", "promo"]])
     b = without.predict(hist)
     assert a["champion"].eq("lgbm").all() and len(a) == 16 * 8
@@ -65,36 +88,45 @@ def test_future_frame_must_cover_every_series_and_step(promo):
     hist, future, fc, _ = promo
     plan = future[["store", "day", "promo"]]
     with pytest.raises(DataValidationError) as exc:
-        fc.predict(hist, future=plan.iloc[3:])          # s00 misses days 81-83
+        fc.predict(hist, future=plan.iloc[3:])  # s00 misses days 81-83
     assert exc.value.kinds() == ["future_incomplete"] and "'s00'" in str(exc.value)
     assert "steps [1, 2, 3]" in str(exc.value)
     with pytest.raises(DataValidationError, match="lacks columns \\['promo'\\]"):
         fc.predict(hist, future=plan.drop(columns="promo"))
-    with pytest.raises(DataValidationError, match="columns \\['price'\\] the model was not"):
+    with pytest.raises(
+        DataValidationError, match="columns \\['price'\\] the model was not"
+    ):
         fc.predict(hist, future=plan.assign(price=1.0))
     with pytest.raises(DataValidationError, match="lag it .* or drop it"):
-        fc.predict(hist)                                  # no future values at all
+        fc.predict(hist)  # no future values at all
 
 
 def test_static_column_that_varies_is_refused_with_a_hint():
     hist, _ = promo_frame(n=4)
     with pytest.raises(DataValidationError) as exc:
-        sg.SegmentedForecaster(**FC).fit(hist, mapping=one_segment(hist),
-                                         static_cols=["promo"], **COLS)
+        sg.SegmentedForecaster(**FC).fit(
+            hist, mapping=one_segment(hist), static_cols=["promo"], **COLS
+        )
     assert "static_conflict" in exc.value.kinds()
     assert "future_cols" in "\n".join(exc.value.__notes__)
     with pytest.raises(DataValidationError, match="both static_cols and future_cols"):
-        sg.SegmentedForecaster(**FC).fit(hist, mapping=one_segment(hist),
-                                         static_cols=["promo"], future_cols=["promo"], **COLS)
+        sg.SegmentedForecaster(**FC).fit(
+            hist,
+            mapping=one_segment(hist),
+            static_cols=["promo"],
+            future_cols=["promo"],
+            **COLS,
+        )
     with pytest.raises(DataValidationError, match="\\['nope'\\] are not in the data"):
-        sg.SegmentedForecaster(**FC).fit(hist, mapping=one_segment(hist),
-                                         future_cols=["nope"], **COLS)
+        sg.SegmentedForecaster(**FC).fit(
+            hist, mapping=one_segment(hist), future_cols=["nope"], **COLS
+        )
 
 
 def test_saved_model_forecasts_new_history_as_in_memory(tmp_path, promo):
     hist, future, fc, _ = promo
     more = pd.concat([hist, future.iloc[:0]])
-    new = hist[hist["day"] > 10]                       # a later start: still fine
+    new = hist[hist["day"] > 10]  # a later start: still fine
     back = sg.load(fc.save(tmp_path / "fc.segmenter"))
     plan = future[["store", "day", "promo"]]
     a = fc.predict(new, future=plan, level=[80])
@@ -104,8 +136,9 @@ def test_saved_model_forecasts_new_history_as_in_memory(tmp_path, promo):
     assert (a["lo-80"] <= a["forecast"]).all() and (a["forecast"] <= a["hi-80"]).all()
     # histories that end at different times: each horizon starts after its own end
     short = more[~((more["store"] == "s00") & (more["day"] > 76))]
-    plan2 = pd.concat([plan, pd.DataFrame({"store": "s00", "day": [77, 78, 79, 80],
-                                           "promo": 0})])
+    plan2 = pd.concat(
+        [plan, pd.DataFrame({"store": "s00", "day": [77, 78, 79, 80], "promo": 0})]
+    )
     c = back.predict(short, future=plan2)
     assert c[c["store"] == "s00"]["day"].tolist() == list(range(77, 85))
     assert c[c["store"] == "s01"]["day"].tolist() == list(range(81, 89))
@@ -119,14 +152,30 @@ def test_conformal_intervals_reach_nominal_coverage():
     rng = np.random.default_rng(7)
     n, length, h = 120, 60, 4
     paths = 100 + np.cumsum(rng.normal(0, 1, (n, length + h)), axis=1)
-    df = pd.DataFrame({"unique_id": np.repeat(np.arange(n), length),
-                       "ds": np.tile(np.arange(length), n),
-                       "y": paths[:, :length].ravel()})
-    fc = sg.SegmentedForecaster(horizon=h, n_origins=4, step=2, candidates=["naive"],
-                                season_length=1, n_jobs=1, progress=False, compare=False,
-                                intermittent=False)
-    fc.fit(df, mapping=sg.SegmentMapping(pd.DataFrame({"unique_id": np.arange(n),
-                                                       "segment": 0}), "unique_id"))
+    df = pd.DataFrame(
+        {
+            "unique_id": np.repeat(np.arange(n), length),
+            "ds": np.tile(np.arange(length), n),
+            "y": paths[:, :length].ravel(),
+        }
+    )
+    fc = sg.SegmentedForecaster(
+        horizon=h,
+        n_origins=4,
+        step=2,
+        candidates=["naive"],
+        season_length=1,
+        n_jobs=1,
+        progress=False,
+        compare=False,
+        intermittent=False,
+    )
+    fc.fit(
+        df,
+        mapping=sg.SegmentMapping(
+            pd.DataFrame({"unique_id": np.arange(n), "segment": 0}), "unique_id"
+        ),
+    )
     fc.set_champion(0, "naive")
     pred = fc.predict(level=[80, 95])
     assert (pred["interval"] == "conformal").all()

@@ -1,4 +1,5 @@
 """Examples and docstrings run in the tests, so they stay true to the code."""
+
 import doctest
 import importlib
 import pkgutil
@@ -20,12 +21,17 @@ def test_example_runs(path, capsys, tmp_path, monkeypatch):
     assert exc.value.code == 0
 
 
-MODULES = sorted(m.name for m in pkgutil.walk_packages(segmenter.__path__, "segmenter.")
-                 if not m.name.endswith("__main__"))
+MODULES = sorted(
+    m.name
+    for m in pkgutil.walk_packages(segmenter.__path__, "segmenter.")
+    if not m.name.endswith("__main__")
+)
 
 
 @pytest.mark.parametrize("name", MODULES)
 def test_docstrings(name):
     mod = importlib.import_module(name)
-    res = doctest.testmod(mod, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    res = doctest.testmod(
+        mod, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+    )
     assert res.failed == 0

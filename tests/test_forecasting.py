@@ -3,9 +3,20 @@ import pandas as pd
 import pytest
 
 import segmenter as sg
-from segmenter.errors import ConstraintViolationError, DataValidationError, NotFittedError
-from segmenter.forecasting import (LocalForecaster, SeriesGroup, backtest_cutoffs, make_forecaster,
-                                   mase, rmse, smape)
+from segmenter.errors import (
+    ConstraintViolationError,
+    DataValidationError,
+    NotFittedError,
+)
+from segmenter.forecasting import (
+    LocalForecaster,
+    SeriesGroup,
+    backtest_cutoffs,
+    make_forecaster,
+    mase,
+    rmse,
+    smape,
+)
 from segmenter.forecasting.backtest import DataSpec, ForecastData, run_local
 
 
@@ -19,26 +30,38 @@ def seasonal_frame(n=16, length=48, seed=0, groups=2):
             y = 100 + 20 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 2, length)
         else:
             y = 50 + 1.5 * t + rng.normal(0, 2, length)
-        rows.append(pd.DataFrame({"unique_id": f"s{i:02d}", "ds": t + 1, "y": y * (1 + i / 10)}))
+        rows.append(
+            pd.DataFrame({"unique_id": f"s{i:02d}", "ds": t + 1, "y": y * (1 + i / 10)})
+        )
     return pd.concat(rows, ignore_index=True)
 
 
 def mapping_for(df, groups=2):
     ids = pd.unique(df["unique_id"])
-    return sg.SegmentMapping(pd.DataFrame({"unique_id": ids, "segment": [
-        int(s[1:]) % groups for s in ids]}), "unique_id")
+    return sg.SegmentMapping(
+        pd.DataFrame({"unique_id": ids, "segment": [int(s[1:]) % groups for s in ids]}),
+        "unique_id",
+    )
 
 
 # ---------------------------------------------------------------------------- metrics
 def test_metrics_by_hand():
-    assert mase([2.0, 4.0], [3.0, 4.0], [0.0, 1.0, 3.0, 4.0], 1) == pytest.approx(0.5 / (4 / 3))
-    assert mase([1.0], [1.0], [5.0, 5.0, 5.0], 1) != mase([1.0], [1.0], [5.0, 5.0, 5.0], 1)  # NaN
+    assert mase([2.0, 4.0], [3.0, 4.0], [0.0, 1.0, 3.0, 4.0], 1) == pytest.approx(
+        0.5 / (4 / 3)
+    )
+    assert mase([1.0], [1.0], [5.0, 5.0, 5.0], 1) != mase(
+        [1.0], [1.0], [5.0, 5.0, 5.0], 1
+    )  # NaN
     assert smape([0.0, 10.0], [0.0, 30.0]) == pytest.approx((0 + 200 * 20 / 40) / 2)
-    assert rmse([1.0, np.nan, 3.0], [2.0, 0.0, 5.0]) == pytest.approx(np.sqrt((1 + 4) / 2))
+    assert rmse([1.0, np.nan, 3.0], [2.0, 0.0, 5.0]) == pytest.approx(
+        np.sqrt((1 + 4) / 2)
+    )
 
 
 def test_backtest_cutoffs_are_relative_to_each_series_end():
-    cut = backtest_cutoffs(np.array([48, 30, 10]), horizon=6, n_windows=3, step=6, min_train=8)
+    cut = backtest_cutoffs(
+        np.array([48, 30, 10]), horizon=6, n_windows=3, step=6, min_train=8
+    )
     assert cut.tolist() == [[42, 24, -1], [36, 18, -1], [30, 12, -1]]
 
 
@@ -62,15 +85,18 @@ def test_backtest_windows_never_show_future_values():
     # value = position in the series: anything >= the cutoff would be a leak
     values = [np.arange(40, dtype=float), np.arange(25, dtype=float)]
     data = ForecastData(values, np.array([0, 15]), DataSpec(1, (1,)))
-    cut = backtest_cutoffs(np.array([40, 25]), horizon=5, n_windows=3, step=5, min_train=4)
+    cut = backtest_cutoffs(
+        np.array([40, 25]), horizon=5, n_windows=3, step=5, min_train=4
+    )
     spy = Spy()
     res = run_local(data, data.spec, np.arange(2), cut, 5, [spy], None)
     assert len(spy.seen) == 6
     for w in range(3):
-        for seen, c in zip(spy.seen[2 * w:2 * w + 2], cut[w]):
-            assert seen.max() < c and len(seen) == c          # exactly the past, no more
+        for seen, c in zip(spy.seen[2 * w : 2 * w + 2], cut[w]):
+            assert seen.max() < c and len(seen) == c  # exactly the past, no more
     # the errors use the held-out values: forecast = last seen value = c - 1
     from segmenter.forecasting.backtest import errors_of
+
     E = errors_of(res.forecasts["spy"], res.actuals, res.scales)
     assert E["rmse"][0, 0] == pytest.approx(np.sqrt(np.mean(np.arange(1, 6) ** 2)))
 
@@ -79,8 +105,14 @@ def test_backtest_windows_never_show_future_values():
 @pytest.fixture(scope="module")
 def fitted():
     df = seasonal_frame()
-    fc = sg.SegmentedForecaster(horizon=6, n_origins=3, candidates=["ets", "theta", "pooled_gbm"],
-                                season_length=12, n_jobs=1, progress=False)
+    fc = sg.SegmentedForecaster(
+        horizon=6,
+        n_origins=3,
+        candidates=["ets", "theta", "pooled_gbm"],
+        season_length=12,
+        n_jobs=1,
+        progress=False,
+    )
     return df, fc.fit(df, mapping=mapping_for(df))
 
 
@@ -89,7 +121,12 @@ def test_combined_forecasts_cover_every_series_and_step_once(fitted):
     out = fc.predict()
     assert len(out) == 16 * 6 and not out.duplicated(["unique_id", "ds"]).any()
     assert out["unique_id"].tolist() == list(np.repeat(pd.unique(df["unique_id"]), 6))
-    assert out.groupby("unique_id")["ds"].apply(list).map(lambda v: v == list(range(49, 55))).all()
+    assert (
+        out.groupby("unique_id")["ds"]
+        .apply(list)
+        .map(lambda v: v == list(range(49, 55)))
+        .all()
+    )
     assert out["forecast"].notna().all()
     assert set(out["champion"]) <= {"ets", "theta", "pooled_gbm", "seasonal_naive"}
     assert out.groupby("segment")["champion"].nunique().eq(1).all()
@@ -107,8 +144,10 @@ def test_leaderboards_and_comparison(fitted):
     comp = fc.comparison_
     assert set(comp["strategy"]) == {"segmented", "global", "per-series", "random"}
     assert comp["mase"].is_monotonic_increasing and (comp["series_scored"] == 16).all()
-    assert "champions chosen on window(s) 2, the segmentation on window(s) 1" in \
-        fc.comparison_text_
+    assert (
+        "champions chosen on window(s) 2, the segmentation on window(s) 1"
+        in fc.comparison_text_
+    )
     sel = fc.selection_
     assert set(sel["kind"]) == {"user", "global", "random", "per-series"}
     assert sel["chosen"].sum() == 1 and sel.loc[sel["chosen"], "kind"].item() == "user"
@@ -116,7 +155,9 @@ def test_leaderboards_and_comparison(fitted):
     per = fc.comparison_per_series_
     assert len(per) == 16 and per["segmented mase"].notna().all()
     # the seasonal group is forecast much better by anything seasonal than by a trend
-    assert lb[(lb.segment == 0) & (lb.blueprint == "seasonal_naive")]["mase"].iloc[0] < 2
+    assert (
+        lb[(lb.segment == 0) & (lb.blueprint == "seasonal_naive")]["mase"].iloc[0] < 2
+    )
 
 
 class Broken(LocalForecaster):
@@ -128,13 +169,22 @@ class Broken(LocalForecaster):
 
 def test_a_failing_candidate_is_recorded_and_the_baseline_stands_in():
     df = seasonal_frame(n=6)
-    fc = sg.SegmentedForecaster(horizon=4, n_origins=2, candidates=[Broken()], season_length=12,
-                                n_jobs=1, progress=False, compare=False)
+    fc = sg.SegmentedForecaster(
+        horizon=4,
+        n_origins=2,
+        candidates=[Broken()],
+        season_length=12,
+        n_jobs=1,
+        progress=False,
+        compare=False,
+    )
     fc.fit(df, mapping=mapping_for(df))
     lb = fc.leaderboard_
     bad = lb[lb.blueprint == "broken"]
     assert (bad["status"] == "failed").all()
-    assert bad["reason"].str.contains("RuntimeError: broken failed on 3 of 3 series").all()
+    assert (
+        bad["reason"].str.contains("RuntimeError: broken failed on 3 of 3 series").all()
+    )
     assert set(fc.champions_.values()) == {"seasonal_naive"}
     assert fc.predict()["forecast"].notna().all()
 
@@ -144,10 +194,19 @@ def test_short_series_fall_back_per_series_and_all_missing_series_are_kept():
     short = pd.DataFrame({"unique_id": "tiny", "ds": [1, 2], "y": [5.0, 6.0]})
     empty = pd.DataFrame({"unique_id": "void", "ds": [1, 2, 3], "y": [np.nan] * 3})
     df = pd.concat([df, short, empty], ignore_index=True)
-    m = sg.SegmentMapping(pd.DataFrame({"unique_id": pd.unique(df["unique_id"]),
-                                        "segment": 0}), "unique_id")
-    fc = sg.SegmentedForecaster(horizon=3, n_origins=1, candidates=["theta"], season_length=12,
-                                n_jobs=1, progress=False, compare=False).fit(df, mapping=m)
+    m = sg.SegmentMapping(
+        pd.DataFrame({"unique_id": pd.unique(df["unique_id"]), "segment": 0}),
+        "unique_id",
+    )
+    fc = sg.SegmentedForecaster(
+        horizon=3,
+        n_origins=1,
+        candidates=["theta"],
+        season_length=12,
+        n_jobs=1,
+        progress=False,
+        compare=False,
+    ).fit(df, mapping=m)
     out = fc.predict().set_index("unique_id")
     assert len(out.loc["tiny"]) == 3 and len(out.loc["void"]) == 3
     assert out.loc["void", "forecast"].isna().all()
@@ -159,8 +218,15 @@ def test_short_series_fall_back_per_series_and_all_missing_series_are_kept():
 def test_user_segment_column_c7_and_c5():
     df = seasonal_frame(n=6)
     df["seg"] = df["unique_id"].map(lambda s: int(s[1:]) % 2)
-    fc = sg.SegmentedForecaster(horizon=3, n_origins=1, candidates="quick", season_length=12,
-                                n_jobs=1, progress=False, compare=False)
+    fc = sg.SegmentedForecaster(
+        horizon=3,
+        n_origins=1,
+        candidates="quick",
+        season_length=12,
+        n_jobs=1,
+        progress=False,
+        compare=False,
+    )
     fc.fit(df, segment_col="seg")
     assert fc.segment_source_ == "user column" and set(fc.champions_) == {0, 1}
     bad = df.copy()
@@ -179,32 +245,51 @@ def test_new_series_through_the_segmenter_and_save_load(tmp_path):
     ids = pd.unique(df["unique_id"])
     new_ids = set(ids[::6])
     old = df[~df["unique_id"].isin(new_ids)]
-    seg = sg.Segmenter(n_clusters=2, blueprints=["features_kmeans"], progress=False).fit(old)
-    fc = sg.SegmentedForecaster(horizon=4, n_origins=2, candidates=["theta", "pooled_gbm"],
-                                season_length=12, n_jobs=1, progress=False, compare=False)
+    seg = sg.Segmenter(
+        n_clusters=2, blueprints=["features_kmeans"], progress=False
+    ).fit(old)
+    fc = sg.SegmentedForecaster(
+        horizon=4,
+        n_origins=2,
+        candidates=["theta", "pooled_gbm"],
+        season_length=12,
+        n_jobs=1,
+        progress=False,
+        compare=False,
+    )
     fc.fit(old, segmenter=seg)
     new = df[df["unique_id"].isin(new_ids)]
     pred = fc.predict(new)
-    assert sorted(pd.unique(pred["unique_id"])) == sorted(new_ids) and len(pred) == 4 * 4
+    assert (
+        sorted(pd.unique(pred["unique_id"])) == sorted(new_ids) and len(pred) == 4 * 4
+    )
     expected = seg.predict(new).to_frame().set_index("unique_id")["segment"]
     assert (pred.groupby("unique_id")["segment"].first() == expected).all()
     back = sg.load(fc.save(tmp_path / "fc.segmenter"))
     pd.testing.assert_frame_equal(back.predict(), fc.predict())
     pd.testing.assert_frame_equal(back.predict(new), pred)
     with pytest.raises(DataValidationError, match="not in the mapping"):
-        sg.SegmentedForecaster(horizon=2, candidates=["theta"], n_jobs=1, progress=False,
-                               compare=False).fit(old, mapping=seg.mapping_).predict(new)
+        sg.SegmentedForecaster(
+            horizon=2, candidates=["theta"], n_jobs=1, progress=False, compare=False
+        ).fit(old, mapping=seg.mapping_).predict(new)
 
 
 def test_parallel_equals_serial():
     df = seasonal_frame(n=8)
-    kw = dict(horizon=4, n_origins=2, candidates=["theta", "pooled_gbm"], season_length=12,
-              progress=False)
+    kw = dict(
+        horizon=4,
+        n_origins=2,
+        candidates=["theta", "pooled_gbm"],
+        season_length=12,
+        progress=False,
+    )
     a = sg.SegmentedForecaster(n_jobs=1, **kw).fit(df, mapping=mapping_for(df))
     b = sg.SegmentedForecaster(n_jobs=2, **kw).fit(df, mapping=mapping_for(df))
     pd.testing.assert_frame_equal(a.predict(), b.predict())
-    pd.testing.assert_frame_equal(a.comparison_, b.comparison_.assign(
-        backtest_seconds=a.comparison_["backtest_seconds"]))
+    pd.testing.assert_frame_equal(
+        a.comparison_,
+        b.comparison_.assign(backtest_seconds=a.comparison_["backtest_seconds"]),
+    )
 
 
 def test_bad_parameters_and_unfitted():
@@ -219,22 +304,32 @@ def test_bad_parameters_and_unfitted():
 def test_pooled_model_forecasts_series_it_never_saw():
     rng = np.random.default_rng(0)
     t = np.arange(60)
-    vals = [a * (10 + np.sin(2 * np.pi * t / 12)) + rng.normal(0, 0.05, 60) for a in
-            rng.uniform(1, 5, 30)]
+    vals = [
+        a * (10 + np.sin(2 * np.pi * t / 12)) + rng.normal(0, 0.05, 60)
+        for a in rng.uniform(1, 5, 30)
+    ]
     f = make_forecaster("pooled_gbm")
     state = f.fit(SeriesGroup(vals[:20], np.zeros(20, dtype=int), 12))
     new = SeriesGroup(vals[20:], np.zeros(10, dtype=int), 12)
     out, _ = f.predict(state, new, 12)
-    truth = np.array([np.mean(v[-12:]) / 10 * (10 + np.sin(2 * np.pi * np.arange(60, 72) / 12))
-                      for v in vals[20:]])
+    truth = np.array(
+        [
+            np.mean(v[-12:]) / 10 * (10 + np.sin(2 * np.pi * np.arange(60, 72) / 12))
+            for v in vals[20:]
+        ]
+    )
     assert np.mean(np.abs(out - truth) / truth) < 0.05
 
 
 @pytest.mark.slow
 def test_sktime_check_estimator():
     from sktime.utils.estimator_checks import check_estimator
+
     from segmenter.adapters.sktime_bridge import SegmentedSktimeForecaster
-    results = check_estimator(SegmentedSktimeForecaster, raise_exceptions=False, verbose=False)
+
+    results = check_estimator(
+        SegmentedSktimeForecaster, raise_exceptions=False, verbose=False
+    )
     failed = {k: v for k, v in results.items() if v != "PASSED"}
     assert not failed, failed
     assert len(results) > 100
@@ -242,11 +337,19 @@ def test_sktime_check_estimator():
 
 def test_sktime_forecaster_as_a_candidate():
     from sktime.forecasting.naive import NaiveForecaster
+
     from segmenter.adapters.sktime_bridge import SktimeForecaster
+
     df = seasonal_frame(n=4)
-    fc = sg.SegmentedForecaster(horizon=3, n_origins=1, season_length=12, n_jobs=1,
-                                progress=False, compare=False,
-                                candidates=[SktimeForecaster(NaiveForecaster(strategy="drift"))])
+    fc = sg.SegmentedForecaster(
+        horizon=3,
+        n_origins=1,
+        season_length=12,
+        n_jobs=1,
+        progress=False,
+        compare=False,
+        candidates=[SktimeForecaster(NaiveForecaster(strategy="drift"))],
+    )
     fc.fit(df, mapping=mapping_for(df))
     assert "sktime_NaiveForecaster" in set(fc.leaderboard_["blueprint"])
     assert (fc.leaderboard_["status"] == "ok").all()
@@ -254,8 +357,15 @@ def test_sktime_forecaster_as_a_candidate():
 
 def test_user_overrides_a_champion():
     df = seasonal_frame(n=6)
-    fc = sg.SegmentedForecaster(horizon=3, n_origins=1, candidates=["theta"], season_length=12,
-                                n_jobs=1, progress=False, compare=False)
+    fc = sg.SegmentedForecaster(
+        horizon=3,
+        n_origins=1,
+        candidates=["theta"],
+        season_length=12,
+        n_jobs=1,
+        progress=False,
+        compare=False,
+    )
     fc.fit(df, mapping=mapping_for(df))
     before = fc.predict()
     fc.set_champion(1, "seasonal_naive", data=df)
@@ -265,15 +375,24 @@ def test_user_overrides_a_champion():
     assert (after.loc[seg1, "champion"] == "seasonal_naive").all()
     pd.testing.assert_frame_equal(after[~seg1], before[~seg1])
     last = df[df["unique_id"] == "s01"]["y"].to_numpy()
-    assert after[after.unique_id == "s01"]["forecast"].tolist() == pytest.approx(last[-12:-9])
+    assert after[after.unique_id == "s01"]["forecast"].tolist() == pytest.approx(
+        last[-12:-9]
+    )
     with pytest.raises(DataValidationError, match="segment 7 is not one of"):
         fc.set_champion(7, "theta", data=df)
 
 
 def test_series_too_short_for_any_backtest_get_the_baseline():
     df = seasonal_frame(n=4, length=7)
-    fc = sg.SegmentedForecaster(horizon=4, n_origins=2, candidates=["theta"], season_length=12,
-                                n_jobs=1, progress=False, compare=False)
+    fc = sg.SegmentedForecaster(
+        horizon=4,
+        n_origins=2,
+        candidates=["theta"],
+        season_length=12,
+        n_jobs=1,
+        progress=False,
+        compare=False,
+    )
     fc.fit(df, mapping=mapping_for(df))
     assert set(fc.champions_.values()) == {"seasonal_naive"}
     assert fc.leaderboard_["mase"].isna().all()

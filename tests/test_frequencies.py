@@ -1,5 +1,6 @@
 """The panels teams hold: weekly, daily, hourly, short and mostly-zero ones get
 backtested, forecast and a verdict with numbers, or a plain "could not compare"."""
+
 import pytest
 
 import segmenter as sg
@@ -12,8 +13,13 @@ def panel(freq: str, periods: int, n: int = 12, zeros: float = 0.0, seed: int = 
 
 
 def fit(df, horizon, **kw):
-    fc = sg.SegmentedForecaster(horizon=horizon, candidates=kw.pop("candidates", ["ets", "theta"]),
-                                n_jobs=1, progress=False, **kw)
+    fc = sg.SegmentedForecaster(
+        horizon=horizon,
+        candidates=kw.pop("candidates", ["ets", "theta"]),
+        n_jobs=1,
+        progress=False,
+        **kw,
+    )
     return fc.fit(df, segment_col="seg")
 
 
@@ -21,7 +27,9 @@ def check_scored(fc, df, horizon):
     n = df["unique_id"].nunique()
     lb = fc.leaderboard_
     ok = lb[lb["status"] == "ok"]
-    assert (ok["series_scored"] > 0).all(), ok[["segment", "blueprint", "series_scored"]]
+    assert (ok["series_scored"] > 0).all(), ok[
+        ["segment", "blueprint", "series_scored"]
+    ]
     comp = fc.comparison_
     assert comp[fc.metric].notna().all() and (comp["series_scored"] > 0).all()
     assert "nan" not in fc.comparison_text_.lower()
@@ -41,8 +49,11 @@ def test_two_years_of_weekly_sales_are_backtested():
 
 
 def test_three_years_weekly_and_thirty_months_and_mostly_zeros():
-    for df, h in ((panel("W-MON", 156), 8), (panel("MS", 30), 6),
-                  (panel("W-MON", 104, zeros=0.7), 8)):
+    for df, h in (
+        (panel("W-MON", 156), 8),
+        (panel("MS", 30), 6),
+        (panel("W-MON", 104, zeros=0.7), 8),
+    ):
         fc = fit(df, h, candidates=["ets", "theta", "lgbm"])
         check_scored(fc, df, h)
 
@@ -50,8 +61,13 @@ def test_three_years_weekly_and_thirty_months_and_mostly_zeros():
 def test_mostly_zero_panel_goes_to_the_intermittent_methods():
     df = panel("W-MON", 104, zeros=0.7)
     fc = fit(df, 8)
-    assert set(fc.champions_.values()) <= {"croston", "tsb", "adida", "imapa",
-                                           "seasonal_naive"}
+    assert set(fc.champions_.values()) <= {
+        "croston",
+        "tsb",
+        "adida",
+        "imapa",
+        "seasonal_naive",
+    }
 
 
 @pytest.mark.slow
@@ -72,12 +88,27 @@ def test_a_panel_too_short_for_any_backtest_says_so(tmp_path, capsys):
     text = fc.comparison_text_
     assert text.startswith("Could not compare") and "0 of 12 series" in text
     assert "nan" not in text.lower()
-    assert fc.predict()["forecast"].notna().all()              # still forecast, by the baseline
+    assert fc.predict()["forecast"].notna().all()  # still forecast, by the baseline
     assert set(fc.champions_.values()) == {"seasonal_naive"}
     path = tmp_path / "short.csv"
     df.to_csv(path, index=False)
-    code = main(["forecast", str(path), "--segment-col", "seg", "--horizon", "6",
-                 "--candidates", "theta", "--jobs", "1", "-o", str(tmp_path / "o"), "--quiet"])
+    code = main(
+        [
+            "forecast",
+            str(path),
+            "--segment-col",
+            "seg",
+            "--horizon",
+            "6",
+            "--candidates",
+            "theta",
+            "--jobs",
+            "1",
+            "-o",
+            str(tmp_path / "o"),
+            "--quiet",
+        ]
+    )
     out = capsys.readouterr()
     assert code == 4 and "Could not compare" in out.out, (code, out.err[-500:])
 

@@ -1,12 +1,11 @@
 import numpy as np
 import pandas as pd
 import pytest
-
 from sklearn.metrics import adjusted_rand_score
 
 import segmenter as sg
-from segmenter.insights import feature_associations
 from segmenter.errors import DataValidationError
+from segmenter.insights import feature_associations
 
 
 def planted_levels(seed=0, n_per=20, length=40):
@@ -23,11 +22,21 @@ def planted_levels(seed=0, n_per=20, length=40):
             sid = f"s{c}_{i}"
             price = rng.uniform(1, 100)
             region = rng.choice(["north", "south", "east"])
-            rows.append(pd.DataFrame({
-                "unique_id": sid, "ds": np.arange(length),
-                "y": np.full(length, level + rng.uniform(-1, 1)),
-                "price": price, "price_eur": price * 0.92, "region": region,
-                "region_code": {"north": "N", "south": "S", "east": "E"}[region]}))
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "unique_id": sid,
+                        "ds": np.arange(length),
+                        "y": np.full(length, level + rng.uniform(-1, 1)),
+                        "price": price,
+                        "price_eur": price * 0.92,
+                        "region": region,
+                        "region_code": {"north": "N", "south": "S", "east": "E"}[
+                            region
+                        ],
+                    }
+                )
+            )
             truth.append(c)
     return pd.concat(rows, ignore_index=True), np.array(truth)
 
@@ -72,20 +81,32 @@ def test_cluster_insights_sizes_summaries_order_and_names(fitted_levels, tmp_pat
         members = m[m["segment"] == r.segment]
         assert r.representative_distance == members["distance"].min()
     feat = ins.features
-    assert feat["feature"].iloc[0] == "level"               # ordered by impact
+    assert feat["feature"].iloc[0] == "level"  # ordered by impact
     rest = [f for f in dict.fromkeys(feat["feature"]) if ins.impact[f] == 0]
-    assert rest == sorted(rest)                              # then alphabetically
+    assert rest == sorted(rest)  # then alphabetically
     lv = feat[feat["feature"] == "level"].set_index("segment")
     seg_of_short = seg.mapping_.to_frame().set_index("unique_id").loc["s0_0", "segment"]
     assert lv.loc[seg_of_short, "mean"] == pytest.approx(10.0, abs=1.0)
-    assert lv.loc[seg_of_short, "q25"] <= lv.loc[seg_of_short, "median"] <= \
-        lv.loc[seg_of_short, "q75"]
-    assert feat.set_index(["feature", "segment"]).loc[("length", seg_of_short), "mean"] == 40
+    assert (
+        lv.loc[seg_of_short, "q25"]
+        <= lv.loc[seg_of_short, "median"]
+        <= lv.loc[seg_of_short, "q75"]
+    )
+    assert (
+        feat.set_index(["feature", "segment"]).loc[("length", seg_of_short), "mean"]
+        == 40
+    )
     reg = feat[feat["feature"] == "region"]
-    assert (reg["kind"] == "categorical").all() and reg["top_values"].str.contains("%").all()
+    assert (reg["kind"] == "categorical").all() and reg["top_values"].str.contains(
+        "%"
+    ).all()
     paths = ins.to_csv(tmp_path)
-    assert {p.name for p in paths} == {"sizes.csv", "insights.csv", "impact.csv",
-                                       "associations.csv"}
+    assert {p.name for p in paths} == {
+        "sizes.csv",
+        "insights.csv",
+        "impact.csv",
+        "associations.csv",
+    }
     assert len(pd.read_csv(tmp_path / "insights.csv")) == len(feat)
     with pytest.raises(DataValidationError, match="do not exist"):
         ins.rename({7: "x"})
@@ -96,8 +117,8 @@ def test_associations_find_planted_redundant_pairs(fitted_levels):
     ins = seg.insights()
     a = ins.associations
     assert a.loc["price", "price_eur"] == pytest.approx(1.0)
-    assert a.loc["region", "region_code"] == pytest.approx(1.0)          # Cramér's V
-    assert a.loc["price", "region"] < 0.6                                 # unrelated
+    assert a.loc["region", "region_code"] == pytest.approx(1.0)  # Cramér's V
+    assert a.loc["price", "region"] < 0.6  # unrelated
     pairs = {(r.a, r.b) for r in ins.top_pairs(20).itertuples()}
     assert ("price", "price_eur") in pairs and ("region", "region_code") in pairs
     assert list(a.index) == sorted(a.index)
@@ -106,27 +127,39 @@ def test_associations_find_planted_redundant_pairs(fitted_levels):
 def test_associations_limit_and_measures():
     rng = np.random.default_rng(1)
     df = pd.DataFrame({f"f{i:02d}": rng.normal(size=50) for i in range(60)})
-    assert feature_associations(df).shape == (50, 50)                     # default 50
-    assert list(feature_associations(df, max_features=5).index) == \
-        ["f00", "f01", "f02", "f03", "f04"]
+    assert feature_associations(df).shape == (50, 50)  # default 50
+    assert list(feature_associations(df, max_features=5).index) == [
+        "f00",
+        "f01",
+        "f02",
+        "f03",
+        "f04",
+    ]
     x = rng.normal(size=200)
     cat = np.where(x > 0, "hi", "lo")
-    m = feature_associations(pd.DataFrame({"x": x, "c": cat, "noise": rng.normal(size=200)}))
-    assert m.loc["x", "c"] > 0.7 and m.loc["noise", "c"] < 0.3            # correlation ratio
+    m = feature_associations(
+        pd.DataFrame({"x": x, "c": cat, "noise": rng.normal(size=200)})
+    )
+    assert m.loc["x", "c"] > 0.7 and m.loc["noise", "c"] < 0.3  # correlation ratio
 
 
 def test_velocity_and_shape_blueprints_get_impact():
     from conftest import planted_frame
+
     pf, _ = planted_frame(n_per=10, length=40, seed=3)
-    seg = sg.Segmenter(n_clusters=[3], blueprints=["velocity_std"], progress=False).fit(pf)
+    seg = sg.Segmenter(n_clusters=[3], blueprints=["velocity_std"], progress=False).fit(
+        pf
+    )
     imp = seg.insights().impact
     assert imp.index[0] == "velocity_std" and imp.iloc[1:].eq(0).all()
-    seg = sg.Segmenter(n_clusters=[3], blueprints=["dtw_kmeans"], progress=False).fit(pf)
+    seg = sg.Segmenter(n_clusters=[3], blueprints=["dtw_kmeans"], progress=False).fit(
+        pf
+    )
     ins = seg.insights()
     assert ins.impact_method == "surrogate random forest"
     est = seg.model_.estimator
     assert sorted(ins.centers) == list(range(3))
-    np.testing.assert_array_equal(ins.centers[1], est.centers_[1])      # the barycenter
+    np.testing.assert_array_equal(ins.centers[1], est.centers_[1])  # the barycenter
     assert 0 <= ins.surrogate_accuracy <= 1 and ins.impact.iloc[0] == 1.0
 
 
@@ -141,8 +174,13 @@ def test_insights_after_load_need_data(fitted_levels, tmp_path):
 
 def test_identifier_like_categoricals_get_no_association():
     rng = np.random.default_rng(5)
-    df = pd.DataFrame({"name": [f"item{i}" for i in range(40)], "x": rng.normal(size=40),
-                       "kind": rng.choice(["a", "b"], 40)})
+    df = pd.DataFrame(
+        {
+            "name": [f"item{i}" for i in range(40)],
+            "x": rng.normal(size=40),
+            "kind": rng.choice(["a", "b"], 40),
+        }
+    )
     m = feature_associations(df)
     assert m.loc["name", ["x", "kind"]].isna().all() and m.loc["name", "name"] == 1.0
     assert np.isfinite(m.loc["x", "kind"])
@@ -150,9 +188,11 @@ def test_identifier_like_categoricals_get_no_association():
 
 def test_insight_table_uses_the_model_featurizer_parameters():
     from conftest import planted_frame
+
     pf, _ = planted_frame(n_per=10, length=40, seed=3)
-    seg = sg.Segmenter(n_clusters=[3], blueprints=["velocity_mean(window=5)"],
-                       progress=False).fit(pf)
+    seg = sg.Segmenter(
+        n_clusters=[3], blueprints=["velocity_mean(window=5)"], progress=False
+    ).fit(pf)
     ins = seg.insights()
     last5 = pf.groupby("unique_id", sort=False)["y"].apply(lambda s: s.iloc[-5:].mean())
     np.testing.assert_allclose(ins.table["velocity_mean"], last5.to_numpy())

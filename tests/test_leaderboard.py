@@ -25,13 +25,23 @@ class Shift:
         return offset
 
     def score(self, model, fold, offset):
-        demoted = "too big" if self.demote_over is not None and offset > self.demote_over else ""
-        return {"err": abs(model - fold), "weight": 1.0 if fold < 10 else 3.0,
-                "demoted": demoted, "label": f"f{fold}"}
+        demoted = (
+            "too big"
+            if self.demote_over is not None and offset > self.demote_over
+            else ""
+        )
+        return {
+            "err": abs(model - fold),
+            "weight": 1.0 if fold < 10 else 3.0,
+            "demoted": demoted,
+            "label": f"f{fold}",
+        }
 
 
 def test_ranks_by_metric_lower_is_better_and_weights_folds():
-    lb = Leaderboard(folds=[0, 10], metric="err", greater_is_better=False, progress=False)
+    lb = Leaderboard(
+        folds=[0, 10], metric="err", greater_is_better=False, progress=False
+    )
     lb.run([(Shift(), {"offset": o}) for o in (0, 5, 9)])
     df = lb.to_frame()
     # weighted mean of |o-0| (w=1) and |o-10| (w=3)
@@ -39,7 +49,7 @@ def test_ranks_by_metric_lower_is_better_and_weights_folds():
     assert df["offset"].tolist() == [9, 5, 0]
     assert np.allclose(df["err"], [expected[9], expected[5], expected[0]])
     assert df["rank"].tolist() == [1, 2, 3]
-    assert df["label"].tolist() == ["f0; f10"] * 3      # strings: distinct values joined
+    assert df["label"].tolist() == ["f0; f10"] * 3  # strings: distinct values joined
     assert df["steps"].iloc[0] == "offset 9"
     assert lb.best().settings == {"offset": 9}
 
@@ -75,7 +85,10 @@ def test_later_runs_add_rows_and_rerank():
     lb = Leaderboard(folds=[4], metric="err", greater_is_better=False, progress=False)
     lb.run([(cand, {"offset": 0})])
     new = lb.run([(cand, {"offset": o}) for o in (4, 6)])
-    assert [e.row for e in new] == [1, 2] and [e.settings["offset"] for e in new] == [4, 6]
+    assert [e.row for e in new] == [1, 2] and [e.settings["offset"] for e in new] == [
+        4,
+        6,
+    ]
     assert len(lb.entries) == 3 and cand.fits == 3
     assert lb.best().settings["offset"] == 4
     assert lb.to_frame()["offset"].tolist() == [4, 6, 0]

@@ -15,17 +15,29 @@ def frame(ids, segs, **extra):
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet", "json"])
-@pytest.mark.parametrize("ids", [
-    [10, 3, 7, 1],                                  # integers, not sorted
-    ["001", "NA", "a,b", "x y"],                    # strings that look like numbers / NA
-    [np.int32(5), np.int32(2), np.int32(9), np.int32(1)],
-], ids=["int", "str", "int32"])
+@pytest.mark.parametrize(
+    "ids",
+    [
+        [10, 3, 7, 1],  # integers, not sorted
+        ["001", "NA", "a,b", "x y"],  # strings that look like numbers / NA
+        [np.int32(5), np.int32(2), np.int32(9), np.int32(1)],
+    ],
+    ids=["int", "str", "int32"],
+)
 def test_round_trip_preserves_ids_dtypes_flags_metadata(tmp_path, fmt, ids):
-    df = frame(pd.array(ids) if not isinstance(ids[0], np.integer) else np.array(ids),
-               [0, 1, 0, 2], distance=[0.5, np.nan, 1.0, 2.0],
-               short_history=[False, True, False, False], no_values=[False, False, False, True],
-               assigned_by=["fit", "fit", "predict", "fit"])
-    meta = {"blueprint": "dtw_kmeans", "score": 0.25, "constraints": {"max_segments": 100}}
+    df = frame(
+        pd.array(ids) if not isinstance(ids[0], np.integer) else np.array(ids),
+        [0, 1, 0, 2],
+        distance=[0.5, np.nan, 1.0, 2.0],
+        short_history=[False, True, False, False],
+        no_values=[False, False, False, True],
+        assigned_by=["fit", "fit", "predict", "fit"],
+    )
+    meta = {
+        "blueprint": "dtw_kmeans",
+        "score": 0.25,
+        "constraints": {"max_segments": 100},
+    }
     m = SegmentMapping(df, "store", metadata=meta)
     path = m.write(tmp_path / f"m.{fmt}")
     back = read_mapping(path)
@@ -34,7 +46,9 @@ def test_round_trip_preserves_ids_dtypes_flags_metadata(tmp_path, fmt, ids):
 
 
 def test_composite_ids_and_lookup(tmp_path):
-    df = pd.DataFrame({"region": ["N", "N", "S"], "item": [1, 2, 1], "segment": [1, 0, 1]})
+    df = pd.DataFrame(
+        {"region": ["N", "N", "S"], "item": [1, 2, 1], "segment": [1, 0, 1]}
+    )
     m = SegmentMapping(df, ["region", "item"])
     assert m.segments_of([("S", 1), ("N", 2)]).tolist() == [1, 0]
     assert m.ids() == [("N", 1), ("N", 2), ("S", 1)]
@@ -52,8 +66,13 @@ def test_each_series_once_c7():
 
 
 def test_from_long_frame_checks_c7_and_keeps_one_row_per_series():
-    long = pd.DataFrame({"store": ["a", "a", "b", "b", "c"], "ds": [1, 2, 1, 2, 1],
-                         "seg": ["x", "x", "y", "y", "x"]})
+    long = pd.DataFrame(
+        {
+            "store": ["a", "a", "b", "b", "c"],
+            "ds": [1, 2, 1, 2, 1],
+            "seg": ["x", "x", "y", "y", "x"],
+        }
+    )
     m = SegmentMapping.from_frame(long, "store", "seg")
     assert m.to_frame()["store"].tolist() == ["a", "b", "c"]
     assert m.to_frame()["assigned_by"].unique().tolist() == ["user"]
@@ -92,7 +111,7 @@ def test_atomic_write_keeps_the_old_file_when_a_write_fails(tmp_path):
             fh.write("new partial")
             raise RuntimeError("crash mid-write")
     assert p.read_text() == "old complete content"
-    assert [f.name for f in tmp_path.iterdir()] == ["out.txt"]   # no temp file left
+    assert [f.name for f in tmp_path.iterdir()] == ["out.txt"]  # no temp file left
 
 
 def test_top_level_names_round_trip_every_format(tmp_path):
@@ -106,13 +125,16 @@ def test_top_level_names_round_trip_every_format(tmp_path):
 
 def test_csv_round_trip_is_exact_for_real_distances(tmp_path):
     rng = np.random.default_rng(0)
-    m = SegmentMapping(frame(list("abcdef"), [0, 1, 0, 1, 2, 2],
-                             distance=rng.random(6) * np.pi), "store")
+    m = SegmentMapping(
+        frame(list("abcdef"), [0, 1, 0, 1, 2, 2], distance=rng.random(6) * np.pi),
+        "store",
+    )
     assert read_mapping(m.write(tmp_path / "m.csv")) == m
 
 
 def test_written_files_get_normal_permissions(tmp_path):
     import os
+
     umask = os.umask(0o022)
     try:
         with atomic_write(tmp_path / "f.txt", "w") as fh:

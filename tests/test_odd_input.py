@@ -1,6 +1,7 @@
 """No silent guess, no raw exception: each class of odd input gets a typed error that
 names what is wrong (through the API and the command line, exit code 3, never
 "unexpected"), or a correct result."""
+
 import contextlib
 import gzip
 import io
@@ -9,6 +10,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import make_long
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -17,8 +19,6 @@ from segmenter import persistence
 from segmenter.base import level_label
 from segmenter.cli import main
 from segmenter.errors import DataValidationError, SegmenterError
-
-from conftest import make_long
 
 
 def run_cli(argv) -> tuple[int, str]:
@@ -42,7 +42,7 @@ def monthly_text(fmt: str, start="2020-01-01", n_series=3, length=24) -> pd.Data
 
 # ------------------------------------------------------------------------- dates
 def test_day_first_dates_that_also_read_month_first_are_refused_with_examples():
-    df = monthly_text("%d/%m/%Y")                     # 01/02/2020 ... every day is 01
+    df = monthly_text("%d/%m/%Y")  # 01/02/2020 ... every day is 01
     with pytest.raises(DataValidationError) as exc:
         sg.read_panel(df)
     assert exc.value.kinds() == ["ambiguous_dates"]
@@ -56,29 +56,47 @@ def test_day_first_dates_that_also_read_month_first_are_refused_with_examples():
 
 def test_a_column_is_read_with_one_format_never_value_by_value():
     # 02/01/2020 alone could be 1 February; 13/01/2020 says the column is day-first
-    df = pd.DataFrame({"unique_id": "a", "ds": ["13/01/2020", "14/01/2020", "02/01/2020",
-                                                 "03/01/2020"], "y": [1.0, 2, 3, 4]})
+    df = pd.DataFrame(
+        {
+            "unique_id": "a",
+            "ds": ["13/01/2020", "14/01/2020", "02/01/2020", "03/01/2020"],
+            "y": [1.0, 2, 3, 4],
+        }
+    )
     panel = sg.read_panel(df)
-    assert panel.freq == "D" and panel.span == 13 and str(panel.summary()["first time"]) \
-        .startswith("2020-01-02")
+    assert (
+        panel.freq == "D"
+        and panel.span == 13
+        and str(panel.summary()["first time"]).startswith("2020-01-02")
+    )
 
 
 def test_text_that_no_single_format_reads_is_named_by_row():
-    df = pd.DataFrame({"unique_id": "a", "ds": ["2020-01-01", "2020-02-01", "March 2020"],
-                       "y": [1.0, 2, 3]})
+    df = pd.DataFrame(
+        {
+            "unique_id": "a",
+            "ds": ["2020-01-01", "2020-02-01", "March 2020"],
+            "y": [1.0, 2, 3],
+        }
+    )
     with pytest.raises(DataValidationError) as exc:
         sg.read_panel(df)
     assert exc.value.kinds()[0] == "unparseable_times"
     assert exc.value.problems[0].rows == [2] and "one format" in str(exc.value)
 
 
-@pytest.mark.parametrize("times", [
-    list(range(1, 25)),                                             # integer steps
-    list(pd.date_range("2020-01-01", periods=24, freq="MS")),       # datetimes
-    list(pd.date_range("2020-01-01", periods=24, freq="MS").strftime("%Y-%m-%d")),  # ISO
-    list(pd.period_range("2020-01", periods=24, freq="M")),         # periods
-    list(1_577_836_800 + 86400 * np.arange(24)),                    # epoch seconds
-])
+@pytest.mark.parametrize(
+    "times",
+    [
+        list(range(1, 25)),  # integer steps
+        list(pd.date_range("2020-01-01", periods=24, freq="MS")),  # datetimes
+        list(
+            pd.date_range("2020-01-01", periods=24, freq="MS").strftime("%Y-%m-%d")
+        ),  # ISO
+        list(pd.period_range("2020-01", periods=24, freq="M")),  # periods
+        list(1_577_836_800 + 86400 * np.arange(24)),  # epoch seconds
+    ],
+)
 def test_usual_time_columns_keep_working(times):
     df = pd.DataFrame({"unique_id": "a", "ds": times, "y": np.arange(24.0)})
     if isinstance(times[0], pd.Period):
@@ -101,10 +119,11 @@ def test_ambiguous_dates_through_the_command_line(tmp_path):
 # ------------------------------------------------------------------------- ids
 def near_duplicate_frame() -> pd.DataFrame:
     df = make_long(4, 24)
-    df.loc[df["unique_id"] == "s001", "unique_id"] = "s000 "     # trailing space
-    df.loc[df["unique_id"] == "s003", "unique_id"] = "S002"      # case only
+    df.loc[df["unique_id"] == "s001", "unique_id"] = "s000 "  # trailing space
+    df.loc[df["unique_id"] == "s003", "unique_id"] = "S002"  # case only
     df["ds"] = df.groupby("unique_id").cumcount() + np.where(
-        df["unique_id"].isin(["s000 ", "S002"]), 100, 0)         # merged: one longer series
+        df["unique_id"].isin(["s000 ", "S002"]), 100, 0
+    )  # merged: one longer series
     return df
 
 
@@ -129,7 +148,9 @@ def test_near_duplicate_ids_through_the_command_line(tmp_path):
     code, err = run_cli(["check", str(path), "--k", "2"])
     assert code == 3 and "spaces or case" in err and "--near-duplicate-ids" in err
     assert "'s000 '" in err and "error: unexpected" not in err
-    code, err = run_cli(["check", str(path), "--k", "2", "--near-duplicate-ids", "keep"])
+    code, err = run_cli(
+        ["check", str(path), "--k", "2", "--near-duplicate-ids", "keep"]
+    )
     assert code in (0, 2), err
 
 
@@ -140,8 +161,9 @@ def _write_case(tmp_path, case: str):
     if case == "empty":
         p.write_bytes(b"")
     elif case == "latin-1":
-        good.assign(unique_id=good["unique_id"] + "é").to_csv(p, index=False,
-                                                               encoding="latin-1")
+        good.assign(unique_id=good["unique_id"] + "é").to_csv(
+            p, index=False, encoding="latin-1"
+        )
     elif case == "parquet bytes":
         good.to_parquet(p)
     elif case == "gzip bytes":
@@ -156,9 +178,15 @@ def _write_case(tmp_path, case: str):
     return p
 
 
-FILE_CASES = {"empty": "empty_file", "latin-1": "undecodable", "parquet bytes": "wrong_format",
-              "gzip bytes": "wrong_format", "folder": "folder_without_parquet",
-              "text.parquet": "wrong_format", "no header": "empty_file"}
+FILE_CASES = {
+    "empty": "empty_file",
+    "latin-1": "undecodable",
+    "parquet bytes": "wrong_format",
+    "gzip bytes": "wrong_format",
+    "folder": "folder_without_parquet",
+    "text.parquet": "wrong_format",
+    "no header": "empty_file",
+}
 
 
 @pytest.mark.parametrize("case", list(FILE_CASES))
@@ -173,7 +201,9 @@ def test_files_that_cannot_be_read_are_typed_problems_naming_the_file(tmp_path, 
 
 def test_the_encoding_can_be_given(tmp_path):
     path = _write_case(tmp_path, "latin-1")
-    assert "--encoding" in str(pytest.raises(DataValidationError, sg.read_panel, path).value)
+    assert "--encoding" in str(
+        pytest.raises(DataValidationError, sg.read_panel, path).value
+    )
     assert sg.read_panel(path, encoding="latin-1").id_labels()[0] == "s000é"
     code, err = run_cli(["check", str(path), "--k", "2", "--encoding", "latin-1"])
     assert code in (0, 2), err
@@ -192,13 +222,20 @@ def test_enormous_values_are_refused_naming_series_rows_and_column():
 @pytest.fixture(scope="module")
 def small_forecaster():
     df = make_long(8, 36, int_time=True)
-    df.loc[df["unique_id"] == "s000", "y"] = 5.0           # a constant series
+    df.loc[df["unique_id"] == "s000", "y"] = 5.0  # a constant series
     ids = sorted(df["unique_id"].unique())
-    mapping = sg.SegmentMapping(pd.DataFrame({"unique_id": ids, "segment": [0, 1] * 4}),
-                                ["unique_id"])
-    fc = sg.SegmentedForecaster(horizon=3, candidates=["naive", "seasonal_naive"],
-                                season_length=4, forecast_driven=False, ensembles=(),
-                                progress=False, n_jobs=1)
+    mapping = sg.SegmentMapping(
+        pd.DataFrame({"unique_id": ids, "segment": [0, 1] * 4}), ["unique_id"]
+    )
+    fc = sg.SegmentedForecaster(
+        horizon=3,
+        candidates=["naive", "seasonal_naive"],
+        season_length=4,
+        forecast_driven=False,
+        ensembles=(),
+        progress=False,
+        n_jobs=1,
+    )
     return df, fc.fit(df, mapping=mapping)
 
 
@@ -227,8 +264,15 @@ def test_levels_are_named_as_written(small_forecaster):
     assert (out["hi-97.5"] >= out["hi-80"] - 1e-9).all()
 
 
-@pytest.mark.parametrize("params", [{"horizon": True}, {"horizon": 2, "n_origins": True},
-                                    {"horizon": 2, "n_random": False}, {"horizon": 2.5}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"horizon": True},
+        {"horizon": 2, "n_origins": True},
+        {"horizon": 2, "n_random": False},
+        {"horizon": 2.5},
+    ],
+)
 def test_booleans_and_non_integers_are_refused_where_an_integer_is_due(params):
     with pytest.raises(DataValidationError) as exc:
         sg.SegmentedForecaster(**params).fit(make_long(4, 24), mapping=None)
@@ -236,20 +280,37 @@ def test_booleans_and_non_integers_are_refused_where_an_integer_is_due(params):
 
 
 def test_a_horizon_past_the_calendar_is_refused():
-    df = make_long(3, 24, freq="YS")                     # ends in 2043
-    seg = sg.SegmentMapping(pd.DataFrame({"unique_id": ["s000", "s001", "s002"],
-                                          "segment": [0, 0, 1]}), ["unique_id"])
-    assert kinds(lambda: sg.SegmentedForecaster(horizon=400, progress=False)
-                 .fit(df, mapping=seg)) == ["horizon_past_calendar"]
+    df = make_long(3, 24, freq="YS")  # ends in 2043
+    seg = sg.SegmentMapping(
+        pd.DataFrame({"unique_id": ["s000", "s001", "s002"], "segment": [0, 0, 1]}),
+        ["unique_id"],
+    )
+    assert kinds(
+        lambda: sg.SegmentedForecaster(horizon=400, progress=False).fit(df, mapping=seg)
+    ) == ["horizon_past_calendar"]
 
 
 def test_bad_parameters_through_the_command_line(tmp_path):
     path = tmp_path / "d.csv"
     df = make_long(6, 30)
     df.assign(seg=df["unique_id"].str[-1].astype(int) % 2).to_csv(path, index=False)
-    code, err = run_cli(["forecast", str(path), "--segment-col", "seg", "--horizon", "3",
-                         "--level", "150", "--candidates", "naive", "-o",
-                         str(tmp_path / "out"), "--quiet"])
+    code, err = run_cli(
+        [
+            "forecast",
+            str(path),
+            "--segment-col",
+            "seg",
+            "--horizon",
+            "3",
+            "--level",
+            "150",
+            "--candidates",
+            "naive",
+            "-o",
+            str(tmp_path / "out"),
+            "--quiet",
+        ]
+    )
     assert code == 3 and "level" in err and "error: unexpected" not in err
 
 
@@ -261,30 +322,48 @@ def promo_fit():
     for i in range(6):
         promo = (rng.random(64) < 0.2).astype(float)
         y = 20 + 8 * promo + rng.normal(0, 1, 64)
-        rows.append(pd.DataFrame({"unique_id": f"p{i}", "ds": np.arange(64), "y": y,
-                                  "promo": promo}))
+        rows.append(
+            pd.DataFrame(
+                {"unique_id": f"p{i}", "ds": np.arange(64), "y": y, "promo": promo}
+            )
+        )
     df = pd.concat(rows, ignore_index=True)
     hist, future = df[df["ds"] < 60], df[df["ds"] >= 60]
-    mapping = sg.SegmentMapping(pd.DataFrame({"unique_id": [f"p{i}" for i in range(6)],
-                                              "segment": [0, 0, 0, 1, 1, 1]}), ["unique_id"])
-    fc = sg.SegmentedForecaster(horizon=4, candidates=["naive", "lgbm"], progress=False,
-                                forecast_driven=False, ensembles=(), n_jobs=1)
+    mapping = sg.SegmentMapping(
+        pd.DataFrame(
+            {"unique_id": [f"p{i}" for i in range(6)], "segment": [0, 0, 0, 1, 1, 1]}
+        ),
+        ["unique_id"],
+    )
+    fc = sg.SegmentedForecaster(
+        horizon=4,
+        candidates=["naive", "lgbm"],
+        progress=False,
+        forecast_driven=False,
+        ensembles=(),
+        n_jobs=1,
+    )
     fc.fit(hist, mapping=mapping, future_cols=["promo"])
     return hist, future[["unique_id", "ds", "promo"]], fc
 
 
-def test_a_model_with_future_covariates_refuses_predict_without_them(promo_fit, tmp_path):
+def test_a_model_with_future_covariates_refuses_predict_without_them(
+    promo_fit, tmp_path
+):
     hist, future, fc = promo_fit
-    assert kinds(lambda: fc.predict()) == ["no_future"]          # in memory
+    assert kinds(lambda: fc.predict()) == ["no_future"]  # in memory
     back = sg.load(fc.save(tmp_path / "f.segmenter"))
-    assert kinds(lambda: back.predict(hist)) == ["no_future"]    # as after loading
+    assert kinds(lambda: back.predict(hist)) == ["no_future"]  # as after loading
     out = fc.predict(future=future)
     assert len(out) == 24 and not out["fallback"].any()
 
 
-@pytest.mark.parametrize("bad,kind", [(np.nan, "future_missing"), (np.inf, "future_infinite")])
-def test_missing_or_infinite_future_values_are_refused_naming_ids_and_steps(promo_fit, bad,
-                                                                             kind):
+@pytest.mark.parametrize(
+    "bad,kind", [(np.nan, "future_missing"), (np.inf, "future_infinite")]
+)
+def test_missing_or_infinite_future_values_are_refused_naming_ids_and_steps(
+    promo_fit, bad, kind
+):
     hist, future, fc = promo_fit
     plan = future.copy()
     plan.loc[(plan["unique_id"] == "p2") & (plan["ds"] == 62), "promo"] = bad
@@ -298,8 +377,9 @@ def test_missing_or_infinite_future_values_are_refused_naming_ids_and_steps(prom
 @pytest.fixture(scope="module")
 def small_model(tmp_path_factory):
     df = make_long(24, 40, int_time=True)
-    seg = sg.Segmenter(n_clusters=2, blueprints=["velocity_std"], min_validation=4,
-                       progress=False).fit(df)
+    seg = sg.Segmenter(
+        n_clusters=2, blueprints=["velocity_std"], min_validation=4, progress=False
+    ).fit(df)
     path = seg.save(tmp_path_factory.mktemp("m") / "seg.segmenter")
     return df, seg, path.read_bytes()
 
@@ -330,7 +410,7 @@ def test_every_bit_flip_in_a_model_file_is_refused_or_harmless(small_model):
 def test_a_damaged_model_file_through_the_command_line(small_model, tmp_path):
     df, _, raw = small_model
     path = tmp_path / "bad.segmenter"
-    path.write_bytes(raw[:-10])                                  # truncated
+    path.write_bytes(raw[:-10])  # truncated
     data = tmp_path / "d.csv"
     df.to_csv(data, index=False)
     code, err = run_cli(["assign", str(path), str(data)])
@@ -347,13 +427,18 @@ def file_bytes(draw):
     text = GOOD.to_csv(index=False)
     enc = draw(st.sampled_from(["utf-8", "latin-1", "utf-16", "cp1252"]))
     ids = draw(st.sampled_from(["", "é", "日"])) if enc != "latin-1" else "é"
-    data = GOOD.assign(unique_id=GOOD["unique_id"] + ids).to_csv(index=False) \
-        if ids else text
+    data = (
+        GOOD.assign(unique_id=GOOD["unique_id"] + ids).to_csv(index=False)
+        if ids
+        else text
+    )
     try:
         raw = data.encode(enc)
     except UnicodeError:
         raw = text.encode(enc)
-    how = draw(st.sampled_from(["plain", "gzip", "parquet", "truncate", "garbage", "empty"]))
+    how = draw(
+        st.sampled_from(["plain", "gzip", "parquet", "truncate", "garbage", "empty"])
+    )
     if how == "gzip":
         raw = gzip.compress(raw)
     elif how == "parquet":
@@ -361,17 +446,23 @@ def file_bytes(draw):
         GOOD.to_parquet(b)
         raw = b.getvalue()
     if draw(st.booleans()) or how == "truncate":
-        raw = raw[:draw(st.integers(0, len(raw)))]
+        raw = raw[: draw(st.integers(0, len(raw)))]
     if how == "garbage":
         raw = draw(st.binary(min_size=1, max_size=200))
     if how == "empty":
         raw = b""
-    name = draw(st.sampled_from(["d.csv", "d.csv.gz", "d.parquet", "d.tsv", "d.txt", "d"]))
+    name = draw(
+        st.sampled_from(["d.csv", "d.csv.gz", "d.parquet", "d.tsv", "d.txt", "d"])
+    )
     return raw, name
 
 
-@settings(max_examples=80, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=80,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(file_bytes())
 def test_fuzzed_file_bytes_read_or_raise_a_typed_error(tmp_path_factory, case):
     raw, name = case
@@ -387,12 +478,30 @@ def test_fuzzed_file_bytes_read_or_raise_a_typed_error(tmp_path_factory, case):
     assert panel.n_series >= 1 and panel.n_input_rows >= 1
 
 
-@settings(max_examples=60, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-@given(level=st.one_of(st.none(), st.integers(-5, 120), st.floats(allow_nan=True),
-                       st.booleans(), st.text(max_size=3),
-                       st.lists(st.one_of(st.integers(-5, 120), st.floats(allow_nan=True),
-                                          st.booleans(), st.text(max_size=2)), max_size=3)))
+@settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    level=st.one_of(
+        st.none(),
+        st.integers(-5, 120),
+        st.floats(allow_nan=True),
+        st.booleans(),
+        st.text(max_size=3),
+        st.lists(
+            st.one_of(
+                st.integers(-5, 120),
+                st.floats(allow_nan=True),
+                st.booleans(),
+                st.text(max_size=2),
+            ),
+            max_size=3,
+        ),
+    )
+)
 def test_fuzzed_levels_give_a_typed_error_or_their_columns(small_forecaster, level):
     _, fc = small_forecaster
     try:
@@ -404,8 +513,12 @@ def test_fuzzed_levels_give_a_typed_error_or_their_columns(small_forecaster, lev
         assert out[f"lo-{level_label(lv)}"].notna().all()
 
 
-@settings(max_examples=40, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(st.lists(st.integers(0, 10**9), min_size=1, max_size=8))
 def test_fuzzed_bit_flips_in_a_model_file(small_model, positions):
     df, seg, raw = small_model
@@ -416,4 +529,6 @@ def test_fuzzed_bit_flips_in_a_model_file(small_model, positions):
         obj = persistence.loads(bytes(buf))
     except SegmenterError:
         return
-    pd.testing.assert_frame_equal(obj.predict(df).to_frame(), seg.predict(df).to_frame())
+    pd.testing.assert_frame_equal(
+        obj.predict(df).to_frame(), seg.predict(df).to_frame()
+    )

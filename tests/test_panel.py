@@ -1,20 +1,24 @@
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings, HealthCheck
+from conftest import make_long
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import segmenter as sg
 from segmenter.errors import DataValidationError, SegmenterError
 
-from conftest import make_long
-
 
 def test_contiguous_layout_and_first_seen_order():
-    df = pd.DataFrame({"unique_id": ["z", "z", "a", "a", "a"], "ds": [2, 1, 1, 2, 3],
-                       "y": [2.0, 1.0, 5.0, 6.0, 7.0]})
+    df = pd.DataFrame(
+        {
+            "unique_id": ["z", "z", "a", "a", "a"],
+            "ds": [2, 1, 1, 2, 3],
+            "y": [2.0, 1.0, 5.0, 6.0, 7.0],
+        }
+    )
     p = sg.Panel.from_frame(df)
-    assert p.id_labels() == ["z", "a"]          # first-seen order, not sorted
+    assert p.id_labels() == ["z", "a"]  # first-seen order, not sorted
     assert p.offsets.tolist() == [0, 2, 5]
     assert p.values.flags["C_CONTIGUOUS"]
     np.testing.assert_array_equal(p.series(0), [1.0, 2.0])  # sorted by time
@@ -29,14 +33,28 @@ def test_does_not_mutate_input():
 
 
 def test_gaps_kept_as_missing_steps_and_counted():
-    df = pd.DataFrame({"unique_id": ["a"] * 3 + ["b"] * 3,
-                       "ds": pd.to_datetime(["2020-01-01", "2020-02-01", "2020-05-01",
-                                             "2020-01-01", "2020-02-01", "2020-03-01"]),
-                       "y": [1.0, 2, 5, 1, 2, 3]})
+    df = pd.DataFrame(
+        {
+            "unique_id": ["a"] * 3 + ["b"] * 3,
+            "ds": pd.to_datetime(
+                [
+                    "2020-01-01",
+                    "2020-02-01",
+                    "2020-05-01",
+                    "2020-01-01",
+                    "2020-02-01",
+                    "2020-03-01",
+                ]
+            ),
+            "y": [1.0, 2, 5, 1, 2, 3],
+        }
+    )
     p = sg.Panel.from_frame(df)
     assert p.freq == "MS"
     assert p.n_gap_steps == 2
-    np.testing.assert_array_equal(np.isnan(p.series(0)), [False, False, True, True, False])
+    np.testing.assert_array_equal(
+        np.isnan(p.series(0)), [False, False, True, True, False]
+    )
     assert p.observed.sum() == 6
     filled = sg.Panel.from_frame(df, missing="interpolate")
     np.testing.assert_allclose(filled.series(0), [1, 2, 3, 4, 5])
@@ -53,8 +71,14 @@ def test_all_missing_series_reported_not_dropped():
 
 
 def test_composite_ids_returned_as_given():
-    df = pd.DataFrame({"store": [1, 1, 2, 2], "item": ["x", "x", "x", "x"], "t": [0, 1, 0, 1],
-                       "v": [1.0, 2, 3, 4]})
+    df = pd.DataFrame(
+        {
+            "store": [1, 1, 2, 2],
+            "item": ["x", "x", "x", "x"],
+            "t": [0, 1, 0, 1],
+            "v": [1.0, 2, 3, 4],
+        }
+    )
     p = sg.Panel.from_frame(df, id_col=["store", "item"], time_col="t", target_col="v")
     assert p.id_labels() == [(1, "x"), (2, "x")]
     assert p.ids.dtypes["store"] == df.dtypes["store"]
@@ -66,8 +90,13 @@ def test_integer_step_inferred_and_period_times():
     df = pd.DataFrame({"unique_id": ["a"] * 3, "ds": [10, 20, 40], "y": [1.0, 2, 4]})
     p = sg.Panel.from_frame(df)
     assert p.freq == 10 and p.lengths.tolist() == [4]
-    per = pd.DataFrame({"unique_id": ["a"] * 3, "ds": pd.period_range("2000Q1", periods=3, freq="Q"),
-                        "y": [1.0, 2, 3]})
+    per = pd.DataFrame(
+        {
+            "unique_id": ["a"] * 3,
+            "ds": pd.period_range("2000Q1", periods=3, freq="Q"),
+            "y": [1.0, 2, 3],
+        }
+    )
     pp = sg.Panel.from_frame(per)
     assert pp.time_kind == "period"
     assert list(pp.to_frame()["ds"]) == list(per["ds"])
@@ -114,18 +143,28 @@ def test_empty_frame():
 
 
 def test_every_problem_collected_with_ids_and_rows():
-    df = pd.DataFrame({
-        "unique_id": [None, "a", "a", "b", "b", "c", "c"],
-        "ds": [1, 1, 1, 2, 3, 1, 2],
-        "y": ["1", 2, 3, np.inf, "foo", 4, 5],
-        "region": ["n", "n", "n", "s", "s", "e", "w"],
-    })
+    df = pd.DataFrame(
+        {
+            "unique_id": [None, "a", "a", "b", "b", "c", "c"],
+            "ds": [1, 1, 1, 2, 3, 1, 2],
+            "y": ["1", 2, 3, np.inf, "foo", 4, 5],
+            "region": ["n", "n", "n", "s", "s", "e", "w"],
+        }
+    )
     with pytest.raises(DataValidationError) as exc:
         sg.Panel.from_frame(df, static_cols=["region"])
     kinds = exc.value.kinds()
-    assert {"null_ids", "duplicate_rows", "non_numeric", "infinite", "static_conflict"} <= set(kinds)
+    assert {
+        "null_ids",
+        "duplicate_rows",
+        "non_numeric",
+        "infinite",
+        "static_conflict",
+    } <= set(kinds)
     assert _problem(exc, "null_ids").rows == [0]
-    assert _problem(exc, "duplicate_rows").ids == ["a"] and _problem(exc, "duplicate_rows").rows == [1, 2]
+    assert _problem(exc, "duplicate_rows").ids == ["a"] and _problem(
+        exc, "duplicate_rows"
+    ).rows == [1, 2]
     assert _problem(exc, "non_numeric").ids == ["b"] and "'b'" in str(exc.value)
     assert _problem(exc, "infinite").rows == [3]
     assert _problem(exc, "static_conflict").ids == ["c"]
@@ -142,16 +181,28 @@ def test_unparseable_times_named():
 
 
 def test_mixed_timezones():
-    df = pd.DataFrame({"unique_id": ["a", "a", "b"], "y": [1.0, 2, 3],
-                       "ds": ["2020-01-01T00:00+01:00", "2020-01-02T00:00+05:00", "2020-01-01"]})
+    df = pd.DataFrame(
+        {
+            "unique_id": ["a", "a", "b"],
+            "y": [1.0, 2, 3],
+            "ds": ["2020-01-01T00:00+01:00", "2020-01-02T00:00+05:00", "2020-01-01"],
+        }
+    )
     with pytest.raises(DataValidationError) as exc:
         sg.Panel.from_frame(df)
     _problem(exc, "mixed_timezones")
 
 
 def test_off_grid_times_named():
-    df = pd.DataFrame({"unique_id": ["a"] * 4 + ["b"] * 4, "y": np.arange(8.0),
-                       "ds": pd.to_datetime(["2020-01-01", "2020-01-02", "2020-01-03", "2020-01-04"] * 2)})
+    df = pd.DataFrame(
+        {
+            "unique_id": ["a"] * 4 + ["b"] * 4,
+            "y": np.arange(8.0),
+            "ds": pd.to_datetime(
+                ["2020-01-01", "2020-01-02", "2020-01-03", "2020-01-04"] * 2
+            ),
+        }
+    )
     df.loc[6, "ds"] = pd.Timestamp("2020-01-03 12:00")
     with pytest.raises(DataValidationError) as exc:
         sg.Panel.from_frame(df, freq="D")
@@ -213,8 +264,14 @@ def test_round_trip_loses_nothing(df):
     assert len(out) == len(df)
     assert p.n_series == df["unique_id"].nunique()
     assert p.id_labels() == list(pd.unique(df["unique_id"]))
-    expected = (df.assign(_o=pd.Categorical(df["unique_id"], categories=pd.unique(df["unique_id"])))
-                .sort_values(["_o", "ds"], kind="stable").drop(columns="_o").reset_index(drop=True))
+    expected = (
+        df.assign(
+            _o=pd.Categorical(df["unique_id"], categories=pd.unique(df["unique_id"]))
+        )
+        .sort_values(["_o", "ds"], kind="stable")
+        .drop(columns="_o")
+        .reset_index(drop=True)
+    )
     pd.testing.assert_frame_equal(out, expected, check_dtype=True)
 
 
@@ -227,16 +284,24 @@ def test_duplicated_column_names_are_named_not_a_type_error():
     assert exc.value.kinds() == ["duplicate_columns"] and "['y']" in str(exc.value)
 
 
-@pytest.mark.parametrize("loader,subset,n,h", [("load_m1", "monthly", 617, 18),
-                                               ("load_m1", "quarterly", 203, 8),
-                                               ("load_m3", "monthly", 1428, 18)])
+@pytest.mark.parametrize(
+    "loader,subset,n,h",
+    [
+        ("load_m1", "monthly", 617, 18),
+        ("load_m1", "quarterly", 203, 8),
+        ("load_m3", "monthly", 1428, 18),
+    ],
+)
 def test_m_competition_loaders_give_the_official_split(loader, subset, n, h):
     from segmenter import datasets
+
     load = getattr(datasets, loader)
     train, test = load(subset, "train"), load(subset, "test")
     full = load(subset, "full")
     assert train["unique_id"].nunique() == test["unique_id"].nunique() == n
-    assert (test.groupby("unique_id").size() == h).all() and (test["horizon"] == h).all()
+    assert (test.groupby("unique_id").size() == h).all() and (
+        test["horizon"] == h
+    ).all()
     # the test steps continue the train steps, and full is the two together
     last = train.groupby("unique_id")["ds"].max()
     first = test.groupby("unique_id")["ds"].min()

@@ -1,4 +1,5 @@
 """The README's Python snippets run, in order, in one namespace (so they stay true)."""
+
 import re
 from pathlib import Path
 
@@ -16,9 +17,16 @@ def test_readme_python_blocks_run(tmp_path, monkeypatch):
     ids = ["Region", "State", "Purpose"]
     new_df = df[df["Region"] == "Sydney"]
     panel = sg.read_panel(df, id_col=ids, time_col="Quarter", target_col="Trips")
-    ns = {"df": df, "new_df": new_df, "panel": panel,
-          "new_panel": panel.subset(range(10)), "a": [1.0, 2.0, 3.0], "b": [1.0, 3.0],
-          "X": [[1.0, 2.0, 3.0], [2.0, 2.5], [0.0, 1.0, 0.5, 2.0]], "Y": [[1.0, 2.0]]}
+    ns = {
+        "df": df,
+        "new_df": new_df,
+        "panel": panel,
+        "new_panel": panel.subset(range(10)),
+        "a": [1.0, 2.0, 3.0],
+        "b": [1.0, 3.0],
+        "X": [[1.0, 2.0, 3.0], [2.0, 2.5], [0.0, 1.0, 0.5, 2.0]],
+        "Y": [[1.0, 2.0]],
+    }
     for block in blocks:
         exec(compile(block, str(README), "exec"), ns)
     assert len(ns["seg"].mapping_) == 304

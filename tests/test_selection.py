@@ -1,5 +1,6 @@
 """Choosing the segmentation by the forecasts it leads to (issue: selection by forecast
 error, honest baselines, a protocol that keeps the final window unseen)."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -19,8 +20,11 @@ def regimes(n_per=12, length=60, seed=0):
     for i in range(2 * n_per):
         level = rng.uniform(20, 200)
         if i % 2 == 0:
-            y = level + level * 0.3 * np.sin(2 * np.pi * t / 12 + rng.uniform(0, 6)) + \
-                rng.normal(0, level * 0.2, length)
+            y = (
+                level
+                + level * 0.3 * np.sin(2 * np.pi * t / 12 + rng.uniform(0, 6))
+                + rng.normal(0, level * 0.2, length)
+            )
         else:
             y = level + np.cumsum(rng.normal(0, level * 0.05, length))
         rows.append(pd.DataFrame({"unique_id": f"s{i:02d}", "ds": t + 1, "y": y}))
@@ -28,15 +32,23 @@ def regimes(n_per=12, length=60, seed=0):
     return pd.concat(rows, ignore_index=True), np.array(truth)
 
 
-FC = dict(horizon=6, n_origins=3, candidates=["naive"], season_length=12, n_jobs=1,
-          progress=False, select="forecast")
+FC = dict(
+    horizon=6,
+    n_origins=3,
+    candidates=["naive"],
+    season_length=12,
+    n_jobs=1,
+    progress=False,
+    select="forecast",
+)
 
 
 @pytest.fixture(scope="module")
 def planted():
     df, truth = regimes()
-    seg = sg.Segmenter(n_clusters=[2], blueprints=["features_kmeans", "velocity_mean"],
-                       progress=False)
+    seg = sg.Segmenter(
+        n_clusters=[2], blueprints=["features_kmeans", "velocity_mean"], progress=False
+    )
     fc = sg.SegmentedForecaster(**FC).fit(df, segmenter=seg)
     return df, truth, seg, fc
 
@@ -45,11 +57,15 @@ def test_forecast_selection_finds_the_planted_partition_and_beats_random(planted
     df, truth, seg, fc = planted
     sel = fc.selection_
     chosen = sel[sel["chosen"]].iloc[0]
-    assert chosen["candidate"] == "features_kmeans k=2" and chosen["kind"] == "clustering"
+    assert (
+        chosen["candidate"] == "features_kmeans k=2" and chosen["kind"] == "clustering"
+    )
     rand = sel[sel["kind"] == "random"]
     assert len(rand) >= 3 and chosen["valid_error"] < rand["valid_error"].min()
     assert chosen["final_error"] < rand["final_error"].mean()
-    assert chosen["final_error"] < sel.loc[sel["kind"] == "global", "final_error"].item()
+    assert (
+        chosen["final_error"] < sel.loc[sel["kind"] == "global", "final_error"].item()
+    )
     # the segmenter follows the choice: its mapping is the planted partition
     assert seg.chosen_row_ == chosen["row"]
     labels = seg.mapping_.segments_of([f"s{i:02d}" for i in range(len(truth))])
@@ -64,24 +80,55 @@ def test_forecast_selection_finds_the_planted_partition_and_beats_random(planted
 def test_selection_table_has_every_candidate_and_baseline(planted):
     _, _, _, fc = planted
     sel = fc.selection_
-    assert list(sel.columns[:9]) == ["candidate", "kind", "row", "n_segments", "silhouette",
-                                     "valid_error", "final_error", "chosen", "seconds"]
-    assert set(sel["kind"]) == {"clustering", "global", "random", "per-series", "ensemble"}
+    assert list(sel.columns[:9]) == [
+        "candidate",
+        "kind",
+        "row",
+        "n_segments",
+        "silhouette",
+        "valid_error",
+        "final_error",
+        "chosen",
+        "seconds",
+    ]
+    assert set(sel["kind"]) == {
+        "clustering",
+        "global",
+        "random",
+        "per-series",
+        "ensemble",
+    }
     assert sel["chosen"].sum() == 1
     assert sel.loc[sel["kind"] == "global", "n_segments"].item() == 1
     assert sel.loc[sel["kind"] == "per-series", "n_segments"].item() == 24
     assert sel.loc[sel["kind"] != "clustering", "silhouette"].isna().all()
-    assert set(fc.comparison_["strategy"]) == {"segmented", "global", "random", "per-series"}
+    assert set(fc.comparison_["strategy"]) == {
+        "segmented",
+        "global",
+        "random",
+        "per-series",
+    }
 
 
 def test_no_information_in_the_segments_gives_an_interval_containing_zero():
     rng = np.random.default_rng(3)
-    df = pd.concat([pd.DataFrame({"unique_id": f"s{i:02d}", "ds": np.arange(1, 61),
-                                  "y": 100 + rng.normal(0, 5, 60)}) for i in range(30)],
-                   ignore_index=True)
+    df = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "unique_id": f"s{i:02d}",
+                    "ds": np.arange(1, 61),
+                    "y": 100 + rng.normal(0, 5, 60),
+                }
+            )
+            for i in range(30)
+        ],
+        ignore_index=True,
+    )
     seg = sg.Segmenter(n_clusters=[3], blueprints=["features_kmeans"], progress=False)
-    fc = sg.SegmentedForecaster(**{**FC, "candidates": ["naive", "theta"]}).fit(df,
-                                                                               segmenter=seg)
+    fc = sg.SegmentedForecaster(**{**FC, "candidates": ["naive", "theta"]}).fit(
+        df, segmenter=seg
+    )
     imp, lo, hi = fc.improvement_["global"]
     assert lo <= 0 <= hi, (imp, lo, hi)
     assert "no evidence that" in fc.comparison_text_
@@ -101,13 +148,22 @@ def test_choices_never_see_the_final_window(n_origins, length):
     other.loc[df["ds"] > last - h, "y"] *= 3.0
     fits = []
     for data in (df, other):
-        seg = sg.Segmenter(n_clusters=[2], blueprints=["features_kmeans", "velocity_mean"],
-                           progress=False).fit(data.loc[df["ds"] <= last - h])
-        fits.append(sg.SegmentedForecaster(**{**FC, "n_origins": n_origins}).fit(
-            data, segmenter=seg))
+        seg = sg.Segmenter(
+            n_clusters=[2],
+            blueprints=["features_kmeans", "velocity_mean"],
+            progress=False,
+        ).fit(data.loc[df["ds"] <= last - h])
+        fits.append(
+            sg.SegmentedForecaster(**{**FC, "n_origins": n_origins}).fit(
+                data, segmenter=seg
+            )
+        )
     a, b = (f.selection_ for f in fits)
-    cols = [c for c in a.columns if c.startswith("valid_") or c in ("gain", "gain_lo",
-                                                                    "chosen")]
+    cols = [
+        c
+        for c in a.columns
+        if c.startswith("valid_") or c in ("gain", "gain_lo", "chosen")
+    ]
     assert len(cols) >= 3 + n_origins - 2
     for col in cols:
         pd.testing.assert_series_equal(a[col], b[col])
@@ -117,10 +173,19 @@ def test_choices_never_see_the_final_window(n_origins, length):
 def test_reused_local_errors_equal_a_direct_refit():
     from segmenter.forecasting.base import clip_nonnegative
     from segmenter.forecasting.catalogue import make_forecaster
+
     df, _ = regimes(n_per=4)
-    fc = sg.SegmentedForecaster(**{**FC, "candidates": ["theta", "ets"], "select": "silhouette"})
-    fc.fit(df, segment_col=None, mapping=sg.SegmentMapping(
-        pd.DataFrame({"unique_id": pd.unique(df["unique_id"]), "segment": 0}), "unique_id"))
+    fc = sg.SegmentedForecaster(
+        **{**FC, "candidates": ["theta", "ets"], "select": "silhouette"}
+    )
+    fc.fit(
+        df,
+        segment_col=None,
+        mapping=sg.SegmentMapping(
+            pd.DataFrame({"unique_id": pd.unique(df["unique_id"]), "segment": 0}),
+            "unique_id",
+        ),
+    )
     panel, data, book = fc._fit_data
     for spec in ("theta", "ets"):
         bp = make_forecaster(spec)
@@ -144,11 +209,19 @@ def test_forecast_with_another_row_or_one_champion_everywhere(planted):
 def test_a_refit_without_comparison_keeps_no_stale_comparison():
     df, truth = regimes(n_per=4, length=40)
     df["seg"] = np.repeat(truth, 40)
-    fc = sg.SegmentedForecaster(horizon=6, candidates=["naive"], season_length=12,
-                                n_jobs=1, progress=False)
+    fc = sg.SegmentedForecaster(
+        horizon=6, candidates=["naive"], season_length=12, n_jobs=1, progress=False
+    )
     fc.fit(df, segment_col="seg")
     assert "comparison_text_" in fc.__dict__
     fc.set_params(compare=False).fit(df, segment_col="seg")
-    assert not any(hasattr(fc, a) for a in ("comparison_", "comparison_text_",
-                                             "improvement_", "comparison_per_series_"))
+    assert not any(
+        hasattr(fc, a)
+        for a in (
+            "comparison_",
+            "comparison_text_",
+            "improvement_",
+            "comparison_per_series_",
+        )
+    )
     assert list(fc.selection_["candidate"]) == ["user column"]

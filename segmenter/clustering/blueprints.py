@@ -13,9 +13,10 @@ uses the same representation.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from scipy.spatial.distance import cdist, pdist, squareform
@@ -23,17 +24,31 @@ from sklearn.base import clone
 from sklearn.cluster import HDBSCAN, AgglomerativeClustering, KMeans
 from sklearn.mixture import GaussianMixture
 
-from ..distances import _dtw_kernels as K
 from .. import features as F
-from .clusterers import (DTWAgglomerative, DTWHDBSCAN, DTWKMeans, DTWKMedoids,
-                         FeatureClusterer, KShapeClusterer, VelocityClusterer)
 from .._spec import format_spec, parse_spec
-from ..distances.dtw import band_radius
 from ..base import get_tag, get_tags
+from ..distances import _dtw_kernels as K
+from ..distances.dtw import band_radius
 from ..errors import DataValidationError, Problem
+from .clusterers import (
+    DTWHDBSCAN,
+    DTWAgglomerative,
+    DTWKMeans,
+    DTWKMedoids,
+    FeatureClusterer,
+    KShapeClusterer,
+    VelocityClusterer,
+)
 
-__all__ = ["Blueprint", "FittedBlueprint", "CATALOGUE", "make_blueprint", "register", "QUICK",
-           "DEFAULT"]
+__all__ = [
+    "Blueprint",
+    "FittedBlueprint",
+    "CATALOGUE",
+    "make_blueprint",
+    "register",
+    "QUICK",
+    "DEFAULT",
+]
 
 # parameters that belong to the featurizer rather than the clusterer
 _FEATURIZER_PARAMS = {"window", "season_length", "length", "normalize", "columns"}
@@ -86,10 +101,15 @@ class Blueprint:
         ``representation``, ``geometry`` (``"dtw"`` for shape blueprints, ``"statistic"``
         for velocity ones, ``"euclidean"`` on scaled features otherwise) and ``picks_k``."""
         est = self.make_estimator(None if self.picks_k else 2, 0)
-        geometry = {"shape": "dtw", "velocity": "statistic"}.get(self.representation,
-                                                                  "euclidean")
-        return {**get_tags(est), "representation": self.representation,
-                "geometry": geometry, "picks_k": self.picks_k}
+        geometry = {"shape": "dtw", "velocity": "statistic"}.get(
+            self.representation, "euclidean"
+        )
+        return {
+            **get_tags(est),
+            "representation": self.representation,
+            "geometry": geometry,
+            "picks_k": self.picks_k,
+        }
 
     @property
     def geometry(self) -> str:
@@ -105,12 +125,15 @@ class Blueprint:
             return [f"velocity_{s}" for s in F.VELOCITY_STATS]
         if self.representation == "catch22":
             from sktime.transformations.catch22 import CATCH22_SHORT_FEATURE_NAMES
+
             return list(CATCH22_SHORT_FEATURE_NAMES)
         return None
 
     @property
     def family(self) -> str:
-        return self.name.split("_")[0] if self.representation != "velocity" else "velocity"
+        return (
+            self.name.split("_")[0] if self.representation != "velocity" else "velocity"
+        )
 
     def _all_params(self) -> dict:
         return {**self.defaults, **self.params}
@@ -119,7 +142,9 @@ class Blueprint:
         return {k: v for k, v in self._all_params().items() if k in _FEATURIZER_PARAMS}
 
     def clusterer_params(self) -> dict:
-        return {k: v for k, v in self._all_params().items() if k not in _FEATURIZER_PARAMS}
+        return {
+            k: v for k, v in self._all_params().items() if k not in _FEATURIZER_PARAMS
+        }
 
     def describe(self, k: int | None = None) -> str:
         """The recipe in words, e.g. ``z-normalise → DTW, band 10% → k-means with DBA ...``."""
@@ -132,9 +157,16 @@ class Blueprint:
             return text + " (chooses k)"
         return text + (f", k={k}" if k is not None else "")
 
-    def with_params(self, **params) -> "Blueprint":
-        return Blueprint(self.name, self.representation, self.factory,
-                         {**self.params, **params}, self.picks_k, self.steps, self.defaults)
+    def with_params(self, **params) -> Blueprint:
+        return Blueprint(
+            self.name,
+            self.representation,
+            self.factory,
+            {**self.params, **params},
+            self.picks_k,
+            self.steps,
+            self.defaults,
+        )
 
     # --------------------------------------------------------------- featurize / fit
     def featurize(self, panel, state: dict | None = None):
@@ -150,8 +182,12 @@ class Blueprint:
             if length == "median":
                 length = state.get("length") or self.panel_state(panel)["length"]
                 state["length"] = length
-            return F.shape_series(panel, normalize=fp.get("normalize", "z"), length=length,
-                                  columns=fp.get("columns")), state
+            return F.shape_series(
+                panel,
+                normalize=fp.get("normalize", "z"),
+                length=length,
+                columns=fp.get("columns"),
+            ), state
         if self.representation == "summary":
             X = F.summary_features(panel, season_length=fp.get("season_length"))
             return X.to_numpy(), state
@@ -160,23 +196,36 @@ class Blueprint:
             return X.to_numpy(), state
         if self.representation == "catch22":
             return F.catch22_features(panel).to_numpy(), state
-        raise DataValidationError([Problem("bad_representation", "representation",
-                                           f"unknown representation {self.representation!r}")])
+        raise DataValidationError(
+            [
+                Problem(
+                    "bad_representation",
+                    "representation",
+                    f"unknown representation {self.representation!r}",
+                )
+            ]
+        )
 
     def panel_state(self, panel) -> dict:
         """What :meth:`featurize` learns from the whole set of series (the resampling
         length of ``length="median"``); needs only ``panel.n_observed``, so it also
         works on the client's summary of series held in chunks."""
-        if self.representation == "shape" and self.featurizer_params().get("length") == "median":
+        if (
+            self.representation == "shape"
+            and self.featurizer_params().get("length") == "median"
+        ):
             obs = panel.n_observed
-            return {"length": int(max(2, np.median(obs[obs > 0]))) if (obs > 0).any() else 2}
+            return {
+                "length": int(max(2, np.median(obs[obs > 0]))) if (obs > 0).any() else 2
+            }
         return {}
 
     def make_estimator(self, k: int | None, random_state=None):
         return self.factory(k, random_state, **self.clusterer_params())
 
-    def fit(self, panel, k: int | None = None, random_state=None, features=None,
-            **fit_kw) -> "FittedBlueprint":
+    def fit(
+        self, panel, k: int | None = None, random_state=None, features=None, **fit_kw
+    ) -> FittedBlueprint:
         """Featurize ``panel`` (or use ``features=(X, state)``) and fit the clusterer."""
         X, state = features if features is not None else self.featurize(panel)
         est = self.make_estimator(k, random_state)
@@ -197,8 +246,13 @@ class Blueprint:
         return band_radius(band, int(X.lengths.max()) if len(X) else 1)
 
     @classmethod
-    def from_estimator(cls, name: str, estimator, representation: str = "summary",
-                       steps: str | None = None) -> "Blueprint":
+    def from_estimator(
+        cls,
+        name: str,
+        estimator,
+        representation: str = "summary",
+        steps: str | None = None,
+    ) -> Blueprint:
         """A blueprint from any scikit-learn clusterer, on summary or velocity features.
 
         The estimator is cloned per fit, wrapped in :class:`FeatureClusterer` (median
@@ -207,15 +261,26 @@ class Blueprint:
         has those parameters.
         """
         if representation not in ("summary", "velocity"):
-            raise DataValidationError([Problem(
-                "bad_representation", "representation", "user estimators run on 'summary' "
-                "or 'velocity' features")])
+            raise DataValidationError(
+                [
+                    Problem(
+                        "bad_representation",
+                        "representation",
+                        "user estimators run on 'summary' or 'velocity' features",
+                    )
+                ]
+            )
         params = estimator.get_params()
         picks = not any(p in params for p in ("n_clusters", "n_components"))
-        return cls(name, representation, partial(_user_estimator, clone(estimator), picks),
-                   picks_k=picks,
-                   steps=steps or f"{representation} features → impute, scale → "
-                                  f"{type(estimator).__name__}")
+        return cls(
+            name,
+            representation,
+            partial(_user_estimator, clone(estimator), picks),
+            picks_k=picks,
+            steps=steps
+            or f"{representation} features → impute, scale → "
+            f"{type(estimator).__name__}",
+        )
 
 
 @dataclass
@@ -294,7 +359,9 @@ class FittedBlueprint:
     def cross(self, X, Y) -> np.ndarray:
         """Distances between series ``X`` (rows) and ``Y`` (columns) in the geometry."""
         if self.geometry == "dtw":
-            return np.sqrt(K.cross_sq(X.data, X.offsets, Y.data, Y.offsets, self.radius))
+            return np.sqrt(
+                K.cross_sq(X.data, X.offsets, Y.data, Y.offsets, self.radius)
+            )
         return cdist(self.embed(X), self.embed(Y))
 
     def describe(self) -> str:
@@ -322,7 +389,8 @@ def _dtw_hdbscan(k, rs, **kw):
 
 def _tslearn(cls_name, k, rs, **kw):
     import warnings
-    with warnings.catch_warnings():      # tslearn warns at import that h5py is missing
+
+    with warnings.catch_warnings():  # tslearn warns at import that h5py is missing
         warnings.filterwarnings("ignore", message=".*h5py.*")
         from ..adapters import tslearn_bridge
     return getattr(tslearn_bridge, cls_name)(n_clusters=k, random_state=rs, **kw)
@@ -337,7 +405,9 @@ def _kmeans(**kw):
 
 
 def _gmm(**kw):
-    return GaussianMixture(covariance_type=kw.pop("covariance_type", "diag"), n_init=3, **kw)
+    return GaussianMixture(
+        covariance_type=kw.pop("covariance_type", "diag"), n_init=3, **kw
+    )
 
 
 def _ward(**kw):
@@ -349,13 +419,16 @@ def _feature(make, k, rs, **kw):
 
 
 def _features_hdbscan(k, rs, **kw):
-    return FeatureClusterer(HDBSCAN(min_cluster_size=kw.pop("min_cluster_size", 5), copy=True,
-                                    **kw))
+    return FeatureClusterer(
+        HDBSCAN(min_cluster_size=kw.pop("min_cluster_size", 5), copy=True, **kw)
+    )
 
 
 def _velocity(col, k, rs, **kw):
     if kw:
-        raise TypeError(f"velocity blueprints take no clusterer parameters, got {sorted(kw)}")
+        raise TypeError(
+            f"velocity blueprints take no clusterer parameters, got {sorted(kw)}"
+        )
     return VelocityClusterer(n_clusters=k, column=col)
 
 
@@ -368,9 +441,21 @@ def _user_estimator(estimator, picks, k, rs, **kw):
 
 #: The factories a saved blueprint may name: the only functions of segmenter that
 #: loading a model file is allowed to call (:mod:`segmenter.persistence`).
-TRUSTED_FACTORIES = (_dtw_kmeans, _dtw_kmedoids, _dtw_agglomerative, _dtw_hdbscan, _tslearn,
-                     _kshape, _kmeans, _gmm, _ward, _feature, _features_hdbscan, _velocity,
-                     _user_estimator)
+TRUSTED_FACTORIES = (
+    _dtw_kmeans,
+    _dtw_kmedoids,
+    _dtw_agglomerative,
+    _dtw_hdbscan,
+    _tslearn,
+    _kshape,
+    _kmeans,
+    _gmm,
+    _ward,
+    _feature,
+    _features_hdbscan,
+    _velocity,
+    _user_estimator,
+)
 
 CATALOGUE: dict[str, Blueprint] = {}
 
@@ -383,47 +468,132 @@ def register(blueprint: Blueprint, replace: bool = False) -> Blueprint:
     ``replace=True``.
     """
     if blueprint.name in CATALOGUE and not replace:
-        raise DataValidationError([Problem(
-            "duplicate_blueprint", "blueprints", f"a blueprint named {blueprint.name!r} is "
-            "already in the catalogue; choose another name or pass replace=True")])
+        raise DataValidationError(
+            [
+                Problem(
+                    "duplicate_blueprint",
+                    "blueprints",
+                    f"a blueprint named {blueprint.name!r} is "
+                    "already in the catalogue; choose another name or pass replace=True",
+                )
+            ]
+        )
     CATALOGUE[blueprint.name] = blueprint
     return blueprint
 
 
-register(Blueprint("dtw_kmeans", "shape", _dtw_kmeans, defaults={"band": 0.1},
-                   steps="z-normalise → DTW, {band} → k-means with DBA barycenters"))
-register(Blueprint("dtw_kmedoids", "shape", _dtw_kmedoids, defaults={"band": 0.1},
-                   steps="z-normalise → DTW, {band} → k-medoids"))
-register(Blueprint("dtw_agglomerative", "shape", _dtw_agglomerative,
-                   defaults={"band": 0.1, "linkage": "average"},
-                   steps="z-normalise → DTW, {band} → agglomerative ({linkage} linkage), "
-                         "predict by nearest medoid"))
-register(Blueprint("dtw_hdbscan", "shape", _dtw_hdbscan, picks_k=True, defaults={"band": 0.1},
-                   steps="z-normalise → DTW, {band} → HDBSCAN, noise to nearest medoid"))
-register(Blueprint("softdtw_kmeans", "shape", partial(_tslearn, "SoftDTWKMeans"),
-                   defaults={"length": "median", "gamma": 1.0},
-                   steps="z-normalise, resample to median length → soft-DTW (gamma {gamma}) "
-                         "k-means (tslearn)"))
-register(Blueprint("kshape", "shape", _kshape,
-                   defaults={"length": "median"},
-                   steps="z-normalise, resample to median length → k-Shape"))
-register(Blueprint("features_kmeans", "summary", partial(_feature, _kmeans),
-                   steps="summary features → median-impute, standardise → k-means"))
-register(Blueprint("features_gmm", "summary", partial(_feature, _gmm),
-                   steps="summary features → median-impute, standardise → Gaussian mixture"))
-register(Blueprint("features_ward", "summary", partial(_feature, _ward),
-                   steps="summary features → median-impute, standardise → Ward agglomerative, "
-                         "predict by nearest centroid"))
-register(Blueprint("features_hdbscan", "summary", _features_hdbscan, picks_k=True,
-                   steps="summary features → median-impute, standardise → HDBSCAN, noise to "
-                         "nearest centroid"))
-register(Blueprint("catch22_kmeans", "catch22", partial(_feature, _kmeans),
-                   steps="z-normalise → catch22 shape features (sktime) → median-impute, "
-                         "standardise → k-means"))
+register(
+    Blueprint(
+        "dtw_kmeans",
+        "shape",
+        _dtw_kmeans,
+        defaults={"band": 0.1},
+        steps="z-normalise → DTW, {band} → k-means with DBA barycenters",
+    )
+)
+register(
+    Blueprint(
+        "dtw_kmedoids",
+        "shape",
+        _dtw_kmedoids,
+        defaults={"band": 0.1},
+        steps="z-normalise → DTW, {band} → k-medoids",
+    )
+)
+register(
+    Blueprint(
+        "dtw_agglomerative",
+        "shape",
+        _dtw_agglomerative,
+        defaults={"band": 0.1, "linkage": "average"},
+        steps="z-normalise → DTW, {band} → agglomerative ({linkage} linkage), "
+        "predict by nearest medoid",
+    )
+)
+register(
+    Blueprint(
+        "dtw_hdbscan",
+        "shape",
+        _dtw_hdbscan,
+        picks_k=True,
+        defaults={"band": 0.1},
+        steps="z-normalise → DTW, {band} → HDBSCAN, noise to nearest medoid",
+    )
+)
+register(
+    Blueprint(
+        "softdtw_kmeans",
+        "shape",
+        partial(_tslearn, "SoftDTWKMeans"),
+        defaults={"length": "median", "gamma": 1.0},
+        steps="z-normalise, resample to median length → soft-DTW (gamma {gamma}) "
+        "k-means (tslearn)",
+    )
+)
+register(
+    Blueprint(
+        "kshape",
+        "shape",
+        _kshape,
+        defaults={"length": "median"},
+        steps="z-normalise, resample to median length → k-Shape",
+    )
+)
+register(
+    Blueprint(
+        "features_kmeans",
+        "summary",
+        partial(_feature, _kmeans),
+        steps="summary features → median-impute, standardise → k-means",
+    )
+)
+register(
+    Blueprint(
+        "features_gmm",
+        "summary",
+        partial(_feature, _gmm),
+        steps="summary features → median-impute, standardise → Gaussian mixture",
+    )
+)
+register(
+    Blueprint(
+        "features_ward",
+        "summary",
+        partial(_feature, _ward),
+        steps="summary features → median-impute, standardise → Ward agglomerative, "
+        "predict by nearest centroid",
+    )
+)
+register(
+    Blueprint(
+        "features_hdbscan",
+        "summary",
+        _features_hdbscan,
+        picks_k=True,
+        steps="summary features → median-impute, standardise → HDBSCAN, noise to "
+        "nearest centroid",
+    )
+)
+register(
+    Blueprint(
+        "catch22_kmeans",
+        "catch22",
+        partial(_feature, _kmeans),
+        steps="z-normalise → catch22 shape features (sktime) → median-impute, "
+        "standardise → k-means",
+    )
+)
 for _i, _stat in enumerate(F.VELOCITY_STATS):
-    register(Blueprint(f"velocity_{_stat}", "velocity", partial(_velocity, _i),
-                       steps=f"velocity statistic '{_stat}' (window {{window}}) → equal-frequency "
-                             "quantile bins", defaults={"window": None}))
+    register(
+        Blueprint(
+            f"velocity_{_stat}",
+            "velocity",
+            partial(_velocity, _i),
+            steps=f"velocity statistic '{_stat}' (window {{window}}) → equal-frequency "
+            "quantile bins",
+            defaults={"window": None},
+        )
+    )
 
 #: Blueprints of the "quick" mode: one per family, the cheap ones.
 QUICK = ["dtw_kmeans", "features_kmeans", "velocity_mean", "velocity_std"]
@@ -432,7 +602,8 @@ QUICK = ["dtw_kmeans", "features_kmeans", "velocity_mean", "velocity_std"]
 #: soft-DTW pair by pair from Python); ``Segmenter(blueprints="all")`` includes it.
 DEFAULT = [n for n in CATALOGUE if n != "softdtw_kmeans"]
 
-def make_blueprint(spec: "str | Blueprint", **params) -> Blueprint:
+
+def make_blueprint(spec: str | Blueprint, **params) -> Blueprint:
     """Build a blueprint from a catalogue name or short spec.
 
     Examples
@@ -446,12 +617,21 @@ def make_blueprint(spec: "str | Blueprint", **params) -> Blueprint:
     """
     if isinstance(spec, Blueprint):
         return spec.with_params(**params) if params else spec
-    name, kw = parse_spec(spec, CATALOGUE, "blueprint", "blueprints", "dtw_kmeans(band=0.2)")
+    name, kw = parse_spec(
+        spec, CATALOGUE, "blueprint", "blueprints", "dtw_kmeans(band=0.2)"
+    )
     bp = CATALOGUE[name].with_params(**kw, **params)
-    try:                                  # unknown parameters fail here, not mid-run
+    try:  # unknown parameters fail here, not mid-run
         bp.make_estimator(2 if not bp.picks_k else None, 0)
     except TypeError as exc:
-        raise DataValidationError([Problem(
-            "bad_blueprint_params", "blueprints", f"{spec!r}: {exc}; the featurizer takes "
-            f"{sorted(_FEATURIZER_PARAMS)}, the clusterer its own parameters")]) from None
+        raise DataValidationError(
+            [
+                Problem(
+                    "bad_blueprint_params",
+                    "blueprints",
+                    f"{spec!r}: {exc}; the featurizer takes "
+                    f"{sorted(_FEATURIZER_PARAMS)}, the clusterer its own parameters",
+                )
+            ]
+        ) from None
     return bp

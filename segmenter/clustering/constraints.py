@@ -25,16 +25,21 @@ when it is built; the report restates them for completeness.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, replace
-from typing import Iterable
 
 import numpy as np
 import pandas as pd
 
 from ..errors import ConstraintViolationError, Problem, format_examples
 
-__all__ = ["ClusteringConstraints", "ConstraintReport", "normalize_k", "check_segment_count",
-           "segment_count_problems"]
+__all__ = [
+    "ClusteringConstraints",
+    "ConstraintReport",
+    "normalize_k",
+    "check_segment_count",
+    "segment_count_problems",
+]
 
 
 @dataclass(frozen=True)
@@ -72,10 +77,17 @@ class ClusteringConstraints:
     max_segments: int = 100
     relaxations: dict = field(default_factory=dict, compare=False)
 
-    _CODES = {"min_series": "C1", "min_history": "C2", "min_span": "C3", "k_min": "C4",
-              "k_max": "C4", "max_k_values": "C4", "max_segments": "C5"}
+    _CODES = {
+        "min_series": "C1",
+        "min_history": "C2",
+        "min_span": "C3",
+        "k_min": "C4",
+        "k_max": "C4",
+        "max_k_values": "C4",
+        "max_segments": "C5",
+    }
 
-    def relax(self, reason: str = "", **changes) -> "ClusteringConstraints":
+    def relax(self, reason: str = "", **changes) -> ClusteringConstraints:
         """Return a copy with some limits changed; each change is recorded.
 
         Parameters
@@ -88,13 +100,28 @@ class ClusteringConstraints:
         names = {f.name for f in fields(self)} - {"relaxations"}
         unknown = sorted(set(changes) - names)
         if unknown:
-            raise ConstraintViolationError([Problem(
-                "unknown_constraint", None,
-                f"cannot relax {unknown}: the constraints are {sorted(names)}")])
-        bad = [k for k, v in changes.items() if not isinstance(v, (int, np.integer)) or v < 0]
+            raise ConstraintViolationError(
+                [
+                    Problem(
+                        "unknown_constraint",
+                        None,
+                        f"cannot relax {unknown}: the constraints are {sorted(names)}",
+                    )
+                ]
+            )
+        bad = [
+            k
+            for k, v in changes.items()
+            if not isinstance(v, (int, np.integer)) or v < 0
+        ]
         if bad:
-            raise ConstraintViolationError([Problem(
-                "bad_relaxation", None, f"{bad} must be non-negative integers")])
+            raise ConstraintViolationError(
+                [
+                    Problem(
+                        "bad_relaxation", None, f"{bad} must be non-negative integers"
+                    )
+                ]
+            )
         rel = dict(self.relaxations)
         for k, v in changes.items():
             old = rel[k][0] if k in rel else getattr(self, k)
@@ -103,9 +130,15 @@ class ClusteringConstraints:
 
     def as_dict(self) -> dict:
         """Limits and relaxations as plain data (for leaderboards, mappings, JSON)."""
-        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "relaxations"}
-        d["relaxations"] = {k: {"default": a, "value": b, "reason": r}
-                            for k, (a, b, r) in self.relaxations.items()}
+        d = {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if f.name != "relaxations"
+        }
+        d["relaxations"] = {
+            k: {"default": a, "value": b, "reason": r}
+            for k, (a, b, r) in self.relaxations.items()
+        }
         return d
 
     # ------------------------------------------------------------------ checks
@@ -116,23 +149,38 @@ class ClusteringConstraints:
         if ks is None:
             return problems
         if len(ks) > self.max_k_values:
-            problems.append(Problem(
-                "too_many_k", "n_clusters",
-                f"C4: {len(ks)} cluster counts requested, at most {self.max_k_values} per run; "
-                "split them over several runs or relax max_k_values"))
-        bad = [k for k in ks if not _is_int(k) or not (self.k_min <= int(k) <= self.k_max)]
+            problems.append(
+                Problem(
+                    "too_many_k",
+                    "n_clusters",
+                    f"C4: {len(ks)} cluster counts requested, at most {self.max_k_values} per run; "
+                    "split them over several runs or relax max_k_values",
+                )
+            )
+        bad = [
+            k for k in ks if not _is_int(k) or not (self.k_min <= int(k) <= self.k_max)
+        ]
         if bad:
-            problems.append(Problem(
-                "k_out_of_range", "n_clusters",
-                f"C4: cluster counts {format_examples(bad)} are not integers in "
-                f"{self.k_min}..{self.k_max}; choose k in that range"))
+            problems.append(
+                Problem(
+                    "k_out_of_range",
+                    "n_clusters",
+                    f"C4: cluster counts {format_examples(bad)} are not integers in "
+                    f"{self.k_min}..{self.k_max}; choose k in that range",
+                )
+            )
         dup = [k for k in set(ks) if _is_int(k) and ks.count(k) > 1]
         if dup:
-            problems.append(Problem("duplicate_k", "n_clusters",
-                                    f"C4: cluster counts {sorted(dup)} requested more than once"))
+            problems.append(
+                Problem(
+                    "duplicate_k",
+                    "n_clusters",
+                    f"C4: cluster counts {sorted(dup)} requested more than once",
+                )
+            )
         return problems
 
-    def check(self, panel, n_clusters=None) -> "ConstraintReport":
+    def check(self, panel, n_clusters=None) -> ConstraintReport:
         """Check a :class:`~segmenter.Panel` (and an optional k list); report everything.
 
         Parameters
@@ -149,41 +197,74 @@ class ClusteringConstraints:
         short_idx = np.flatnonzero(~long_enough)
         short_ids = panel.id_labels(short_idx)
         if n < self.min_series:
-            problems.append(Problem(
-                "C1", None, f"C1: {n} series, at least {self.min_series} are needed to cluster; "
-                "add series or relax min_series"))
+            problems.append(
+                Problem(
+                    "C1",
+                    None,
+                    f"C1: {n} series, at least {self.min_series} are needed to cluster; "
+                    "add series or relax min_series",
+                )
+            )
         span = panel.span
         if span < self.min_span:
-            problems.append(Problem(
-                "C3", None, f"C3: all series together span {span} time steps, at least "
-                f"{self.min_span} are needed; use longer histories or relax min_span"))
+            problems.append(
+                Problem(
+                    "C3",
+                    None,
+                    f"C3: all series together span {span} time steps, at least "
+                    f"{self.min_span} are needed; use longer histories or relax min_span",
+                )
+            )
         if n_long < self.k_min:
-            problems.append(Problem(
-                "C2", None, f"C2: only {n_long} series have at least {self.min_history} "
-                f"non-missing steps, and even k={self.k_min} needs {self.k_min}; use longer "
-                "series or relax min_history", ids=short_ids))
+            problems.append(
+                Problem(
+                    "C2",
+                    None,
+                    f"C2: only {n_long} series have at least {self.min_history} "
+                    f"non-missing steps, and even k={self.k_min} needs {self.k_min}; use longer "
+                    "series or relax min_history",
+                    ids=short_ids,
+                )
+            )
         problems.extend(self.check_k(n_clusters))
         if panel.segments is not None:
-            problems.extend(segment_count_problems(len(pd.unique(panel.segments)),
-                                                   self.max_segments, column=panel.segment_col))
+            problems.extend(
+                segment_count_problems(
+                    len(pd.unique(panel.segments)),
+                    self.max_segments,
+                    column=panel.segment_col,
+                )
+            )
         all_missing = panel.all_missing_ids
         feasible, skipped = [], {}
         ks = _as_k_list(n_clusters)
         if ks is not None:
             for k in ks:
                 if not _is_int(k) or not (self.k_min <= int(k) <= self.k_max):
-                    skipped[k] = f"C4: k must be an integer in {self.k_min}..{self.k_max}"
+                    skipped[k] = (
+                        f"C4: k must be an integer in {self.k_min}..{self.k_max}"
+                    )
                 elif int(k) > n_long:
-                    skipped[k] = (f"C2: k={k} needs {k} series with >= {self.min_history} "
-                                  f"non-missing steps; the data has {n_long}")
+                    skipped[k] = (
+                        f"C2: k={k} needs {k} series with >= {self.min_history} "
+                        f"non-missing steps; the data has {n_long}"
+                    )
                 elif int(k) > n:
                     skipped[k] = f"k={k} exceeds the {n} series"
                 else:
                     feasible.append(int(k))
-        return ConstraintReport(constraints=self, problems=problems, n_series=n,
-                                n_long_enough=n_long, span=span, short_ids=short_ids,
-                                all_missing_ids=all_missing, feasible_k=feasible,
-                                skipped_k=skipped, requested_k=ks)
+        return ConstraintReport(
+            constraints=self,
+            problems=problems,
+            n_series=n,
+            n_long_enough=n_long,
+            span=span,
+            short_ids=short_ids,
+            all_missing_ids=all_missing,
+            feasible_k=feasible,
+            skipped_k=skipped,
+            requested_k=ks,
+        )
 
     def max_feasible_k(self, panel) -> int:
         """Largest k the data supports under C2 and C4 (0 when none)."""
@@ -223,13 +304,18 @@ class ConstraintReport:
     def ok(self) -> bool:
         return not self.problems and (self.requested_k is None or bool(self.feasible_k))
 
-    def raise_if_violated(self) -> "ConstraintReport":
+    def raise_if_violated(self) -> ConstraintReport:
         """Raise :class:`ConstraintViolationError` listing every violation, else return self."""
         problems = list(self.problems)
         if not problems and self.requested_k is not None and not self.feasible_k:
-            problems.append(Problem("no_feasible_k", "n_clusters",
-                                    "no requested cluster count is feasible: " +
-                                    "; ".join(f"k={k}: {r}" for k, r in self.skipped_k.items())))
+            problems.append(
+                Problem(
+                    "no_feasible_k",
+                    "n_clusters",
+                    "no requested cluster count is feasible: "
+                    + "; ".join(f"k={k}: {r}" for k, r in self.skipped_k.items()),
+                )
+            )
         if problems:
             raise ConstraintViolationError(problems)
         return self
@@ -239,22 +325,47 @@ class ConstraintReport:
         c = self.constraints
         codes = {p.kind for p in self.problems}
         rows = [
-            ("C1", "minimum number of series", c.min_series, self.n_series, "C1" not in codes),
-            ("C2", f"series with >= {c.min_history} non-missing steps (>= k)", c.k_min,
-             self.n_long_enough, "C2" not in codes),
-            ("C3", "span of all series (steps)", c.min_span, self.span, "C3" not in codes),
-            ("C4", f"k in {c.k_min}..{c.k_max}, <= {c.max_k_values} values; feasible k",
-             None, None if self.requested_k is None else self.feasible_k,
-             not codes & {"too_many_k", "k_out_of_range", "duplicate_k"}),
+            (
+                "C1",
+                "minimum number of series",
+                c.min_series,
+                self.n_series,
+                "C1" not in codes,
+            ),
+            (
+                "C2",
+                f"series with >= {c.min_history} non-missing steps (>= k)",
+                c.k_min,
+                self.n_long_enough,
+                "C2" not in codes,
+            ),
+            (
+                "C3",
+                "span of all series (steps)",
+                c.min_span,
+                self.span,
+                "C3" not in codes,
+            ),
+            (
+                "C4",
+                f"k in {c.k_min}..{c.k_max}, <= {c.max_k_values} values; feasible k",
+                None,
+                None if self.requested_k is None else self.feasible_k,
+                not codes & {"too_many_k", "k_out_of_range", "duplicate_k"},
+            ),
             ("C5", "segments for forecasting", c.max_segments, None, "C5" not in codes),
             ("C6", "segment column differs from id column", None, None, True),
             ("C7", "one segment per series", None, None, True),
             ("C8", "numeric (regression) target", None, None, True),
         ]
-        df = pd.DataFrame(rows, columns=["constraint", "rule", "limit", "observed", "ok"],
-                          dtype=object)
+        df = pd.DataFrame(
+            rows,
+            columns=["constraint", "rule", "limit", "observed", "ok"],
+            dtype=object,
+        )
         df["relaxed"] = df["constraint"].map(
-            lambda code: ", ".join(k for k in c.relaxations if c._CODES.get(k) == code))
+            lambda code: ", ".join(k for k in c.relaxations if c._CODES.get(k) == code)
+        )
         return df
 
     def __str__(self) -> str:
@@ -271,15 +382,27 @@ class ConstraintReport:
             for k, reason in self.skipped_k.items():
                 lines.append(f"  k={k} skipped: {reason}")
         if self.short_ids:
-            lines.append(f"  short series (kept, flagged): {len(self.short_ids)} "
-                         f"{format_examples(self.short_ids)}")
+            lines.append(
+                f"  short series (kept, flagged): {len(self.short_ids)} "
+                f"{format_examples(self.short_ids)}"
+            )
         if self.all_missing_ids:
-            lines.append(f"  series with no value at all (kept, flagged): "
-                         f"{len(self.all_missing_ids)} {format_examples(self.all_missing_ids)}")
+            lines.append(
+                f"  series with no value at all (kept, flagged): "
+                f"{len(self.all_missing_ids)} {format_examples(self.all_missing_ids)}"
+            )
         for k, (old, new, reason) in self.constraints.relaxations.items():
-            lines.append(f"  relaxed {k}: {old} -> {new}" + (f" ({reason})" if reason else ""))
-        lines.append("  verdict: " + ("the data can be clustered" if self.ok else
-                                      "the data cannot be clustered as requested"))
+            lines.append(
+                f"  relaxed {k}: {old} -> {new}" + (f" ({reason})" if reason else "")
+            )
+        lines.append(
+            "  verdict: "
+            + (
+                "the data can be clustered"
+                if self.ok
+                else "the data cannot be clustered as requested"
+            )
+        )
         return "\n".join(lines)
 
 
@@ -290,7 +413,9 @@ def _is_int(k) -> bool:
 def _as_k_list(n_clusters) -> list | None:
     if n_clusters is None:
         return None
-    if isinstance(n_clusters, (int, np.integer)) or not isinstance(n_clusters, Iterable):
+    if isinstance(n_clusters, (int, np.integer)) or not isinstance(
+        n_clusters, Iterable
+    ):
         return [n_clusters]
     return list(n_clusters)
 
@@ -310,8 +435,9 @@ def normalize_k(n_clusters, constraints: ClusteringConstraints) -> list[int] | N
     return None if ks is None else [int(k) for k in ks]
 
 
-def segment_count_problems(n_segments: int, max_segments: int, what: str = "",
-                           column: str | None = "segment") -> list[Problem]:
+def segment_count_problems(
+    n_segments: int, max_segments: int, what: str = "", column: str | None = "segment"
+) -> list[Problem]:
     """C5: the problem (if any) of ``n_segments`` segments against ``max_segments``.
 
     >>> [p.message for p in segment_count_problems(4, 3)]
@@ -319,13 +445,20 @@ def segment_count_problems(n_segments: int, max_segments: int, what: str = "",
     """
     if n_segments <= max_segments:
         return []
-    return [Problem("C5", column, f"C5: {what + ' ' if what else ''}{n_segments} segments, at "
-                    f"most {max_segments} can be forecast; merge segments or relax "
-                    "max_segments")]
+    return [
+        Problem(
+            "C5",
+            column,
+            f"C5: {what + ' ' if what else ''}{n_segments} segments, at "
+            f"most {max_segments} can be forecast; merge segments or relax "
+            "max_segments",
+        )
+    ]
 
 
-def check_segment_count(n_segments: int, max_segments: int, what: str = "",
-                        column: str | None = "segment") -> None:
+def check_segment_count(
+    n_segments: int, max_segments: int, what: str = "", column: str | None = "segment"
+) -> None:
     """Raise :class:`~segmenter.ConstraintViolationError` when C5 is violated."""
     problems = segment_count_problems(n_segments, max_segments, what, column)
     if problems:

@@ -29,15 +29,15 @@ from __future__ import annotations
 import io
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
-from ..errors import ConstraintViolationError, DataValidationError, Problem
 from ..data.panel import id_labels
 from ..data.reading import as_list
+from ..errors import ConstraintViolationError, DataValidationError, Problem
 from ..persistence import atomic_write
 from .constraints import check_segment_count
 
@@ -87,13 +87,21 @@ class SegmentMapping:
     [0, 1]
     """
 
-    def __init__(self, frame: pd.DataFrame, id_cols, segment_col: str = "segment",
-                 metadata: dict | None = None, max_segments: int | None = None):
+    def __init__(
+        self,
+        frame: pd.DataFrame,
+        id_cols,
+        segment_col: str = "segment",
+        metadata: dict | None = None,
+        max_segments: int | None = None,
+    ):
         self.id_cols = as_list(id_cols)
         self.segment_col = segment_col
         self.metadata = dict(metadata or {})
         if max_segments is None:
-            max_segments = (self.metadata.get("constraints") or {}).get("max_segments", 100)
+            max_segments = (self.metadata.get("constraints") or {}).get(
+                "max_segments", 100
+            )
         self.max_segments = int(max_segments)
         self._frame = self._validate(frame)
 
@@ -101,37 +109,74 @@ class SegmentMapping:
     def _validate(self, frame: pd.DataFrame) -> pd.DataFrame:
         problems = []
         if self.segment_col in self.id_cols:
-            raise ConstraintViolationError([Problem(
-                "C6", self.segment_col, f"C6: the segment column {self.segment_col!r} is also a "
-                "series-id column; name the segment column differently")])
-        missing = [c for c in self.id_cols + [self.segment_col] if c not in frame.columns]
+            raise ConstraintViolationError(
+                [
+                    Problem(
+                        "C6",
+                        self.segment_col,
+                        f"C6: the segment column {self.segment_col!r} is also a "
+                        "series-id column; name the segment column differently",
+                    )
+                ]
+            )
+        missing = [
+            c for c in self.id_cols + [self.segment_col] if c not in frame.columns
+        ]
         if missing:
-            raise DataValidationError([Problem(
-                "missing_column", None, f"the mapping frame lacks columns {missing}; it has "
-                f"{list(frame.columns)}")])
+            raise DataValidationError(
+                [
+                    Problem(
+                        "missing_column",
+                        None,
+                        f"the mapping frame lacks columns {missing}; it has "
+                        f"{list(frame.columns)}",
+                    )
+                ]
+            )
         df = frame.reset_index(drop=True).copy()
         null_id = df[self.id_cols].isna().any(axis=1).to_numpy()
         if null_id.any():
-            problems.append(Problem("null_id", ",".join(self.id_cols),
-                                    f"{int(null_id.sum())} rows have a null series id",
-                                    rows=np.flatnonzero(null_id).tolist()))
+            problems.append(
+                Problem(
+                    "null_id",
+                    ",".join(self.id_cols),
+                    f"{int(null_id.sum())} rows have a null series id",
+                    rows=np.flatnonzero(null_id).tolist(),
+                )
+            )
         null_seg = df[self.segment_col].isna().to_numpy()
         if null_seg.any():
-            problems.append(Problem(
-                "null_segment", self.segment_col, f"{int(null_seg.sum())} series have no "
-                "segment; every series needs one", ids=self._ids_at(df, null_seg)))
+            problems.append(
+                Problem(
+                    "null_segment",
+                    self.segment_col,
+                    f"{int(null_seg.sum())} series have no "
+                    "segment; every series needs one",
+                    ids=self._ids_at(df, null_seg),
+                )
+            )
         dup = df.duplicated(self.id_cols, keep=False).to_numpy()
         if dup.any():
-            problems.append(Problem(
-                "C7", ",".join(self.id_cols), "C7: series appear more than once in the "
-                "mapping; each series belongs to exactly one segment",
-                ids=self._ids_at(df, dup & ~df.duplicated(self.id_cols).to_numpy())))
+            problems.append(
+                Problem(
+                    "C7",
+                    ",".join(self.id_cols),
+                    "C7: series appear more than once in the "
+                    "mapping; each series belongs to exactly one segment",
+                    ids=self._ids_at(df, dup & ~df.duplicated(self.id_cols).to_numpy()),
+                )
+            )
         if problems:
             raise DataValidationError(problems)
-        check_segment_count(df[self.segment_col].nunique(), self.max_segments,
-                            column=self.segment_col)
-        defaults = {"distance": np.nan, "short_history": False, "no_values": False,
-                    "assigned_by": "user"}
+        check_segment_count(
+            df[self.segment_col].nunique(), self.max_segments, column=self.segment_col
+        )
+        defaults = {
+            "distance": np.nan,
+            "short_history": False,
+            "no_values": False,
+            "assigned_by": "user",
+        }
         for c, v in defaults.items():
             if c not in df.columns:
                 df[c] = v
@@ -145,8 +190,14 @@ class SegmentMapping:
         return id_labels(df.loc[mask, self.id_cols])
 
     @classmethod
-    def from_frame(cls, df: pd.DataFrame, id_col="unique_id", segment_col: str = "segment",
-                   max_segments: int = 100, metadata: dict | None = None) -> "SegmentMapping":
+    def from_frame(
+        cls,
+        df: pd.DataFrame,
+        id_col="unique_id",
+        segment_col: str = "segment",
+        max_segments: int = 100,
+        metadata: dict | None = None,
+    ) -> SegmentMapping:
         """A user-defined mapping from a frame with a segment column.
 
         ``df`` may be the long data itself (many rows per series): C7 then checks that
@@ -155,24 +206,51 @@ class SegmentMapping:
         """
         id_cols = as_list(id_col)
         if segment_col in id_cols:
-            raise ConstraintViolationError([Problem(
-                "C6", segment_col, f"C6: the segment column {segment_col!r} is also a series-id "
-                "column; use a separate column for segments")])
+            raise ConstraintViolationError(
+                [
+                    Problem(
+                        "C6",
+                        segment_col,
+                        f"C6: the segment column {segment_col!r} is also a series-id "
+                        "column; use a separate column for segments",
+                    )
+                ]
+            )
         missing = [c for c in id_cols + [segment_col] if c not in df.columns]
         if missing:
-            raise DataValidationError([Problem(
-                "missing_column", None, f"columns {missing} are not in the frame; it has "
-                f"{list(df.columns)[:20]}")])
+            raise DataValidationError(
+                [
+                    Problem(
+                        "missing_column",
+                        None,
+                        f"columns {missing} are not in the frame; it has "
+                        f"{list(df.columns)[:20]}",
+                    )
+                ]
+            )
         sub = df[id_cols + [segment_col]]
         per = sub.drop_duplicates()
         conflict = per.duplicated(id_cols, keep=False)
         if conflict.any():
             ids = id_labels(per.loc[conflict, id_cols].drop_duplicates())
-            raise ConstraintViolationError([Problem(
-                "C7", segment_col, f"C7: {len(ids)} series have rows in more than one segment; "
-                "every row of a series must belong to the same segment", ids=ids)])
-        return cls(per.reset_index(drop=True), id_cols, segment_col, metadata=metadata,
-                   max_segments=max_segments)
+            raise ConstraintViolationError(
+                [
+                    Problem(
+                        "C7",
+                        segment_col,
+                        f"C7: {len(ids)} series have rows in more than one segment; "
+                        "every row of a series must belong to the same segment",
+                        ids=ids,
+                    )
+                ]
+            )
+        return cls(
+            per.reset_index(drop=True),
+            id_cols,
+            segment_col,
+            metadata=metadata,
+            max_segments=max_segments,
+        )
 
     # ------------------------------------------------------------------ access
     def to_frame(self) -> pd.DataFrame:
@@ -201,31 +279,52 @@ class SegmentMapping:
         """
         key = self._frame.set_index(self.id_cols)[self.segment_col]
         ids = list(ids)
-        lookup = pd.MultiIndex.from_tuples(ids) if len(self.id_cols) > 1 else pd.Index(ids)
+        lookup = (
+            pd.MultiIndex.from_tuples(ids) if len(self.id_cols) > 1 else pd.Index(ids)
+        )
         pos = key.index.get_indexer(lookup)
         if (pos < 0).any():
             unknown = [i for i, p in zip(ids, pos) if p < 0]
-            raise DataValidationError([Problem(
-                "unmapped_ids", ",".join(self.id_cols), f"{len(unknown)} series are not in the "
-                "mapping; assign them with Segmenter.predict or add them", ids=unknown)])
+            raise DataValidationError(
+                [
+                    Problem(
+                        "unmapped_ids",
+                        ",".join(self.id_cols),
+                        f"{len(unknown)} series are not in the "
+                        "mapping; assign them with Segmenter.predict or add them",
+                        ids=unknown,
+                    )
+                ]
+            )
         return key.to_numpy()[pos]
 
     def __repr__(self) -> str:
-        return (f"SegmentMapping({len(self)} series, {self.n_segments} segments, "
-                f"blueprint={self.metadata.get('blueprint')!r})")
+        return (
+            f"SegmentMapping({len(self)} series, {self.n_segments} segments, "
+            f"blueprint={self.metadata.get('blueprint')!r})"
+        )
 
     def __eq__(self, other) -> bool:
-        return isinstance(other, SegmentMapping) and self.id_cols == other.id_cols and \
-            self._frame.equals(other._frame)
+        return (
+            isinstance(other, SegmentMapping)
+            and self.id_cols == other.id_cols
+            and self._frame.equals(other._frame)
+        )
 
     # ------------------------------------------------------------------ files
     def _dtypes(self) -> dict:
         return {c: str(self._frame[c].dtype) for c in self._frame.columns}
 
     def _meta(self) -> dict:
-        return _jsonable({"id_cols": self.id_cols, "segment_col": self.segment_col,
-                          "max_segments": self.max_segments, "dtypes": self._dtypes(),
-                          "metadata": self.metadata})
+        return _jsonable(
+            {
+                "id_cols": self.id_cols,
+                "segment_col": self.segment_col,
+                "max_segments": self.max_segments,
+                "dtypes": self._dtypes(),
+                "metadata": self.metadata,
+            }
+        )
 
     def write(self, path, format: str | None = None) -> Path:
         """Write as CSV, Parquet or JSON (by ``format`` or the file suffix), atomically.
@@ -236,13 +335,18 @@ class SegmentMapping:
         path = Path(path)
         fmt = (format or path.suffix.lstrip(".")).lower()
         if fmt in ("csv", "txt"):
-            text = "# segmenter-mapping: " + json.dumps(self._meta()) + "\n" + \
-                self._frame.to_csv(index=False)
+            text = (
+                "# segmenter-mapping: "
+                + json.dumps(self._meta())
+                + "\n"
+                + self._frame.to_csv(index=False)
+            )
             with atomic_write(path, "w", encoding="utf-8", newline="") as fh:
                 fh.write(text)
         elif fmt in ("parquet", "pq"):
             import pyarrow as pa
             import pyarrow.parquet as pq
+
             table = pa.Table.from_pandas(self._frame, preserve_index=False)
             meta = dict(table.schema.metadata or {})
             meta[_PARQUET_KEY] = json.dumps(self._meta()).encode()
@@ -251,18 +355,30 @@ class SegmentMapping:
             with atomic_write(path) as fh:
                 fh.write(buf.getvalue())
         elif fmt == "json":
-            body = {_JSON_TAG: 1, **self._meta(),
-                    "rows": _jsonable({c: self._frame[c].tolist() for c in self._frame.columns})}
+            body = {
+                _JSON_TAG: 1,
+                **self._meta(),
+                "rows": _jsonable(
+                    {c: self._frame[c].tolist() for c in self._frame.columns}
+                ),
+            }
             with atomic_write(path, "w", encoding="utf-8") as fh:
                 json.dump(body, fh, indent=1)
         else:
-            raise DataValidationError([Problem(
-                "unknown_format", None, f"cannot write a mapping as {fmt!r}; use a .csv, "
-                ".parquet or .json path (or format=)")])
+            raise DataValidationError(
+                [
+                    Problem(
+                        "unknown_format",
+                        None,
+                        f"cannot write a mapping as {fmt!r}; use a .csv, "
+                        ".parquet or .json path (or format=)",
+                    )
+                ]
+            )
         return path
 
     @classmethod
-    def read(cls, path, format: str | None = None) -> "SegmentMapping":
+    def read(cls, path, format: str | None = None) -> SegmentMapping:
         """Read a mapping written by :meth:`write`."""
         return read_mapping(path, format)
 
@@ -287,11 +403,20 @@ def read_mapping(path, format: str | None = None) -> SegmentMapping:
     """Read a :class:`SegmentMapping` from CSV, Parquet or JSON (written by ``write``)."""
     path = Path(path)
     if not path.is_file():
-        raise DataValidationError([Problem("no_file", None, f"{str(path)!r} does not exist")])
+        raise DataValidationError(
+            [Problem("no_file", None, f"{str(path)!r} does not exist")]
+        )
     fmt = (format or path.suffix.lstrip(".")).lower()
-    bad = DataValidationError([Problem(
-        "not_a_mapping", None, f"{str(path)!r} is not a segment mapping written by segmenter "
-        "(no segmenter metadata); build one with SegmentMapping.from_frame")])
+    bad = DataValidationError(
+        [
+            Problem(
+                "not_a_mapping",
+                None,
+                f"{str(path)!r} is not a segment mapping written by segmenter "
+                "(no segmenter metadata); build one with SegmentMapping.from_frame",
+            )
+        ]
+    )
     if fmt in ("csv", "txt"):
         with open(path, encoding="utf-8") as fh:
             first = fh.readline()
@@ -301,6 +426,7 @@ def read_mapping(path, format: str | None = None) -> SegmentMapping:
             df = pd.read_csv(fh, dtype=str, keep_default_na=False)
     elif fmt in ("parquet", "pq"):
         import pyarrow.parquet as pq
+
         table = pq.read_table(path)
         raw = (table.schema.metadata or {}).get(_PARQUET_KEY)
         if raw is None:
@@ -315,9 +441,20 @@ def read_mapping(path, format: str | None = None) -> SegmentMapping:
         meta = body
         df = pd.DataFrame(body["rows"])
     else:
-        raise DataValidationError([Problem(
-            "unknown_format", None, f"cannot read a mapping from {fmt!r}; use .csv, .parquet "
-            "or .json")])
+        raise DataValidationError(
+            [
+                Problem(
+                    "unknown_format",
+                    None,
+                    f"cannot read a mapping from {fmt!r}; use .csv, .parquet or .json",
+                )
+            ]
+        )
     df = _restore(df, meta["dtypes"])
-    return SegmentMapping(df, meta["id_cols"], meta["segment_col"], metadata=meta["metadata"],
-                          max_segments=meta["max_segments"])
+    return SegmentMapping(
+        df,
+        meta["id_cols"],
+        meta["segment_col"],
+        metadata=meta["metadata"],
+        max_segments=meta["max_segments"],
+    )

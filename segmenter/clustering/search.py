@@ -27,17 +27,25 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..errors import DataValidationError, Problem
 from ..selection.folds import SeriesFold, sample_positions
 from ..selection.leaderboard import Leaderboard
 from ..selection.metrics import METRICS
-from ..errors import DataValidationError, Problem
 from .blueprints import Blueprint, FittedBlueprint
 from .clusterers import pruning_counts
 from .constraints import ClusteringConstraints, ConstraintReport
 from .workspace import ClusteringCandidate, Workspace, take
 
-__all__ = ["ClusteringSearch", "LocalExecution", "ChunkedExecution", "Choice", "default_k",
-           "K_GRID", "choose_positions", "ASSIGN_CHUNK"]
+__all__ = [
+    "ClusteringSearch",
+    "LocalExecution",
+    "ChunkedExecution",
+    "Choice",
+    "default_k",
+    "K_GRID",
+    "choose_positions",
+    "ASSIGN_CHUNK",
+]
 
 log = logging.getLogger("segmenter.segmenter")
 
@@ -48,7 +56,9 @@ K_GRID = (2, 3, 4, 5, 6, 8, 10, 12, 15, 20)
 ASSIGN_CHUNK = 20000
 
 
-def default_k(n_series: int, constraints: ClusteringConstraints, max_feasible: int) -> list[int]:
+def default_k(
+    n_series: int, constraints: ClusteringConstraints, max_feasible: int
+) -> list[int]:
     """The cluster counts tried when ``n_clusters=None``: the values of :data:`K_GRID` up
     to ``max(3, round(sqrt(n_series / 2)))``, capped by C2 (``max_feasible``) and C4.
 
@@ -59,7 +69,7 @@ def default_k(n_series: int, constraints: ClusteringConstraints, max_feasible: i
     """
     top = min(max(3, round(math.sqrt(n_series / 2))), max_feasible, constraints.k_max)
     ks = [k for k in K_GRID if constraints.k_min <= k <= top]
-    return ks[:constraints.max_k_values]
+    return ks[: constraints.max_k_values]
 
 
 def choose_positions(n: int, fit_sample: int | None, random_state) -> np.ndarray:
@@ -72,9 +82,14 @@ def choose_positions(n: int, fit_sample: int | None, random_state) -> np.ndarray
 
 
 # ============================================================================ assignment
-def assign_all(model: FittedBlueprint, X, n: int, fit_idx: np.ndarray,
-               fit_labels: np.ndarray, where: str = "") -> tuple[np.ndarray, np.ndarray,
-                                                                 dict | None]:
+def assign_all(
+    model: FittedBlueprint,
+    X,
+    n: int,
+    fit_idx: np.ndarray,
+    fit_labels: np.ndarray,
+    where: str = "",
+) -> tuple[np.ndarray, np.ndarray, dict | None]:
     """(labels, center distances, pruning counts) of the ``n`` series ``X``: those at
     ``fit_idx`` keep their fit labels, the others are assigned by the model in pieces of
     :data:`ASSIGN_CHUNK` (for DTW blueprints the pruned search, whose distances come back
@@ -86,20 +101,27 @@ def assign_all(model: FittedBlueprint, X, n: int, fit_idx: np.ndarray,
     rest = np.setdiff1d(np.arange(n), fit_idx)
     pruning = None
     for lo in range(0, len(rest), ASSIGN_CHUNK):
-        part = rest[lo:lo + ASSIGN_CHUNK]
+        part = rest[lo : lo + ASSIGN_CHUNK]
         labels[part], dist[part], counts = model.assign(take(X, part))
         if counts:
             pruning = pruning_counts(pruning, counts)
-        log.info("segmenter: assigned %d of %d series outside the fit sample%s",
-                 min(lo + ASSIGN_CHUNK, len(rest)), len(rest), where)
+        log.info(
+            "segmenter: assigned %d of %d series outside the fit sample%s",
+            min(lo + ASSIGN_CHUNK, len(rest)),
+            len(rest),
+            where,
+        )
     return labels, dist, pruning
 
 
-def _assign_chunk(chunk, model: FittedBlueprint, fit_local: np.ndarray,
-                  fit_labels: np.ndarray):
+def _assign_chunk(
+    chunk, model: FittedBlueprint, fit_local: np.ndarray, fit_labels: np.ndarray
+):
     """A task: segments and center distances of a chunk's series (the fitted ones keep
     their fit labels)."""
-    return assign_all(model, model.featurize(chunk), chunk.n_series, fit_local, fit_labels)
+    return assign_all(
+        model, model.featurize(chunk), chunk.n_series, fit_local, fit_labels
+    )
 
 
 def _fit_final_task(context, cand: ClusteringCandidate, fit_pos, k, tag):
@@ -127,8 +149,9 @@ class LocalExecution:
     def assign(self, model, cand: ClusteringCandidate, fit_idx, progress=None):
         X = self.workspace.features(cand.blueprint)[0]
         t0 = time.perf_counter()
-        labels, dist, pruning = assign_all(model, X, self.workspace.panel.n_series, fit_idx,
-                                           model.labels_)
+        labels, dist, pruning = assign_all(
+            model, X, self.workspace.panel.n_series, fit_idx, model.labels_
+        )
         return labels, dist, pruning, time.perf_counter() - t0
 
 
@@ -140,32 +163,63 @@ class ChunkedExecution:
 
     workspace = None
 
-    def __init__(self, engine, source, folds: list[SeriesFold], fit_idx: np.ndarray,
-                 blueprints: list[Blueprint], owner: str = ""):
+    def __init__(
+        self,
+        engine,
+        source,
+        folds: list[SeriesFold],
+        fit_idx: np.ndarray,
+        blueprints: list[Blueprint],
+        owner: str = "",
+    ):
         self.engine, self.source = engine, source
         self.series_folds = folds
         need = [fit_idx]
         for f in folds:
-            need += [f.fit, f.train_sample, f.valid_sample] + ([f.valid] if f.kind == "cv"
-                                                               else [])
+            need += [f.fit, f.train_sample, f.valid_sample] + (
+                [f.valid] if f.kind == "cv" else []
+            )
         self.needed = np.unique(np.concatenate(need))
         sample = source.gather(self.needed, label=f"gather {len(self.needed)} series")
-        states = {Workspace.feature_key(bp): bp.panel_state(source) for bp in blueprints}
+        states = {
+            Workspace.feature_key(bp): bp.panel_state(source) for bp in blueprints
+        }
         token = f"{source.fingerprint()}-{owner}-{time.time_ns()}"
         self.context = [token, sample, states]
-        log.info("segmenter: %d of %d series gathered for the leaderboard", len(self.needed),
-                 source.n_series)
+        log.info(
+            "segmenter: %d of %d series gathered for the leaderboard",
+            len(self.needed),
+            source.n_series,
+        )
         pos = lambda idx: np.searchsorted(self.needed, idx)  # noqa: E731
         # holdout folds keep train and valid as positions into all series (only counts)
-        self.folds = [SeriesFold(f.name, f.kind, pos(f.train) if f.kind == "cv" else f.train,
-                                 pos(f.valid) if f.kind == "cv" else f.valid, pos(f.fit),
-                                 pos(f.train_sample), pos(f.valid_sample)) for f in folds]
+        self.folds = [
+            SeriesFold(
+                f.name,
+                f.kind,
+                pos(f.train) if f.kind == "cv" else f.train,
+                pos(f.valid) if f.kind == "cv" else f.valid,
+                pos(f.fit),
+                pos(f.train_sample),
+                pos(f.valid_sample),
+            )
+            for f in folds
+        ]
 
     def fit_final(self, cand: ClusteringCandidate, fit_idx, k, tag) -> FittedBlueprint:
         fit_pos = np.searchsorted(self.needed, fit_idx)
         engine = self.engine
-        return engine.result(engine.submit(_fit_final_task, self.context, cand, fit_pos, k,
-                                           tag, label=f"final fit {cand.name} k={k}"))
+        return engine.result(
+            engine.submit(
+                _fit_final_task,
+                self.context,
+                cand,
+                fit_pos,
+                k,
+                tag,
+                label=f"final fit {cand.name} k={k}",
+            )
+        )
 
     def assign(self, model, cand, fit_idx, progress=None):
         """Each chunk assigned where it lives; only labels and distances come back."""
@@ -179,7 +233,9 @@ class ChunkedExecution:
             labels_.append(f"assign {source.labels[c]}")
             where.append((members, local))
         t0 = time.perf_counter()
-        outs = self.engine.map(_assign_chunk, jobs, labels_, desc="assign", progress=progress)
+        outs = self.engine.map(
+            _assign_chunk, jobs, labels_, desc="assign", progress=progress
+        )
         seconds = time.perf_counter() - t0
         n = source.n_series
         labels, dist = np.empty(n, dtype=np.int64), np.empty(n)
@@ -217,9 +273,19 @@ class ClusteringSearch:
         What ranks the rows (a clustering metric of :data:`~segmenter.selection.metrics.METRICS`).
     """
 
-    def __init__(self, panel, execution, constraints: ClusteringConstraints,
-                 report: ConstraintReport, metric: str, random_state, fit_sample,
-                 validation_size: float, progress=None, checkpoint=None):
+    def __init__(
+        self,
+        panel,
+        execution,
+        constraints: ClusteringConstraints,
+        report: ConstraintReport,
+        metric: str,
+        random_state,
+        fit_sample,
+        validation_size: float,
+        progress=None,
+        checkpoint=None,
+    ):
         self.panel = panel
         self.execution = execution
         self.constraints = constraints
@@ -229,9 +295,13 @@ class ClusteringSearch:
         self.validation_size = validation_size
         self.progress = progress
         self.checkpoint = checkpoint
-        self.leaderboard = Leaderboard(execution.folds, metric,
-                                       METRICS[metric].greater_is_better, progress=progress,
-                                       desc="segmenter")
+        self.leaderboard = Leaderboard(
+            execution.folds,
+            metric,
+            METRICS[metric].greater_is_better,
+            progress=progress,
+            desc="segmenter",
+        )
         self.candidates: dict[str, ClusteringCandidate] = {}
 
     @property
@@ -245,20 +315,26 @@ class ClusteringSearch:
         once when ``with_picks_k(blueprint)`` says so."""
         tasks = []
         for bp in blueprints:
-            cand = ClusteringCandidate(bp, self.workspace, self.random_state,
-                                       self.constraints.max_segments)
+            cand = ClusteringCandidate(
+                bp, self.workspace, self.random_state, self.constraints.max_segments
+            )
             self.candidates[bp.spec] = cand
             if bp.picks_k:
                 if with_picks_k(bp):
                     tasks.append((cand, {"n_clusters": None}))
                 continue
             tasks += self._k_tasks(cand, ks, self.report)
-        log.info("segmenter: %d candidates on %d series (%s)", len(tasks),
-                 self.panel.n_series, ", ".join(f.name for f in self.execution.folds))
+        log.info(
+            "segmenter: %d candidates on %d series (%s)",
+            len(tasks),
+            self.panel.n_series,
+            ", ".join(f.name for f in self.execution.folds),
+        )
         self._run(tasks)
 
-    def rerun(self, cands: list[ClusteringCandidate], ks: list[int],
-              report: ConstraintReport) -> int:
+    def rerun(
+        self, cands: list[ClusteringCandidate], ks: list[int], report: ConstraintReport
+    ) -> int:
         """Run ``cands`` at more k; returns the first new row number."""
         before = len(self.leaderboard.entries)
         tasks = []
@@ -268,8 +344,9 @@ class ClusteringSearch:
         return before
 
     def _run(self, tasks) -> None:
-        self.leaderboard.run(tasks, self.execution.engine, self.execution.context,
-                             self.checkpoint)
+        self.leaderboard.run(
+            tasks, self.execution.engine, self.execution.context, self.checkpoint
+        )
 
     def _k_tasks(self, cand, ks, report) -> list:
         """Leaderboard tasks of ``cand`` for each k; infeasible k are recorded as skipped."""
@@ -292,11 +369,13 @@ class ClusteringSearch:
         n_train = min(int(long_enough[f.fit].sum()) for f in folds)
         if k > n_train:
             sampled = any(len(f.fit) < len(f.train) for f in folds)
-            return (f"C2: k={k} needs {k} training series with >= "
-                    f"{self.constraints.min_history} non-missing steps; the training "
-                    f"partition ({1 - self.validation_size:.0%} of the series"
-                    f"{', per fold' if len(folds) > 1 else ''}"
-                    f"{', as sampled by fit_sample' if sampled else ''}) has {n_train}")
+            return (
+                f"C2: k={k} needs {k} training series with >= "
+                f"{self.constraints.min_history} non-missing steps; the training "
+                f"partition ({1 - self.validation_size:.0%} of the series"
+                f"{', per fold' if len(folds) > 1 else ''}"
+                f"{', as sampled by fit_sample' if sampled else ''}) has {n_train}"
+            )
         return ""
 
     # ------------------------------------------------------------------ reading
@@ -312,21 +391,36 @@ class ClusteringSearch:
         lb = self.leaderboard
         entry = lb.best() if row is None else lb.entry(row)
         if entry.status != "ok":
-            raise DataValidationError([Problem(
-                "row_not_ok", "row", f"row {entry.row} ({entry.candidate.name}, "
-                f"{entry.settings}) is {entry.status}: {entry.reason}; choose a row with "
-                "status 'ok'")])
+            raise DataValidationError(
+                [
+                    Problem(
+                        "row_not_ok",
+                        "row",
+                        f"row {entry.row} ({entry.candidate.name}, "
+                        f"{entry.settings}) is {entry.status}: {entry.reason}; choose a row with "
+                        "status 'ok'",
+                    )
+                ]
+            )
         cand: ClusteringCandidate = entry.candidate
         n = self.panel.n_series
         fit_idx = choose_positions(n, self.fit_sample, self.random_state)
-        tag = ("all",) if len(fit_idx) == n else \
-            ("choose_fit", hashlib.sha1(fit_idx.tobytes()).hexdigest())
+        tag = (
+            ("all",)
+            if len(fit_idx) == n
+            else ("choose_fit", hashlib.sha1(fit_idx.tobytes()).hexdigest())
+        )
         k = entry.settings.get("n_clusters")
         how = np.full(n, "predict", dtype=object)
         how[fit_idx] = "fit"
         model = self.execution.fit_final(cand, fit_idx, k, tag)
-        labels, dist, pruning, seconds = self.execution.assign(model, cand, fit_idx,
-                                                               self.progress)
-        assignment = {"n_fit": int(len(fit_idx)), "n_assigned": int(n - len(fit_idx)),
-                      "seconds": seconds, **(pruning or {})}
+        labels, dist, pruning, seconds = self.execution.assign(
+            model, cand, fit_idx, self.progress
+        )
+        assignment = {
+            "n_fit": int(len(fit_idx)),
+            "n_assigned": int(n - len(fit_idx)),
+            "seconds": seconds,
+            **(pruning or {}),
+        }
         return Choice(entry, model, labels, dist, how, assignment)

@@ -67,7 +67,7 @@ when named in ``blueprints``.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from numbers import Integral, Real
 from pathlib import Path
 
@@ -81,14 +81,24 @@ from .._version import __version__
 from ..base import SegmenterEstimator, check_fitted, params_key
 from ..data.panel import Panel
 from ..data.reading import check_read_options, read_panel, reading_args
-from ..errors import ConstraintViolationError, DataValidationError, NotFittedError, Problem
+from ..errors import (
+    ConstraintViolationError,
+    DataValidationError,
+    NotFittedError,
+    Problem,
+)
 from ..selection.folds import make_folds
 from ..selection.metrics import metric_names
 from .blueprints import CATALOGUE, DEFAULT, QUICK, Blueprint, make_blueprint
 from .constraints import ClusteringConstraints, normalize_k
 from .mapping import SegmentMapping
-from .search import (ChunkedExecution, ClusteringSearch, LocalExecution, choose_positions,
-                     default_k)
+from .search import (
+    ChunkedExecution,
+    ClusteringSearch,
+    LocalExecution,
+    choose_positions,
+    default_k,
+)
 
 __all__ = ["Segmenter", "default_k", "RESERVED"]
 
@@ -104,7 +114,9 @@ def read_data(data, id_col, time_col, target_col, **kw) -> Panel:
     """A :class:`Panel` of ``data`` (returned as is when it is one already)."""
     if isinstance(data, Panel):
         return data
-    return read_panel(data, id_col=id_col, time_col=time_col, target_col=target_col, **kw)
+    return read_panel(
+        data, id_col=id_col, time_col=time_col, target_col=target_col, **kw
+    )
 
 
 def _classes_of(blueprints) -> set:
@@ -203,8 +215,8 @@ class Segmenter(SegmenterEstimator):
     """
 
     _parameter_constraints = {
-        "n_clusters": "no_validation",          # C4, checked by the constraints
-        "blueprints": "no_validation",          # resolved with typed errors
+        "n_clusters": "no_validation",  # C4, checked by the constraints
+        "blueprints": "no_validation",  # resolved with typed errors
         "constraints": [None, ClusteringConstraints],
         "metric": [StrOptions(set(metric_names("clustering")) | {"forecast"})],
         "horizon": [None, Interval(Integral, 1, None, closed="left")],
@@ -216,14 +228,26 @@ class Segmenter(SegmenterEstimator):
         "fit_sample": [None, Interval(Integral, 2, None, closed="left")],
         "random_state": ["random_state"],
         "progress": ["boolean", None],
-        "engine": "no_validation",              # resolved by resolve_engine
+        "engine": "no_validation",  # resolved by resolve_engine
     }
 
-    def __init__(self, n_clusters=None, blueprints="default", constraints=None,
-                 metric: str = "silhouette", validation_size: float = 0.2,
-                 min_validation: int = 20, cv_folds: int = 5, silhouette_sample: int = 2000,
-                 fit_sample: int | None = 5000, random_state=0, progress: bool | None = None,
-                 engine="local", horizon: int | None = None, forecaster=None):
+    def __init__(
+        self,
+        n_clusters=None,
+        blueprints="default",
+        constraints=None,
+        metric: str = "silhouette",
+        validation_size: float = 0.2,
+        min_validation: int = 20,
+        cv_folds: int = 5,
+        silhouette_sample: int = 2000,
+        fit_sample: int | None = 5000,
+        random_state=0,
+        progress: bool | None = None,
+        engine="local",
+        horizon: int | None = None,
+        forecaster=None,
+    ):
         self.n_clusters = n_clusters
         self.blueprints = blueprints
         self.constraints = constraints
@@ -240,9 +264,20 @@ class Segmenter(SegmenterEstimator):
         self.forecaster = forecaster
 
     # ------------------------------------------------------------------ fit
-    def fit(self, data, id_col="unique_id", time_col="ds", target_col="y", value_cols=None,
-            static_cols=None, freq=None, missing="keep", dtype="float64",
-            checkpoint=None, **reading) -> "Segmenter":
+    def fit(
+        self,
+        data,
+        id_col="unique_id",
+        time_col="ds",
+        target_col="y",
+        value_cols=None,
+        static_cols=None,
+        freq=None,
+        missing="keep",
+        dtype="float64",
+        checkpoint=None,
+        **reading,
+    ) -> Segmenter:
         """Rank blueprints × k on the series of ``data`` and map every series to a segment.
 
         Parameters
@@ -262,62 +297,129 @@ class Segmenter(SegmenterEstimator):
             (:meth:`segmenter.Panel.from_frame`) and ``encoding`` (of a text file).
         """
         reading = check_read_options(reading)
-        self._check_params([Problem("no_horizon", "horizon", "metric='forecast' needs "
-                                    "horizon= (the steps to forecast)")]
-                           if self.metric == "forecast" and self.horizon is None else None)
+        self._check_params(
+            [
+                Problem(
+                    "no_horizon",
+                    "horizon",
+                    "metric='forecast' needs horizon= (the steps to forecast)",
+                )
+            ]
+            if self.metric == "forecast" and self.horizon is None
+            else None
+        )
         constraints = self.constraints or ClusteringConstraints()
         requested = normalize_k(self.n_clusters, constraints)
         from ..data.chunks import load_chunks
         from ..engine.base import resolve_engine
+
         engine = resolve_engine(self.engine)
-        read_kw = dict(value_cols=value_cols, static_cols=static_cols, freq=freq,
-                       missing=missing, dtype=dtype, **reading)
+        read_kw = dict(
+            value_cols=value_cols,
+            static_cols=static_cols,
+            freq=freq,
+            missing=missing,
+            dtype=dtype,
+            **reading,
+        )
         if engine.distributed:
             panel = load_chunks(engine, data, id_col, time_col, target_col, **read_kw)
         else:
             panel = read_data(data, id_col, time_col, target_col, **read_kw)
         clash = sorted(set(panel.id_cols) & set(RESERVED))
         if clash:
-            raise DataValidationError([Problem(
-                "reserved_id_name", ",".join(clash), f"series-id column(s) {clash} carry names "
-                f"the segment mapping uses for its own columns {list(RESERVED)}; rename them")])
-        ks = requested if requested is not None else \
-            default_k(panel.n_series, constraints, constraints.max_feasible_k(panel))
+            raise DataValidationError(
+                [
+                    Problem(
+                        "reserved_id_name",
+                        ",".join(clash),
+                        f"series-id column(s) {clash} carry names "
+                        f"the segment mapping uses for its own columns {list(RESERVED)}; rename them",
+                    )
+                ]
+            )
+        ks = (
+            requested
+            if requested is not None
+            else default_k(
+                panel.n_series, constraints, constraints.max_feasible_k(panel)
+            )
+        )
         report = constraints.check(panel, ks)
         if requested is not None:
             report.raise_if_violated()
         elif report.problems:
             raise ConstraintViolationError(report.problems)
-        bps, named = resolve_specs(self.blueprints, _MODES, make_blueprint, Blueprint,
-                                   "blueprint", "blueprints", "dtw_kmeans(band=0.2)")
-        folds = make_folds(panel.n_series, self.validation_size, self.min_validation,
-                           self.cv_folds, self.silhouette_sample, self.random_state,
-                           self.fit_sample)
+        bps, named = resolve_specs(
+            self.blueprints,
+            _MODES,
+            make_blueprint,
+            Blueprint,
+            "blueprint",
+            "blueprints",
+            "dtw_kmeans(band=0.2)",
+        )
+        folds = make_folds(
+            panel.n_series,
+            self.validation_size,
+            self.min_validation,
+            self.cv_folds,
+            self.silhouette_sample,
+            self.random_state,
+            self.fit_sample,
+        )
         from ..engine.resources import check_memory, segmenter_bytes
-        parts = segmenter_bytes(panel, bps, folds, self.fit_sample,
-                                len(choose_positions(panel.n_series, self.fit_sample,
-                                                     self.random_state)))
+
+        parts = segmenter_bytes(
+            panel,
+            bps,
+            folds,
+            self.fit_sample,
+            len(choose_positions(panel.n_series, self.fit_sample, self.random_state)),
+        )
         if engine.distributed:
-            parts.pop("panel")               # the series stay on the workers
-        check_memory(parts, "this fit", "lower fit_sample (every candidate and the final "
-                     "model are fitted on at most that many series) or silhouette_sample, "
-                     "read the values as float32 (dtype='float32'), use fewer shape "
-                     "blueprints, or run on a Dask cluster (engine=client)")
+            parts.pop("panel")  # the series stay on the workers
+        check_memory(
+            parts,
+            "this fit",
+            "lower fit_sample (every candidate and the final "
+            "model are fitted on at most that many series) or silhouette_sample, "
+            "read the values as float32 (dtype='float32'), use fewer shape "
+            "blueprints, or run on a Dask cluster (engine=client)",
+        )
         if engine.distributed:
-            fit_idx = choose_positions(panel.n_series, self.fit_sample, self.random_state)
-            execution = ChunkedExecution(engine, panel, folds, fit_idx, bps, str(id(self)))
+            fit_idx = choose_positions(
+                panel.n_series, self.fit_sample, self.random_state
+            )
+            execution = ChunkedExecution(
+                engine, panel, folds, fit_idx, bps, str(id(self))
+            )
         else:
             execution = LocalExecution(panel, folds)
         ckpt = None
         if checkpoint is not None:
             from ..engine.checkpoint import Checkpoint, fingerprint_of
-            ckpt = Checkpoint(checkpoint, fingerprint_of(
-                panel.fingerprint(), params_key(self), constraints.as_dict(), ks),
-                "Segmenter.fit", trusted=_classes_of(bps))
-        search = ClusteringSearch(panel, execution, constraints, report,
-                                  "silhouette" if self.metric == "forecast" else self.metric,
-                                  self.random_state, self.fit_sample, self.validation_size,
-                                  self.progress, ckpt)
+
+            ckpt = Checkpoint(
+                checkpoint,
+                fingerprint_of(
+                    panel.fingerprint(), params_key(self), constraints.as_dict(), ks
+                ),
+                "Segmenter.fit",
+                trusted=_classes_of(bps),
+            )
+        search = ClusteringSearch(
+            panel,
+            execution,
+            constraints,
+            report,
+            "silhouette" if self.metric == "forecast" else self.metric,
+            self.random_state,
+            self.fit_sample,
+            self.validation_size,
+            self.progress,
+            ckpt,
+        )
         log.info("segmenter: fitting on %s", engine.describe())
         search.run(bps, ks, lambda bp: requested is None or bp.spec in named)
         self.data_args_ = reading_args(panel)
@@ -337,17 +439,33 @@ class Segmenter(SegmenterEstimator):
         """``metric="forecast"``: score the rows by the forecasts they lead to, rerank
         the leaderboard by that error and map with its best row."""
         from sklearn.base import clone
+
         from ..forecasting.runner import SegmentedForecaster
-        fc = clone(self.forecaster) if self.forecaster is not None else \
-            SegmentedForecaster(horizon=self.horizon, candidates="quick",
-                                random_state=self.random_state, progress=self.progress,
-                                engine=self.engine)
+
+        fc = (
+            clone(self.forecaster)
+            if self.forecaster is not None
+            else SegmentedForecaster(
+                horizon=self.horizon,
+                candidates="quick",
+                random_state=self.random_state,
+                progress=self.progress,
+                engine=self.engine,
+            )
+        )
         fc.set_params(select="forecast")
         if isinstance(data, Panel):
             fc.fit(data, segmenter=self)
         else:
-            fc.fit(data, segmenter=self, id_col=id_col, time_col=time_col,
-                   target_col=target_col, freq=freq, missing=missing)
+            fc.fit(
+                data,
+                segmenter=self,
+                id_col=id_col,
+                time_col=time_col,
+                target_col=target_col,
+                freq=freq,
+                missing=missing,
+            )
         self.forecaster_ = fc
         lb = self._search.leaderboard
         sel = fc.selection_[fc.selection_["kind"] == "clustering"]
@@ -366,7 +484,8 @@ class Segmenter(SegmenterEstimator):
         if search is None:
             raise NotFittedError(
                 f"{what} needs the training data and caches, which are not saved with the "
-                "model; call fit again on the data")
+                "model; call fit again on the data"
+            )
         return search
 
     def choose(self, row: int | None = None) -> SegmentMapping:
@@ -380,16 +499,25 @@ class Segmenter(SegmenterEstimator):
         self.chosen_row_ = entry.row
         self.assignment_ = choice.assignment
         self._meta = {
-            "blueprint": entry.candidate.name, "steps": entry.candidate.describe(k),
-            "n_clusters": int(len(np.unique(choice.labels))), "requested_k": k,
-            "metric": self.metric, "score": entry.metrics.get(
-                "forecast_error" if self.metric == "forecast" else self.metric),
-            "leaderboard_row": entry.row, "constraints": self.constraints_.as_dict(),
-            "segmenter_version": __version__, "data_fingerprint": panel.fingerprint(),
-            "n_series": panel.n_series, "random_state": self.random_state,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-        self.mapping_ = self._mapping(panel, choice.distances, choice.labels,
-                                      choice.assigned_by, self._meta)
+            "blueprint": entry.candidate.name,
+            "steps": entry.candidate.describe(k),
+            "n_clusters": int(len(np.unique(choice.labels))),
+            "requested_k": k,
+            "metric": self.metric,
+            "score": entry.metrics.get(
+                "forecast_error" if self.metric == "forecast" else self.metric
+            ),
+            "leaderboard_row": entry.row,
+            "constraints": self.constraints_.as_dict(),
+            "segmenter_version": __version__,
+            "data_fingerprint": panel.fingerprint(),
+            "n_series": panel.n_series,
+            "random_state": self.random_state,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        self.mapping_ = self._mapping(
+            panel, choice.distances, choice.labels, choice.assigned_by, self._meta
+        )
         return self.mapping_
 
     def _mapping(self, panel, distances, labels, how, meta) -> SegmentMapping:
@@ -400,8 +528,13 @@ class Segmenter(SegmenterEstimator):
         frame["short_history"] = nobs < self.constraints_.min_history
         frame["no_values"] = nobs == 0
         frame["assigned_by"] = how
-        return SegmentMapping(frame, panel.id_cols, "segment", metadata=meta,
-                              max_segments=self.constraints_.max_segments)
+        return SegmentMapping(
+            frame,
+            panel.id_cols,
+            "segment",
+            metadata=meta,
+            max_segments=self.constraints_.max_segments,
+        )
 
     def rerun(self, row: int | None = None, n_clusters=None) -> pd.DataFrame:
         """Fit more cluster counts without recomputing features or distance matrices.
@@ -413,16 +546,30 @@ class Segmenter(SegmenterEstimator):
         """
         search = self._fitted_search("rerun")
         if n_clusters is None:
-            raise DataValidationError([Problem("no_k", "n_clusters",
-                                               "rerun needs n_clusters (an int or a list)")])
+            raise DataValidationError(
+                [
+                    Problem(
+                        "no_k",
+                        "n_clusters",
+                        "rerun needs n_clusters (an int or a list)",
+                    )
+                ]
+            )
         ks = normalize_k(n_clusters, self.constraints_)
         report = self.constraints_.check(search.panel, ks)
         if row is not None:
             cands = [search.leaderboard.entry(row).candidate]
             if cands[0].blueprint.picks_k:
-                raise DataValidationError([Problem(
-                    "picks_k", "row", f"row {row} ({cands[0].name}) chooses k itself; rerun a "
-                    "row of a blueprint that takes n_clusters")])
+                raise DataValidationError(
+                    [
+                        Problem(
+                            "picks_k",
+                            "row",
+                            f"row {row} ({cands[0].name}) chooses k itself; rerun a "
+                            "row of a blueprint that takes n_clusters",
+                        )
+                    ]
+                )
         else:
             cands = [c for c in search.candidates.values() if not c.blueprint.picks_k]
         before = search.rerun(cands, ks, report)
@@ -448,10 +595,15 @@ class Segmenter(SegmenterEstimator):
         panel = read_data(data, **{**self.data_args_, **columns})
         X = self.model_.featurize(panel)
         labels = self.model_.predict_features(X)
-        meta = {**self._meta, "assigned": "predict", "n_series": panel.n_series,
-                "data_fingerprint": panel.fingerprint()}
-        return self._mapping(panel, self.model_.center_distances(X, labels), labels,
-                             "predict", meta)
+        meta = {
+            **self._meta,
+            "assigned": "predict",
+            "n_series": panel.n_series,
+            "data_fingerprint": panel.fingerprint(),
+        }
+        return self._mapping(
+            panel, self.model_.center_distances(X, labels), labels, "predict", meta
+        )
 
     @property
     def _fit_workspace(self):
@@ -467,22 +619,33 @@ class Segmenter(SegmenterEstimator):
         ``n_repeats``, ``max_features``, ``random_state``).  ``data`` is needed only after
         :func:`segmenter.load`; ``names`` names segments, e.g. ``{0: "steady"}``."""
         from ..reporting.insights import Insights
+
         ins = Insights.from_segmenter(self, data=data, **kw)
         return ins.rename(names) if names else ins
 
-    def report(self, path, data=None, forecaster=None, actuals=None, names=None,
-               insights=None):
+    def report(
+        self, path, data=None, forecaster=None, actuals=None, names=None, insights=None
+    ):
         """Write one self-contained HTML report (leaderboard, insights, impact,
         associations, plots; forecasting results when ``forecaster`` is a fitted
         :class:`~segmenter.SegmentedForecaster`, with ``actuals`` over its horizon when
         given).  Returns the path.  See :mod:`segmenter.reporting.report`."""
         from ..reporting.report import write_report
-        return write_report(self, path, data=data, forecaster=forecaster, actuals=actuals,
-                            names=names, insights=insights)
+
+        return write_report(
+            self,
+            path,
+            data=data,
+            forecaster=forecaster,
+            actuals=actuals,
+            names=names,
+            insights=insights,
+        )
 
     # ------------------------------------------------------------------ persistence
     def __getstate__(self):
         from ..engine.base import saveable_engine
+
         state = {k: v for k, v in self.__dict__.items() if k != "_search"}
         state["engine"] = saveable_engine(self.engine)
         return state

@@ -26,7 +26,9 @@ __all__ = ["Workspace", "ClusteringCandidate", "take"]
 
 def take(X, idx):
     """Rows ``idx`` of a feature matrix, or series ``idx`` of a :class:`SeriesSet`."""
-    return X.take(idx) if isinstance(X, SeriesSet) else X[np.asarray(idx, dtype=np.int64)]
+    return (
+        X.take(idx) if isinstance(X, SeriesSet) else X[np.asarray(idx, dtype=np.int64)]
+    )
 
 
 class Workspace:
@@ -46,8 +48,10 @@ class Workspace:
 
     @staticmethod
     def feature_key(bp: Blueprint) -> tuple:
-        return (bp.representation,
-                tuple(sorted((k, repr(v)) for k, v in bp.featurizer_params().items())))
+        return (
+            bp.representation,
+            tuple(sorted((k, repr(v)) for k, v in bp.featurizer_params().items())),
+        )
 
     def features(self, bp: Blueprint):
         """``(X, state)``: the blueprint's representation of every series (cached)."""
@@ -57,7 +61,9 @@ class Workspace:
             self._features[key] = bp.featurize(self.panel, self.states.get(key))
         return self._features[key]
 
-    def dtw(self, bp: Blueprint, radius: int, idx: np.ndarray, tag: tuple) -> np.ndarray:
+    def dtw(
+        self, bp: Blueprint, radius: int, idx: np.ndarray, tag: tuple
+    ) -> np.ndarray:
         """DTW distance matrix of the series at ``idx`` (cached under ``tag``)."""
         key = (self.feature_key(bp), int(radius), tag)
         if key not in self._dist:
@@ -86,8 +92,13 @@ class ClusteringCandidate:
     """A blueprint on the clustering leaderboard (the leaderboard's candidate protocol:
     ``fit(fold, n_clusters)`` and ``score(model, fold, n_clusters)``)."""
 
-    def __init__(self, blueprint: Blueprint, ws: Workspace | None, random_state,
-                 max_segments: int):
+    def __init__(
+        self,
+        blueprint: Blueprint,
+        ws: Workspace | None,
+        random_state,
+        max_segments: int,
+    ):
         self.blueprint = blueprint
         self.name = blueprint.spec
         self.ws = ws
@@ -100,7 +111,7 @@ class ClusteringCandidate:
         return self.blueprint.describe(n_clusters)
 
     def __getstate__(self):
-        return {**self.__dict__, "ws": None}   # a worker binds its own (see bind)
+        return {**self.__dict__, "ws": None}  # a worker binds its own (see bind)
 
     def bind(self, context) -> None:
         """Work on a distributed engine's worker: ``context`` is ``(token, panel of the
@@ -115,11 +126,14 @@ class ClusteringCandidate:
         Xf = take(X, idx)
         kw = {}
         if self.uses_matrix:
-            kw["distance_matrix"] = self.ws.dtw(self.blueprint, self.blueprint.radius_for(Xf),
-                                                idx, tag)
+            kw["distance_matrix"] = self.ws.dtw(
+                self.blueprint, self.blueprint.radius_for(Xf), idx, tag
+            )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            return self.blueprint.fit(None, k, self.random_state, features=(Xf, state), **kw)
+            return self.blueprint.fit(
+                None, k, self.random_state, features=(Xf, state), **kw
+            )
 
     def fit(self, fold: SeriesFold, n_clusters=None) -> FittedBlueprint:
         return self.fit_on(fold.fit, n_clusters, (fold.name, "fit"))
@@ -139,8 +153,10 @@ class ClusteringCandidate:
         note = []
         if fold.kind == "holdout":
             lv = model.predict_features(take(X, fold.valid_sample))
-            sil, why = silhouette(self._distances(model, fold.valid_sample,
-                                                  (fold.name, "valid_sample")), lv)
+            sil, why = silhouette(
+                self._distances(model, fold.valid_sample, (fold.name, "valid_sample")),
+                lv,
+            )
             out["silhouette"] = sil
             if why:
                 note.append("validation " + why)
@@ -151,12 +167,19 @@ class ClusteringCandidate:
             out["silhouette"] = float(s.mean()) if np.isfinite(s).all() else math.nan
             out["weight"] = float(len(s))
             if not np.isfinite(s).all():
-                note.append("silhouette undefined: the training series form one segment")
+                note.append(
+                    "silhouette undefined: the training series form one segment"
+                )
         # training metrics
         pos = np.searchsorted(fold.fit, fold.train_sample)
-        tag = (fold.name, "fit") if len(pos) == len(fold.fit) else (fold.name, "train_sample")
-        out["silhouette_train"] = silhouette(self._distances(model, fold.train_sample, tag),
-                                             lab_train[pos])[0]
+        tag = (
+            (fold.name, "fit")
+            if len(pos) == len(fold.fit)
+            else (fold.name, "train_sample")
+        )
+        out["silhouette_train"] = silhouette(
+            self._distances(model, fold.train_sample, tag), lab_train[pos]
+        )[0]
         emb = model.embed(take(X, fold.fit))
         n_lab = len(np.unique(lab_train))
         if emb is not None and 2 <= n_lab <= len(lab_train) - 1:
@@ -168,9 +191,14 @@ class ClusteringCandidate:
         n_empty = int((sizes == 0).sum())
         out["n_clusters_found"] = int(k_found) - n_empty
         out["empty_clusters"] = n_empty
-        out["demoted"] = (f"{n_empty} of the {k_found} clusters are empty" if n_empty else "")
+        out["demoted"] = (
+            f"{n_empty} of the {k_found} clusters are empty" if n_empty else ""
+        )
         out["sizes"] = sizes.tolist()
-        out["validation"] = (f"{len(fold.valid)} held-out series" if fold.kind == "holdout"
-                             else "cross-validated over series folds")
+        out["validation"] = (
+            f"{len(fold.valid)} held-out series"
+            if fold.kind == "holdout"
+            else "cross-validated over series folds"
+        )
         out["note"] = "; ".join(note)
         return out

@@ -9,5 +9,15 @@ from .panel import Panel
 from .reading import read_panel, read_table
 from .series import SeriesSet, as_series_set, clean_history, interpolate_gaps
 
-__all__ = ["Panel", "read_panel", "read_table", "ChunkedPanel", "load_chunks", "SeriesSet",
-           "as_series_set", "clean_history", "interpolate_gaps", "season_length_for"]
+__all__ = [
+    "Panel",
+    "read_panel",
+    "read_table",
+    "ChunkedPanel",
+    "load_chunks",
+    "SeriesSet",
+    "as_series_set",
+    "clean_history",
+    "interpolate_gaps",
+    "season_length_for",
+]

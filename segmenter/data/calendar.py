@@ -7,11 +7,42 @@ import pandas as pd
 __all__ = ["season_length_for"]
 
 
-_SEASON = {"YS": 1, "YE": 1, "Y": 1, "A": 1, "AS": 1, "BYS": 1, "BYE": 1, "BA": 1,
-           "QS": 4, "QE": 4, "Q": 4, "BQS": 4, "BQE": 4, "BQ": 4,
-           "MS": 12, "ME": 12, "M": 12, "BMS": 12, "BME": 12, "BM": 12, "CBMS": 12,
-           "SMS": 24, "SME": 24, "SM": 24, "W": 52, "D": 7, "B": 5, "C": 5,
-           "h": 24, "H": 24, "min": 60, "T": 60, "s": 60, "S": 60}
+_SEASON = {
+    "YS": 1,
+    "YE": 1,
+    "Y": 1,
+    "A": 1,
+    "AS": 1,
+    "BYS": 1,
+    "BYE": 1,
+    "BA": 1,
+    "QS": 4,
+    "QE": 4,
+    "Q": 4,
+    "BQS": 4,
+    "BQE": 4,
+    "BQ": 4,
+    "MS": 12,
+    "ME": 12,
+    "M": 12,
+    "BMS": 12,
+    "BME": 12,
+    "BM": 12,
+    "CBMS": 12,
+    "SMS": 24,
+    "SME": 24,
+    "SM": 24,
+    "W": 52,
+    "D": 7,
+    "B": 5,
+    "C": 5,
+    "h": 24,
+    "H": 24,
+    "min": 60,
+    "T": 60,
+    "s": 60,
+    "S": 60,
+}
 
 
 def season_length_for(freq) -> int | None:
@@ -36,7 +67,7 @@ def season_length_for(freq) -> int | None:
         return None
     code = off.rule_code.split("-")[0]
     n = off.n
-    try:                                   # fixed steps: express them in days when whole
+    try:  # fixed steps: express them in days when whole
         nanos = pd.Timedelta(off).value
     except (ValueError, TypeError):
         nanos = None

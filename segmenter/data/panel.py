@@ -28,16 +28,17 @@ points. In segmenter it always means grouping *many* series.
 from __future__ import annotations
 
 import warnings
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..errors import DataValidationError, Problem
-
 from .timegrid import Grid, grid_steps
 
 __all__ = ["Panel", "combine_fingerprint", "id_labels"]
+
 
 def id_labels(frame: pd.DataFrame) -> list:
     """Series ids of an id frame as given: scalars for one id column, tuples for a
@@ -86,10 +87,31 @@ class Panel:
         The user's segment id per series when ``segment_col`` was given.
     """
 
-    def __init__(self, *, id_cols, time_col, target_col, value_cols, static_cols, ids,
-                 offsets, values, observed, start, grid, statics, segments, segment_col,
-                 n_input_rows, missing_policy, time_dtype, has_value=None, reading=None,
-                 merged_ids=(), near_duplicate_ids=()):
+    def __init__(
+        self,
+        *,
+        id_cols,
+        time_col,
+        target_col,
+        value_cols,
+        static_cols,
+        ids,
+        offsets,
+        values,
+        observed,
+        start,
+        grid,
+        statics,
+        segments,
+        segment_col,
+        n_input_rows,
+        missing_policy,
+        time_dtype,
+        has_value=None,
+        reading=None,
+        merged_ids=(),
+        near_duplicate_ids=(),
+    ):
         self.id_cols = id_cols
         self.time_col = time_col
         self.target_col = target_col
@@ -133,7 +155,7 @@ class Panel:
         date_format: str | None = None,
         dayfirst: bool | None = None,
         near_duplicate_ids: str = "refuse",
-    ) -> "Panel":
+    ) -> Panel:
         """Validate a long frame and build a panel from it.
 
         Parameters
@@ -188,9 +210,22 @@ class Panel:
         (2, 1, [2, 3])
         """
         from .reading import build_panel
-        return build_panel(df, id_col, time_col, target_col, value_cols, static_cols,
-                           segment_col, freq, missing, dtype, date_format, dayfirst,
-                           near_duplicate_ids)
+
+        return build_panel(
+            df,
+            id_col,
+            time_col,
+            target_col,
+            value_cols,
+            static_cols,
+            segment_col,
+            freq,
+            missing,
+            dtype,
+            date_format,
+            dayfirst,
+            near_duplicate_ids,
+        )
 
     # ------------------------------------------------------------------ properties
     @property
@@ -229,8 +264,11 @@ class Panel:
     def n_observed(self) -> np.ndarray:
         """Observed (non-missing in the input, before any filling) target values per series."""
         ok = self.has_value
-        return np.add.reduceat(ok.astype(np.int64), self.offsets[:-1]) if len(ok) else \
-            np.zeros(self.n_series, dtype=np.int64)
+        return (
+            np.add.reduceat(ok.astype(np.int64), self.offsets[:-1])
+            if len(ok)
+            else np.zeros(self.n_series, dtype=np.int64)
+        )
 
     @property
     def all_missing_ids(self) -> list:
@@ -246,19 +284,23 @@ class Panel:
     # ------------------------------------------------------------------ access
     def id_labels(self, index: Iterable[int] | None = None) -> list:
         """Series ids as given by the user (scalars, or tuples for composite ids)."""
-        frame = self.ids if index is None else self.ids.iloc[np.asarray(list(index), dtype=int)]
+        frame = (
+            self.ids
+            if index is None
+            else self.ids.iloc[np.asarray(list(index), dtype=int)]
+        )
         return id_labels(frame)
 
     def series(self, i: int, column: int = 0) -> np.ndarray:
         """Values of series ``i`` (a view into ``values``)."""
-        return self.values[self.offsets[i]:self.offsets[i + 1], column]
+        return self.values[self.offsets[i] : self.offsets[i + 1], column]
 
     def times(self, i: int):
         """Time labels of series ``i`` on the grid, in the input's time type."""
         pos = self.start[i] + np.arange(self.lengths[i])
         return self._grid.labels(pos)
 
-    def subset(self, index: Sequence[int]) -> "Panel":
+    def subset(self, index: Sequence[int]) -> Panel:
         """A new panel holding the series at positions ``index`` (in that order)."""
         index = np.asarray(index, dtype=np.int64)
         lengths = self.lengths[index]
@@ -266,16 +308,25 @@ class Panel:
         np.cumsum(lengths, out=offsets[1:])
         rows = _ranges(self.offsets[:-1][index], lengths)
         return Panel(
-            id_cols=self.id_cols, time_col=self.time_col, target_col=self.target_col,
-            value_cols=self.value_cols, static_cols=self.static_cols,
-            ids=self.ids.iloc[index].reset_index(drop=True), offsets=offsets,
-            values=np.ascontiguousarray(self.values[rows]), observed=self.observed[rows],
-            start=self.start[index], grid=self._grid,
+            id_cols=self.id_cols,
+            time_col=self.time_col,
+            target_col=self.target_col,
+            value_cols=self.value_cols,
+            static_cols=self.static_cols,
+            ids=self.ids.iloc[index].reset_index(drop=True),
+            offsets=offsets,
+            values=np.ascontiguousarray(self.values[rows]),
+            observed=self.observed[rows],
+            start=self.start[index],
+            grid=self._grid,
             statics=self.statics.iloc[index].reset_index(drop=True),
             segments=None if self.segments is None else self.segments[index],
-            segment_col=self.segment_col, n_input_rows=int(self.observed[rows].sum()),
-            missing_policy=self.missing_policy, time_dtype=self._time_dtype,
-            has_value=self.has_value[rows])
+            segment_col=self.segment_col,
+            n_input_rows=int(self.observed[rows].sum()),
+            missing_policy=self.missing_policy,
+            time_dtype=self._time_dtype,
+            has_value=self.has_value[rows],
+        )
 
     def to_frame(self, include_gaps: bool = False) -> pd.DataFrame:
         """Back to a long frame: ids as given, times in the input's type, values.
@@ -285,8 +336,9 @@ class Panel:
         """
         keep = slice(None) if include_gaps else self.observed
         series_of_row = np.repeat(np.arange(self.n_series), self.lengths)
-        pos = self.start[series_of_row] + (np.arange(len(series_of_row)) -
-                                           self.offsets[:-1][series_of_row])
+        pos = self.start[series_of_row] + (
+            np.arange(len(series_of_row)) - self.offsets[:-1][series_of_row]
+        )
         out = self.ids.iloc[series_of_row[keep]].reset_index(drop=True)
         out[self.time_col] = self.time_labels(pos[keep])
         for j, c in enumerate(self.value_cols):
@@ -305,8 +357,15 @@ class Panel:
         Built from per-series digests (:meth:`series_digests`), so chunks of series
         combine to the same fingerprint (:func:`combine_fingerprint`).
         """
-        return combine_fingerprint(self.ids, self.start, self.series_digests(), self.freq,
-                                   self.time_kind, self.value_cols, self._grid.origin)
+        return combine_fingerprint(
+            self.ids,
+            self.start,
+            self.series_digests(),
+            self.freq,
+            self.time_kind,
+            self.value_cols,
+            self._grid.origin,
+        )
 
     def series_digests(self) -> np.ndarray:
         """A 64-bit digest per series of its length, observed flags and values (in
@@ -314,47 +373,73 @@ class Panel:
         if self.n_series == 0:
             return np.zeros(0, dtype=np.uint64)
         from pandas.util import hash_array
+
         vals = np.ascontiguousarray(self.values, dtype=np.float64)
         row = hash_array(self.observed.astype(np.uint64))
         for j in range(vals.shape[1]):
-            row = hash_array(row ^ hash_array(vals[:, j].view(np.uint64)) ^
-                             np.uint64(j + 1))
+            row = hash_array(
+                row ^ hash_array(vals[:, j].view(np.uint64)) ^ np.uint64(j + 1)
+            )
         series_of_row = np.repeat(np.arange(self.n_series), self.lengths)
-        within = np.arange(len(row), dtype=np.uint64) - \
-            self.offsets[:-1][series_of_row].astype(np.uint64)
+        within = np.arange(len(row), dtype=np.uint64) - self.offsets[:-1][
+            series_of_row
+        ].astype(np.uint64)
         row = hash_array(row ^ (within * np.uint64(0x9E3779B97F4A7C15)))
-        return np.add.reduceat(row, self.offsets[:-1]) ^ \
-            hash_array(self.lengths.astype(np.uint64))
+        return np.add.reduceat(row, self.offsets[:-1]) ^ hash_array(
+            self.lengths.astype(np.uint64)
+        )
 
     # ------------------------------------------------------------------ chunks
     @classmethod
-    def concat(cls, panels: Sequence["Panel"]) -> "Panel":
+    def concat(cls, panels: Sequence[Panel]) -> Panel:
         """One panel holding the series of ``panels`` in order (same grid and columns;
         see :meth:`rebase`)."""
         first = panels[0]
         for p in panels[1:]:
-            if p._grid != first._grid or p.value_cols != first.value_cols or \
-                    p.id_cols != first.id_cols:
-                raise DataValidationError([Problem(
-                    "concat_mismatch", None, "panels to concatenate must share the time "
-                    f"grid and columns; got {p._grid} / {p.value_cols} and {first._grid} / "
-                    f"{first.value_cols} (rebase them onto one origin first)")])
+            if (
+                p._grid != first._grid
+                or p.value_cols != first.value_cols
+                or p.id_cols != first.id_cols
+            ):
+                raise DataValidationError(
+                    [
+                        Problem(
+                            "concat_mismatch",
+                            None,
+                            "panels to concatenate must share the time "
+                            f"grid and columns; got {p._grid} / {p.value_cols} and {first._grid} / "
+                            f"{first.value_cols} (rebase them onto one origin first)",
+                        )
+                    ]
+                )
         lengths = np.concatenate([p.lengths for p in panels])
         offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
-        segs = None if first.segments is None else np.concatenate([p.segments for p in panels])
+        segs = (
+            None
+            if first.segments is None
+            else np.concatenate([p.segments for p in panels])
+        )
         return Panel(
-            id_cols=first.id_cols, time_col=first.time_col, target_col=first.target_col,
-            value_cols=first.value_cols, static_cols=first.static_cols,
-            ids=pd.concat([p.ids for p in panels], ignore_index=True), offsets=offsets,
+            id_cols=first.id_cols,
+            time_col=first.time_col,
+            target_col=first.target_col,
+            value_cols=first.value_cols,
+            static_cols=first.static_cols,
+            ids=pd.concat([p.ids for p in panels], ignore_index=True),
+            offsets=offsets,
             values=np.ascontiguousarray(np.concatenate([p.values for p in panels])),
             observed=np.concatenate([p.observed for p in panels]),
-            start=np.concatenate([p.start for p in panels]), grid=first._grid,
+            start=np.concatenate([p.start for p in panels]),
+            grid=first._grid,
             statics=pd.concat([p.statics for p in panels], ignore_index=True),
-            segments=segs, segment_col=first.segment_col,
+            segments=segs,
+            segment_col=first.segment_col,
             n_input_rows=sum(p.n_input_rows for p in panels),
-            missing_policy=first.missing_policy, time_dtype=first._time_dtype,
-            has_value=np.concatenate([p.has_value for p in panels]))
+            missing_policy=first.missing_policy,
+            time_dtype=first._time_dtype,
+            has_value=np.concatenate([p.has_value for p in panels]),
+        )
 
     @property
     def origin(self):
@@ -366,13 +451,14 @@ class Panel:
         g = self._grid
         return grid_steps(g.kind, g.freq, origin, g.origin)
 
-    def rebase(self, origin) -> "Panel":
+    def rebase(self, origin) -> Panel:
         """The same series on a grid starting at ``origin`` (an earlier time on the
         grid): only ``start`` and the grid change."""
         shift = self.steps_from(origin)
         if shift == 0:
             return self
         import copy
+
         out = copy.copy(self)
         out.start = self.start + shift
         out._grid = Grid(self._grid.kind, self._grid.freq, origin, self._grid.tz_mode)
@@ -393,10 +479,17 @@ class Panel:
                 warnings.simplefilter("ignore")
                 self.time_labels(np.array([last]))
         except (OverflowError, ValueError, pd.errors.OutOfBoundsDatetime) as exc:
-            raise DataValidationError([Problem(
-                "horizon_past_calendar", None, f"{param}={horizon} runs past the calendar "
-                f"pandas can represent ({type(exc).__name__}: {exc}); use a shorter horizon "
-                "or integer time steps")]) from None
+            raise DataValidationError(
+                [
+                    Problem(
+                        "horizon_past_calendar",
+                        None,
+                        f"{param}={horizon} runs past the calendar "
+                        f"pandas can represent ({type(exc).__name__}: {exc}); use a shorter horizon "
+                        "or integer time steps",
+                    )
+                ]
+            ) from None
 
     def time_labels(self, positions):
         """Times of grid ``positions`` in the input's time type (dtype and time zone);
@@ -408,8 +501,11 @@ class Panel:
             idx = pd.DatetimeIndex(times)
             tz = getattr(self._time_dtype, "tz", None)
             if tz is not None:
-                idx = (idx.tz_localize("UTC").tz_convert(tz) if self._grid.tz_mode == "utc"
-                       else idx.tz_localize(tz))
+                idx = (
+                    idx.tz_localize("UTC").tz_convert(tz)
+                    if self._grid.tz_mode == "utc"
+                    else idx.tz_localize(tz)
+                )
             if self._time_dtype is not None:
                 idx = idx.astype(self._time_dtype)
             return idx
@@ -425,19 +521,39 @@ class Panel:
             "input rows": self.n_input_rows,
             "frequency": self.freq,
             "time type": self.time_kind,
-            "first time": str(self._grid.labels(np.array([self.start.min()]))[0]) if self.n_series else None,
-            "last time": str(self._grid.labels(np.array([(self.start + lengths).max() - 1]))[0]) if self.n_series else None,
+            "first time": str(self._grid.labels(np.array([self.start.min()]))[0])
+            if self.n_series
+            else None,
+            "last time": str(
+                self._grid.labels(np.array([(self.start + lengths).max() - 1]))[0]
+            )
+            if self.n_series
+            else None,
             "span (steps)": self.span,
-            "length min/median/max": (int(lengths.min()), float(np.median(lengths)), int(lengths.max())) if self.n_series else None,
+            "length min/median/max": (
+                int(lengths.min()),
+                float(np.median(lengths)),
+                int(lengths.max()),
+            )
+            if self.n_series
+            else None,
             "gap steps inserted": self.n_gap_steps,
             "missing target values": int((~self.has_value & self.observed).sum()),
             "missing policy": self.missing_policy,
             "series entirely missing": len(self.all_missing_ids),
-            "observed values min/median/max": (int(nobs.min()), float(np.median(nobs)), int(nobs.max())) if self.n_series else None,
+            "observed values min/median/max": (
+                int(nobs.min()),
+                float(np.median(nobs)),
+                int(nobs.max()),
+            )
+            if self.n_series
+            else None,
             "value columns": list(self.value_cols),
             "static columns": list(self.static_cols),
             "ids merged (spaces or case)": len(getattr(self, "merged_ids", ())),
-            "near-duplicate ids kept apart": len(getattr(self, "near_duplicate_ids", ())),
+            "near-duplicate ids kept apart": len(
+                getattr(self, "near_duplicate_ids", ())
+            ),
         }
 
     def summary_text(self) -> str:
@@ -446,18 +562,26 @@ class Panel:
             lines.append(f"  {k:<32}{v}")
         if self.all_missing_ids:
             from ..errors import format_examples
+
             lines.append(f"  entirely missing: {format_examples(self.all_missing_ids)}")
-        for what, groups in (("merged", getattr(self, "merged_ids", ())),
-                             ("kept apart", getattr(self, "near_duplicate_ids", ()))):
+        for what, groups in (
+            ("merged", getattr(self, "merged_ids", ())),
+            ("kept apart", getattr(self, "near_duplicate_ids", ())),
+        ):
             if groups:
                 from ..errors import format_examples
-                lines.append(f"  near-duplicate ids {what}: "
-                             f"{format_examples([tuple(g) for g in groups])}")
+
+                lines.append(
+                    f"  near-duplicate ids {what}: "
+                    f"{format_examples([tuple(g) for g in groups])}"
+                )
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        return (f"Panel(n_series={self.n_series}, rows={len(self.values)}, freq={self.freq!r}, "
-                f"value_cols={self.value_cols})")
+        return (
+            f"Panel(n_series={self.n_series}, rows={len(self.values)}, freq={self.freq!r}, "
+            f"value_cols={self.value_cols})"
+        )
 
 
 def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -469,10 +593,12 @@ def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return np.arange(total, dtype=np.int64) + reps
 
 
-def combine_fingerprint(ids: pd.DataFrame, start, digests, freq, time_kind,
-                        value_cols, origin=None) -> str:
+def combine_fingerprint(
+    ids: pd.DataFrame, start, digests, freq, time_kind, value_cols, origin=None
+) -> str:
     """The fingerprint of a panel from its parts (:meth:`Panel.fingerprint`)."""
     import hashlib
+
     h = hashlib.sha256()
     h.update(pd.util.hash_pandas_object(ids, index=False).to_numpy().tobytes())
     h.update(str(list(ids.columns)).encode())
@@ -487,5 +613,6 @@ def __getattr__(name: str):
     in :mod:`segmenter.data.reading` now, which imports this module (hence lazily)."""
     if name in ("read_panel", "read_table"):
         from . import reading
+
         return getattr(reading, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,8 +7,8 @@ before anything is built.  The policies for gaps and missing values are describe
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -17,13 +17,28 @@ from ..errors import DataValidationError, Problem
 from .panel import Panel, id_labels
 from .timegrid import MAX_GRID_STEPS, row_numbers, time_positions
 
-__all__ = ["read_panel", "read_table", "build_panel", "reading_args", "is_dask_collection",
-           "near_duplicates", "MAX_ABS_VALUE", "sniff", "READ_OPTIONS",
-           "check_read_options"]
+__all__ = [
+    "read_panel",
+    "read_table",
+    "build_panel",
+    "reading_args",
+    "is_dask_collection",
+    "near_duplicates",
+    "MAX_ABS_VALUE",
+    "sniff",
+    "READ_OPTIONS",
+    "check_read_options",
+]
 
 
-def read_panel(data: "pd.DataFrame | str | os.PathLike", id_col="unique_id", time_col="ds",
-               target_col="y", encoding: str | None = None, **kwargs) -> Panel:
+def read_panel(
+    data: pd.DataFrame | str | os.PathLike,
+    id_col="unique_id",
+    time_col="ds",
+    target_col="y",
+    encoding: str | None = None,
+    **kwargs,
+) -> Panel:
     """Build a :class:`Panel` from a DataFrame, a CSV / Parquet path (a folder of Parquet
     files too), a list of Parquet files or a dask DataFrame (computed here).
 
@@ -34,12 +49,19 @@ def read_panel(data: "pd.DataFrame | str | os.PathLike", id_col="unique_id", tim
     if is_dask_collection(data):
         data = data.compute()
     elif isinstance(data, (list, tuple)):
-        data = pd.concat([read_table(p, text_cols=as_list(id_col), encoding=encoding)
-                          for p in data], ignore_index=True)
+        data = pd.concat(
+            [read_table(p, text_cols=as_list(id_col), encoding=encoding) for p in data],
+            ignore_index=True,
+        )
     if isinstance(data, pd.DataFrame):
         return Panel.from_frame(data, id_col, time_col, target_col, **kwargs)
-    return Panel.from_frame(read_table(data, text_cols=as_list(id_col), encoding=encoding),
-                            id_col, time_col, target_col, **kwargs)
+    return Panel.from_frame(
+        read_table(data, text_cols=as_list(id_col), encoding=encoding),
+        id_col,
+        time_col,
+        target_col,
+        **kwargs,
+    )
 
 
 def is_dask_collection(data) -> bool:
@@ -48,14 +70,25 @@ def is_dask_collection(data) -> bool:
 
 
 #: File signatures: what the first bytes of a file say it is.
-_SIGNATURES = [(b"PAR1", "Parquet"), (b"\x1f\x8b", "gzip-compressed"),
-               (b"PK\x03\x04", "zip-compressed"), (b"BZh", "bzip2-compressed"),
-               (b"\xfd7zXZ\x00", "xz-compressed"), (b"\x28\xb5\x2f\xfd", "zstd-compressed"),
-               (b"SEGMENTER-MODEL", "a segmenter model file"),
-               (b"\xff\xfe", "UTF-16 text"), (b"\xfe\xff", "UTF-16 text")]
+_SIGNATURES = [
+    (b"PAR1", "Parquet"),
+    (b"\x1f\x8b", "gzip-compressed"),
+    (b"PK\x03\x04", "zip-compressed"),
+    (b"BZh", "bzip2-compressed"),
+    (b"\xfd7zXZ\x00", "xz-compressed"),
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed"),
+    (b"SEGMENTER-MODEL", "a segmenter model file"),
+    (b"\xff\xfe", "UTF-16 text"),
+    (b"\xfe\xff", "UTF-16 text"),
+]
 _TEXT_SUFFIXES = {".csv": ",", ".txt": ",", ".tsv": "\t"}
-_COMPRESSED = {".gz": "gzip-compressed", ".zip": "zip-compressed",
-               ".bz2": "bzip2-compressed", ".xz": "xz-compressed", ".zst": "zstd-compressed"}
+_COMPRESSED = {
+    ".gz": "gzip-compressed",
+    ".zip": "zip-compressed",
+    ".bz2": "bzip2-compressed",
+    ".xz": "xz-compressed",
+    ".zst": "zstd-compressed",
+}
 
 
 def sniff(head: bytes) -> str:
@@ -71,11 +104,14 @@ def sniff(head: bytes) -> str:
 
 
 def _unreadable(path: Path, kind: str, why: str) -> DataValidationError:
-    return DataValidationError([Problem(kind, None, f"cannot read {str(path)!r}: {why}")])
+    return DataValidationError(
+        [Problem(kind, None, f"cannot read {str(path)!r}: {why}")]
+    )
 
 
-def read_table(path: "str | os.PathLike", text_cols: Sequence[str] = (),
-               encoding: str | None = None) -> pd.DataFrame:
+def read_table(
+    path: str | os.PathLike, text_cols: Sequence[str] = (), encoding: str | None = None
+) -> pd.DataFrame:
     """Read a CSV or Parquet file (or a folder of Parquet files) into a DataFrame.
 
     ``text_cols`` (the series-id columns) are read from CSV as text, so ids such as
@@ -88,15 +124,21 @@ def read_table(path: "str | os.PathLike", text_cols: Sequence[str] = (),
     """
     p = Path(path)
     if not p.exists():
-        raise DataValidationError([Problem("no_file", None, f"{str(p)!r} does not exist")])
+        raise DataValidationError(
+            [Problem("no_file", None, f"{str(p)!r} does not exist")]
+        )
     suffixes = [x.lower() for x in p.suffixes[-2:]]
     suffix = suffixes[-1] if suffixes else ""
     if p.is_dir():
         parts = [f for f in p.iterdir() if f.suffix.lower() in (".parquet", ".pq")]
         if not parts:
-            raise _unreadable(p, "folder_without_parquet", "it is a folder with no .parquet "
-                              "files in it; pass a CSV or Parquet file, or a folder of "
-                              "Parquet files")
+            raise _unreadable(
+                p,
+                "folder_without_parquet",
+                "it is a folder with no .parquet "
+                "files in it; pass a CSV or Parquet file, or a folder of "
+                "Parquet files",
+            )
         return _guarded(p, lambda: pd.read_parquet(p), "Parquet")
     try:
         with open(p, "rb") as fh:
@@ -104,39 +146,62 @@ def read_table(path: "str | os.PathLike", text_cols: Sequence[str] = (),
     except OSError as exc:
         raise _unreadable(p, "unreadable_file", f"{exc.strerror or exc}") from None
     if not head:
-        raise _unreadable(p, "empty_file", "the file is empty (0 bytes); pass a file with "
-                          "a header row and data")
+        raise _unreadable(
+            p,
+            "empty_file",
+            "the file is empty (0 bytes); pass a file with a header row and data",
+        )
     looks = sniff(head)
     if suffix in (".parquet", ".pq"):
         if looks != "Parquet":
-            raise _unreadable(p, "wrong_format", f"the name says Parquet but the bytes look "
-                              f"like {looks}" + (" (a CSV?): rename it .csv" if looks == "text"
-                                                 else ""))
+            raise _unreadable(
+                p,
+                "wrong_format",
+                f"the name says Parquet but the bytes look "
+                f"like {looks}"
+                + (" (a CSV?): rename it .csv" if looks == "text" else ""),
+            )
         return _guarded(p, lambda: pd.read_parquet(p), "Parquet")
     compressed = _COMPRESSED.get(suffix)
     text_suffix = suffixes[-2] if compressed and len(suffixes) == 2 else suffix
-    if text_suffix in _TEXT_SUFFIXES or (compressed and text_suffix not in (".parquet",)):
+    if text_suffix in _TEXT_SUFFIXES or (
+        compressed and text_suffix not in (".parquet",)
+    ):
         if compressed and looks != compressed:
-            raise _unreadable(p, "wrong_format", f"the name says {compressed} but the bytes "
-                              f"look like {looks}")
+            raise _unreadable(
+                p,
+                "wrong_format",
+                f"the name says {compressed} but the bytes look like {looks}",
+            )
         if not compressed and looks != "text" and looks != "UTF-16 text":
             hint = {"Parquet": ": rename it .parquet"}.get(looks, "")
             if looks.endswith("-compressed"):
                 hint = f": add the compression's extension (e.g. {p.name}.gz) or decompress it"
-            raise _unreadable(p, "wrong_format", f"the name says text (CSV) but the bytes "
-                              f"look like {looks}{hint}")
+            raise _unreadable(
+                p,
+                "wrong_format",
+                f"the name says text (CSV) but the bytes look like {looks}{hint}",
+            )
         sep = _TEXT_SUFFIXES.get(text_suffix, ",")
         enc = encoding or ("utf-16" if looks == "UTF-16 text" else "utf-8")
         return _guarded(p, lambda: _read_csv(p, sep, text_cols, enc), "CSV", enc)
-    raise DataValidationError([Problem(
-        "unknown_format", None, f"cannot tell the format of {str(p)!r} from its name; use "
-        f".csv (optionally .csv.gz) or .parquet (its bytes look like {looks})")])
+    raise DataValidationError(
+        [
+            Problem(
+                "unknown_format",
+                None,
+                f"cannot tell the format of {str(p)!r} from its name; use "
+                f".csv (optionally .csv.gz) or .parquet (its bytes look like {looks})",
+            )
+        ]
+    )
 
 
 def _read_csv(p: Path, sep: str, text_cols, encoding: str) -> pd.DataFrame:
     header = pd.read_csv(p, sep=sep, nrows=0, encoding=encoding).columns
-    return pd.read_csv(p, sep=sep, encoding=encoding,
-                       dtype={c: str for c in text_cols if c in header})
+    return pd.read_csv(
+        p, sep=sep, encoding=encoding, dtype={c: str for c in text_cols if c in header}
+    )
 
 
 def _guarded(p: Path, read, what: str, encoding: str | None = None) -> pd.DataFrame:
@@ -144,24 +209,39 @@ def _guarded(p: Path, read, what: str, encoding: str | None = None) -> pd.DataFr
     try:
         return read()
     except UnicodeError as exc:
-        raise _unreadable(p, "undecodable", f"the text is not valid {encoding} ({getattr(exc, 'reason', exc)}"
-                          f"); pass "
-                          "its encoding with encoding= (--encoding), e.g. 'latin-1', "
-                          "'cp1252' or 'utf-16'") from None
+        raise _unreadable(
+            p,
+            "undecodable",
+            f"the text is not valid {encoding} ({getattr(exc, 'reason', exc)}"
+            f"); pass "
+            "its encoding with encoding= (--encoding), e.g. 'latin-1', "
+            "'cp1252' or 'utf-16'",
+        ) from None
     except pd.errors.EmptyDataError:
-        raise _unreadable(p, "empty_file", "the file has no columns (no header row); pass a "
-                          "file with a header row and data") from None
+        raise _unreadable(
+            p,
+            "empty_file",
+            "the file has no columns (no header row); pass a "
+            "file with a header row and data",
+        ) from None
     except pd.errors.ParserError as exc:
-        raise _unreadable(p, "malformed_csv", f"it is not well-formed {what} ({exc}); check "
-                          "the separator and quoting") from None
+        raise _unreadable(
+            p,
+            "malformed_csv",
+            f"it is not well-formed {what} ({exc}); check the separator and quoting",
+        ) from None
     except (OSError, EOFError) as exc:
-        raise _unreadable(p, "unreadable_file", f"{type(exc).__name__}: {exc}") from None
-    except Exception as exc:   # noqa: BLE001 - pyarrow's and codecs' own errors
+        raise _unreadable(
+            p, "unreadable_file", f"{type(exc).__name__}: {exc}"
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - pyarrow's and codecs' own errors
         if isinstance(exc, DataValidationError):
             raise
-        raise _unreadable(p, "wrong_format" if what == "Parquet" else "malformed_csv",
-                          f"it is not a readable {what} file ({type(exc).__name__}: "
-                          f"{exc})") from None
+        raise _unreadable(
+            p,
+            "wrong_format" if what == "Parquet" else "malformed_csv",
+            f"it is not a readable {what} file ({type(exc).__name__}: {exc})",
+        ) from None
 
 
 #: The reading options ``fit`` passes on to :func:`read_panel` (``**reading``).
@@ -173,19 +253,31 @@ def check_read_options(options: dict) -> dict:
     typed error naming the unknown ones."""
     unknown = sorted(set(options) - set(READ_OPTIONS))
     if unknown:
-        raise DataValidationError([Problem(
-            "unknown_option", None, f"unknown keyword arguments {unknown}; fit reads data "
-            f"with the options {list(READ_OPTIONS)} besides its own parameters")])
+        raise DataValidationError(
+            [
+                Problem(
+                    "unknown_option",
+                    None,
+                    f"unknown keyword arguments {unknown}; fit reads data "
+                    f"with the options {list(READ_OPTIONS)} besides its own parameters",
+                )
+            ]
+        )
     return dict(options)
 
 
 def reading_args(panel) -> dict:
     """The reading arguments of ``panel`` (to read new data the same way)."""
-    return {"id_col": panel.id_cols if len(panel.id_cols) > 1 else panel.id_cols[0],
-            "time_col": panel.time_col, "target_col": panel.target_col,
-            "value_cols": list(panel.value_cols[1:]), "static_cols": list(panel.static_cols),
-            "freq": panel.freq, "missing": panel.missing_policy,
-            **getattr(panel, "reading", {})}
+    return {
+        "id_col": panel.id_cols if len(panel.id_cols) > 1 else panel.id_cols[0],
+        "time_col": panel.time_col,
+        "target_col": panel.target_col,
+        "value_cols": list(panel.value_cols[1:]),
+        "static_cols": list(panel.static_cols),
+        "freq": panel.freq,
+        "missing": panel.missing_policy,
+        **getattr(panel, "reading", {}),
+    }
 
 
 def as_list(cols: str | Sequence[str] | None) -> list[str]:
@@ -205,27 +297,65 @@ MAX_ABS_VALUE = 1e15
 NEAR_DUPLICATE_POLICIES = ("refuse", "merge", "keep")
 
 
-def build_panel(df, id_col, time_col, target_col, value_cols, static_cols, segment_col,
-                freq, missing, dtype, date_format=None, dayfirst=None,
-                near_duplicate_ids="refuse") -> Panel:
+def build_panel(
+    df,
+    id_col,
+    time_col,
+    target_col,
+    value_cols,
+    static_cols,
+    segment_col,
+    freq,
+    missing,
+    dtype,
+    date_format=None,
+    dayfirst=None,
+    near_duplicate_ids="refuse",
+) -> Panel:
     """Validate a long frame and build its panel (:meth:`Panel.from_frame` documents the
     arguments); every problem is collected before raising."""
     if not isinstance(df, pd.DataFrame):
-        raise DataValidationError([Problem(
-            "not_a_frame", None,
-            f"expected a pandas DataFrame, got {type(df).__name__}; use read_panel() for "
-            "CSV/Parquet paths")])
+        raise DataValidationError(
+            [
+                Problem(
+                    "not_a_frame",
+                    None,
+                    f"expected a pandas DataFrame, got {type(df).__name__}; use read_panel() for "
+                    "CSV/Parquet paths",
+                )
+            ]
+        )
     if missing not in ("keep", "interpolate", "zero"):
-        raise DataValidationError([Problem(
-            "bad_parameter", None,
-            f"missing={missing!r} is not a policy; use 'keep', 'interpolate' or 'zero'")])
+        raise DataValidationError(
+            [
+                Problem(
+                    "bad_parameter",
+                    None,
+                    f"missing={missing!r} is not a policy; use 'keep', 'interpolate' or 'zero'",
+                )
+            ]
+        )
     if near_duplicate_ids not in NEAR_DUPLICATE_POLICIES:
-        raise DataValidationError([Problem(
-            "bad_parameter", None, f"near_duplicate_ids={near_duplicate_ids!r} is not a "
-            f"policy; use one of {list(NEAR_DUPLICATE_POLICIES)}")])
+        raise DataValidationError(
+            [
+                Problem(
+                    "bad_parameter",
+                    None,
+                    f"near_duplicate_ids={near_duplicate_ids!r} is not a "
+                    f"policy; use one of {list(NEAR_DUPLICATE_POLICIES)}",
+                )
+            ]
+        )
     if dayfirst is not None and not isinstance(dayfirst, (bool, np.bool_)):
-        raise DataValidationError([Problem(
-            "bad_parameter", None, f"dayfirst={dayfirst!r} must be True, False or None")])
+        raise DataValidationError(
+            [
+                Problem(
+                    "bad_parameter",
+                    None,
+                    f"dayfirst={dayfirst!r} must be True, False or None",
+                )
+            ]
+        )
     id_cols = as_list(id_col)
     extra = as_list(value_cols)
     statics = as_list(static_cols)
@@ -235,23 +365,38 @@ def build_panel(df, id_col, time_col, target_col, value_cols, static_cols, segme
     wanted = id_cols + [time_col, target_col] + extra + statics + as_list(segment_col)
     absent = [c for c in dict.fromkeys(wanted) if c not in df.columns]
     if absent:
-        problems.append(Problem(
-            "missing_columns", None,
-            f"columns {absent} are not in the frame (it has {list(df.columns)[:20]}); "
-            "pass the right names with id_col=, time_col=, target_col=..."))
+        problems.append(
+            Problem(
+                "missing_columns",
+                None,
+                f"columns {absent} are not in the frame (it has {list(df.columns)[:20]}); "
+                "pass the right names with id_col=, time_col=, target_col=...",
+            )
+        )
     if segment_col is not None and segment_col in id_cols:
-        problems.append(Problem(
-            "segment_is_id", segment_col,
-            "the segment-id column is the series-id column (constraint C6); name a "
-            "different column that holds the segment of each series"))
+        problems.append(
+            Problem(
+                "segment_is_id",
+                segment_col,
+                "the segment-id column is the series-id column (constraint C6); name a "
+                "different column that holds the segment of each series",
+            )
+        )
     if len(df) == 0:
-        problems.append(Problem("empty", None, "the frame has no rows; pass at least one "
-                                "series"))
+        problems.append(
+            Problem("empty", None, "the frame has no rows; pass at least one series")
+        )
     cols = pd.Index(df.columns)
     dup = sorted({str(c) for c in cols[cols.duplicated()] if c in set(wanted)})
     if dup:
-        problems.append(Problem("duplicate_columns", None, f"columns {dup} appear more than "
-                                "once in the frame; rename or drop the copies"))
+        problems.append(
+            Problem(
+                "duplicate_columns",
+                None,
+                f"columns {dup} appear more than "
+                "once in the frame; rename or drop the copies",
+            )
+        )
     if problems:
         raise DataValidationError(problems)
 
@@ -259,19 +404,27 @@ def build_panel(df, id_col, time_col, target_col, value_cols, static_cols, segme
     # --- ids ----------------------------------------------------------------------
     id_frame, near = near_duplicates(df[id_cols], near_duplicate_ids)
     if near and near_duplicate_ids == "refuse":
-        problems.append(Problem(
-            "near_duplicate_ids", ",".join(id_cols),
-            f"{len(near)} groups of ids differ only by surrounding spaces or case (e.g. "
-            f"{near[:3]!r}), so they would be separate series; clean them, or pass "
-            "near_duplicate_ids='merge' (--near-duplicate-ids merge: one series under the "
-            "first spelling) or 'keep' (they are different series)",
-            ids=[i for group in near for i in group]))
+        problems.append(
+            Problem(
+                "near_duplicate_ids",
+                ",".join(id_cols),
+                f"{len(near)} groups of ids differ only by surrounding spaces or case (e.g. "
+                f"{near[:3]!r}), so they would be separate series; clean them, or pass "
+                "near_duplicate_ids='merge' (--near-duplicate-ids merge: one series under the "
+                "first spelling) or 'keep' (they are different series)",
+                ids=[i for group in near for i in group],
+            )
+        )
     null_id = id_frame.isna().any(axis=1).to_numpy()
     if null_id.any():
-        problems.append(Problem(
-            "null_ids", ",".join(id_cols),
-            f"{int(null_id.sum())} rows have a missing series id; drop them or fill the id",
-            rows=row_numbers(null_id)))
+        problems.append(
+            Problem(
+                "null_ids",
+                ",".join(id_cols),
+                f"{int(null_id.sum())} rows have a missing series id; drop them or fill the id",
+                rows=row_numbers(null_id),
+            )
+        )
     if len(id_cols) == 1:
         codes, _ = pd.factorize(id_frame.iloc[:, 0], sort=False, use_na_sentinel=True)
         codes = np.asarray(codes, dtype=np.int64)
@@ -288,8 +441,9 @@ def build_panel(df, id_col, time_col, target_col, value_cols, static_cols, segme
         return id_labels(ids.iloc[np.unique(code_array[code_array >= 0])])
 
     # --- times --------------------------------------------------------------------
-    tpos, grid, time_dtype, tprobs = time_positions(df[time_col], codes, freq, labels_of,
-                                                    date_format, dayfirst)
+    tpos, grid, time_dtype, tprobs = time_positions(
+        df[time_col], codes, freq, labels_of, date_format, dayfirst
+    )
     problems.extend(tprobs)
 
     # --- values -------------------------------------------------------------------
@@ -298,33 +452,56 @@ def build_panel(df, id_col, time_col, target_col, value_cols, static_cols, segme
     for j, c in enumerate(vcols):
         col = df[c]
         if pd.api.types.is_bool_dtype(col):
-            problems.append(Problem(
-                "boolean_target", c,
-                "the column is boolean; clustering and segmented forecasting need a numeric "
-                "regression target (constraint C8); cast it to numbers if that is meant"))
+            problems.append(
+                Problem(
+                    "boolean_target",
+                    c,
+                    "the column is boolean; clustering and segmented forecasting need a numeric "
+                    "regression target (constraint C8); cast it to numbers if that is meant",
+                )
+            )
             vals[:, j] = col.astype(float).to_numpy()
             continue
         num = pd.to_numeric(col, errors="coerce")
         bad = (num.isna() & col.notna()).to_numpy()
         if bad.any():
-            problems.append(Problem(
-                "non_numeric", c,
-                f"{int(bad.sum())} values are not numbers (e.g. {col[bad].iloc[:3].tolist()}); "
-                "clean or convert them with pd.to_numeric", ids=labels_of(codes[bad]),
-                rows=row_numbers(bad)))
+            problems.append(
+                Problem(
+                    "non_numeric",
+                    c,
+                    f"{int(bad.sum())} values are not numbers (e.g. {col[bad].iloc[:3].tolist()}); "
+                    "clean or convert them with pd.to_numeric",
+                    ids=labels_of(codes[bad]),
+                    rows=row_numbers(bad),
+                )
+            )
         arr = num.to_numpy(dtype=np.float64, na_value=np.nan)
         inf = np.isinf(arr)
         if inf.any():
-            problems.append(Problem(
-                "infinite", c, f"{int(inf.sum())} values are infinite; replace them with NaN "
-                "(missing) or a finite value", ids=labels_of(codes[inf]), rows=row_numbers(inf)))
+            problems.append(
+                Problem(
+                    "infinite",
+                    c,
+                    f"{int(inf.sum())} values are infinite; replace them with NaN "
+                    "(missing) or a finite value",
+                    ids=labels_of(codes[inf]),
+                    rows=row_numbers(inf),
+                )
+            )
         with np.errstate(invalid="ignore"):
             huge = np.isfinite(arr) & (np.abs(arr) > MAX_ABS_VALUE)
         if huge.any():
-            problems.append(Problem(
-                "too_large", c, f"{int(huge.sum())} values are larger than {MAX_ABS_VALUE:g} "
-                "in magnitude (the features and models would overflow); rescale the column "
-                "(e.g. divide it by 1e6)", ids=labels_of(codes[huge]), rows=row_numbers(huge)))
+            problems.append(
+                Problem(
+                    "too_large",
+                    c,
+                    f"{int(huge.sum())} values are larger than {MAX_ABS_VALUE:g} "
+                    "in magnitude (the features and models would overflow); rescale the column "
+                    "(e.g. divide it by 1e6)",
+                    ids=labels_of(codes[huge]),
+                    rows=row_numbers(huge),
+                )
+            )
         vals[:, j] = arr
 
     # --- duplicates ---------------------------------------------------------------
@@ -334,11 +511,16 @@ def build_panel(df, id_col, time_col, target_col, value_cols, static_cols, segme
         dup = np.zeros(n_rows, dtype=bool)
         dup[np.flatnonzero(ok)] = key.duplicated(keep=False).to_numpy()
         if dup.any():
-            problems.append(Problem(
-                "duplicate_rows", time_col,
-                f"{int(dup.sum())} rows share a (series id, time) with another row; "
-                "aggregate them (e.g. df.groupby([id, time]).sum()) or drop the duplicates",
-                ids=labels_of(codes[dup]), rows=row_numbers(dup)))
+            problems.append(
+                Problem(
+                    "duplicate_rows",
+                    time_col,
+                    f"{int(dup.sum())} rows share a (series id, time) with another row; "
+                    "aggregate them (e.g. df.groupby([id, time]).sum()) or drop the duplicates",
+                    ids=labels_of(codes[dup]),
+                    rows=row_numbers(dup),
+                )
+            )
 
     # --- static and segment columns -------------------------------------------------
     per_series_cols = statics + as_list(segment_col)
@@ -350,17 +532,32 @@ def build_panel(df, id_col, time_col, target_col, value_cols, static_cols, segme
         conflicted = nun.index[nun.to_numpy() > 1].to_numpy()
         if len(conflicted):
             kind = "segment_not_constant" if c == segment_col else "static_conflict"
-            hint = ("every row of a series must belong to the same segment (constraint C7)"
-                    if c == segment_col else "a static column must hold one value per series")
-            problems.append(Problem(kind, c, f"rows of the same series disagree; {hint}",
-                                    ids=labels_of(conflicted)))
+            hint = (
+                "every row of a series must belong to the same segment (constraint C7)"
+                if c == segment_col
+                else "a static column must hold one value per series"
+            )
+            problems.append(
+                Problem(
+                    kind,
+                    c,
+                    f"rows of the same series disagree; {hint}",
+                    ids=labels_of(conflicted),
+                )
+            )
         static_values[c] = col.iloc[first_row].reset_index(drop=True)
     if segment_col is not None and segment_col in df.columns:
         null_seg = df[segment_col].isna().to_numpy() & valid_row
         if null_seg.any():
-            problems.append(Problem("null_segment", segment_col,
-                                    "rows have no segment id; give every series a segment",
-                                    ids=labels_of(codes[null_seg]), rows=row_numbers(null_seg)))
+            problems.append(
+                Problem(
+                    "null_segment",
+                    segment_col,
+                    "rows have no segment id; give every series a segment",
+                    ids=labels_of(codes[null_seg]),
+                    rows=row_numbers(null_seg),
+                )
+            )
 
     if problems:
         raise DataValidationError(problems)
@@ -378,31 +575,59 @@ def build_panel(df, id_col, time_col, target_col, value_cols, static_cols, segme
     np.cumsum(lengths, out=offsets[1:])
     total = int(offsets[-1])
     if total > MAX_GRID_STEPS and total > 20 * n_rows:
-        raise DataValidationError([Problem(
-            "grid_too_large", time_col,
-            f"laying the series on the {grid.freq!r} grid would create {total} steps for "
-            f"{n_rows} rows; the frequency is probably too fine: pass freq= explicitly")])
+        raise DataValidationError(
+            [
+                Problem(
+                    "grid_too_large",
+                    time_col,
+                    f"laying the series on the {grid.freq!r} grid would create {total} steps for "
+                    f"{n_rows} rows; the frequency is probably too fine: pass freq= explicitly",
+                )
+            ]
+        )
     dest = offsets[codes_s] + (tpos_s - start[codes_s])
     values = np.full((total, len(vcols)), np.nan, dtype=dtype)
     values[dest] = vals[order]
     observed = np.zeros(total, dtype=bool)
     observed[dest] = True
-    has_value = ~np.isnan(values[:, 0])      # before any filling: real observations
+    has_value = ~np.isnan(values[:, 0])  # before any filling: real observations
     if missing != "keep":
         _fill_missing(values, offsets, missing)
 
-    reading = {"date_format": date_format, "dayfirst": dayfirst,
-               "near_duplicate_ids": near_duplicate_ids}
-    statics_frame = pd.DataFrame({c: static_values[c] for c in statics}, index=pd.RangeIndex(n_series))
-    segments = static_values[segment_col].to_numpy() if segment_col is not None else None
-    return Panel(id_cols=id_cols, time_col=time_col, target_col=target_col, value_cols=vcols,
-                 static_cols=statics, ids=ids, offsets=offsets,
-                 values=np.ascontiguousarray(values), observed=observed, start=start,
-                 grid=grid, statics=statics_frame, segments=segments, segment_col=segment_col,
-                 n_input_rows=n_rows, missing_policy=missing, time_dtype=time_dtype,
-                 has_value=has_value, reading=reading, merged_ids=near if
-                 near_duplicate_ids == "merge" else [], near_duplicate_ids=near if
-                 near_duplicate_ids == "keep" else [])
+    reading = {
+        "date_format": date_format,
+        "dayfirst": dayfirst,
+        "near_duplicate_ids": near_duplicate_ids,
+    }
+    statics_frame = pd.DataFrame(
+        {c: static_values[c] for c in statics}, index=pd.RangeIndex(n_series)
+    )
+    segments = (
+        static_values[segment_col].to_numpy() if segment_col is not None else None
+    )
+    return Panel(
+        id_cols=id_cols,
+        time_col=time_col,
+        target_col=target_col,
+        value_cols=vcols,
+        static_cols=statics,
+        ids=ids,
+        offsets=offsets,
+        values=np.ascontiguousarray(values),
+        observed=observed,
+        start=start,
+        grid=grid,
+        statics=statics_frame,
+        segments=segments,
+        segment_col=segment_col,
+        n_input_rows=n_rows,
+        missing_policy=missing,
+        time_dtype=time_dtype,
+        has_value=has_value,
+        reading=reading,
+        merged_ids=near if near_duplicate_ids == "merge" else [],
+        near_duplicate_ids=near if near_duplicate_ids == "keep" else [],
+    )
 
 
 def near_duplicates(ids: pd.DataFrame, policy: str) -> tuple[pd.DataFrame, list]:
@@ -428,9 +653,13 @@ def near_duplicates(ids: pd.DataFrame, policy: str) -> tuple[pd.DataFrame, list]
             by_key.setdefault(k, []).append(t)
         groups.extend(by_key.values())
         if policy == "merge":
-            first = {t: spellings[0] for spellings in by_key.values() for t in spellings}
+            first = {
+                t: spellings[0] for spellings in by_key.values() for t in spellings
+            }
             out = out.copy() if out is ids else out
-            out[c] = col.map(lambda v: first.get(v, v) if isinstance(v, str) else v)
+            out[c] = col.map(
+                lambda v, first=first: first.get(v, v) if isinstance(v, str) else v
+            )
     return out, groups
 
 
@@ -440,7 +669,7 @@ def _fill_missing(values: np.ndarray, offsets: np.ndarray, how: str) -> None:
         return
     for j in range(values.shape[1]):
         for i in range(len(offsets) - 1):
-            seg = values[offsets[i]:offsets[i + 1], j]
+            seg = values[offsets[i] : offsets[i + 1], j]
             nan = np.isnan(seg)
             if nan.any() and not nan.all():
                 x = np.arange(len(seg))

@@ -10,14 +10,20 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from ..errors import DataValidationError, InputTypeError, Problem
 
-__all__ = ["SeriesSet", "as_series_set", "equal_length_array", "interpolate_gaps",
-           "clean_history", "array_width"]
+__all__ = [
+    "SeriesSet",
+    "as_series_set",
+    "equal_length_array",
+    "interpolate_gaps",
+    "clean_history",
+    "array_width",
+]
 
 
 class SeriesSet:
@@ -47,9 +53,9 @@ class SeriesSet:
         return self.data.shape[1]
 
     def __getitem__(self, i: int) -> np.ndarray:
-        return self.data[self.offsets[i]:self.offsets[i + 1]]
+        return self.data[self.offsets[i] : self.offsets[i + 1]]
 
-    def take(self, index) -> "SeriesSet":
+    def take(self, index) -> SeriesSet:
         index = np.asarray(index, dtype=np.int64)
         parts = [self[i] for i in index]
         lengths = np.array([len(p) for p in parts], dtype=np.int64)
@@ -59,7 +65,7 @@ class SeriesSet:
         return SeriesSet(data, off)
 
     @classmethod
-    def from_list(cls, series: Sequence[np.ndarray]) -> "SeriesSet":
+    def from_list(cls, series: Sequence[np.ndarray]) -> SeriesSet:
         return as_series_set(list(series))
 
 
@@ -76,13 +82,22 @@ def _checked_array(X, name: str) -> np.ndarray:
     """An array of series through scikit-learn's ``check_array`` (so sparse, complex,
     1-D and empty inputs get its standard messages), as a typed error naming ``name``."""
     from sklearn.utils.validation import check_array
+
     try:
-        return check_array(X, ensure_all_finite=False, allow_nd=True, dtype=np.float64,
-                           ensure_min_samples=1, ensure_min_features=1)
+        return check_array(
+            X,
+            ensure_all_finite=False,
+            allow_nd=True,
+            dtype=np.float64,
+            ensure_min_samples=1,
+            ensure_min_features=1,
+        )
     except TypeError as exc:
         raise InputTypeError(f"{name}: {exc}") from None
     except ValueError as exc:
-        raise DataValidationError([Problem("bad_series_array", name, str(exc))]) from None
+        raise DataValidationError(
+            [Problem("bad_series_array", name, str(exc))]
+        ) from None
 
 
 def as_series_set(X, name: str = "X") -> SeriesSet:
@@ -95,7 +110,9 @@ def as_series_set(X, name: str = "X") -> SeriesSet:
     """
     if isinstance(X, SeriesSet):
         return X
-    if not isinstance(X, (list, tuple)) and (hasattr(X, "__array__") or hasattr(X, "tocsr")):
+    if not isinstance(X, (list, tuple)) and (
+        hasattr(X, "__array__") or hasattr(X, "tocsr")
+    ):
         X = _checked_array(X, name)
     if isinstance(X, np.ndarray) and X.dtype != object:
         if X.ndim == 2:
@@ -103,9 +120,16 @@ def as_series_set(X, name: str = "X") -> SeriesSet:
         elif X.ndim == 3:
             seqs = [X[i] for i in range(X.shape[0])]
         else:
-            raise DataValidationError([Problem(
-                "bad_shape", name, f"expected a 2-D (n_series, length) or 3-D (n_series, "
-                f"length, n_dims) array, got shape {X.shape}")])
+            raise DataValidationError(
+                [
+                    Problem(
+                        "bad_shape",
+                        name,
+                        f"expected a 2-D (n_series, length) or 3-D (n_series, "
+                        f"length, n_dims) array, got shape {X.shape}",
+                    )
+                ]
+            )
     else:
         seqs = []
         for s in X:
@@ -113,8 +137,15 @@ def as_series_set(X, name: str = "X") -> SeriesSet:
             if a.ndim == 1:
                 a = a[:, None]
             elif a.ndim != 2:
-                raise DataValidationError([Problem(
-                    "bad_shape", name, f"each series must be 1-D or 2-D, got shape {a.shape}")])
+                raise DataValidationError(
+                    [
+                        Problem(
+                            "bad_shape",
+                            name,
+                            f"each series must be 1-D or 2-D, got shape {a.shape}",
+                        )
+                    ]
+                )
             seqs.append(a)
     if not seqs:
         raise DataValidationError([Problem("empty", name, "no series given")])
@@ -122,17 +153,32 @@ def as_series_set(X, name: str = "X") -> SeriesSet:
     dims = {s.shape[1] for s in seqs}
     problems = []
     if len(dims) > 1:
-        problems.append(Problem("mixed_dims", name, f"series have different numbers of "
-                                f"dimensions {sorted(dims)}; give all the same n_dims"))
+        problems.append(
+            Problem(
+                "mixed_dims",
+                name,
+                f"series have different numbers of "
+                f"dimensions {sorted(dims)}; give all the same n_dims",
+            )
+        )
     empty = [i for i, s in enumerate(seqs) if len(s) == 0]
     if empty:
-        problems.append(Problem("empty_series", name, "series have no values; remove them",
-                                ids=empty))
+        problems.append(
+            Problem(
+                "empty_series", name, "series have no values; remove them", ids=empty
+            )
+        )
     bad = [i for i, s in enumerate(seqs) if len(s) and not np.isfinite(s).all()]
     if bad:
-        problems.append(Problem("non_finite", name, "series hold NaN (other than trailing "
-                                "padding) or infinite values; interpolate or remove them",
-                                ids=bad))
+        problems.append(
+            Problem(
+                "non_finite",
+                name,
+                "series hold NaN (other than trailing "
+                "padding) or infinite values; interpolate or remove them",
+                ids=bad,
+            )
+        )
     if problems:
         raise DataValidationError(problems)
     lengths = np.array([len(s) for s in seqs], dtype=np.int64)
@@ -147,9 +193,16 @@ def equal_length_array(X, who: str = "this clusterer") -> np.ndarray:
     xs = as_series_set(X)
     lengths = set(xs.lengths.tolist())
     if len(lengths) > 1:
-        raise DataValidationError([Problem(
-            "unequal_lengths", "X", f"{who} needs series of one length, got lengths "
-            f"{sorted(lengths)[:5]}...; resample with shape_series(length='median')")])
+        raise DataValidationError(
+            [
+                Problem(
+                    "unequal_lengths",
+                    "X",
+                    f"{who} needs series of one length, got lengths "
+                    f"{sorted(lengths)[:5]}...; resample with shape_series(length='median')",
+                )
+            ]
+        )
     length = lengths.pop() if lengths else 0
     return np.ascontiguousarray(xs.data.reshape(len(xs), length, xs.n_dims))
 

@@ -19,8 +19,18 @@ import pandas as pd
 
 from ..errors import Problem
 
-__all__ = ["Grid", "time_positions", "grid_steps", "is_integer_times", "integer_step",
-           "naive_times", "freq_of_all_times", "freq_votes", "MAX_GRID_STEPS", "parse_times"]
+__all__ = [
+    "Grid",
+    "time_positions",
+    "grid_steps",
+    "is_integer_times",
+    "integer_step",
+    "naive_times",
+    "freq_of_all_times",
+    "freq_votes",
+    "MAX_GRID_STEPS",
+    "parse_times",
+]
 
 #: More grid steps than this (and 20 per input row) means the frequency is too fine.
 MAX_GRID_STEPS = 50_000_000
@@ -35,8 +45,11 @@ def is_integer_times(col: pd.Series) -> bool:
     """Whether a time column holds integer steps (ints, or floats that are all whole)."""
     if pd.api.types.is_integer_dtype(col):
         return True
-    return bool(pd.api.types.is_float_dtype(col) and col.notna().any()
-                and np.all(np.mod(col.dropna().to_numpy(), 1) == 0))
+    return bool(
+        pd.api.types.is_float_dtype(col)
+        and col.notna().any()
+        and np.all(np.mod(col.dropna().to_numpy(), 1) == 0)
+    )
 
 
 def integer_step(rel: np.ndarray) -> int:
@@ -75,15 +88,17 @@ class Grid:
         if self.kind == "int":
             return self.origin + positions * int(self.freq)
         if self.kind == "period":
-            return pd.PeriodIndex.from_ordinals(self.origin.ordinal + positions,
-                                                freq=self.origin.freq)
+            return pd.PeriodIndex.from_ordinals(
+                self.origin.ordinal + positions, freq=self.origin.freq
+            )
         n = int(positions.max()) + 1 if positions.size else 0
         rng = pd.date_range(self.origin, periods=max(n, 1), freq=self.freq)
         return rng[positions]
 
 
-def time_positions(col: pd.Series, codes: np.ndarray, freq, labels_of, date_format=None,
-                   dayfirst=None):
+def time_positions(
+    col: pd.Series, codes: np.ndarray, freq, labels_of, date_format=None, dayfirst=None
+):
     """Map the time column to integer grid positions (text times are read with one
     format for the whole column: :func:`parse_times`).
 
@@ -94,17 +109,29 @@ def time_positions(col: pd.Series, codes: np.ndarray, freq, labels_of, date_form
     valid = codes >= 0
     null_t = col.isna().to_numpy()
     if null_t.any():
-        problems.append(Problem("null_times", name, f"{int(null_t.sum())} rows have no time; "
-                                "drop or fill them", ids=labels_of(codes[null_t]),
-                                rows=row_numbers(null_t)))
+        problems.append(
+            Problem(
+                "null_times",
+                name,
+                f"{int(null_t.sum())} rows have no time; drop or fill them",
+                ids=labels_of(codes[null_t]),
+                rows=row_numbers(null_t),
+            )
+        )
     # numbers that are not whole: not a time axis we can lay on a grid
     if pd.api.types.is_float_dtype(col) and not null_t.all():
         frac = ~null_t & (np.mod(col.to_numpy(dtype=np.float64, na_value=0.0), 1) != 0)
         if frac.any():
-            problems.append(Problem(
-                "fractional_times", name, f"{int(frac.sum())} numeric times are not whole "
-                "steps; use integer steps or datetimes", ids=labels_of(codes[frac]),
-                rows=row_numbers(frac)))
+            problems.append(
+                Problem(
+                    "fractional_times",
+                    name,
+                    f"{int(frac.sum())} numeric times are not whole "
+                    "steps; use integer steps or datetimes",
+                    ids=labels_of(codes[frac]),
+                    rows=row_numbers(frac),
+                )
+            )
             return None, Grid("int", 1, 0), None, problems
     # integer steps ------------------------------------------------------------------
     if is_integer_times(col):
@@ -112,14 +139,24 @@ def time_positions(col: pd.Series, codes: np.ndarray, freq, labels_of, date_form
         ok = valid & ~null_t
         ti = np.where(ok, t, 0).astype(np.int64)
         origin = int(ti[ok].min()) if ok.any() else 0
-        step = freq if isinstance(freq, (int, np.integer)) else _infer_int_step(ti[ok] - origin)
+        step = (
+            freq
+            if isinstance(freq, (int, np.integer))
+            else _infer_int_step(ti[ok] - origin)
+        )
         rel = ti - origin
         off = ok & (rel % step != 0)
         if off.any():
-            problems.append(Problem(
-                "off_grid", name, f"{int(off.sum())} integer times are not multiples of the "
-                f"step {step} from the first time {origin}; pass freq= with the right step",
-                ids=labels_of(codes[off]), rows=row_numbers(off)))
+            problems.append(
+                Problem(
+                    "off_grid",
+                    name,
+                    f"{int(off.sum())} integer times are not multiples of the "
+                    f"step {step} from the first time {origin}; pass freq= with the right step",
+                    ids=labels_of(codes[off]),
+                    rows=row_numbers(off),
+                )
+            )
         pos = np.where(ok, rel // step, -1)
         dtype = col.dtype if pd.api.types.is_integer_dtype(col) else np.dtype("int64")
         return pos, Grid("int", int(step), origin), dtype, problems
@@ -129,8 +166,16 @@ def time_positions(col: pd.Series, codes: np.ndarray, freq, labels_of, date_form
         ok = valid & ~null_t
         origin_ord = int(ords[ok].min()) if ok.any() else 0
         pos = np.where(ok, ords - origin_ord, -1)
-        return pos, Grid("period", col.dtype.freq.freqstr,
-                          pd.Period._from_ordinal(origin_ord, col.dtype.freq)), None, problems
+        return (
+            pos,
+            Grid(
+                "period",
+                col.dtype.freq.freqstr,
+                pd.Period._from_ordinal(origin_ord, col.dtype.freq),
+            ),
+            None,
+            problems,
+        )
     # datetimes (or strings) -------------------------------------------------------------
     if pd.api.types.is_datetime64_any_dtype(col):
         ts = col
@@ -148,41 +193,70 @@ def time_positions(col: pd.Series, codes: np.ndarray, freq, labels_of, date_form
     if freq is None:
         freq = _infer_datetime_freq(ns[ok], codes[ok])
         if freq is None:
-            problems.append(Problem(
-                "unknown_frequency", name, "the frequency could not be inferred from the "
-                "times (too few or irregular steps); pass freq= (e.g. 'D', 'W-SUN', 'MS', "
-                "'QS', 'YS') or use integer time steps"))
+            problems.append(
+                Problem(
+                    "unknown_frequency",
+                    name,
+                    "the frequency could not be inferred from the "
+                    "times (too few or irregular steps); pass freq= (e.g. 'D', 'W-SUN', 'MS', "
+                    "'QS', 'YS') or use integer time steps",
+                )
+            )
             return None, Grid("datetime", None, None), tz, problems
     tmin, tmax = ns[ok].min(), ns[ok].max()
     try:
         offset = pd.tseries.frequencies.to_offset(freq)
     except ValueError:
-        problems.append(Problem("bad_frequency", name, f"freq={freq!r} is not a pandas "
-                                "frequency alias"))
+        problems.append(
+            Problem(
+                "bad_frequency", name, f"freq={freq!r} is not a pandas frequency alias"
+            )
+        )
         return None, Grid("datetime", freq, None), tz, problems
     origin = pd.Timestamp(tmin)
     if not offset.is_on_offset(origin):
-        problems.append(Problem("off_grid", name, f"the first time {origin} is not on the "
-                                f"frequency {freq!r}; pass the matching freq="))
+        problems.append(
+            Problem(
+                "off_grid",
+                name,
+                f"the first time {origin} is not on the "
+                f"frequency {freq!r}; pass the matching freq=",
+            )
+        )
         return None, Grid("datetime", freq, origin), tz, problems
     n_steps_est = _estimate_steps(origin, pd.Timestamp(tmax), offset)
     if n_steps_est > MAX_GRID_STEPS:
-        problems.append(Problem("grid_too_large", name, f"the {freq!r} grid from {origin} to "
-                                f"{pd.Timestamp(tmax)} has over {MAX_GRID_STEPS} steps; pass "
-                                "a coarser freq="))
+        problems.append(
+            Problem(
+                "grid_too_large",
+                name,
+                f"the {freq!r} grid from {origin} to "
+                f"{pd.Timestamp(tmax)} has over {MAX_GRID_STEPS} steps; pass "
+                "a coarser freq=",
+            )
+        )
         return None, Grid("datetime", freq, origin), tz, problems
     grid_index = pd.date_range(origin, pd.Timestamp(tmax), freq=offset)
-    gi = grid_index.asi8 if grid_index.dtype == "datetime64[ns]" else \
-        grid_index.as_unit("ns").asi8
+    gi = (
+        grid_index.asi8
+        if grid_index.dtype == "datetime64[ns]"
+        else grid_index.as_unit("ns").asi8
+    )
     t64 = ns.astype(np.int64)
     pos = np.searchsorted(gi, t64)
     pos_c = np.minimum(pos, len(gi) - 1)
     off = ok & (gi[pos_c] != t64)
     if off.any():
-        problems.append(Problem(
-            "off_grid", name, f"{int(off.sum())} times do not fall on the {freq!r} grid; "
-            "resample the series to a regular frequency first or pass the right freq=",
-            ids=labels_of(codes[off]), rows=row_numbers(off)))
+        problems.append(
+            Problem(
+                "off_grid",
+                name,
+                f"{int(off.sum())} times do not fall on the {freq!r} grid; "
+                "resample the series to a regular frequency first or pass the right freq=",
+                ids=labels_of(codes[off]),
+                rows=row_numbers(off),
+            )
+        )
     pos = np.where(ok & ~off, pos, -1)
     return pos, Grid("datetime", offset.freqstr, origin, tz_mode), tz, problems
 
@@ -267,8 +341,9 @@ def _alias_for_step(nanos: int, first: pd.Timestamp) -> str:
 _GUESS_SAMPLE = 50
 
 
-def parse_times(col: pd.Series, date_format=None, dayfirst=None, codes=None,
-                labels_of=None) -> tuple:
+def parse_times(
+    col: pd.Series, date_format=None, dayfirst=None, codes=None, labels_of=None
+) -> tuple:
     """Datetimes of a time column of text (or objects), read with **one** format for the
     whole column, never value by value; returns ``(times or None, problems)``.
 
@@ -281,6 +356,7 @@ def parse_times(col: pd.Series, date_format=None, dayfirst=None, codes=None,
     are named (``unparseable_times``).  Datetime objects are converted as they are.
     """
     from pandas.tseries.api import guess_datetime_format
+
     name = col.name
     codes = np.zeros(len(col), dtype=np.int64) if codes is None else codes
     labels_of = labels_of or (lambda c: [])
@@ -305,7 +381,7 @@ def parse_times(col: pd.Series, date_format=None, dayfirst=None, codes=None,
             continue
         results[fmt] = got
         if fmt == "ISO8601" and not got.isna().any():
-            break               # year first: month before day by the standard's rule
+            break  # year first: month before day by the standard's rule
     full = {f: g for f, g in results.items() if not g.isna().any()}
     if dayfirst is not None and len(full) > 1:
         preferred = {f: g for f, g in full.items() if _is_dayfirst(f) == bool(dayfirst)}
@@ -318,17 +394,21 @@ def parse_times(col: pd.Series, date_format=None, dayfirst=None, codes=None,
         first, second = full[fmts[0]], full[fmts[1]]
         diff = np.flatnonzero(first.asi8 != second.asi8)
         ex = [uniq[i] for i in diff[:2]]
-        problems.append(Problem(
-            "ambiguous_dates", name,
-            f"the dates are ambiguous: they read day-first and month-first, with different "
-            f"dates (e.g. {ex!r}: {first[diff[0]].date()} with {fmts[0]!r} or "
-            f"{second[diff[0]].date()} with {fmts[1]!r}); say which with "
-            "date_format= (--date-format, e.g. '%d/%m/%Y') or dayfirst=True/False "
-            "(--dayfirst / --monthfirst)"))
+        problems.append(
+            Problem(
+                "ambiguous_dates",
+                name,
+                f"the dates are ambiguous: they read day-first and month-first, with different "
+                f"dates (e.g. {ex!r}: {first[diff[0]].date()} with {fmts[0]!r} or "
+                f"{second[diff[0]].date()} with {fmts[1]!r}); say which with "
+                "date_format= (--date-format, e.g. '%d/%m/%Y') or dayfirst=True/False "
+                "(--dayfirst / --monthfirst)",
+            )
+        )
         return None, problems
     if distinct:
         fmt = next(iter(distinct.values()))
-    else:                       # no one format reads every value: the one that reads most
+    else:  # no one format reads every value: the one that reads most
         fmt = max(results, key=lambda f: int(results[f].notna().sum()), default=None)
     if fmt is None:
         ts = pd.Series(pd.NaT, index=col.index, dtype="datetime64[ns]")
@@ -364,7 +444,12 @@ def _guessed_formats(values: pd.Index, guess) -> list:
 
 
 def _is_dayfirst(fmt) -> bool:
-    return fmt is not None and "%d" in fmt and "%m" in fmt and fmt.index("%d") < fmt.index("%m")
+    return (
+        fmt is not None
+        and "%d" in fmt
+        and "%m" in fmt
+        and fmt.index("%d") < fmt.index("%m")
+    )
 
 
 def _is_timezone_error(exc) -> bool:
@@ -374,11 +459,19 @@ def _is_timezone_error(exc) -> bool:
 
 def _time_error(name, exc, texts) -> Problem:
     if _is_timezone_error(exc):
-        return Problem("mixed_timezones", name, "times mix time zones (or aware and naive "
-                       "values); convert them all to one zone, e.g. with "
-                       "pd.to_datetime(..., utc=True)")
-    return Problem("bad_times", name, f"times could not be parsed ({exc}); pass "
-                   "date_format= (--date-format) or integer steps")
+        return Problem(
+            "mixed_timezones",
+            name,
+            "times mix time zones (or aware and naive "
+            "values); convert them all to one zone, e.g. with "
+            "pd.to_datetime(..., utc=True)",
+        )
+    return Problem(
+        "bad_times",
+        name,
+        f"times could not be parsed ({exc}); pass "
+        "date_format= (--date-format) or integer steps",
+    )
 
 
 def _unparsed(col, ts, codes, labels_of, fmt) -> list:
@@ -386,8 +479,14 @@ def _unparsed(col, ts, codes, labels_of, fmt) -> list:
     if not bad.any():
         return []
     how = f" with the format {fmt!r} read from the column" if fmt else ""
-    return [Problem(
-        "unparseable_times", col.name, f"{int(bad.sum())} times could not be parsed as "
-        f"dates{how} (e.g. {col[bad].iloc[:3].tolist()}); a column is read with one format "
-        "throughout: fix them, pass date_format= (--date-format) or use integer steps",
-        ids=labels_of(codes[bad]), rows=row_numbers(bad))]
+    return [
+        Problem(
+            "unparseable_times",
+            col.name,
+            f"{int(bad.sum())} times could not be parsed as "
+            f"dates{how} (e.g. {col[bad].iloc[:3].tolist()}); a column is read with one format "
+            "throughout: fix them, pass date_format= (--date-format) or use integer steps",
+            ids=labels_of(codes[bad]),
+            rows=row_numbers(bad),
+        )
+    ]

@@ -40,8 +40,8 @@ def dtw_sq(a, b, radius, buf, cutoff=_INF):
     m = b.shape[0]
     d = a.shape[1]
     lo_w, hi_w = band_widths(n, m, radius)
-    prev = buf[:m + 1]
-    cur = buf[m + 1:2 * (m + 1)]
+    prev = buf[: m + 1]
+    cur = buf[m + 1 : 2 * (m + 1)]
     for j in range(m + 1):
         prev[j] = _INF
     prev[0] = 0.0
@@ -132,7 +132,7 @@ def _lanes_dp(a, P, radius, prev, cur, cost, res, codes):
     d = a.shape[1]
     W = P.shape[2]
     lo_w, hi_w = band_widths(n, m, radius)
-    _lanes_init(prev[:m + 1], W)
+    _lanes_init(prev[: m + 1], W)
     for i in range(n):
         jlo, jhi = _lanes_band_row(i, lo_w, hi_w, m, cur, W)
         if codes is None:
@@ -229,7 +229,11 @@ def pack_lanes(data, offsets, order):
     while p < n:
         m = offsets[order[p] + 1] - offsets[order[p]]
         c = 1
-        while c < LANES and p + c < n and offsets[order[p + c] + 1] - offsets[order[p + c]] == m:
+        while (
+            c < LANES
+            and p + c < n
+            and offsets[order[p + c] + 1] - offsets[order[p + c]] == m
+        ):
             c += 1
         nb += 1
         p += c
@@ -241,7 +245,11 @@ def pack_lanes(data, offsets, order):
     while p < n:
         m = offsets[order[p] + 1] - offsets[order[p]]
         c = 1
-        while c < LANES and p + c < n and offsets[order[p + c] + 1] - offsets[order[p + c]] == m:
+        while (
+            c < LANES
+            and p + c < n
+            and offsets[order[p + c] + 1] - offsets[order[p + c]] == m
+        ):
             c += 1
         bstart[b] = p
         bcount[b] = c
@@ -288,15 +296,17 @@ def pairwise_sq(data, offsets, radius):
             if which == 1 and p == np.int64(t):
                 break
             i = order[p]
-            a = data[offsets[i]:offsets[i + 1]]
+            a = data[offsets[i] : offsets[i + 1]]
             for b in range(block_of[p], nb):
                 q0 = bstart[b]
-                first = max(q0, p + 1)              # lanes q > p are this row's pairs
+                first = max(q0, p + 1)  # lanes q > p are this row's pairs
                 last = q0 + bcount[b]
                 if last - first <= 0:
                     continue
                 if last - first >= _MIN_LANES:
-                    dtw_sq_lanes(a, packed[boff[b]:boff[b + 1]], radius, prev, cur, cost, res)
+                    dtw_sq_lanes(
+                        a, packed[boff[b] : boff[b + 1]], radius, prev, cur, cost, res
+                    )
                     for q in range(first, last):
                         v = res[q - q0]
                         j = order[q]
@@ -305,7 +315,7 @@ def pairwise_sq(data, offsets, radius):
                 else:
                     for q in range(first, last):
                         j = order[q]
-                        v = dtw_sq(a, data[offsets[j]:offsets[j + 1]], radius, buf)
+                        v = dtw_sq(a, data[offsets[j] : offsets[j + 1]], radius, buf)
                         out[i, j] = v
                         out[j, i] = v
     return out
@@ -327,7 +337,7 @@ def _cross_packed(data_x, off_x, data_y, off_y, radius):
     for t in prange(nx * nb):
         i = np.int64(t) // nb
         b = np.int64(t) % nb
-        a = data_x[off_x[i]:off_x[i + 1]]
+        a = data_x[off_x[i] : off_x[i + 1]]
         q0 = bstart[b]
         cnt = bcount[b]
         if cnt >= _MIN_LANES:
@@ -335,14 +345,14 @@ def _cross_packed(data_x, off_x, data_y, off_y, radius):
             cur = np.empty((maxlen + 1, LANES))
             cost = np.empty(LANES)
             res = np.empty(LANES)
-            dtw_sq_lanes(a, packed[boff[b]:boff[b + 1]], radius, prev, cur, cost, res)
+            dtw_sq_lanes(a, packed[boff[b] : boff[b + 1]], radius, prev, cur, cost, res)
             for w in range(cnt):
                 out[i, order[q0 + w]] = res[w]
         else:
             buf = np.empty(2 * (maxlen + 1))
             for w in range(cnt):
                 j = order[q0 + w]
-                out[i, j] = dtw_sq(a, data_y[off_y[j]:off_y[j + 1]], radius, buf)
+                out[i, j] = dtw_sq(a, data_y[off_y[j] : off_y[j + 1]], radius, buf)
     return out
 
 
@@ -466,7 +476,7 @@ def nearest_sq(data_x, off_x, data_c, off_c, radius, hint):
         cnt = bcount[b]
         q0 = bstart[b]
         m = off_x[order[q0] + 1] - off_x[order[q0]]
-        P = packed[boff[b]:boff[b + 1]]
+        P = packed[boff[b] : boff[b + 1]]
         prev = np.empty((m + 1, LANES))
         cur = np.empty((m + 1, LANES))
         cost = np.empty(LANES)
@@ -480,22 +490,22 @@ def nearest_sq(data_x, off_x, data_c, off_c, radius, hint):
         votes = np.zeros(k)
         for w in range(cnt):
             i = order[q0 + w]
-            x = data_x[off_x[i]:off_x[i + 1]]
+            x = data_x[off_x[i] : off_x[i + 1]]
             for c in range(k):
-                kim[w, c] = lb_kim_sq(x, data_c[off_c[c]:off_c[c + 1]]) * _LB_SAFE
+                kim[w, c] = lb_kim_sq(x, data_c[off_c[c] : off_c[c + 1]]) * _LB_SAFE
                 key[c] += kim[w, c]
             if hint[i] >= 0:
                 votes[hint[i]] += 1.0
         top = np.argmax(votes)
         if votes[top] > 0:
-            key[top] = -1.0                      # the commonest hint goes first
+            key[top] = -1.0  # the commonest hint goes first
         visit = np.argsort(key)
         up = np.empty((m, data_x.shape[1]))
         lo = np.empty((m, data_x.shape[1]))
-        how = np.empty(cnt, dtype=np.int64)        # 0: LB_Kim, 1: LB_Keogh, 2: needed
+        how = np.empty(cnt, dtype=np.int64)  # 0: LB_Kim, 1: LB_Keogh, 2: needed
         for t in range(k):
             c = visit[t]
-            ctr = data_c[off_c[c]:off_c[c + 1]]
+            ctr = data_c[off_c[c] : off_c[c + 1]]
             nneed = 0
             have_env = False
             for w in range(cnt):
@@ -509,8 +519,10 @@ def nearest_sq(data_x, off_x, data_c, off_c, radius, hint):
                         envelope(ctr, m, radius, up, lo, dq)
                         have_env = True
                     i = order[q0 + w]
-                    lb = lb_keogh_sq(data_x[off_x[i]:off_x[i + 1]], up, lo,
-                                     best[w]) * _LB_SAFE
+                    lb = (
+                        lb_keogh_sq(data_x[off_x[i] : off_x[i + 1]], up, lo, best[w])
+                        * _LB_SAFE
+                    )
                     if lb > best[w] or (lb == best[w] and c > bj[w]):
                         how[w] = 1
                 if how[w] == 2:
@@ -529,7 +541,7 @@ def nearest_sq(data_x, off_x, data_c, off_c, radius, hint):
                 if how[w] < 2:
                     stats[i, how[w]] += 1
                     continue
-                v = dtw_sq(data_x[off_x[i]:off_x[i + 1]], ctr, radius, buf, best[w])
+                v = dtw_sq(data_x[off_x[i] : off_x[i + 1]], ctr, radius, buf, best[w])
                 if v == _INF and best[w] < _INF:
                     stats[i, 2] += 1
                     continue
@@ -539,7 +551,7 @@ def nearest_sq(data_x, off_x, data_c, off_c, radius, hint):
                     bj[w] = c
         for w in range(cnt):
             i = order[q0 + w]
-            labels[i] = max(bj[w], 0)      # every cost overflowed to inf: argmin's 0
+            labels[i] = max(bj[w], 0)  # every cost overflowed to inf: argmin's 0
             best_sq[i] = best[w]
     return labels, best_sq, stats
 
@@ -555,8 +567,12 @@ def label_sq(data_x, off_x, data_c, off_c, labels, radius):
     for i in prange(nx):
         buf = np.empty(2 * (maxc + 1))
         c = labels[i]
-        out[i] = dtw_sq(data_x[off_x[i]:off_x[i + 1]], data_c[off_c[c]:off_c[c + 1]],
-                        radius, buf)
+        out[i] = dtw_sq(
+            data_x[off_x[i] : off_x[i + 1]],
+            data_c[off_c[c] : off_c[c + 1]],
+            radius,
+            buf,
+        )
     return out
 
 
@@ -685,7 +701,7 @@ def dba_update(data, offsets, members, center, radius):
         q0 = bstart[b]
         if cnt >= _MIN_LANES:
             m = boff[b + 1] - boff[b]
-            P = packed[boff[b]:boff[b + 1]]
+            P = packed[boff[b] : boff[b + 1]]
             prev = np.empty((m + 1, LANES))
             cur = np.empty((m + 1, LANES))
             cost = np.empty(LANES)
@@ -711,7 +727,7 @@ def dba_update(data, offsets, members, center, radius):
         else:
             for w in range(cnt):
                 s = order[q0 + w]
-                x = data[offsets[s]:offsets[s + 1]]
+                x = data[offsets[s] : offsets[s + 1]]
                 pi, pj, cst = dtw_path(center, x, radius)
                 costs[b] += cst
                 for k in range(pi.shape[0]):

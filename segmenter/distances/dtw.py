@@ -17,9 +17,9 @@ import math
 
 import numpy as np
 
-from . import _dtw_kernels as K
 from ..data.series import as_series_set
 from ..errors import DataValidationError, Problem
+from . import _dtw_kernels as K
 
 __all__ = ["dtw_distance", "dtw_pairwise", "band_radius"]
 
@@ -33,20 +33,37 @@ def band_radius(band, max_length: int) -> int:
     if band is None:
         return -1
     if isinstance(band, (bool, np.bool_)):
-        raise DataValidationError([Problem("bad_band", "band", "band must be None, an int "
-                                           "radius or a float fraction, not a bool")])
+        raise DataValidationError(
+            [
+                Problem(
+                    "bad_band",
+                    "band",
+                    "band must be None, an int radius or a float fraction, not a bool",
+                )
+            ]
+        )
     if isinstance(band, (int, np.integer)):
         if band < 0:
-            raise DataValidationError([Problem("bad_band", "band", f"band={band}: a radius "
-                                               "must be >= 0")])
+            raise DataValidationError(
+                [Problem("bad_band", "band", f"band={band}: a radius must be >= 0")]
+            )
         return int(band)
     if isinstance(band, (float, np.floating)):
         if not (0.0 <= band <= 1.0) or math.isnan(band):
-            raise DataValidationError([Problem("bad_band", "band", f"band={band}: a fraction "
-                                               "must lie in [0, 1]; use an int for a radius")])
+            raise DataValidationError(
+                [
+                    Problem(
+                        "bad_band",
+                        "band",
+                        f"band={band}: a fraction "
+                        "must lie in [0, 1]; use an int for a radius",
+                    )
+                ]
+            )
         return int(math.ceil(band * max_length))
-    raise DataValidationError([Problem("bad_band", "band", f"band={band!r} is not None, an "
-                                       "int or a float")])
+    raise DataValidationError(
+        [Problem("bad_band", "band", f"band={band!r} is not None, an int or a float")]
+    )
 
 
 def dtw_distance(a, b, band=None) -> float:
@@ -102,8 +119,15 @@ def dtw_pairwise(X, Y=None, band=None, squared: bool = False) -> np.ndarray:
     else:
         ys = as_series_set(Y, "Y")
         if ys.n_dims != xs.n_dims:
-            raise DataValidationError([Problem("mixed_dims", "Y", f"X has {xs.n_dims} "
-                                               f"dimensions, Y has {ys.n_dims}")])
+            raise DataValidationError(
+                [
+                    Problem(
+                        "mixed_dims",
+                        "Y",
+                        f"X has {xs.n_dims} dimensions, Y has {ys.n_dims}",
+                    )
+                ]
+            )
         r = band_radius(band, int(max(xs.lengths.max(), ys.lengths.max())))
         out = K.cross_sq(xs.data, xs.offsets, ys.data, ys.offsets, r)
     return out if squared else np.sqrt(out)

@@ -4,5 +4,11 @@ backend (:mod:`.dask_engine`, imported only when a Dask client or address is giv
 from .base import Engine, LocalEngine, resolve_engine, run_task, saveable_engine
 from .progress import progress_bar
 
-__all__ = ["Engine", "LocalEngine", "resolve_engine", "run_task", "saveable_engine",
-           "progress_bar"]
+__all__ = [
+    "Engine",
+    "LocalEngine",
+    "resolve_engine",
+    "run_task",
+    "saveable_engine",
+    "progress_bar",
+]

@@ -22,12 +22,19 @@ any engine, which is what makes a retried task, or a Dask run, equal to a local 
 from __future__ import annotations
 
 import logging
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from ..errors import DataValidationError, Problem
 
-__all__ = ["Engine", "LocalEngine", "Ref", "resolve_engine", "run_task", "is_distributed",
-           "saveable_engine"]
+__all__ = [
+    "Engine",
+    "LocalEngine",
+    "Ref",
+    "resolve_engine",
+    "run_task",
+    "is_distributed",
+    "saveable_engine",
+]
 
 log = logging.getLogger("segmenter.engine")
 
@@ -70,16 +77,26 @@ class Engine:
     def result(self, ref):
         raise NotImplementedError
 
-    def map(self, fn: Callable, jobs: Sequence[tuple], labels: Sequence[str],
-            desc: str = "tasks", progress: bool | None = None, checkpoint=None) -> list:
+    def map(
+        self,
+        fn: Callable,
+        jobs: Sequence[tuple],
+        labels: Sequence[str],
+        desc: str = "tasks",
+        progress: bool | None = None,
+        checkpoint=None,
+    ) -> list:
         """``fn(*job)`` for each job, results in job order, with a progress bar.  With a
         :class:`~segmenter.engine.checkpoint.Checkpoint`, jobs whose result is in its
         folder are loaded, not run, and every new result is written as it completes."""
         from .progress import progress_bar
+
         out: list = [None] * len(jobs)
         todo = []
         for j, label in enumerate(labels):
-            found, value = checkpoint.get(label) if checkpoint is not None else (False, None)
+            found, value = (
+                checkpoint.get(label) if checkpoint is not None else (False, None)
+            )
             if found:
                 out[j] = value
             else:
@@ -93,6 +110,7 @@ class Engine:
                 if checkpoint is not None:
                     checkpoint.put(labels[j], result)
                 bar.update(1)
+
             if todo:
                 self._map(fn, [jobs[j] for j in todo], [labels[j] for j in todo], done)
         return out
@@ -140,9 +158,11 @@ class LocalEngine(Engine):
                 done(k, run_task(fn, label, *job))
             return
         from joblib import Parallel, delayed
+
         gen = Parallel(n_jobs=self.n_jobs, return_as="generator_unordered")(
             delayed(_indexed)(k, fn, label, job)
-            for k, (job, label) in enumerate(zip(jobs, labels)))
+            for k, (job, label) in enumerate(zip(jobs, labels))
+        )
         for k, res in gen:
             done(k, res)
 
@@ -185,10 +205,18 @@ def resolve_engine(engine="local", n_jobs: int = 1) -> Engine:
         return LocalEngine(n_jobs)
     if isinstance(engine, Engine):
         return engine
-    if is_distributed(engine):      # a client, or an address such as "tcp://host:8786"
+    if is_distributed(engine):  # a client, or an address such as "tcp://host:8786"
         from .dask_engine import DaskEngine
+
         return DaskEngine(engine)
-    raise DataValidationError([Problem(
-        "bad_engine", "engine", f"engine={engine!r} ({type(engine).__name__}) is not an "
-        "engine; use 'local', a dask.distributed.Client, or a Dask scheduler address such "
-        "as 'tcp://127.0.0.1:8786'")])
+    raise DataValidationError(
+        [
+            Problem(
+                "bad_engine",
+                "engine",
+                f"engine={engine!r} ({type(engine).__name__}) is not an "
+                "engine; use 'local', a dask.distributed.Client, or a Dask scheduler address such "
+                "as 'tcp://127.0.0.1:8786'",
+            )
+        ]
+    )

@@ -48,6 +48,7 @@ class Checkpoint:
 
     def __init__(self, folder, fingerprint: str, what: str, trusted=()):
         from .._version import __version__
+
         self.folder = Path(folder)
         self.trusted = list(trusted)
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -61,16 +62,23 @@ class Checkpoint:
             except ValueError:
                 have = {}
             if have != want:
-                raise DataValidationError([Problem(
-                    "checkpoint_mismatch", "checkpoint",
-                    f"{str(self.folder)!r} holds the checkpoint of another run ({have.get('what')}, "
-                    f"segmenter {have.get('segmenter')}, fingerprint "
-                    f"{str(have.get('fingerprint'))[:12]}...): this {what} has other data or "
-                    "arguments (fingerprint "
-                    f"{fingerprint[:12]}...). Use another folder, or delete this one to start "
-                    "afresh")])
+                raise DataValidationError(
+                    [
+                        Problem(
+                            "checkpoint_mismatch",
+                            "checkpoint",
+                            f"{str(self.folder)!r} holds the checkpoint of another run ({have.get('what')}, "
+                            f"segmenter {have.get('segmenter')}, fingerprint "
+                            f"{str(have.get('fingerprint'))[:12]}...): this {what} has other data or "
+                            "arguments (fingerprint "
+                            f"{fingerprint[:12]}...). Use another folder, or delete this one to start "
+                            "afresh",
+                        )
+                    ]
+                )
         else:
             from ..persistence import atomic_write
+
             with atomic_write(meta, "w", encoding="utf-8") as fh:
                 json.dump(want, fh)
 
@@ -83,6 +91,7 @@ class Checkpoint:
         if not path.exists():
             return False, None
         from ..persistence import load
+
         value = load(path, trusted=self.trusted)
         self.stats["loaded"] += 1
         return True, value["result"]
@@ -90,6 +99,7 @@ class Checkpoint:
     def put(self, label: str, result) -> None:
         """Write ``label``'s result (atomically)."""
         from ..persistence import save
+
         save({"label": label, "result": result}, self._path(label))
         self.stats["computed"] += 1
 
@@ -109,5 +119,11 @@ class CheckpointedEngine:
         return getattr(self.engine, name)
 
     def map(self, fn, jobs, labels, desc="tasks", progress=None, checkpoint=None):
-        return self.engine.map(fn, jobs, labels, desc=desc, progress=progress,
-                               checkpoint=checkpoint or self.checkpoint)
+        return self.engine.map(
+            fn,
+            jobs,
+            labels,
+            desc=desc,
+            progress=progress,
+            checkpoint=checkpoint or self.checkpoint,
+        )

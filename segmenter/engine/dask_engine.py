@@ -52,7 +52,8 @@ def _one_thread(fn, label, *args):
     2-core LocalCluster."""
     import numba
     from threadpoolctl import threadpool_limits
-    numba.set_num_threads(1)            # this thread only
+
+    numba.set_num_threads(1)  # this thread only
     with threadpool_limits(limits=1):
         return run_task(fn, label, *args)
 
@@ -99,8 +100,15 @@ class DaskEngine(Engine):
         with warnings.catch_warnings():
             # data enter the cluster as task arguments on purpose (see the module doc)
             warnings.filterwarnings("ignore", message=".*[Ll]arge.*")
-            return self.client.submit(_one_thread, fn, label, *args, key=_key(label),
-                                      retries=self.retries, pure=False)
+            return self.client.submit(
+                _one_thread,
+                fn,
+                label,
+                *args,
+                key=_key(label),
+                retries=self.retries,
+                pure=False,
+            )
 
     def result(self, ref):
         return ref.result()
@@ -110,7 +118,7 @@ class DaskEngine(Engine):
         index = {f.key: k for k, f in enumerate(futs)}
         try:
             for f in distributed.as_completed(futs):
-                done(index[f.key], f.result())         # raises the task's own error
+                done(index[f.key], f.result())  # raises the task's own error
         except BaseException:
             self.client.cancel(futs)
             raise

@@ -12,5 +12,6 @@ def progress_bar(total: int, desc: str, progress: bool | None = None):
     True always, False never.
     """
     from tqdm.auto import tqdm
+
     disable = None if progress is None else not progress
     return tqdm(total=total, desc=desc, disable=disable, leave=False, unit="fit")

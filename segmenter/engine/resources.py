@@ -12,8 +12,13 @@ from __future__ import annotations
 
 from ..errors import ResourceLimitError
 
-__all__ = ["available_memory", "check_memory", "segmenter_bytes", "forecaster_bytes",
-           "MARGIN"]
+__all__ = [
+    "available_memory",
+    "check_memory",
+    "segmenter_bytes",
+    "forecaster_bytes",
+    "MARGIN",
+]
 
 #: Multiplier on the counted arrays (temporary copies, Python objects).
 MARGIN = 1.5
@@ -35,24 +40,31 @@ def _gb(n: float) -> str:
     return f"{n / 2**30:.2f} GB"
 
 
-def check_memory(parts: dict, what: str, knobs: str, available: int | None = None) -> int:
+def check_memory(
+    parts: dict, what: str, knobs: str, available: int | None = None
+) -> int:
     """Raise :class:`~segmenter.ResourceLimitError` when the estimated peak (the sum of
     ``parts``, bytes by name, times :data:`MARGIN`) exceeds the available memory; the
     message lists the parts and ``knobs``.  Returns the estimate."""
     need = int(sum(parts.values()) * MARGIN)
     avail = available_memory() if available is None else available
     if avail is not None and need > avail:
-        detail = ", ".join(f"{k} {_gb(v)}" for k, v in sorted(parts.items(),
-                                                              key=lambda kv: -kv[1]) if v)
+        detail = ", ".join(
+            f"{k} {_gb(v)}"
+            for k, v in sorted(parts.items(), key=lambda kv: -kv[1])
+            if v
+        )
         raise ResourceLimitError(
             f"{what} would need about {_gb(need)} at its peak ({detail}; x{MARGIN} margin) "
-            f"but {_gb(avail)} is available; {knobs}")
+            f"but {_gb(avail)} is available; {knobs}"
+        )
     return need
 
 
 def segmenter_bytes(panel, blueprints, folds, fit_sample, n_series_fit: int) -> dict:
     """The large arrays of a clustering leaderboard, by name (bytes)."""
     from ..base import get_tag
+
     n = panel.n_series
     lengths = getattr(panel, "lengths", None)
     steps = int(lengths.sum()) if lengths is not None else 0
@@ -72,18 +84,34 @@ def segmenter_bytes(panel, blueprints, folds, fit_sample, n_series_fit: int) -> 
             dtw_keys.add(key)
     per_fold = 0
     for f in folds:
-        per_fold += (len(f.fit) ** 2 if any(get_tag(bp, "requires:distance_matrix")
-                                            for bp in blueprints) else 0) + \
-            len(f.train_sample) ** 2 + len(f.valid_sample) ** 2
-    parts["DTW matrices"] = len(dtw_keys) * (per_fold + n_series_fit ** 2) * 8
+        per_fold += (
+            (
+                len(f.fit) ** 2
+                if any(get_tag(bp, "requires:distance_matrix") for bp in blueprints)
+                else 0
+            )
+            + len(f.train_sample) ** 2
+            + len(f.valid_sample) ** 2
+        )
+    parts["DTW matrices"] = len(dtw_keys) * (per_fold + n_series_fit**2) * 8
     return parts
 
 
-def forecaster_bytes(n_series: int, n_windows: int, horizon: int, n_local: int,
-                     n_pooled: int, n_levels: int, n_segmentations: int) -> dict:
+def forecaster_bytes(
+    n_series: int,
+    n_windows: int,
+    horizon: int,
+    n_local: int,
+    n_pooled: int,
+    n_levels: int,
+    n_segmentations: int,
+) -> dict:
     """The large arrays of a forecaster fit, by name (bytes)."""
     cell = n_windows * n_series * horizon * 8
-    return {"actuals": cell,
-            "local backtests": n_local * cell * (1 + 2 * n_levels) + n_local * 3 * cell // horizon,
-            "pooled backtests": n_pooled * cell * min(n_segmentations, 8),
-            "evaluations": n_segmentations * cell}
+    return {
+        "actuals": cell,
+        "local backtests": n_local * cell * (1 + 2 * n_levels)
+        + n_local * 3 * cell // horizon,
+        "pooled backtests": n_pooled * cell * min(n_segmentations, 8),
+        "evaluations": n_segmentations * cell,
+    }

@@ -14,9 +14,22 @@ Four representations, one row (or one array) per series, in panel order:
 from ..data.calendar import season_length_for
 from .catch22 import CATCH22_MIN_LENGTH, catch22_features
 from .shape import shape_series
-from .statistics import (MEAN_RESOLUTION, SUMMARY_FEATURES, VELOCITY_STATS, summary_features,
-                         velocity_features)
+from .statistics import (
+    MEAN_RESOLUTION,
+    SUMMARY_FEATURES,
+    VELOCITY_STATS,
+    summary_features,
+    velocity_features,
+)
 
-__all__ = ["velocity_features", "summary_features", "shape_series", "catch22_features",
-           "season_length_for", "VELOCITY_STATS", "SUMMARY_FEATURES", "MEAN_RESOLUTION",
-           "CATCH22_MIN_LENGTH"]
+__all__ = [
+    "velocity_features",
+    "summary_features",
+    "shape_series",
+    "catch22_features",
+    "season_length_for",
+    "VELOCITY_STATS",
+    "SUMMARY_FEATURES",
+    "MEAN_RESOLUTION",
+    "CATCH22_MIN_LENGTH",
+]

@@ -71,7 +71,7 @@ def _outlier_include(X):
     dists = np.zeros(num_thresholds)
     medians = np.zeros(num_thresholds)
     order = np.argsort(-X, kind="mergesort")
-    tree = np.zeros(n + 1, dtype=np.int64)       # Fenwick tree over positions 1..n
+    tree = np.zeros(n + 1, dtype=np.int64)  # Fenwick tree over positions 1..n
     log = 1
     while (log << 1) <= n:
         log <<= 1
@@ -103,7 +103,7 @@ def _outlier_include(X):
         half = count >> 1
         # k-th smallest position (1-based k) by binary lifting
         if count & 1 == 0:
-            a = _kth(tree, n, log, half)            # as numba's np.median: (a + b) / 2
+            a = _kth(tree, n, log, half)  # as numba's np.median: (a + b) / 2
             b = _kth(tree, n, log, half + 1)
             med = (a + b) / 2
         else:
@@ -150,8 +150,8 @@ def _features(X, smin, smax, smean, std, ca, F, resid_first_zero):
         out[i, 0] = K._DN_HistogramMode_5(s, a, b, m, d, s, ac, z)
         out[i, 1] = K._DN_HistogramMode_10(s, a, b, m, d, s, ac, z)
         out[i, 2] = K._SB_BinaryStats_diff_longstretch0(s, a, b, m, d, s, ac, z)
-        out[i, 3] = _outlier_include(s)       # DN_OutlierInclude_p_001_mdrmd
-        out[i, 4] = _outlier_include(-s)      # DN_OutlierInclude_n_001_mdrmd
+        out[i, 3] = _outlier_include(s)  # DN_OutlierInclude_p_001_mdrmd
+        out[i, 4] = _outlier_include(-s)  # DN_OutlierInclude_n_001_mdrmd
         out[i, 5] = K._CO_f1ecac(s, a, b, m, d, s, ac, z)
         out[i, 6] = K._CO_FirstMin_ac(s, a, b, m, d, s, ac, z)
         out[i, 7] = K._summaries_welch_rect(s, False, F[i])
@@ -163,7 +163,7 @@ def _features(X, smin, smax, smean, std, ca, F, resid_first_zero):
         out[i, 13] = K._MD_hrv_classic_pnn40(s, a, b, m, d, s, ac, z)
         out[i, 14] = K._SB_BinaryStats_mean_longstretch1(s, a, b, m, d, s, ac, z)
         out[i, 15] = K._SB_MotifThree_quantile_hh(s, a, b, m, d, s, ac, z)
-        out[i, 16] = resid_first_zero[i] / z        # FC_LocalSimple_mean1_tauresrat
+        out[i, 16] = resid_first_zero[i] / z  # FC_LocalSimple_mean1_tauresrat
         out[i, 17] = K._CO_Embed2_Dist_tau_d_expfit_meandiff(s, a, b, m, d, s, ac, z)
         out[i, 18] = K._SC_FluctAnal_2_dfa_50_1_2_logi_prop_r1(s, a, b, m, d, s, ac, z)
         out[i, 19] = K._SC_FluctAnal_2_rsrangefit_50_1_logi(s, a, b, m, d, s, ac, z)
@@ -184,5 +184,6 @@ def catch22_matrix(X: np.ndarray) -> np.ndarray:
     R = np.ascontiguousarray(X[:, 1:] - X[:, :-1])
     FR = np.fft.fft(R - R.mean(axis=1)[:, None], n=_nfft(length - 1), axis=1)
     resid_first_zero = _first_zeros(R, np.fft.ifft(_power(FR), axis=1))
-    return _features(X, X.min(axis=1), X.max(axis=1), smean, X.std(axis=1), ca, F,
-                     resid_first_zero)
+    return _features(
+        X, X.min(axis=1), X.max(axis=1), smean, X.std(axis=1), ca, F, resid_first_zero
+    )

@@ -34,7 +34,9 @@ def catch22_features(panel) -> pd.DataFrame:
     feature clusterers impute NaN with the fitted series' median.
     """
     from sktime.transformations.catch22 import CATCH22_SHORT_FEATURE_NAMES
+
     from ._catch22_kernels import N_FEATURES, catch22_matrix
+
     X = shape_series(panel, normalize="z", columns=[0])
     lengths = X.lengths
     out = np.full((len(lengths), N_FEATURES), np.nan)
@@ -47,7 +49,7 @@ def catch22_features(panel) -> pd.DataFrame:
         # blocks of rows bound the FFT work arrays (about 15x the block's values)
         step = max(1, CATCH22_BLOCK_VALUES // int(L))
         for lo in range(0, len(usable), step):
-            rows = usable[lo:lo + step]
+            rows = usable[lo : lo + step]
             out[idx[rows]] = catch22_matrix(arr[rows])
     out[~np.isfinite(out)] = np.nan
     return pd.DataFrame(out, columns=list(CATCH22_SHORT_FEATURE_NAMES))

@@ -25,15 +25,20 @@ from ..data.calendar import season_length_for
 from ..data.series import interpolate_gaps
 from ..errors import DataValidationError, Problem
 
-__all__ = ["velocity_features", "summary_features", "VELOCITY_STATS", "SUMMARY_FEATURES",
-           "MEAN_RESOLUTION"]
+__all__ = [
+    "velocity_features",
+    "summary_features",
+    "VELOCITY_STATS",
+    "SUMMARY_FEATURES",
+    "MEAN_RESOLUTION",
+]
 
 VELOCITY_STATS = ("mean", "std", "zero_share", "median", "cv")
 
 #: Summary feature names (stable) and what each measures.
 SUMMARY_FEATURES = {
     "level": "mean of the observed values (0 when below 1e-6 of their std, "
-             "see MEAN_RESOLUTION)",
+    "see MEAN_RESOLUTION)",
     "scale": "standard deviation of the observed values (ddof=0)",
     "trend_strength": "STL trend strength max(0, 1 - var(R)/var(T+R)) (Wang, Smith & Hyndman 2006)",
     "seasonal_strength": "STL seasonal strength max(0, 1 - var(R)/var(S+R)); 0 without a season",
@@ -41,7 +46,7 @@ SUMMARY_FEATURES = {
     "seasonal_acf": "autocorrelation at the season length (NaN without a season)",
     "adi": "average inter-demand interval: steps per non-zero value (intermittency)",
     "cv2": "squared coefficient of variation of the non-zero values (intermittency); "
-           "NaN when their mean is 0 (see MEAN_RESOLUTION)",
+    "NaN when their mean is 0 (see MEAN_RESOLUTION)",
     "zero_share": "share of observed values equal to zero",
     "missing_share": "share of grid steps with a missing value",
     "length": "number of grid steps (gaps included)",
@@ -63,19 +68,29 @@ def _mean(x: np.ndarray, sd: float) -> float:
     m = float(x.mean())
     return 0.0 if abs(m) <= MEAN_RESOLUTION * sd else m
 
+
 def _window_slices(panel, window):
     lengths = panel.lengths
     starts = panel.offsets[:-1].copy()
     if window is not None:
         if not isinstance(window, (int, np.integer)) or window < 1:
-            raise DataValidationError([Problem("bad_window", "window",
-                                               f"window={window!r} must be a positive int "
-                                               "number of steps, or None for all history")])
+            raise DataValidationError(
+                [
+                    Problem(
+                        "bad_window",
+                        "window",
+                        f"window={window!r} must be a positive int "
+                        "number of steps, or None for all history",
+                    )
+                ]
+            )
         starts = starts + np.maximum(lengths - window, 0)
     return starts, panel.offsets[1:]
 
 
-def velocity_features(panel, window: int | None = None, column: int = 0) -> pd.DataFrame:
+def velocity_features(
+    panel, window: int | None = None, column: int = 0
+) -> pd.DataFrame:
     """The velocity statistics of every series (rows in panel order).
 
     Parameters
@@ -90,14 +105,19 @@ def velocity_features(panel, window: int | None = None, column: int = 0) -> pd.D
     v = panel.values[:, column].astype(np.float64)
     out = np.full((panel.n_series, len(VELOCITY_STATS)), np.nan)
     for i in range(panel.n_series):
-        x = v[starts[i]:ends[i]]
+        x = v[starts[i] : ends[i]]
         x = x[~np.isnan(x)]
         if len(x) == 0:
             continue
         std = x.std()
         mean = _mean(x, std)
-        out[i] = (mean, std, np.mean(x == 0), np.median(x),
-                  (std / abs(mean)) if mean != 0 else (0.0 if std == 0 else np.nan))
+        out[i] = (
+            mean,
+            std,
+            np.mean(x == 0),
+            np.median(x),
+            (std / abs(mean)) if mean != 0 else (0.0 if std == 0 else np.nan),
+        )
     return pd.DataFrame(out, columns=list(VELOCITY_STATS))
 
 
@@ -109,6 +129,7 @@ def _acf(x: np.ndarray, lag: int) -> float:
     if den == 0:
         return 0.0
     return float(np.dot(xc[:-lag], xc[lag:]) / den)
+
 
 def _centered_mean(x: np.ndarray, w: int) -> np.ndarray:
     """Centred moving mean over an odd window ``w``, shrinking at the ends (pandas'
@@ -128,6 +149,7 @@ def _strengths(x: np.ndarray, m: int | None) -> tuple[float, float]:
         return 0.0, 0.0
     if m is not None and m >= 2 and n >= 2 * m + 1:
         from statsmodels.tsa.seasonal import STL
+
         res = STL(x, period=m, robust=False).fit()
         trend, seas, resid = res.trend, res.seasonal, res.resid
     else:
@@ -136,9 +158,14 @@ def _strengths(x: np.ndarray, m: int | None) -> tuple[float, float]:
         seas = np.zeros(n)
         resid = x - trend
     vr = np.var(resid)
-    ft = max(0.0, 1.0 - vr / np.var(trend + resid)) if np.var(trend + resid) > 0 else 0.0
-    fs = max(0.0, 1.0 - vr / np.var(seas + resid)) if (m and np.var(seas + resid) > 0 and
-                                                        np.any(seas != 0)) else 0.0
+    ft = (
+        max(0.0, 1.0 - vr / np.var(trend + resid)) if np.var(trend + resid) > 0 else 0.0
+    )
+    fs = (
+        max(0.0, 1.0 - vr / np.var(seas + resid))
+        if (m and np.var(seas + resid) > 0 and np.any(seas != 0))
+        else 0.0
+    )
     return float(ft), float(fs)
 
 
@@ -146,8 +173,9 @@ def _strengths(x: np.ndarray, m: int | None) -> tuple[float, float]:
 FEATURE_CHUNK = 10000
 
 
-def summary_features(panel, season_length: int | None = None, column: int = 0,
-                     n_jobs: int | None = None) -> pd.DataFrame:
+def summary_features(
+    panel, season_length: int | None = None, column: int = 0, n_jobs: int | None = None
+) -> pd.DataFrame:
     """Summary features of every series (columns :data:`SUMMARY_FEATURES`, panel order).
 
     Parameters
@@ -165,20 +193,26 @@ def summary_features(panel, season_length: int | None = None, column: int = 0,
     m = season_length if season_length is not None else season_length_for(panel.freq)
     v = panel.values[:, column]
     off = panel.offsets
-    bounds = [(lo, min(lo + FEATURE_CHUNK, panel.n_series))
-              for lo in range(0, panel.n_series, FEATURE_CHUNK)]
-    tasks = [(v[off[lo]:off[hi]], off[lo:hi + 1] - off[lo], m) for lo, hi in bounds]
+    bounds = [
+        (lo, min(lo + FEATURE_CHUNK, panel.n_series))
+        for lo in range(0, panel.n_series, FEATURE_CHUNK)
+    ]
+    tasks = [(v[off[lo] : off[hi]], off[lo : hi + 1] - off[lo], m) for lo, hi in bounds]
     if len(tasks) <= 1 or n_jobs == 1:
         parts = [_summary_rows(*t) for t in tasks]
     else:
         from joblib import Parallel, delayed
-        parts = Parallel(n_jobs=n_jobs or -1)(delayed(_summary_chunk)(*t) for t in tasks)
+
+        parts = Parallel(n_jobs=n_jobs or -1)(
+            delayed(_summary_chunk)(*t) for t in tasks
+        )
     rows = np.concatenate(parts) if parts else np.zeros((0, len(SUMMARY_FEATURES)))
     return pd.DataFrame(rows, columns=list(SUMMARY_FEATURES))
 
 
 def _summary_chunk(v: np.ndarray, offsets: np.ndarray, m: int | None) -> np.ndarray:
     from threadpoolctl import threadpool_limits
+
     with threadpool_limits(limits=1):
         return _summary_rows(v, offsets, m)
 
@@ -188,7 +222,7 @@ def _summary_rows(v: np.ndarray, offsets: np.ndarray, m: int | None) -> np.ndarr
     n = len(offsets) - 1
     rows = np.full((n, len(SUMMARY_FEATURES)), np.nan)
     for i in range(n):
-        full = v[offsets[i]:offsets[i + 1]].astype(np.float64)
+        full = v[offsets[i] : offsets[i + 1]].astype(np.float64)
         obs = full[~np.isnan(full)]
         length = len(full)
         missing_share = 1.0 - len(obs) / length if length else 1.0
@@ -197,7 +231,7 @@ def _summary_rows(v: np.ndarray, offsets: np.ndarray, m: int | None) -> np.ndarr
             continue
         # trim leading/trailing NaN, interpolate interior gaps for time-order features
         nz = np.flatnonzero(~np.isnan(full))
-        x = interpolate_gaps(full[nz[0]:nz[-1] + 1])
+        x = interpolate_gaps(full[nz[0] : nz[-1] + 1])
         nonzero = obs[obs != 0]
         adi = len(obs) / len(nonzero) if len(nonzero) else np.nan
         nz_sd = nonzero.std() if len(nonzero) else 0.0
@@ -205,7 +239,17 @@ def _summary_rows(v: np.ndarray, offsets: np.ndarray, m: int | None) -> np.ndarr
         cv2 = (nz_sd / nz_mean) ** 2 if nz_mean != 0 else np.nan
         ft, fs = _strengths(x, m)
         sd = obs.std()
-        rows[i] = (_mean(obs, sd), sd, ft, fs, _acf(x, 1),
-                   _acf(x, m) if m and m > 1 else np.nan, adi, cv2, np.mean(obs == 0),
-                   missing_share, length)
+        rows[i] = (
+            _mean(obs, sd),
+            sd,
+            ft,
+            fs,
+            _acf(x, 1),
+            _acf(x, m) if m and m > 1 else np.nan,
+            adi,
+            cv2,
+            np.mean(obs == 0),
+            missing_share,
+            length,
+        )
     return rows

@@ -15,15 +15,44 @@
 * :mod:`.runner` -- :class:`SegmentedForecaster`, which drives them.
 """
 
+from ..data.series import clean_history
 from ..selection.folds import backtest_cutoffs
 from ..selection.metrics import mase, rmse, smape
-from ..data.series import clean_history
-from .base import Forecast, ForecastBlueprint, LocalForecaster, Naive, SeasonalNaive, SeriesGroup
-from .catalogue import (DEFAULT_FORECASTERS, FORECASTERS, INTERMITTENT, QUICK_FORECASTERS,
-                        Combination, make_forecaster)
+from .base import (
+    Forecast,
+    ForecastBlueprint,
+    LocalForecaster,
+    Naive,
+    SeasonalNaive,
+    SeriesGroup,
+)
+from .catalogue import (
+    DEFAULT_FORECASTERS,
+    FORECASTERS,
+    INTERMITTENT,
+    QUICK_FORECASTERS,
+    Combination,
+    make_forecaster,
+)
 from .runner import SegmentedForecaster
 
-__all__ = ["SegmentedForecaster", "ForecastBlueprint", "LocalForecaster", "SeasonalNaive",
-           "Naive", "SeriesGroup", "Forecast", "Combination", "FORECASTERS",
-           "DEFAULT_FORECASTERS", "QUICK_FORECASTERS", "INTERMITTENT", "make_forecaster",
-           "mase", "smape", "rmse", "backtest_cutoffs", "clean_history"]
+__all__ = [
+    "SegmentedForecaster",
+    "ForecastBlueprint",
+    "LocalForecaster",
+    "SeasonalNaive",
+    "Naive",
+    "SeriesGroup",
+    "Forecast",
+    "Combination",
+    "FORECASTERS",
+    "DEFAULT_FORECASTERS",
+    "QUICK_FORECASTERS",
+    "INTERMITTENT",
+    "make_forecaster",
+    "mase",
+    "smape",
+    "rmse",
+    "backtest_cutoffs",
+    "clean_history",
+]

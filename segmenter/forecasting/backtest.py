@@ -34,8 +34,15 @@ from ..data.series import clean_history
 from ..selection.metrics import mase_scale, metric_names
 from .base import Forecast, ForecastBlueprint, SeriesGroup, clip_nonnegative, failures
 
-__all__ = ["ForecastData", "DataSpec", "run_local", "run_pooled", "errors_of",
-           "LocalResult", "materialize"]
+__all__ = [
+    "ForecastData",
+    "DataSpec",
+    "run_local",
+    "run_pooled",
+    "errors_of",
+    "LocalResult",
+    "materialize",
+]
 
 METRICS = metric_names("forecast")
 
@@ -55,9 +62,15 @@ class DataSpec:
 class ForecastData:
     """The series of a panel as arrays for forecasting (see the module docstring)."""
 
-    def __init__(self, values: list, starts: np.ndarray, spec: DataSpec,
-                 keys: np.ndarray | None = None, statics: pd.DataFrame | None = None,
-                 future: dict | None = None):
+    def __init__(
+        self,
+        values: list,
+        starts: np.ndarray,
+        spec: DataSpec,
+        keys: np.ndarray | None = None,
+        statics: pd.DataFrame | None = None,
+        future: dict | None = None,
+    ):
         self.values = values
         self.starts = np.asarray(starts, dtype=np.int64)
         self.spec = spec
@@ -66,12 +79,14 @@ class ForecastData:
         self.future = future or {}
 
     @classmethod
-    def from_panel(cls, panel, spec: DataSpec, keys=None) -> "ForecastData":
+    def from_panel(cls, panel, spec: DataSpec, keys=None) -> ForecastData:
         n = panel.n_series
         values = [panel.series(i).astype(np.float64) for i in range(n)]
         cols = list(panel.value_cols)
-        future = {c: [panel.series(i, cols.index(c)).astype(np.float64) for i in range(n)]
-                  for c in spec.future_cols}
+        future = {
+            c: [panel.series(i, cols.index(c)).astype(np.float64) for i in range(n)]
+            for c in spec.future_cols
+        }
         parts = []
         if spec.id_as_static:
             parts.append(panel.ids.reset_index(drop=True))
@@ -83,13 +98,18 @@ class ForecastData:
     def __len__(self) -> int:
         return len(self.values)
 
-    def subset(self, idx) -> "ForecastData":
+    def subset(self, idx) -> ForecastData:
         idx = np.asarray(idx, dtype=np.int64)
-        return ForecastData([self.values[i] for i in idx], self.starts[idx], self.spec,
-                            self.keys[idx],
-                            None if self.statics is None else
-                            self.statics.iloc[idx].reset_index(drop=True),
-                            {k: [v[i] for i in idx] for k, v in self.future.items()})
+        return ForecastData(
+            [self.values[i] for i in idx],
+            self.starts[idx],
+            self.spec,
+            self.keys[idx],
+            None
+            if self.statics is None
+            else self.statics.iloc[idx].reset_index(drop=True),
+            {k: [v[i] for i in idx] for k, v in self.future.items()},
+        )
 
     def group(self, cutoffs=None, horizon: int = 0) -> tuple[SeriesGroup, np.ndarray]:
         """Clean histories up to each cutoff (whole series when None), and the positions
@@ -112,17 +132,26 @@ class ForecastData:
             pos.append(i)
             for k, v in self.future.items():
                 fut[k].append(v[i][first:cut])
-                fut_h[k].append(_pad(v[i][cut:cut + horizon], horizon))
+                fut_h[k].append(_pad(v[i][cut : cut + horizon], horizon))
         pos = np.asarray(pos, dtype=np.int64)
         group = SeriesGroup(
-            vals, np.asarray(phases, dtype=np.int64), m, spec.seasons,
-            ends=np.asarray(ends, dtype=np.int64), keys=self.keys[pos],
+            vals,
+            np.asarray(phases, dtype=np.int64),
+            m,
+            spec.seasons,
+            ends=np.asarray(ends, dtype=np.int64),
+            keys=self.keys[pos],
             calendar=spec.calendar,
-            statics=None if self.statics is None else
-            self.statics.iloc[pos].reset_index(drop=True),
+            statics=None
+            if self.statics is None
+            else self.statics.iloc[pos].reset_index(drop=True),
             future=fut or None,
-            future_h={k: np.array(v).reshape(len(pos), horizon) for k, v in fut_h.items()}
-            if fut_h and cutoffs is not None else None)
+            future_h={
+                k: np.array(v).reshape(len(pos), horizon) for k, v in fut_h.items()
+            }
+            if fut_h and cutoffs is not None
+            else None,
+        )
         return group, pos
 
     def actuals(self, cutoffs, horizon: int) -> np.ndarray:
@@ -131,7 +160,7 @@ class ForecastData:
         for i, y in enumerate(self.values):
             c = int(cutoffs[i])
             if c >= 0:
-                out[i] = _pad(y[c:c + horizon], horizon)
+                out[i] = _pad(y[c : c + horizon], horizon)
         return out
 
     def scales(self, cutoffs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -151,7 +180,7 @@ class ForecastData:
 
 def _pad(a: np.ndarray, n: int) -> np.ndarray:
     out = np.full(n, np.nan)
-    out[:len(a)] = a[:n]
+    out[: len(a)] = a[:n]
     return out
 
 
@@ -168,32 +197,41 @@ class LocalResult:
     """What :func:`run_local` returns for its chunk of series (positions ``idx``)."""
 
     idx: np.ndarray
-    actuals: np.ndarray                    # (W, n, h)
-    scales: np.ndarray                     # (W, n)
-    scale_lags: np.ndarray                 # (W, n)
-    nonnegative: np.ndarray                # (W, n) history without negative values
-    zero_share: np.ndarray                 # (n,) share of zeros among observed values
-    forecasts: dict                        # spec -> (W, n, h)
-    intervals: dict                        # spec -> {level: (lo, hi)} of (W, n, h)
-    fallbacks: dict                        # spec -> [(w, position in chunk, reason)]
-    failed: dict                           # spec -> bool (n,): failed in some window
-    usable: dict                           # spec -> bool (n,): long enough somewhere
-    seconds: dict                          # spec -> seconds
+    actuals: np.ndarray  # (W, n, h)
+    scales: np.ndarray  # (W, n)
+    scale_lags: np.ndarray  # (W, n)
+    nonnegative: np.ndarray  # (W, n) history without negative values
+    zero_share: np.ndarray  # (n,) share of zeros among observed values
+    forecasts: dict  # spec -> (W, n, h)
+    intervals: dict  # spec -> {level: (lo, hi)} of (W, n, h)
+    fallbacks: dict  # spec -> [(w, position in chunk, reason)]
+    failed: dict  # spec -> bool (n,): failed in some window
+    usable: dict  # spec -> bool (n,): long enough somewhere
+    seconds: dict  # spec -> seconds
 
     @classmethod
-    def empty(cls, idx, n_windows: int, horizon: int, specs) -> "LocalResult":
+    def empty(cls, idx, n_windows: int, horizon: int, specs) -> LocalResult:
         """A result for the series ``idx`` with nothing computed yet (NaN forecasts)."""
         W, n, h = n_windows, len(idx), horizon
-        return cls(np.asarray(idx), np.full((W, n, h), np.nan), np.full((W, n), np.nan),
-                   np.zeros((W, n), dtype=np.int64), np.zeros((W, n), dtype=bool),
-                   np.zeros(n), {s: np.full((W, n, h), np.nan) for s in specs},
-                   {s: {} for s in specs}, {s: [] for s in specs},
-                   {s: np.zeros(n, dtype=bool) for s in specs},
-                   {s: np.zeros(n, dtype=bool) for s in specs}, {s: 0.0 for s in specs})
+        return cls(
+            np.asarray(idx),
+            np.full((W, n, h), np.nan),
+            np.full((W, n), np.nan),
+            np.zeros((W, n), dtype=np.int64),
+            np.zeros((W, n), dtype=bool),
+            np.zeros(n),
+            {s: np.full((W, n, h), np.nan) for s in specs},
+            {s: {} for s in specs},
+            {s: [] for s in specs},
+            {s: np.zeros(n, dtype=bool) for s in specs},
+            {s: np.zeros(n, dtype=bool) for s in specs},
+            {s: 0.0 for s in specs},
+        )
 
     @classmethod
-    def merge(cls, parts: list, n: int, n_windows: int, horizon: int,
-              specs) -> "LocalResult":
+    def merge(
+        cls, parts: list, n: int, n_windows: int, horizon: int, specs
+    ) -> LocalResult:
         """The results of chunks of series, placed at their positions among ``n``
         series (fallbacks renumbered from chunk positions to panel positions)."""
         out = cls.empty(np.arange(n), n_windows, horizon, specs)
@@ -201,7 +239,10 @@ class LocalResult:
         for r in parts:
             idx = r.idx
             out.actuals[:, idx], out.scales[:, idx] = r.actuals, r.scales
-            out.scale_lags[:, idx], out.nonnegative[:, idx] = r.scale_lags, r.nonnegative
+            out.scale_lags[:, idx], out.nonnegative[:, idx] = (
+                r.scale_lags,
+                r.nonnegative,
+            )
             out.zero_share[idx] = r.zero_share
             for s in specs:
                 out.forecasts[s][:, idx] = r.forecasts[s]
@@ -210,15 +251,24 @@ class LocalResult:
                     if lv not in store:
                         store[lv] = (np.full(shape, np.nan), np.full(shape, np.nan))
                     store[lv][0][:, idx], store[lv][1][:, idx] = lo, hi
-                out.fallbacks[s] += [(w, int(idx[i]), why) for w, i, why in r.fallbacks[s]]
+                out.fallbacks[s] += [
+                    (w, int(idx[i]), why) for w, i, why in r.fallbacks[s]
+                ]
                 out.failed[s][idx] = r.failed[s]
                 out.usable[s][idx] = r.usable[s]
                 out.seconds[s] += r.seconds[s]
         return out
 
 
-def run_local(source, spec: DataSpec, idx, cutoffs: np.ndarray, horizon: int,
-              candidates: list[ForecastBlueprint], levels) -> LocalResult:
+def run_local(
+    source,
+    spec: DataSpec,
+    idx,
+    cutoffs: np.ndarray,
+    horizon: int,
+    candidates: list[ForecastBlueprint],
+    levels,
+) -> LocalResult:
     """The local candidates on the series ``idx`` in every window (a task)."""
     data = materialize(source, spec, keys=idx)
     W, n = cutoffs.shape[0], len(data)
@@ -236,8 +286,9 @@ def run_local(source, spec: DataSpec, idx, cutoffs: np.ndarray, horizon: int,
                 continue
             for bp in candidates:
                 t0 = time.perf_counter()
-                fc = clip_nonnegative(bp.predict(None, group, horizon, levels, strict=False),
-                                      group)
+                fc = clip_nonnegative(
+                    bp.predict(None, group, horizon, levels, strict=False), group
+                )
                 secs[bp.spec] += time.perf_counter() - t0
                 F[bp.spec][w, pos] = fc.mean
                 _store_intervals(IV[bp.spec], fc, w, pos, (W, n, horizon))
@@ -248,8 +299,10 @@ def run_local(source, spec: DataSpec, idx, cutoffs: np.ndarray, horizon: int,
                     if len(group.values[j]) >= need:
                         failed[bp.spec][pos[j]] = True
                 usable[bp.spec][pos[[len(v) >= need for v in group.values]]] = True
-    res.zero_share[:] = [np.mean(v[~np.isnan(v)] == 0) if np.isfinite(v).any() else 0.0
-                         for v in data.values]
+    res.zero_share[:] = [
+        np.mean(v[~np.isnan(v)] == 0) if np.isfinite(v).any() else 0.0
+        for v in data.values
+    ]
     return res
 
 
@@ -262,8 +315,14 @@ def _store_intervals(store: dict, fc: Forecast, w: int, pos, shape) -> None:
         store[lv][0][w, pos], store[lv][1][w, pos] = lo, hi
 
 
-def run_pooled(source, spec: DataSpec, idx, cutoffs: np.ndarray, horizon: int,
-               candidates: list[ForecastBlueprint]) -> dict:
+def run_pooled(
+    source,
+    spec: DataSpec,
+    idx,
+    cutoffs: np.ndarray,
+    horizon: int,
+    candidates: list[ForecastBlueprint],
+) -> dict:
     """The pooled candidates on one segment's series ``idx``, every window (a task).
 
     Returns per candidate its forecasts (W, n, h), fallbacks, seconds, and the error
@@ -281,14 +340,20 @@ def run_pooled(source, spec: DataSpec, idx, cutoffs: np.ndarray, horizon: int,
                     group, pos = data.group(cutoffs[w], horizon)
                     if not len(pos):
                         continue
-                    fc = clip_nonnegative(bp.predict(bp.fit(group), group, horizon), group)
+                    fc = clip_nonnegative(
+                        bp.predict(bp.fit(group), group, horizon), group
+                    )
                     F[w, pos] = fc.mean
                     fb += [(w, int(pos[j]), r) for j, r in fc.fallbacks]
-            except Exception as exc:   # noqa: BLE001 - recorded as a failure on the segment
+            except Exception as exc:  # noqa: BLE001 - recorded as a failure on the segment
                 error = f"{type(exc).__name__}: {exc}"
                 F[:] = np.nan
-            out[bp.spec] = {"forecasts": F, "fallbacks": fb, "error": error,
-                            "seconds": time.perf_counter() - t0}
+            out[bp.spec] = {
+                "forecasts": F,
+                "fallbacks": fb,
+                "error": error,
+                "seconds": time.perf_counter() - t0,
+            }
     return out
 
 
@@ -303,5 +368,7 @@ def errors_of(F: np.ndarray, A: np.ndarray, S: np.ndarray) -> dict:
         den = np.abs(A) + np.abs(F)
         sm = np.where(ok & (den > 0), 200.0 * diff / np.where(den > 0, den, 1.0), 0.0)
         smape = np.where(cnt > 0, sm.sum(axis=2) / np.maximum(cnt, 1), np.nan)
-        rmse = np.where(cnt > 0, np.sqrt((diff ** 2).sum(axis=2) / np.maximum(cnt, 1)), np.nan)
+        rmse = np.where(
+            cnt > 0, np.sqrt((diff**2).sum(axis=2) / np.maximum(cnt, 1)), np.nan
+        )
         return {"mase": mae / S, "smape": smape, "rmse": rmse}

@@ -34,8 +34,16 @@ import pandas as pd
 
 from .._spec import format_spec
 
-__all__ = ["SeriesGroup", "Forecast", "ForecastBlueprint", "LocalForecaster", "SeasonalNaive",
-           "Naive", "seasonal_naive", "clip_nonnegative"]
+__all__ = [
+    "SeriesGroup",
+    "Forecast",
+    "ForecastBlueprint",
+    "LocalForecaster",
+    "SeasonalNaive",
+    "Naive",
+    "seasonal_naive",
+    "clip_nonnegative",
+]
 
 
 @dataclass
@@ -86,19 +94,26 @@ class SeriesGroup:
     def __len__(self) -> int:
         return len(self.values)
 
-    def take(self, idx) -> "SeriesGroup":
+    def take(self, idx) -> SeriesGroup:
         """The series at positions ``idx`` (every field cut alike)."""
         idx = np.asarray(list(idx), dtype=np.int64)
         pick = lambda a: None if a is None else np.asarray(a)[idx]  # noqa: E731
         return replace(
-            self, values=[self.values[i] for i in idx], end_phase=self.end_phase[idx],
-            ends=pick(self.ends), keys=pick(self.keys),
-            statics=None if self.statics is None else
-            self.statics.iloc[idx].reset_index(drop=True),
-            future=None if self.future is None else
-            {k: [v[i] for i in idx] for k, v in self.future.items()},
-            future_h=None if self.future_h is None else
-            {k: np.asarray(v)[idx] for k, v in self.future_h.items()})
+            self,
+            values=[self.values[i] for i in idx],
+            end_phase=self.end_phase[idx],
+            ends=pick(self.ends),
+            keys=pick(self.keys),
+            statics=None
+            if self.statics is None
+            else self.statics.iloc[idx].reset_index(drop=True),
+            future=None
+            if self.future is None
+            else {k: [v[i] for i in idx] for k, v in self.future.items()},
+            future_h=None
+            if self.future_h is None
+            else {k: np.asarray(v)[idx] for k, v in self.future_h.items()},
+        )
 
 
 @dataclass
@@ -122,7 +137,9 @@ def clip_nonnegative(fc: Forecast, group: SeriesGroup) -> Forecast:
     """Forecasts (and intervals) of series whose history has no negative value, clipped
     at 0: counts, sales and demand cannot go below zero.  Applied alike in backtests and
     in the served forecasts."""
-    nonneg = np.array([len(v) > 0 and np.nanmin(v) >= 0 for v in group.values], dtype=bool)
+    nonneg = np.array(
+        [len(v) > 0 and np.nanmin(v) >= 0 for v in group.values], dtype=bool
+    )
     if not nonneg.any():
         return fc
     fc.mean[nonneg] = np.maximum(fc.mean[nonneg], 0.0)
@@ -146,8 +163,12 @@ class ForecastBlueprint:
 
     name = "forecaster"
     steps = ""
-    _tags = {"kind": "local", "intervals": "conformal", "uses:future": False,
-             "uses:static": False}
+    _tags = {
+        "kind": "local",
+        "intervals": "conformal",
+        "uses:future": False,
+        "uses:static": False,
+    }
 
     def __init__(self, **params):
         self.params = params
@@ -156,6 +177,7 @@ class ForecastBlueprint:
     def kind(self) -> str:
         """``"local"``, ``"pooled"`` or ``"combination"`` (the ``kind`` tag)."""
         from ..base import get_tag
+
         return get_tag(self, "kind")
 
     @property
@@ -206,14 +228,17 @@ class LocalForecaster(ForecastBlueprint):
         (None, None) when the model reads none."""
         return None, None
 
-    def predict(self, state, group: SeriesGroup, horizon: int, levels=None,
-                strict: bool = True) -> Forecast:
+    def predict(
+        self, state, group: SeriesGroup, horizon: int, levels=None, strict: bool = True
+    ) -> Forecast:
         """Forecast every series; with ``strict`` (the default) raise when more than half
         of the series long enough for the model failed (the leaderboard records it)."""
         n = len(group)
         out = np.empty((n, horizon))
-        ivals = {lv: (np.full((n, horizon), np.nan), np.full((n, horizon), np.nan))
-                 for lv in (levels or ())}
+        ivals = {
+            lv: (np.full((n, horizon), np.nan), np.full((n, horizon), np.nan))
+            for lv in (levels or ())
+        }
         native = False
         fallbacks = []
         m = group.season_length
@@ -224,12 +249,19 @@ class LocalForecaster(ForecastBlueprint):
                 if len(y) < need:
                     out[i] = seasonal_naive(y, horizon, m)
                     if len(y):
-                        fallbacks.append((i, f"{len(y)} values, fewer than the {need} "
-                                              f"{self.spec} needs"))
+                        fallbacks.append(
+                            (
+                                i,
+                                f"{len(y)} values, fewer than the {need} "
+                                f"{self.spec} needs",
+                            )
+                        )
                     continue
                 try:
                     x, xf = self._covariates(group, i)
-                    f, iv = self._forecast_full(y, horizon, m, levels, x, xf, group.seasons)
+                    f, iv = self._forecast_full(
+                        y, horizon, m, levels, x, xf, group.seasons
+                    )
                     f = np.asarray(f, dtype=float)
                     if f.shape != (horizon,) or not np.isfinite(f).all():
                         raise ValueError("non-finite forecast")
@@ -238,7 +270,7 @@ class LocalForecaster(ForecastBlueprint):
                         native = True
                         for lv, (lo, hi) in iv.items():
                             ivals[lv][0][i], ivals[lv][1][i] = lo, hi
-                except Exception as exc:   # noqa: BLE001 - any model failure falls back
+                except Exception as exc:  # noqa: BLE001 - any model failure falls back
                     out[i] = seasonal_naive(y, horizon, m)
                     fallbacks.append((i, f"{type(exc).__name__}: {exc}"))
         if strict:

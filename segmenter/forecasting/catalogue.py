@@ -31,8 +31,8 @@ season_length=[...])``).  Any sktime forecaster joins through
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from functools import partial
-from typing import Callable
 
 import numpy as np
 
@@ -40,8 +40,15 @@ from .._spec import parse_spec
 from ..errors import DataValidationError, Problem
 from .base import Forecast, ForecastBlueprint, Naive, SeasonalNaive
 
-__all__ = ["FORECASTERS", "DEFAULT_FORECASTERS", "QUICK_FORECASTERS", "INTERMITTENT",
-           "MODES", "make_forecaster", "Combination"]
+__all__ = [
+    "FORECASTERS",
+    "DEFAULT_FORECASTERS",
+    "QUICK_FORECASTERS",
+    "INTERMITTENT",
+    "MODES",
+    "make_forecaster",
+    "Combination",
+]
 
 
 class Combination(ForecastBlueprint):
@@ -64,8 +71,10 @@ class Combination(ForecastBlueprint):
 
     def __init__(self, k: int = 3, how: str = "mean"):
         if not (isinstance(k, int) and k >= 2) or how not in ("mean", "median"):
-            raise TypeError(f"combo takes k (an int >= 2) and how ('mean' or 'median'), got "
-                            f"k={k!r}, how={how!r}")
+            raise TypeError(
+                f"combo takes k (an int >= 2) and how ('mean' or 'median'), got "
+                f"k={k!r}, how={how!r}"
+            )
         params = {}
         if k != 3:
             params["k"] = k
@@ -77,27 +86,39 @@ class Combination(ForecastBlueprint):
     def combine(self, forecasts: list[np.ndarray]) -> np.ndarray:
         """The combination of equally shaped forecasts."""
         stack = np.stack(forecasts)
-        with warnings.catch_warnings():        # all members NaN (a series not scored): NaN
+        with warnings.catch_warnings():  # all members NaN (a series not scored): NaN
             warnings.simplefilter("ignore", RuntimeWarning)
-            return np.nanmedian(stack, axis=0) if self.how == "median" else \
-                np.nanmean(stack, axis=0)
+            return (
+                np.nanmedian(stack, axis=0)
+                if self.how == "median"
+                else np.nanmean(stack, axis=0)
+            )
 
     def predict(self, state, group, horizon, levels=None) -> Forecast:
-        raise TypeError("a combination forecasts from its members' forecasts; the runner "
-                        "builds it (combine)")
+        raise TypeError(
+            "a combination forecasts from its members' forecasts; the runner "
+            "builds it (combine)"
+        )
 
 
 def _bridge(module: str, cls_name: str, **params):
     import importlib
-    return getattr(importlib.import_module(f"segmenter.adapters.{module}"), cls_name)(**params)
+
+    return getattr(importlib.import_module(f"segmenter.adapters.{module}"), cls_name)(
+        **params
+    )
 
 
 def _pooled_gbm(**params):
-    warnings.warn("'pooled_gbm' (scikit-learn gradient boosting, segmenter 0.2) is now "
-                  "LightGBM through mlforecast, 'lgbm'; the old name keeps working as that "
-                  "model and will go in 0.4", FutureWarning, stacklevel=3)
+    warnings.warn(
+        "'pooled_gbm' (scikit-learn gradient boosting, segmenter 0.2) is now "
+        "LightGBM through mlforecast, 'lgbm'; the old name keeps working as that "
+        "model and will go in 0.4",
+        FutureWarning,
+        stacklevel=3,
+    )
     bp = _bridge("mlforecast_bridge", "LightGBM", **params)
-    bp.name = "pooled_gbm"            # the leaderboard shows the spec the user gave
+    bp.name = "pooled_gbm"  # the leaderboard shows the spec the user gave
     return bp
 
 
@@ -136,9 +157,12 @@ def make_forecaster(spec) -> ForecastBlueprint:
     """
     if isinstance(spec, ForecastBlueprint):
         return spec
-    name, kw = parse_spec(spec, FORECASTERS, "forecaster", "candidates", "ets(damped=False)")
+    name, kw = parse_spec(
+        spec, FORECASTERS, "forecaster", "candidates", "ets(damped=False)"
+    )
     try:
         return FORECASTERS[name](**kw)
     except TypeError as exc:
-        raise DataValidationError([Problem("bad_forecaster_spec", "candidates",
-                                           f"{spec!r}: {exc}")]) from None
+        raise DataValidationError(
+            [Problem("bad_forecaster_spec", "candidates", f"{spec!r}: {exc}")]
+        ) from None

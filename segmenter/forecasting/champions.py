@@ -24,27 +24,41 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from ..data.series import clean_history
 from ..selection.leaderboard import Leaderboard
 from ..selection.metrics import mase_scale
-from ..data.series import clean_history
 from .backtest import METRICS, errors_of, materialize
 from .base import clip_nonnegative, seasonal_naive
 from .evaluation import Backtests, champion_of, conformal_quantiles
 
-__all__ = ["segment_leaderboard", "SegmentModel", "forecast_segment", "final_local",
-           "member_forecast", "StoredCandidate", "with_intervals", "segment_model"]
+__all__ = [
+    "segment_leaderboard",
+    "SegmentModel",
+    "forecast_segment",
+    "final_local",
+    "member_forecast",
+    "StoredCandidate",
+    "with_intervals",
+    "segment_model",
+]
 
 
 class StoredCandidate:
     """A candidate on a segment's leaderboard whose backtest forecasts are already
     computed (the leaderboard's candidate protocol over stored results)."""
 
-    def __init__(self, blueprint, errors: dict | None, fallbacks: np.ndarray,
-                 failure: tuple[str, str] | None = None, describe: str = ""):
+    def __init__(
+        self,
+        blueprint,
+        errors: dict | None,
+        fallbacks: np.ndarray,
+        failure: tuple[str, str] | None = None,
+        describe: str = "",
+    ):
         self.blueprint = blueprint
         self.name = blueprint.spec
-        self.errors = errors              # metric -> (W, m) errors of the segment's series
-        self.fallbacks = fallbacks        # (W,) counts
+        self.errors = errors  # metric -> (W, m) errors of the segment's series
+        self.fallbacks = fallbacks  # (W,) counts
         self.failure = failure
         self._describe = describe or blueprint.describe()
 
@@ -68,9 +82,16 @@ class StoredCandidate:
         return out
 
 
-def segment_leaderboard(book: Backtests, idx: np.ndarray, singles: dict, failed: dict,
-                        combos: list, blueprints: dict, seconds: dict,
-                        fallback_counts: dict) -> tuple[pd.DataFrame, str, np.ndarray, list]:
+def segment_leaderboard(
+    book: Backtests,
+    idx: np.ndarray,
+    singles: dict,
+    failed: dict,
+    combos: list,
+    blueprints: dict,
+    seconds: dict,
+    fallback_counts: dict,
+) -> tuple[pd.DataFrame, str, np.ndarray, list]:
     """The segment's candidates ranked on every window; returns the frame, the champion,
     its backtest forecasts (W, len(idx), h) and the members of a combination champion."""
     W = book.plan.n_windows
@@ -82,27 +103,42 @@ def segment_leaderboard(book: Backtests, idx: np.ndarray, singles: dict, failed:
     for s, F in singles.items():
         E = book.errors(s) if s in book.local else errors_of(F[:, idx], A, S)
         E = {k: v[:, idx] if s in book.local else v for k, v in E.items()}
-        cands.append(StoredCandidate(blueprints[s], E, fallback_counts.get(s, np.zeros(W))))
+        cands.append(
+            StoredCandidate(blueprints[s], E, fallback_counts.get(s, np.zeros(W)))
+        )
     for c in combos:
         if len(ranked_singles) < c.k:
             continue
-        members = ranked_singles[:c.k]
+        members = ranked_singles[: c.k]
         F = c.combine([singles[s][:, idx] for s in members])
-        cands.append(StoredCandidate(c, errors_of(F, A, S), np.zeros(W),
-                                     describe=f"{c.describe()}: {', '.join(members)}"))
+        cands.append(
+            StoredCandidate(
+                c,
+                errors_of(F, A, S),
+                np.zeros(W),
+                describe=f"{c.describe()}: {', '.join(members)}",
+            )
+        )
     for s, reason in failed.items():
-        kind, _, msg = reason.partition(": ") if reason.split(":")[0].isidentifier() and \
-            ": " in reason else ("RuntimeError", "", reason)
+        kind, _, msg = (
+            reason.partition(": ")
+            if reason.split(":")[0].isidentifier() and ": " in reason
+            else ("RuntimeError", "", reason)
+        )
         cands.append(StoredCandidate(blueprints[s], None, np.zeros(W), (kind, msg)))
-    lb = Leaderboard(windows, book.metric, greater_is_better=False, progress=False,
-                     desc="segment")
+    lb = Leaderboard(
+        windows, book.metric, greater_is_better=False, progress=False, desc="segment"
+    )
     lb.run([(c, {}) for c in cands])
     for e in lb.entries:
         e.fit_seconds = float(seconds.get(e.candidate.name, 0.0))
         e.score_seconds = 0.0
     frame = lb.to_frame().drop(columns=["row"])
-    members = ranked_singles[:getattr(blueprints.get(champ), "k", 1)] \
-        if getattr(blueprints.get(champ), "kind", "") == "combination" else [champ]
+    members = (
+        ranked_singles[: getattr(blueprints.get(champ), "k", 1)]
+        if getattr(blueprints.get(champ), "kind", "") == "combination"
+        else [champ]
+    )
     return frame, champ, Fc, members
 
 
@@ -112,10 +148,10 @@ class SegmentModel:
 
     segment: object
     champion: str
-    members: list                          # the champion, or a combination's members
-    states: dict = field(default_factory=dict)         # pooled spec -> fitted state
-    quantiles: dict = field(default_factory=dict)      # level -> (h,) conformal quantiles
-    residuals: np.ndarray | None = None                # (r, h) absolute scaled residuals
+    members: list  # the champion, or a combination's members
+    states: dict = field(default_factory=dict)  # pooled spec -> fitted state
+    quantiles: dict = field(default_factory=dict)  # level -> (h,) conformal quantiles
+    residuals: np.ndarray | None = None  # (r, h) absolute scaled residuals
 
     def quantile(self, level) -> np.ndarray:
         if level in self.quantiles:
@@ -133,8 +169,9 @@ def _quantile(R, level) -> np.ndarray:
     return q
 
 
-def segment_model(book: Backtests, segment, idx, champ: str, members: list, Fc: np.ndarray,
-                  levels) -> SegmentModel:
+def segment_model(
+    book: Backtests, segment, idx, champ: str, members: list, Fc: np.ndarray, levels
+) -> SegmentModel:
     """The segment's model before fitting: its conformal quantiles from the champion's
     backtest residuals on every window."""
     windows = list(range(book.plan.n_windows))
@@ -144,11 +181,14 @@ def segment_model(book: Backtests, segment, idx, champ: str, members: list, Fc: 
     with np.errstate(all="ignore"):
         R = np.abs(book.actuals[:, idx] - Fc) / book.scales[:, idx][:, :, None]
     R = R.reshape(-1, R.shape[2]).astype(np.float32)
-    return SegmentModel(segment, champ, list(members), {}, q, R[np.isfinite(R).any(axis=1)])
+    return SegmentModel(
+        segment, champ, list(members), {}, q, R[np.isfinite(R).any(axis=1)]
+    )
 
 
-def member_forecast(bp, group, pos, n: int, horizon: int, levels, state=None,
-                    fit_pooled: bool = True):
+def member_forecast(
+    bp, group, pos, n: int, horizon: int, levels, state=None, fit_pooled: bool = True
+):
     """One candidate fitted on whole histories: (forecast (n, h), fallback (n,),
     native intervals or None, pooled state).  A candidate that raises leaves the
     seasonal naive forecast, flagged as a fallback."""
@@ -170,9 +210,11 @@ def member_forecast(bp, group, pos, n: int, horizon: int, levels, state=None,
         for j, _ in fc.fallbacks:
             fb[pos[j]] = True
         if fc.intervals:
-            iv = {lv: (_rows(lo, pos, n), _rows(hi, pos, n))
-                  for lv, (lo, hi) in fc.intervals.items()}
-    except Exception:    # noqa: BLE001 - the baseline stands in, flagged
+            iv = {
+                lv: (_rows(lo, pos, n), _rows(hi, pos, n))
+                for lv, (lo, hi) in fc.intervals.items()
+            }
+    except Exception:  # noqa: BLE001 - the baseline stands in, flagged
         for j, i in enumerate(pos):
             F[i] = seasonal_naive(group.values[j], horizon, m)
         fb[pos] = True
@@ -187,13 +229,24 @@ def final_local(source, spec, idx, horizon: int, blueprints: list, levels) -> di
     out = {}
     with threadpool_limits(limits=1):
         for bp in blueprints:
-            out[bp.spec] = member_forecast(bp, group, pos, len(data), horizon, levels)[:3]
+            out[bp.spec] = member_forecast(bp, group, pos, len(data), horizon, levels)[
+                :3
+            ]
     return out
 
 
-def forecast_segment(model: SegmentModel, source, spec, idx, horizon: int, blueprints: dict,
-                     levels, future_h: dict | None = None, refit: bool = False,
-                     known: dict | None = None) -> dict:
+def forecast_segment(
+    model: SegmentModel,
+    source,
+    spec,
+    idx,
+    horizon: int,
+    blueprints: dict,
+    levels,
+    future_h: dict | None = None,
+    refit: bool = False,
+    known: dict | None = None,
+) -> dict:
     """Fit the segment's champion on the whole histories of its series ``idx`` and
     forecast (a task).  Returns ``forecast`` (n, h), ``fallback`` (n,), ``lo``/``hi``
     {level: (n, h)}, ``method`` (n,) ("native" or "conformal") and the pooled
@@ -212,7 +265,9 @@ def forecast_segment(model: SegmentModel, source, spec, idx, horizon: int, bluep
             else:
                 bp = blueprints[s]
                 state = None if refit else model.states.get(s)
-                F, fb, iv, state = member_forecast(bp, group, pos, n, horizon, levels, state)
+                F, fb, iv, state = member_forecast(
+                    bp, group, pos, n, horizon, levels, state
+                )
                 if bp.kind == "pooled":
                     states[s] = state
             preds.append(F)
@@ -225,14 +280,28 @@ def forecast_segment(model: SegmentModel, source, spec, idx, horizon: int, bluep
     else:
         mean, native = preds[0], natives[0]
     fallback = np.logical_or.reduce(fbs)
-    lo, hi, method = with_intervals(model, data.values, spec.season_length, mean, native,
-                                    fallback, levels)
-    return {"forecast": mean, "fallback": fallback, "lo": lo, "hi": hi, "method": method,
-            "states": states}
+    lo, hi, method = with_intervals(
+        model, data.values, spec.season_length, mean, native, fallback, levels
+    )
+    return {
+        "forecast": mean,
+        "fallback": fallback,
+        "lo": lo,
+        "hi": hi,
+        "method": method,
+        "states": states,
+    }
 
 
-def with_intervals(model: SegmentModel, histories: list, m: int, mean: np.ndarray,
-                   native: dict | None, fallback: np.ndarray, levels):
+def with_intervals(
+    model: SegmentModel,
+    histories: list,
+    m: int,
+    mean: np.ndarray,
+    native: dict | None,
+    fallback: np.ndarray,
+    levels,
+):
     """The ``levels``% intervals of forecasts ``mean`` (n, h) of series with
     ``histories``: the model's own (``native``) where it has them and the series did
     not fall back, else conformal, ``mean ± q_h × scale`` from the segment's backtest

@@ -46,19 +46,22 @@ ELIGIBLE = ("clustering", "user", "per-series", "ensemble", "forecast-driven")
 class Verdict:
     """One candidate against the global model on the selection windows."""
 
-    gain: float                   # 1 - mean(candidate) / mean(global), pairs both scored
-    gain_lo: float                # the corrected lower bound of its interval
-    window_gains: list            # the gain on each selection window
-    consistent: bool              # better than global on every selection window
-    passed: bool                  # preferred to the global model by the rule
+    gain: float  # 1 - mean(candidate) / mean(global), pairs both scored
+    gain_lo: float  # the corrected lower bound of its interval
+    window_gains: list  # the gain on each selection window
+    consistent: bool  # better than global on every selection window
+    passed: bool  # preferred to the global model by the rule
 
 
 def gain_draws(n_windows: int, n_series: int, rng, n_boot: int = N_BOOT):
     """Bootstrap weights shared by every candidate: (window counts (B, Wv), series
     counts (B, n)), each row a resample with replacement."""
     wc = rng.multinomial(n_windows, np.full(n_windows, 1.0 / n_windows), size=n_boot)
-    sc = rng.multinomial(n_series, np.full(n_series, 1.0 / n_series), size=n_boot) \
-        if n_series else np.zeros((n_boot, 0), dtype=np.int64)
+    sc = (
+        rng.multinomial(n_series, np.full(n_series, 1.0 / n_series), size=n_boot)
+        if n_series
+        else np.zeros((n_boot, 0), dtype=np.int64)
+    )
     return wc.astype(float), sc.astype(np.float32)
 
 
@@ -69,8 +72,14 @@ def _gain(c: np.ndarray, g: np.ndarray) -> float:
     return float(1.0 - c[ok].mean() / g[ok].mean())
 
 
-def verdict(cand: np.ndarray, glob: np.ndarray, draws, level: float | None,
-            min_gain: float, require_consistent: bool) -> Verdict:
+def verdict(
+    cand: np.ndarray,
+    glob: np.ndarray,
+    draws,
+    level: float | None,
+    min_gain: float,
+    require_consistent: bool,
+) -> Verdict:
     """``cand``, ``glob``: (Wv, n) per-window, per-series validation errors."""
     ok = np.isfinite(cand) & np.isfinite(glob)
     c, g = np.where(ok, cand, 0.0), np.where(ok, glob, 0.0)
@@ -80,26 +89,38 @@ def verdict(cand: np.ndarray, glob: np.ndarray, draws, level: float | None,
     lo = math.nan
     if draws is not None and np.isfinite(gain):
         wc, sc = draws
-        num = (wc * (sc @ c.T.astype(np.float32))).sum(axis=1)     # (B,)
+        num = (wc * (sc @ c.T.astype(np.float32))).sum(axis=1)  # (B,)
         den = (wc * (sc @ g.T.astype(np.float32))).sum(axis=1)
         with np.errstate(all="ignore"):
             boots = 1.0 - num / den
         boots = boots[np.isfinite(boots)]
         if len(boots) and level is not None:
             lo = float(np.quantile(boots, level))
-    passed = bool(np.isfinite(gain) and gain > min_gain
-                  and (consistent or not require_consistent)
-                  and (level is None or (np.isfinite(lo) and lo > min_gain)))
+    passed = bool(
+        np.isfinite(gain)
+        and gain > min_gain
+        and (consistent or not require_consistent)
+        and (level is None or (np.isfinite(lo) and lo > min_gain))
+    )
     return Verdict(gain, lo, windows, consistent, passed)
 
 
-def choose(segs: list, evals: list, rng, confidence: float | None = 0.9,
-           min_gain: float = 0.0, require_consistent: bool = True) -> tuple[int, dict]:
+def choose(
+    segs: list,
+    evals: list,
+    rng,
+    confidence: float | None = 0.9,
+    min_gain: float = 0.0,
+    require_consistent: bool = True,
+) -> tuple[int, dict]:
     """The index of the chosen segmentation among ``segs`` (their evaluations
     ``evals``) and each eligible candidate's :class:`Verdict` (module docstring)."""
     glob = next((i for i, s in enumerate(segs) if s.kind == "global"), None)
-    elig = [i for i, s in enumerate(segs) if s.kind in ELIGIBLE
-            and np.isfinite(evals[i].valid_error)]
+    elig = [
+        i
+        for i, s in enumerate(segs)
+        if s.kind in ELIGIBLE and np.isfinite(evals[i].valid_error)
+    ]
     if glob is None or not np.isfinite(evals[glob].valid_error):
         pick = elig or [i for i, s in enumerate(segs) if s.kind != "random"] or [0]
         return min(pick, key=lambda i: _key(evals[i].valid_error)), {}
@@ -107,8 +128,12 @@ def choose(segs: list, evals: list, rng, confidence: float | None = 0.9,
     m = max(1, len(elig))
     level = None if confidence is None else (1.0 - confidence) / m
     draws = gain_draws(G.shape[0], G.shape[1], rng) if confidence is not None else None
-    verdicts = {i: verdict(evals[i].valid_windows, G, draws, level, min_gain,
-                           require_consistent) for i in elig}
+    verdicts = {
+        i: verdict(
+            evals[i].valid_windows, G, draws, level, min_gain, require_consistent
+        )
+        for i in elig
+    }
     passed = [i for i in elig if verdicts[i].passed]
     if not passed:
         return glob, verdicts
@@ -123,34 +148,52 @@ def _pct(x: float) -> str:
     return "n/a" if not np.isfinite(x) else f"{100 * x:+.1f}%"
 
 
-def choice_text(segs: list, evals: list, chosen: int, verdicts: dict,
-                confidence: float | None, min_gain: float, require_consistent: bool) -> str:
+def choice_text(
+    segs: list,
+    evals: list,
+    chosen: int,
+    verdicts: dict,
+    confidence: float | None,
+    min_gain: float,
+    require_consistent: bool,
+) -> str:
     """Why the chosen segmentation was chosen, in a sentence or two."""
     if not verdicts:
         return ""
     m = len(verdicts)
     best = min(verdicts, key=lambda i: _key(evals[i].valid_error))
     v = verdicts[best]
-    rule = ("a candidate is preferred to one global model only when it is better on every "
-            "validation window" if require_consistent else "a candidate is preferred to one "
-            "global model only when")
+    rule = (
+        "a candidate is preferred to one global model only when it is better on every "
+        "validation window"
+        if require_consistent
+        else "a candidate is preferred to one global model only when"
+    )
     if confidence is not None:
-        rule += (f"{' and' if require_consistent else ''} the lower end of its "
-                 f"{confidence:.0%} interval (windows and series resampled, corrected for "
-                 f"{m} candidates compared) is above {min_gain:.1%}")
+        rule += (
+            f"{' and' if require_consistent else ''} the lower end of its "
+            f"{confidence:.0%} interval (windows and series resampled, corrected for "
+            f"{m} candidates compared) is above {min_gain:.1%}"
+        )
     wins = ", ".join(_pct(x) for x in v.window_gains)
     if segs[chosen].kind == "global":
         why = []
         if require_consistent and not v.consistent:
             why.append(f"its gain changes sign between windows ({wins})")
-        if confidence is not None and not (np.isfinite(v.gain_lo) and v.gain_lo > min_gain):
+        if confidence is not None and not (
+            np.isfinite(v.gain_lo) and v.gain_lo > min_gain
+        ):
             why.append(f"the lower end of its corrected interval is {_pct(v.gain_lo)}")
         if not np.isfinite(v.gain) or v.gain <= min_gain:
             why.append("it is not better than the global model")
-        return (f"Kept one global model: the best candidate on validation, "
-                f"{segs[best].name}, gained {_pct(v.gain)} over it (per window: {wins}), "
-                f"but {' and '.join(why) or 'it did not pass the rule'}; {rule}.")
+        return (
+            f"Kept one global model: the best candidate on validation, "
+            f"{segs[best].name}, gained {_pct(v.gain)} over it (per window: {wins}), "
+            f"but {' and '.join(why) or 'it did not pass the rule'}; {rule}."
+        )
     vc = verdicts[chosen]
-    return (f"Chose {segs[chosen].name}: {_pct(vc.gain)} over one global model on the "
-            f"validation windows (per window: {', '.join(_pct(x) for x in vc.window_gains)};"
-            f" corrected lower bound {_pct(vc.gain_lo)}); {rule}.")
+    return (
+        f"Chose {segs[chosen].name}: {_pct(vc.gain)} over one global model on the "
+        f"validation windows (per window: {', '.join(_pct(x) for x in vc.window_gains)};"
+        f" corrected lower bound {_pct(vc.gain_lo)}); {rule}."
+    )

@@ -34,9 +34,17 @@ from .champions import segment_model, with_intervals
 from .evaluation import Backtests, Evaluation, from_forecasts, groups
 from .segmentations import Segmentation
 
-__all__ = ["ensemble_candidates", "combine_forecasts", "parse_ensemble", "MEMBER_KINDS",
-           "EnsembleMember", "produce_ensemble", "forecast_members", "ensemble_results",
-           "assemble"]
+__all__ = [
+    "ensemble_candidates",
+    "combine_forecasts",
+    "parse_ensemble",
+    "MEMBER_KINDS",
+    "EnsembleMember",
+    "produce_ensemble",
+    "forecast_members",
+    "ensemble_results",
+    "assemble",
+]
 
 #: The kinds of segmentation an ensemble takes members from (beside the global model).
 MEMBER_KINDS = ("clustering", "user")
@@ -49,9 +57,16 @@ def parse_ensemble(spec: str) -> int | None:
         return int(m.group(1))
     if str(spec).strip() == "all":
         return None
-    raise DataValidationError([Problem(
-        "bad_parameter", "ensembles", f"{spec!r} is not an ensemble: use 'top-<m>' (the m "
-        "segmentations with the least validation error, with the global model) or 'all'")])
+    raise DataValidationError(
+        [
+            Problem(
+                "bad_parameter",
+                "ensembles",
+                f"{spec!r} is not an ensemble: use 'top-<m>' (the m "
+                "segmentations with the least validation error, with the global model) or 'all'",
+            )
+        ]
+    )
 
 
 def combine_forecasts(parts: list, method: str = "mean") -> np.ndarray:
@@ -65,23 +80,33 @@ def combine_forecasts(parts: list, method: str = "mean") -> np.ndarray:
     ok = np.isfinite(stack)
     with np.errstate(all="ignore"):
         if method == "median":
-            out = np.nanmedian(np.where(ok, stack, np.nan), axis=0) if ok.any() else \
-                np.full(stack.shape[1:], np.nan)
+            out = (
+                np.nanmedian(np.where(ok, stack, np.nan), axis=0)
+                if ok.any()
+                else np.full(stack.shape[1:], np.nan)
+            )
         else:
             cnt = ok.sum(axis=0)
-            out = np.where(cnt > 0, np.where(ok, stack, 0.0).sum(axis=0) / np.maximum(cnt, 1),
-                           np.nan)
+            out = np.where(
+                cnt > 0,
+                np.where(ok, stack, 0.0).sum(axis=0) / np.maximum(cnt, 1),
+                np.nan,
+            )
     return out
 
 
-def ensemble_candidates(book: Backtests, segs: list, evals: list, specs, method: str = "mean"
-                        ) -> list[tuple[Segmentation, Evaluation]]:
+def ensemble_candidates(
+    book: Backtests, segs: list, evals: list, specs, method: str = "mean"
+) -> list[tuple[Segmentation, Evaluation]]:
     """The ensembles ``specs`` (e.g. ``("top-3", "all")``) of ``segs``, each with its
     evaluation; an ensemble with fewer than two members, or equal to an earlier one, is
     left out."""
     glob = next((i for i, s in enumerate(segs) if s.kind == "global"), None)
-    pool = [i for i, s in enumerate(segs) if s.kind in MEMBER_KINDS
-            and np.isfinite(evals[i].valid_error)]
+    pool = [
+        i
+        for i, s in enumerate(segs)
+        if s.kind in MEMBER_KINDS and np.isfinite(evals[i].valid_error)
+    ]
     pool.sort(key=lambda i: evals[i].valid_error)
     if glob is None or not pool:
         return []
@@ -97,9 +122,17 @@ def ensemble_candidates(book: Backtests, segs: list, evals: list, specs, method:
         valid = combine_forecasts([evals[i].valid_forecasts for i in members], method)
         final = combine_forecasts([evals[i].final_forecasts for i in members], method)
         lead = segs[chosen[0]]
-        seg = Segmentation(name, "ensemble", lead.labels, row=lead.row,
-                           meta={"members": [segs[i].name for i in members],
-                                 "method": method, "lead": lead.name})
+        seg = Segmentation(
+            name,
+            "ensemble",
+            lead.labels,
+            row=lead.row,
+            meta={
+                "members": [segs[i].name for i in members],
+                "method": method,
+                "lead": lead.name,
+            },
+        )
         out.append((seg, from_forecasts(book, lead.labels, valid, final, name)))
     return out
 
@@ -110,11 +143,11 @@ class EnsembleMember:
     """One segmentation of a chosen ensemble, as served: its segments' models."""
 
     name: str
-    kind: str                      # global | clustering | user
-    labels: np.ndarray             # a segment per series of the fit (fit order)
-    models: dict                   # segment -> SegmentModel
-    champions: dict                # segment -> spec
-    assigner: object = None        # the clustering model that assigns unseen series
+    kind: str  # global | clustering | user
+    labels: np.ndarray  # a segment per series of the fit (fit order)
+    models: dict  # segment -> SegmentModel
+    champions: dict  # segment -> spec
+    assigner: object = None  # the clustering model that assigns unseen series
 
 
 def assemble(results: dict, n: int, h: int) -> tuple[np.ndarray, np.ndarray]:
@@ -126,22 +159,52 @@ def assemble(results: dict, n: int, h: int) -> tuple[np.ndarray, np.ndarray]:
     return F, fb
 
 
-def ensemble_results(models: dict, labels, mean: np.ndarray, fallback: np.ndarray,
-                     histories, season_length: int, levels) -> dict:
+def ensemble_results(
+    models: dict,
+    labels,
+    mean: np.ndarray,
+    fallback: np.ndarray,
+    histories,
+    season_length: int,
+    levels,
+) -> dict:
     """The ensemble's forecasts ``mean`` (n, h) per segment of ``labels``, with the
     conformal intervals of each segment's model: {segment: (idx, out)};
     ``histories(idx)`` gives the series' values."""
     out = {}
     for g, idx in groups(labels).items():
-        lo, hi, method = with_intervals(models[g], histories(idx), season_length, mean[idx],
-                                        None, fallback[idx], levels)
-        out[g] = (idx, {"forecast": mean[idx], "fallback": fallback[idx], "lo": lo,
-                        "hi": hi, "method": method})
+        lo, hi, method = with_intervals(
+            models[g],
+            histories(idx),
+            season_length,
+            mean[idx],
+            None,
+            fallback[idx],
+            levels,
+        )
+        out[g] = (
+            idx,
+            {
+                "forecast": mean[idx],
+                "fallback": fallback[idx],
+                "lo": lo,
+                "hi": hi,
+                "method": method,
+            },
+        )
     return out
 
 
-def produce_ensemble(run, book: Backtests, segs: list, evals: list, pooled_runs: list,
-                     at: int, combos: list, levels):
+def produce_ensemble(
+    run,
+    book: Backtests,
+    segs: list,
+    evals: list,
+    pooled_runs: list,
+    at: int,
+    combos: list,
+    levels,
+):
     """The ensemble ``segs[at]`` fitted and served: each member's champions fitted on
     whole histories (:meth:`FitRun.production`), their forecasts combined, and the
     ensemble's conformal intervals from its own backtest residuals.  Returns
@@ -154,31 +217,51 @@ def produce_ensemble(run, book: Backtests, segs: list, evals: list, pooled_runs:
     for name in ens.meta["members"]:
         i = by_name[name]
         s = segs[i]
-        lb, champs, models, final = run.production(book, s.labels, pooled_runs[i], combos,
-                                                   levels, name=f"{s.name} in {ens.name}")
+        lb, champs, models, final = run.production(
+            book,
+            s.labels,
+            pooled_runs[i],
+            combos,
+            levels,
+            name=f"{s.name} in {ens.name}",
+        )
         lb.insert(0, "member", name)
         frames.append(lb)
-        members.append(EnsembleMember(name, s.kind, s.labels, models, champs,
-                                      s.meta.get("model")))
+        members.append(
+            EnsembleMember(name, s.kind, s.labels, models, champs, s.meta.get("model"))
+        )
         F, fb = assemble(final, n, h)
         parts.append(F)
         fbs.append(fb)
     mean = combine_forecasts(parts, ens.meta["method"])
     fallback = np.logical_or.reduce(fbs)
-    models = {g: segment_model(book, g, idx, ens.name, [m.name for m in members],
-                               ev.final_forecasts[:, idx], levels)
-              for g, idx in groups(ens.labels).items()}
+    models = {
+        g: segment_model(
+            book,
+            g,
+            idx,
+            ens.name,
+            [m.name for m in members],
+            ev.final_forecasts[:, idx],
+            levels,
+        )
+        for g, idx in groups(ens.labels).items()
+    }
 
     def histories(idx):
-        return materialize(run.source(idx, f"{ens.name} histories"), run.spec,
-                           keys=idx).values
-    final = ensemble_results(models, ens.labels, mean, fallback, histories,
-                             run.spec.season_length, levels)
+        return materialize(
+            run.source(idx, f"{ens.name} histories"), run.spec, keys=idx
+        ).values
+
+    final = ensemble_results(
+        models, ens.labels, mean, fallback, histories, run.spec.season_length, levels
+    )
     return pd.concat(frames, ignore_index=True), members, models, final
 
 
-def forecast_members(members: list, known: dict, n: int, horizon: int, forecast, assign,
-                     method: str) -> tuple[np.ndarray, np.ndarray]:
+def forecast_members(
+    members: list, known: dict, n: int, horizon: int, forecast, assign, method: str
+) -> tuple[np.ndarray, np.ndarray]:
     """Every member's forecasts of ``n`` series, combined: (mean (n, h), fallback (n,)).
     ``known``: id -> fit position of the series seen in fit (others are assigned by
     ``assign(member, positions)``); ``forecast(member, segment, idx)`` returns a
@@ -198,10 +281,17 @@ def forecast_members(members: list, known: dict, n: int, horizon: int, forecast,
         fb = np.zeros(n, dtype=bool)
         for g, idx in groups(labels).items():
             if g not in mem.models:
-                raise DataValidationError([Problem(
-                    "unknown_segment", "segment", f"series were assigned to segment {g!r} "
-                    f"of ensemble member {mem.name}, which had no series in fit",
-                    ids=[known["ids"][i] for i in idx])])
+                raise DataValidationError(
+                    [
+                        Problem(
+                            "unknown_segment",
+                            "segment",
+                            f"series were assigned to segment {g!r} "
+                            f"of ensemble member {mem.name}, which had no series in fit",
+                            ids=[known["ids"][i] for i in idx],
+                        )
+                    ]
+                )
             out = forecast(mem, g, idx)
             F[idx], fb[idx] = out["forecast"], out["fallback"]
         parts.append(F)

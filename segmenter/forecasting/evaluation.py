@@ -32,9 +32,18 @@ from .backtest import METRICS, errors_of
 from .base import failure_message
 from .catalogue import Combination
 
-__all__ = ["Backtests", "Evaluation", "evaluate", "champion_of", "conformal_quantiles",
-           "groups", "segment_singles", "from_forecasts", "window_mean",
-           "final_choice_windows"]
+__all__ = [
+    "Backtests",
+    "Evaluation",
+    "evaluate",
+    "champion_of",
+    "conformal_quantiles",
+    "groups",
+    "segment_singles",
+    "from_forecasts",
+    "window_mean",
+    "final_choice_windows",
+]
 
 BASELINE = "seasonal_naive"
 
@@ -42,18 +51,30 @@ BASELINE = "seasonal_naive"
 class Backtests:
     """Backtest forecasts and errors of every candidate (module docstring)."""
 
-    def __init__(self, plan, actuals, scales, scale_lags, nonnegative, local: dict,
-                 local_iv: dict, local_fallbacks: dict, local_failed: dict,
-                 local_usable: dict, local_seconds: dict, metric: str):
+    def __init__(
+        self,
+        plan,
+        actuals,
+        scales,
+        scale_lags,
+        nonnegative,
+        local: dict,
+        local_iv: dict,
+        local_fallbacks: dict,
+        local_failed: dict,
+        local_usable: dict,
+        local_seconds: dict,
+        metric: str,
+    ):
         self.plan = plan
-        self.actuals = actuals              # (W, n, h)
-        self.scales = scales                # (W, n)
+        self.actuals = actuals  # (W, n, h)
+        self.scales = scales  # (W, n)
         self.scale_lags = scale_lags
-        self.nonnegative = nonnegative      # (W, n)
-        self.local = local                  # spec -> (W, n, h)
-        self.local_iv = local_iv            # spec -> {level: (lo, hi)}
+        self.nonnegative = nonnegative  # (W, n)
+        self.local = local  # spec -> (W, n, h)
+        self.local_iv = local_iv  # spec -> {level: (lo, hi)}
         self.local_fallbacks = local_fallbacks
-        self.local_failed = local_failed    # spec -> (n,) bool
+        self.local_failed = local_failed  # spec -> (n,) bool
         self.local_usable = local_usable
         self.local_seconds = local_seconds
         self.metric = metric
@@ -80,7 +101,9 @@ class Backtests:
 
     def errors(self, spec: str, F: np.ndarray | None = None) -> dict:
         """{metric: (W, n)} of a local candidate, or of forecasts ``F``."""
-        return self._errors[spec] if F is None else errors_of(F, self.actuals, self.scales)
+        return (
+            self._errors[spec] if F is None else errors_of(F, self.actuals, self.scales)
+        )
 
     def scored(self) -> np.ndarray:
         """(W, n): which series each window scores."""
@@ -94,14 +117,14 @@ class Evaluation:
     labels: np.ndarray
     valid_error: float
     final_error: float
-    valid_series: np.ndarray                 # (n,) per-series validation error
-    final_series: dict                       # metric -> (n,) errors on the final window
-    final_champion: np.ndarray               # (n,) spec chosen for each series' segment
-    final_forecasts: np.ndarray              # (W, n, h) that champion on every window
-    valid_champions: dict = field(default_factory=dict)   # segment -> spec
+    valid_series: np.ndarray  # (n,) per-series validation error
+    final_series: dict  # metric -> (n,) errors on the final window
+    final_champion: np.ndarray  # (n,) spec chosen for each series' segment
+    final_forecasts: np.ndarray  # (W, n, h) that champion on every window
+    valid_champions: dict = field(default_factory=dict)  # segment -> spec
     final_champions: dict = field(default_factory=dict)
-    failed: dict = field(default_factory=dict)            # segment -> {spec: reason}
-    valid_windows: np.ndarray | None = None   # (len(selection windows), n) errors
+    failed: dict = field(default_factory=dict)  # segment -> {spec: reason}
+    valid_windows: np.ndarray | None = None  # (len(selection windows), n) errors
     valid_forecasts: np.ndarray | None = None  # (W, n, h) on each selection window
 
     def window_errors(self) -> list:
@@ -120,7 +143,9 @@ def _nanmean0(a: np.ndarray) -> np.ndarray:
     """Mean over the first axis ignoring NaN; NaN (without a warning) where all are."""
     ok = np.isfinite(a)
     cnt = ok.sum(axis=0)
-    return np.where(cnt > 0, np.where(ok, a, 0.0).sum(axis=0) / np.maximum(cnt, 1), np.nan)
+    return np.where(
+        cnt > 0, np.where(ok, a, 0.0).sum(axis=0) / np.maximum(cnt, 1), np.nan
+    )
 
 
 def _mean(a) -> float:
@@ -128,8 +153,13 @@ def _mean(a) -> float:
     return float(np.nanmean(a)) if np.isfinite(a).any() else math.nan
 
 
-def champion_of(book: Backtests, idx: np.ndarray, windows: list, singles: dict,
-                combos: list[Combination]) -> tuple[str, np.ndarray, list]:
+def champion_of(
+    book: Backtests,
+    idx: np.ndarray,
+    windows: list,
+    singles: dict,
+    combos: list[Combination],
+) -> tuple[str, np.ndarray, list]:
     """The champion of series ``idx`` chosen on ``windows``: among ``singles`` (spec ->
     forecasts (W, n, h)) and the combinations of their best members.  Returns its spec,
     its forecasts of those series (W, len(idx), h) and the ranking [(spec, score)]."""
@@ -138,26 +168,38 @@ def champion_of(book: Backtests, idx: np.ndarray, windows: list, singles: dict,
     scores, forecasts = {}, {}
     for s, F in singles.items():
         Fi = F[:, idx]
-        E = book.errors(s)[metric][:, idx] if s in book.local else \
-            errors_of(Fi, A, S)[metric]
+        E = (
+            book.errors(s)[metric][:, idx]
+            if s in book.local
+            else errors_of(Fi, A, S)[metric]
+        )
         scores[s] = _mean(E[windows])
         forecasts[s] = Fi
-    ranked = sorted((s for s in scores if np.isfinite(scores[s])), key=lambda s: scores[s])
+    ranked = sorted(
+        (s for s in scores if np.isfinite(scores[s])), key=lambda s: scores[s]
+    )
     for c in combos:
         if len(ranked) < c.k:
             continue
-        Fc = c.combine([forecasts[s] for s in ranked[:c.k]])
+        Fc = c.combine([forecasts[s] for s in ranked[: c.k]])
         scores[c.spec] = _mean(errors_of(Fc, A, S)[metric][windows])
         forecasts[c.spec] = Fc
-    ranking = sorted(((s, v) for s, v in scores.items() if np.isfinite(v)), key=lambda t: t[1])
+    ranking = sorted(
+        ((s, v) for s, v in scores.items() if np.isfinite(v)), key=lambda t: t[1]
+    )
     if not ranking:
         return BASELINE, forecasts.get(BASELINE, np.full_like(A, np.nan)), []
     best = ranking[0][0]
     return best, forecasts[best], ranking
 
 
-def segment_singles(book: Backtests, idx: np.ndarray, pooled: dict, pooled_errors: dict,
-                    local_only: bool = False) -> tuple[dict, dict]:
+def segment_singles(
+    book: Backtests,
+    idx: np.ndarray,
+    pooled: dict,
+    pooled_errors: dict,
+    local_only: bool = False,
+) -> tuple[dict, dict]:
     """The single candidates that take part in the segment of series ``idx``: local ones
     that did not fail on more than half of its (long enough) series, and pooled ones
     that ran on it.  Returns (spec -> forecasts, spec -> reason of the excluded)."""
@@ -169,8 +211,14 @@ def segment_singles(book: Backtests, idx: np.ndarray, pooled: dict, pooled_error
         usable = book.local_usable[s][idx]
         bad = book.local_failed[s][idx] & usable
         if usable.any() and bad.sum() > usable.sum() / 2:
-            first = next((r for (w, i, r) in book.local_fallbacks[s]
-                          if i in set(idx[bad].tolist())), "")
+            first = next(
+                (
+                    r
+                    for (w, i, r) in book.local_fallbacks[s]
+                    if i in set(idx[bad].tolist())
+                ),
+                "",
+            )
             failed[s] = failure_message(s, [first] * int(bad.sum()), int(usable.sum()))
             continue
         singles[s] = F
@@ -191,13 +239,20 @@ def groups(labels) -> dict:
     codes, uniq = pd.factorize(pd.Series(labels), sort=False)
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(len(uniq) + 1))
-    return {(u.item() if isinstance(u, np.generic) else u): order[bounds[j]:bounds[j + 1]]
-            for j, u in enumerate(uniq)}
+    return {
+        (u.item() if isinstance(u, np.generic) else u): order[bounds[j] : bounds[j + 1]]
+        for j, u in enumerate(uniq)
+    }
 
 
-def evaluate(book: Backtests, labels: np.ndarray, pooled: dict | None = None,
-             pooled_errors: dict | None = None, combos: list | None = None,
-             local_only: bool = False) -> Evaluation:
+def evaluate(
+    book: Backtests,
+    labels: np.ndarray,
+    pooled: dict | None = None,
+    pooled_errors: dict | None = None,
+    combos: list | None = None,
+    local_only: bool = False,
+) -> Evaluation:
     """Score the segmentation ``labels`` (module docstring).  ``pooled``: spec ->
     forecasts (W, n, h) of the pooled candidates fitted per segment of these labels;
     ``pooled_errors``: segment -> {spec: error} where one failed.  ``local_only``
@@ -216,13 +271,17 @@ def evaluate(book: Backtests, labels: np.ndarray, pooled: dict | None = None,
     valid_ch, final_ch, failed_all = {}, {}, {}
     pooled = pooled or {}
     for g, idx in groups(labels).items():
-        singles, failed = segment_singles(book, idx, pooled, (pooled_errors or {}).get(g, {}),
-                                          local_only)
+        singles, failed = segment_singles(
+            book, idx, pooled, (pooled_errors or {}).get(g, {}), local_only
+        )
         failed_all[g] = failed
         for j, w in enumerate(sel_w):
-            spec, F, _ = champion_of(book, idx, plan.champion_windows_for(w), singles,
-                                     combos or [])
-            E = errors_of(F[w:w + 1], book.actuals[w:w + 1, idx], book.scales[w:w + 1, idx])
+            spec, F, _ = champion_of(
+                book, idx, plan.champion_windows_for(w), singles, combos or []
+            )
+            E = errors_of(
+                F[w : w + 1], book.actuals[w : w + 1, idx], book.scales[w : w + 1, idx]
+            )
             valid[j, idx] = E[metric][0]
             valid_fc[w, idx] = F[w]
             if j == 0:
@@ -234,19 +293,36 @@ def evaluate(book: Backtests, labels: np.ndarray, pooled: dict | None = None,
         final_fc[:, idx] = F2
         final_champ[idx] = spec2
         final_ch[g] = spec2
-    return Evaluation(labels, window_mean(valid), _mean(final_err[metric]), _nanmean0(valid),
-                      final_err, final_champ, final_fc, valid_ch, final_ch, failed_all,
-                      valid, valid_fc)
+    return Evaluation(
+        labels,
+        window_mean(valid),
+        _mean(final_err[metric]),
+        _nanmean0(valid),
+        final_err,
+        final_champ,
+        final_fc,
+        valid_ch,
+        final_ch,
+        failed_all,
+        valid,
+        valid_fc,
+    )
 
 
 def final_choice_windows(plan) -> list:
     """The windows that choose the champions scored on the final window: all others."""
-    return [w for w in range(plan.n_windows) if w != plan.final_window] or \
-        [plan.final_window]
+    return [w for w in range(plan.n_windows) if w != plan.final_window] or [
+        plan.final_window
+    ]
 
 
-def from_forecasts(book: Backtests, labels, valid_forecasts: np.ndarray,
-                   final_forecasts: np.ndarray, name: str) -> Evaluation:
+def from_forecasts(
+    book: Backtests,
+    labels,
+    valid_forecasts: np.ndarray,
+    final_forecasts: np.ndarray,
+    name: str,
+) -> Evaluation:
     """The evaluation of forecasts made some other way (an ensemble of segmentations):
     ``valid_forecasts`` (W, n, h) on the selection windows, ``final_forecasts`` on every
     window (the final one scored)."""
@@ -259,9 +335,20 @@ def from_forecasts(book: Backtests, labels, valid_forecasts: np.ndarray,
     n = book.n
     champ = np.full(n, name, dtype=object)
     segs = {g: name for g in pd.unique(np.asarray(labels, dtype=object))}
-    return Evaluation(labels, window_mean(valid), _mean(final_err[metric]), _nanmean0(valid),
-                      final_err, champ, final_forecasts, segs, dict(segs), {}, valid,
-                      valid_forecasts)
+    return Evaluation(
+        labels,
+        window_mean(valid),
+        _mean(final_err[metric]),
+        _nanmean0(valid),
+        final_err,
+        champ,
+        final_forecasts,
+        segs,
+        dict(segs),
+        {},
+        valid,
+        valid_forecasts,
+    )
 
 
 def _per_series(book: Backtests, labels, sel_w, final_w) -> Evaluation:
@@ -272,8 +359,9 @@ def _per_series(book: Backtests, labels, sel_w, final_w) -> Evaluation:
     n = book.n
     cols = np.arange(n)
     with np.errstate(all="ignore"):
-        allowed = np.stack([[book.allowed(s, lumpy) for lumpy in book.intermittent]
-                            for s in specs])                       # (C, n)
+        allowed = np.stack(
+            [[book.allowed(s, lumpy) for lumpy in book.intermittent] for s in specs]
+        )  # (C, n)
 
         def pick(windows):
             sc = np.stack([_nanmean0(book.errors(s)[metric][windows]) for s in specs])
@@ -281,8 +369,11 @@ def _per_series(book: Backtests, labels, sel_w, final_w) -> Evaluation:
             best = sc.argmin(axis=0)
             base = specs.index(BASELINE) if BASELINE in specs else 0
             return np.where(np.isfinite(sc.min(axis=0)), best, base)
-        E = {k: np.stack([book.errors(s)[k] for s in specs]) for k in METRICS}   # (C, W, n)
-        Fs = np.stack([book.local[s] for s in specs])                 # (C, W, n, h)
+
+        E = {
+            k: np.stack([book.errors(s)[k] for s in specs]) for k in METRICS
+        }  # (C, W, n)
+        Fs = np.stack([book.local[s] for s in specs])  # (C, W, n, h)
         valid = np.full((len(sel_w), n), np.nan)
         valid_fc = np.full(Fs.shape[1:], np.nan)
         v = None
@@ -293,16 +384,27 @@ def _per_series(book: Backtests, labels, sel_w, final_w) -> Evaluation:
             valid_fc[w] = Fs[pw, w, cols]
         f = pick(final_w)
         final_err = {k: E[k][f, plan.final_window, cols] for k in METRICS}
-        final_fc = np.moveaxis(Fs[f, :, cols], 0, 1)                  # (W, n, h)
+        final_fc = np.moveaxis(Fs[f, :, cols], 0, 1)  # (W, n, h)
     champs = np.array(specs, dtype=object)
-    return Evaluation(labels, window_mean(valid), _mean(final_err[metric]), _nanmean0(valid),
-                      final_err, champs[f], final_fc,
-                      dict(zip(np.asarray(labels).tolist(), champs[v])),
-                      dict(zip(np.asarray(labels).tolist(), champs[f])), {}, valid, valid_fc)
+    return Evaluation(
+        labels,
+        window_mean(valid),
+        _mean(final_err[metric]),
+        _nanmean0(valid),
+        final_err,
+        champs[f],
+        final_fc,
+        dict(zip(np.asarray(labels).tolist(), champs[v])),
+        dict(zip(np.asarray(labels).tolist(), champs[f])),
+        {},
+        valid,
+        valid_fc,
+    )
 
 
-def conformal_quantiles(book: Backtests, F: np.ndarray, idx: np.ndarray, windows: list,
-                        levels) -> dict:
+def conformal_quantiles(
+    book: Backtests, F: np.ndarray, idx: np.ndarray, windows: list, levels
+) -> dict:
     """Per horizon step, the ``levels``% quantiles of the absolute scaled residuals
     ``|actual - forecast| / scale`` of the series ``idx`` over ``windows`` (finite-sample
     corrected: the ceil((n + 1) L) / n empirical quantile); {level: (h,) array}, NaN

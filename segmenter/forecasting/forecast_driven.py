@@ -41,8 +41,17 @@ from .base import clip_nonnegative
 from .evaluation import groups
 from .segmentations import Segmentation
 
-__all__ = ["forecast_driven_candidates", "refine", "ForecastAssigner", "MAX_ITER", "TOL",
-           "MIN_SEGMENT", "RIDGE", "ar_order", "insample_errors"]
+__all__ = [
+    "forecast_driven_candidates",
+    "refine",
+    "ForecastAssigner",
+    "MAX_ITER",
+    "TOL",
+    "MIN_SEGMENT",
+    "RIDGE",
+    "ar_order",
+    "insample_errors",
+]
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +83,7 @@ def design(data, cut: np.ndarray, p: int) -> list:
         if len(x) <= p + 1:
             continue
         z = (x - x.mean()) / (x.std() or 1.0)
-        X = np.stack([z[p - lag:len(z) - lag] for lag in range(1, p + 1)], axis=1)
+        X = np.stack([z[p - lag : len(z) - lag] for lag in range(1, p + 1)], axis=1)
         rows[i] = (X, z[p:])
     return rows
 
@@ -103,7 +112,7 @@ def refine(run, book, labels: np.ndarray, name: str) -> tuple[np.ndarray, list]:
     """Move series to the segment whose pooled model forecasts them best (module
     docstring), from ``labels``; returns the labels and the share moved each round."""
     plan = book.plan
-    cut = plan.cutoffs[plan.n_windows - 1]      # the moves see nothing after it
+    cut = plan.cutoffs[plan.n_windows - 1]  # the moves see nothing after it
     p = ar_order(run.spec.season_length)
     n = book.n
     idx_all = np.arange(n)
@@ -112,9 +121,21 @@ def refine(run, book, labels: np.ndarray, name: str) -> tuple[np.ndarray, list]:
     for it in range(MAX_ITER):
         segs = groups(labels)
         keys = np.array(list(segs))
-        (E,) = run.map(insample_errors, [(run.source(idx_all, f"{name} round {it}"),
-                                          run.spec, idx_all, cut, list(segs.values()), p)],
-                       [f"{name}: round {it}"], "forecast-driven segments")
+        (E,) = run.map(
+            insample_errors,
+            [
+                (
+                    run.source(idx_all, f"{name} round {it}"),
+                    run.spec,
+                    idx_all,
+                    cut,
+                    list(segs.values()),
+                    p,
+                )
+            ],
+            [f"{name}: round {it}"],
+            "forecast-driven segments",
+        )
         best = keys[E.argmin(axis=0)]
         keep = np.isfinite(E.min(axis=0))
         new = np.where(keep, best, labels)
@@ -132,15 +153,21 @@ def refine(run, book, labels: np.ndarray, name: str) -> tuple[np.ndarray, list]:
     return labels.astype(np.int64), moved
 
 
-def forecast_driven_candidates(run, book, segs: list, evals: list, pooled: list,
-                               max_k: int = 3) -> list[Segmentation]:
+def forecast_driven_candidates(
+    run, book, segs: list, evals: list, pooled: list, max_k: int = 3
+) -> list[Segmentation]:
     """One forecast-driven segmentation per segment count of the (up to ``max_k``)
     best clustering candidates, each started from the best candidate of that count."""
     if not pooled:
         return []
     bp = pooled[0]
-    cands = [i for i, s in enumerate(segs) if s.kind in ("clustering", "user")
-             and np.isfinite(evals[i].valid_error) and s.n_segments > 1]
+    cands = [
+        i
+        for i, s in enumerate(segs)
+        if s.kind in ("clustering", "user")
+        and np.isfinite(evals[i].valid_error)
+        and s.n_segments > 1
+    ]
     cands.sort(key=lambda i: evals[i].valid_error)
     starts, seen = [], set()
     for i in cands:
@@ -156,13 +183,28 @@ def forecast_driven_candidates(run, book, segs: list, evals: list, pooled: list,
         name = f"forecast-driven k={start.n_segments} (from {start.name})"
         labels, moved = refine(run, book, start.labels, name)
         k = len(np.unique(labels))
-        out.append(Segmentation(
-            name, "forecast-driven", labels, meta={
-                "start": start.name, "moved": moved, "model": bp.spec,
-                "moves": f"pooled ridge AR({ar_order(run.spec.season_length)})", "k_start":
-                start.n_segments, "k": k}))
-        log.info("%s: %d rounds, moved %s, %d segments", name, len(moved),
-                 [round(x, 3) for x in moved], k)
+        out.append(
+            Segmentation(
+                name,
+                "forecast-driven",
+                labels,
+                meta={
+                    "start": start.name,
+                    "moved": moved,
+                    "model": bp.spec,
+                    "moves": f"pooled ridge AR({ar_order(run.spec.season_length)})",
+                    "k_start": start.n_segments,
+                    "k": k,
+                },
+            )
+        )
+        log.info(
+            "%s: %d rounds, moved %s, %d segments",
+            name,
+            len(moved),
+            [round(x, 3) for x in moved],
+            k,
+        )
     return out
 
 
@@ -171,8 +213,8 @@ class ForecastAssigner:
     forecasts the last ``horizon`` steps of their history best (MASE)."""
 
     def __init__(self, spec: str, states: dict, horizon: int):
-        self.spec = spec                 # the pooled candidate
-        self.states = states             # segment -> its fitted state
+        self.spec = spec  # the pooled candidate
+        self.states = states  # segment -> its fitted state
         self.horizon = horizon
 
     def assign(self, data, blueprints: dict) -> np.ndarray:
@@ -190,11 +232,14 @@ class ForecastAssigner:
             F = np.full((1, len(data), h), np.nan)
             if len(pos):
                 with threadpool_limits(limits=1):
-                    F[0, pos] = clip_nonnegative(bp.predict(self.states[g], group, h),
-                                                 group).mean
+                    F[0, pos] = clip_nonnegative(
+                        bp.predict(self.states[g], group, h), group
+                    ).mean
             e = errors_of(F, A, S)["mase"][0]
             E[j] = np.where(np.isfinite(e), e, np.inf)
         best = E.argmin(axis=0)
         # a series too short to backtest goes to the largest segment (the first key)
-        return np.array([keys[b] if np.isfinite(E[b, i]) else keys[0]
-                         for i, b in enumerate(best)], dtype=object)
+        return np.array(
+            [keys[b] if np.isfinite(E[b, i]) else keys[0] for i, b in enumerate(best)],
+            dtype=object,
+        )

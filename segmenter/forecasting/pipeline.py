@@ -32,12 +32,23 @@ CHUNK_SERIES = 400
 class FitRun:
     """The engine and data of one fit (see the module docstring)."""
 
-    def __init__(self, engine, panel, data, spec, plan, horizon: int, blueprints: dict,
-                 metric: str, progress=None, finals: dict | None = None):
+    def __init__(
+        self,
+        engine,
+        panel,
+        data,
+        spec,
+        plan,
+        horizon: int,
+        blueprints: dict,
+        metric: str,
+        progress=None,
+        finals: dict | None = None,
+    ):
         self.engine, self.panel, self.data, self.spec = engine, panel, data, spec
         self.plan, self.horizon, self.blueprints = plan, horizon, blueprints
         self.metric, self.progress = metric, progress
-        self.finals = {} if finals is None else finals      # local fits on whole histories
+        self.finals = {} if finals is None else finals  # local fits on whole histories
 
     def map(self, fn, jobs, labels, desc):
         return self.engine.map(fn, jobs, labels, desc=desc, progress=self.progress)
@@ -46,7 +57,9 @@ class FitRun:
         """The series cut into tasks: at most :data:`CHUNK_SERIES` each, and about four
         per worker so that they balance the load."""
         n = self.panel.n_series
-        per = max(1, min(CHUNK_SERIES, math.ceil(n / max(1, 4 * _workers(self.engine)))))
+        per = max(
+            1, min(CHUNK_SERIES, math.ceil(n / max(1, 4 * _workers(self.engine))))
+        )
         return [np.arange(lo, min(lo + per, n)) for lo in range(0, n, per)]
 
     def source(self, idx, label):
@@ -61,15 +74,37 @@ class FitRun:
         forecasts do not depend on the segmentation); and each series' zero share."""
         n = self.panel.n_series
         chunks = self.chunks()
-        jobs = [(self.source(idx, f"series {idx[0]}-{idx[-1]}"), self.spec, idx,
-                 self.plan.cutoffs[:, idx], self.horizon, local, levels) for idx in chunks]
+        jobs = [
+            (
+                self.source(idx, f"series {idx[0]}-{idx[-1]}"),
+                self.spec,
+                idx,
+                self.plan.cutoffs[:, idx],
+                self.horizon,
+                local,
+                levels,
+            )
+            for idx in chunks
+        ]
         labels = [f"local backtests of series {idx[0]}-{idx[-1]}" for idx in chunks]
         outs = self.map(run_local, jobs, labels, "backtests") if jobs else []
-        r = LocalResult.merge(outs, n, self.plan.n_windows, self.horizon,
-                              [b.spec for b in local])
-        return Backtests(self.plan, r.actuals, r.scales, r.scale_lags, r.nonnegative,
-                         r.forecasts, r.intervals, r.fallbacks, r.failed, r.usable, r.seconds,
-                         self.metric), r.zero_share
+        r = LocalResult.merge(
+            outs, n, self.plan.n_windows, self.horizon, [b.spec for b in local]
+        )
+        return Backtests(
+            self.plan,
+            r.actuals,
+            r.scales,
+            r.scale_lags,
+            r.nonnegative,
+            r.forecasts,
+            r.intervals,
+            r.fallbacks,
+            r.failed,
+            r.usable,
+            r.seconds,
+            self.metric,
+        ), r.zero_share
 
     def pooled_backtests(self, pooled, segs) -> list:
         """Per segmentation, a :class:`PooledRun` of the pooled candidates on its segments
@@ -80,13 +115,27 @@ class FitRun:
             if not pooled or s.kind == "per-series":
                 continue
             for g, idx in groups(s.labels).items():
-                jobs.append((self.source(idx, f"{s.name} segment {g}"), self.spec, idx,
-                             self.plan.cutoffs[:, idx], h, pooled))
+                jobs.append(
+                    (
+                        self.source(idx, f"{s.name} segment {g}"),
+                        self.spec,
+                        idx,
+                        self.plan.cutoffs[:, idx],
+                        h,
+                        pooled,
+                    )
+                )
                 labels.append(f"pooled backtests of {s.name}, segment {g!r}")
                 where.append((si, g, idx))
         outs = self.map(run_pooled, jobs, labels, "pooled") if jobs else []
-        runs = [PooledRun({b.spec: np.full((W, n, h), np.nan) for b in pooled}
-                          if pooled and s.kind != "per-series" else {}) for s in segs]
+        runs = [
+            PooledRun(
+                {b.spec: np.full((W, n, h), np.nan) for b in pooled}
+                if pooled and s.kind != "per-series"
+                else {}
+            )
+            for s in segs
+        ]
         for (si, g, idx), out in zip(where, outs):
             run = runs[si]
             for spec_, r in out.items():
@@ -94,12 +143,21 @@ class FitRun:
                 if r["error"]:
                     run.errors.setdefault(g, {})[spec_] = r["error"]
                 run.fallbacks.setdefault(spec_, []).extend(
-                    (w, int(idx[i]), reason) for w, i, reason in r["fallbacks"])
+                    (w, int(idx[i]), reason) for w, i, reason in r["fallbacks"]
+                )
                 run.seconds[spec_] = run.seconds.get(spec_, 0.0) + r["seconds"]
         return runs
 
-    def production(self, book, labels, run: "PooledRun", combos, levels,
-                   force: str | None = None, name: str = ""):
+    def production(
+        self,
+        book,
+        labels,
+        run: PooledRun,
+        combos,
+        levels,
+        force: str | None = None,
+        name: str = "",
+    ):
         """Every segment's candidates ranked on all windows, its champion (or ``force``)
         fitted on whole histories, and the forecasts: (leaderboard, champions, models,
         final results)."""
@@ -109,33 +167,71 @@ class FitRun:
         plans = []
         for g, idx in segments.items():
             if force is None:
-                singles, failed = segment_singles(book, idx, run.forecasts,
-                                                  run.errors.get(g, {}),
-                                                  local_only=not run.forecasts)
-            else:                            # one candidate everywhere, as asked
+                singles, failed = segment_singles(
+                    book,
+                    idx,
+                    run.forecasts,
+                    run.errors.get(g, {}),
+                    local_only=not run.forecasts,
+                )
+            else:  # one candidate everywhere, as asked
                 pool = {**book.local, **run.forecasts}
                 if force not in pool:
-                    raise DataValidationError([Problem(
-                        "unknown_candidate", "champion", f"{force!r} was not backtested in "
-                        f"this fit; use one of {sorted(pool)}")])
+                    raise DataValidationError(
+                        [
+                            Problem(
+                                "unknown_candidate",
+                                "champion",
+                                f"{force!r} was not backtested in "
+                                f"this fit; use one of {sorted(pool)}",
+                            )
+                        ]
+                    )
                 singles, failed = {force: pool[force]}, {}
             frame, champ, Fc, members = segment_leaderboard(
-                book, idx, singles, failed, combos if force is None else [], self.blueprints,
-                seconds, _fallback_counts({**book.local_fallbacks, **run.fallbacks}, idx,
-                                          book.plan.n_windows))
+                book,
+                idx,
+                singles,
+                failed,
+                combos if force is None else [],
+                self.blueprints,
+                seconds,
+                _fallback_counts(
+                    {**book.local_fallbacks, **run.fallbacks}, idx, book.plan.n_windows
+                ),
+            )
             frame.insert(0, "segment", g)
             frames.append(frame)
             champions[g] = champ
             models[g] = segment_model(book, g, idx, champ, members, Fc, levels)
             plans.append((g, idx))
-        local = {s_ for m_ in models.values() for s_ in m_.members
-                 if self.blueprints[s_].kind == "local"}
+        local = {
+            s_
+            for m_ in models.values()
+            for s_ in m_.members
+            if self.blueprints[s_].kind == "local"
+        }
         finals = self.local_finals(sorted(local), levels)
         for g, idx in plans:
-            known = {s_: tuple(None if a is None else _take_rows(a, idx) for a in finals[s_])
-                     for s_ in models[g].members if s_ in finals}
-            jobs.append((models[g], self.source(idx, f"segment {g}"), self.spec, idx,
-                         self.horizon, self.blueprints, levels, None, True, known))
+            known = {
+                s_: tuple(None if a is None else _take_rows(a, idx) for a in finals[s_])
+                for s_ in models[g].members
+                if s_ in finals
+            }
+            jobs.append(
+                (
+                    models[g],
+                    self.source(idx, f"segment {g}"),
+                    self.spec,
+                    idx,
+                    self.horizon,
+                    self.blueprints,
+                    levels,
+                    None,
+                    True,
+                    known,
+                )
+            )
             names.append(f"champion of segment {g!r} of {name} ({force or 'chosen'})")
         outs = self.map(forecast_segment, jobs, names, "champions")
         final = {}
@@ -154,11 +250,27 @@ class FitRun:
             n = self.panel.n_series
             chunks = self.chunks()
             bps = [self.blueprints[s_] for s_ in todo]
-            jobs = [(self.source(idx, f"series {idx[0]}-{idx[-1]}"), self.spec, idx,
-                     self.horizon, bps, levels) for idx in chunks]
-            outs = self.map(final_local, jobs,
-                             [f"final fits of {','.join(todo)} at {levels} for series "
-                              f"{i[0]}-{i[-1]}" for i in chunks], "final")
+            jobs = [
+                (
+                    self.source(idx, f"series {idx[0]}-{idx[-1]}"),
+                    self.spec,
+                    idx,
+                    self.horizon,
+                    bps,
+                    levels,
+                )
+                for idx in chunks
+            ]
+            outs = self.map(
+                final_local,
+                jobs,
+                [
+                    f"final fits of {','.join(todo)} at {levels} for series "
+                    f"{i[0]}-{i[-1]}"
+                    for i in chunks
+                ],
+                "final",
+            )
             for s_ in todo:
                 F = np.full((n, self.horizon), np.nan)
                 fb = np.zeros(n, dtype=bool)
@@ -166,15 +278,22 @@ class FitRun:
                 for idx, out in zip(chunks, outs):
                     F[idx], fb[idx], piv = out[s_]
                     if piv:
-                        iv = iv or {lv: (np.full((n, self.horizon), np.nan),
-                                         np.full((n, self.horizon), np.nan)) for lv in piv}
+                        iv = iv or {
+                            lv: (
+                                np.full((n, self.horizon), np.nan),
+                                np.full((n, self.horizon), np.nan),
+                            )
+                            for lv in piv
+                        }
                         for lv, (lo, hi) in piv.items():
                             iv[lv][0][idx], iv[lv][1][idx] = lo, hi
                 cache[(s_, levels)] = (F, fb, iv)
         return {s_: cache[(s_, levels)] for s_ in specs}
 
 
-def forecast_frame(panel, results: dict, levels, champions: dict, horizon: int) -> pd.DataFrame:
+def forecast_frame(
+    panel, results: dict, levels, champions: dict, horizon: int
+) -> pd.DataFrame:
     """Forecasts of every series: id column(s), time, ``forecast``, ``segment``,
     ``champion``, ``fallback``, intervals; series in panel order, steps in time order.
 
@@ -195,7 +314,10 @@ def forecast_frame(panel, results: dict, levels, champions: dict, horizon: int) 
         for lv in levels:
             lo[lv].append(out["lo"][lv].reshape(-1))
             hi[lv].append(out["hi"][lv].reshape(-1))
-    cat = lambda parts, dtype=float: np.concatenate(parts) if parts else np.zeros(0, dtype)  # noqa: E731
+
+    def cat(parts, dtype=float):
+        return np.concatenate(parts) if parts else np.zeros(0, dtype)
+
     rows_idx = cat(rows_idx, np.int64).astype(np.int64)
     steps = np.tile(np.arange(h), len(rows_idx) // h if h else 0)
     out = panel.ids.iloc[rows_idx].reset_index(drop=True)
@@ -216,15 +338,24 @@ def forecast_frame(panel, results: dict, levels, champions: dict, horizon: int) 
     if len(fell):
         from ..data.panel import id_labels
         from ..errors import format_examples
+
         logging.getLogger(__name__).warning(
             "%d of %d series fell back to the seasonal naive (their champion could not "
-            "forecast them): %s", len(fell), panel.n_series, format_examples(id_labels(fell)))
+            "forecast them): %s",
+            len(fell),
+            panel.n_series,
+            format_examples(id_labels(fell)),
+        )
     return out
 
 
 def with_levels(frame: pd.DataFrame, levels) -> pd.DataFrame:
     """The forecast columns, with the interval columns of ``levels`` only."""
-    keep = [c for c in frame.columns if not (c.startswith(("lo-", "hi-")) or c == "interval")]
+    keep = [
+        c
+        for c in frame.columns
+        if not (c.startswith(("lo-", "hi-")) or c == "interval")
+    ]
     if levels:
         keep += [f"{p}-{lv}" for lv in levels for p in ("lo", "hi")] + ["interval"]
     return frame[keep]
@@ -234,10 +365,10 @@ def with_levels(frame: pd.DataFrame, levels) -> pd.DataFrame:
 class PooledRun:
     """The pooled candidates' backtests on one segmentation."""
 
-    forecasts: dict                                    # spec -> (W, n, h)
-    errors: dict = field(default_factory=dict)         # segment -> {spec: error}
-    fallbacks: dict = field(default_factory=dict)      # spec -> [(w, series, reason)]
-    seconds: dict = field(default_factory=dict)        # spec -> seconds
+    forecasts: dict  # spec -> (W, n, h)
+    errors: dict = field(default_factory=dict)  # segment -> {spec: error}
+    fallbacks: dict = field(default_factory=dict)  # spec -> [(w, series, reason)]
+    seconds: dict = field(default_factory=dict)  # spec -> seconds
 
 
 def _fallback_counts(fallbacks: dict, idx, W: int) -> dict:
@@ -262,6 +393,7 @@ def _take_rows(a, idx):
 
 def _workers(engine) -> int:
     import os
+
     n = getattr(engine, "n_jobs", None)
     if n is not None:
         return max(1, os.cpu_count() or 1) if n == -1 else max(1, int(n))

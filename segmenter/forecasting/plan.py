@@ -55,7 +55,7 @@ class BacktestPlan:
     horizon: int
     n_windows: int
     step: int
-    cutoffs: np.ndarray                  # (n_windows, n_series), -1: not scored
+    cutoffs: np.ndarray  # (n_windows, n_series), -1: not scored
     champion_windows: list
     selection_windows: list
     final_window: int = 0
@@ -78,27 +78,52 @@ class BacktestPlan:
     def describe(self) -> str:
         c = ", ".join(map(str, self.champion_windows))
         s = ", ".join(map(str, self.selection_windows))
-        return (f"{self.n_windows} window(s) {self.step} steps apart, horizon {self.horizon}: "
-                f"champions chosen on window(s) {c}, segmentation on {s}, scored on "
-                f"{self.final_window} (0 = most recent)")
+        return (
+            f"{self.n_windows} window(s) {self.step} steps apart, horizon {self.horizon}: "
+            f"champions chosen on window(s) {c}, segmentation on {s}, scored on "
+            f"{self.final_window} (0 = most recent)"
+        )
 
 
 def _levels(W: int) -> tuple[list, list, list]:
     if W >= 4:
         return [W - 1], list(range(1, W - 1)), []
     if W == 3:
-        return [2], [1], ["one selection window (4 backtest windows give two): the "
-                          "segmentation is judged on one period"]
+        return (
+            [2],
+            [1],
+            [
+                "one selection window (4 backtest windows give two): the "
+                "segmentation is judged on one period"
+            ],
+        )
     if W == 2:
-        return [1], [1], ["the segmentation is chosen on the champions' own backtest window "
-                          "(2 windows; 3 are needed for three separate levels), so its "
-                          "validation error is optimistic"]
-    return [0], [0], ["one backtest window: champions and segmentation are chosen on the "
-                      "window that scores them, so the comparison is optimistic"]
+        return (
+            [1],
+            [1],
+            [
+                "the segmentation is chosen on the champions' own backtest window "
+                "(2 windows; 3 are needed for three separate levels), so its "
+                "validation error is optimistic"
+            ],
+        )
+    return (
+        [0],
+        [0],
+        [
+            "one backtest window: champions and segmentation are chosen on the "
+            "window that scores them, so the comparison is optimistic"
+        ],
+    )
 
 
-def plan_backtests(lengths: np.ndarray, horizon: int, n_origins, step: int | None,
-                   min_train: int = MIN_TRAIN) -> BacktestPlan:
+def plan_backtests(
+    lengths: np.ndarray,
+    horizon: int,
+    n_origins,
+    step: int | None,
+    min_train: int = MIN_TRAIN,
+) -> BacktestPlan:
     """The plan for series of ``lengths`` (steps, gaps included).
 
     ``n_origins`` is an int or ``"auto"``; ``step`` None means the horizon.
@@ -115,26 +140,38 @@ def plan_backtests(lengths: np.ndarray, horizon: int, n_origins, step: int | Non
     lengths = np.asarray(lengths, dtype=np.int64)
     n = len(lengths)
     if n_origins == "auto":
-        steps = [step] if step else sorted({horizon, max(1, math.ceil(horizon / 2)), 1},
-                                           reverse=True)
+        steps = (
+            [step]
+            if step
+            else sorted({horizon, max(1, math.ceil(horizon / 2)), 1}, reverse=True)
+        )
         half = max(1, math.ceil(horizon / 2))
         # two selection windows at least half a horizon apart first, then one
-        order = [(4, st) for st in steps if st >= half or step] + \
-            [(3, st) for st in steps] + [(4, st) for st in steps if st < half and not step] + \
-            [(W, st) for W in (2, 1) for st in steps]
+        order = (
+            [(4, st) for st in steps if st >= half or step]
+            + [(3, st) for st in steps]
+            + [(4, st) for st in steps if st < half and not step]
+            + [(W, st) for W in (2, 1) for st in steps]
+        )
         choice = None
         for W, st in order:
             cut = backtest_cutoffs(lengths, horizon, W, st, min_train)
             if n and (cut >= 0).all(axis=0).mean() >= AUTO_SHARE:
                 choice = (W, st, cut)
                 break
-        if choice is None:      # fewer than AUTO_SHARE fit even one window: take what fits
-            choice = (1, steps[0], backtest_cutoffs(lengths, horizon, 1, steps[0], min_train))
+        if choice is None:  # fewer than AUTO_SHARE fit even one window: take what fits
+            choice = (
+                1,
+                steps[0],
+                backtest_cutoffs(lengths, horizon, 1, steps[0], min_train),
+            )
         W, st, cut = choice
         champ, sel, notes = _levels(W)
         share = (cut >= 0).all(axis=0).mean() if n else 0.0
-        notes = [f"n_origins='auto' chose {W} window(s) {st} steps apart: {share:.0%} of the "
-                 f"series are scored in every window"] + notes
+        notes = [
+            f"n_origins='auto' chose {W} window(s) {st} steps apart: {share:.0%} of the "
+            f"series are scored in every window"
+        ] + notes
         return BacktestPlan(horizon, W, st, cut, champ, sel, 0, notes)
     W = int(n_origins)
     st = int(step or horizon)
@@ -146,20 +183,31 @@ def plan_backtests(lengths: np.ndarray, horizon: int, n_origins, step: int | Non
         fits = None
         for W2 in range(W, 0, -1):
             for st2 in sorted({st, max(1, math.ceil(st / 2)), 1}, reverse=True):
-                if (backtest_cutoffs(lengths, horizon, W2, st2, min_train) >= 0).any(axis=1).all():
+                if (
+                    (backtest_cutoffs(lengths, horizon, W2, st2, min_train) >= 0)
+                    .any(axis=1)
+                    .all()
+                ):
                     fits = f"n_origins={W2}, step={st2}"
                     break
             if fits:
                 break
-        hint = f"{fits} would fit, or n_origins='auto'" if fits else \
-            "no backtest of this horizon fits: shorten the horizon"
-        notes.append(f"the requested backtests do not fit: n_origins={W} with step={st} and "
-                     f"horizon={horizon} needs series of at least {need} steps for window "
-                     f"{max(empty)} ({min_train} values before its cutoff), the longest has "
-                     f"{int(lengths.max())}; {hint}")
+        hint = (
+            f"{fits} would fit, or n_origins='auto'"
+            if fits
+            else "no backtest of this horizon fits: shorten the horizon"
+        )
+        notes.append(
+            f"the requested backtests do not fit: n_origins={W} with step={st} and "
+            f"horizon={horizon} needs series of at least {need} steps for window "
+            f"{max(empty)} ({min_train} values before its cutoff), the longest has "
+            f"{int(lengths.max())}; {hint}"
+        )
     champ, sel, level_notes = _levels(W)
     short = int((cut < 0).any(axis=0).sum())
     if short and not empty:
-        notes.append(f"{short} of {n} series are too short for some windows and are scored "
-                     "only in the windows they fit")
+        notes.append(
+            f"{short} of {n} series are too short for some windows and are scored "
+            "only in the windows they fit"
+        )
     return BacktestPlan(horizon, W, st, cut, champ, sel, 0, notes + level_notes)

@@ -40,8 +40,15 @@ import pandas as pd
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .. import persistence
-from ..base import (Check, SegmenterEstimator, check_fitted, check_levels, get_tag,
-                    level_problems, params_key)
+from ..base import (
+    Check,
+    SegmenterEstimator,
+    check_fitted,
+    check_levels,
+    get_tag,
+    level_problems,
+    params_key,
+)
 from ..clustering.constraints import check_segment_count
 from ..clustering.mapping import SegmentMapping
 from ..data.chunks import ChunkedPanel
@@ -54,13 +61,24 @@ from .catalogue import Combination, make_forecaster
 from .champions import SegmentModel, forecast_segment
 from .choice import choice_text, choose
 from .comparison import compare_segmentations
-from .ensemble import (ensemble_candidates, ensemble_results,
-                       forecast_members, produce_ensemble)
 from .covariates import Calendar, future_values
-from .forecast_driven import ForecastAssigner, forecast_driven_candidates
+from .ensemble import (
+    ensemble_candidates,
+    ensemble_results,
+    forecast_members,
+    produce_ensemble,
+)
 from .evaluation import evaluate, groups
-from .inputs import (INTERMITTENT_SHARE, base_segmentation, candidates_of, for_segmenter,
-                     mostly_zero, read_fit_data, seasons_of)
+from .forecast_driven import ForecastAssigner, forecast_driven_candidates
+from .inputs import (
+    INTERMITTENT_SHARE,
+    base_segmentation,
+    candidates_of,
+    for_segmenter,
+    mostly_zero,
+    read_fit_data,
+    seasons_of,
+)
 from .pipeline import FitRun, forecast_frame, with_levels
 from .plan import plan_backtests
 from .segmentations import baselines, from_segmenter, random_peers
@@ -73,7 +91,12 @@ log = logging.getLogger("segmenter.runner")
 #: are computed on demand).
 DEFAULT_LEVELS = (80, 95)
 
-_COMPARISON = ("comparison_", "comparison_per_series_", "improvement_", "comparison_text_")
+_COMPARISON = (
+    "comparison_",
+    "comparison_per_series_",
+    "improvement_",
+    "comparison_text_",
+)
 
 
 class SegmentedForecaster(SegmenterEstimator):
@@ -188,7 +211,12 @@ class SegmentedForecaster(SegmenterEstimator):
         "step": [None, Interval(Integral, 1, None, closed="left")],
         "candidates": "no_validation",
         "metric": [StrOptions(set(metric_names("forecast")))],
-        "season_length": [None, Interval(Integral, 1, None, closed="left"), list, tuple],
+        "season_length": [
+            None,
+            Interval(Integral, 1, None, closed="left"),
+            list,
+            tuple,
+        ],
         "select": [StrOptions({"silhouette", "forecast"})],
         "confidence": [None, Interval(Real, 0, 1, closed="neither")],
         "min_gain": [Interval(Real, None, 1, closed="neither")],
@@ -210,17 +238,34 @@ class SegmentedForecaster(SegmenterEstimator):
         "random_state": ["random_state"],
     }
 
-    def __init__(self, horizon: int, n_origins="auto", step: int | None = None,
-                 candidates="default", metric: str = "mase", season_length=None,
-                 select: str = "silhouette", confidence: float | None = 0.9,
-                 min_gain: float = 0.0, require_consistent: bool = True,
-                 ensembles=("top-3", "all"), ensemble_method: str = "mean",
-                 forecast_driven: bool = True,
-                 n_candidates: int = 8, n_random: int = 3,
-                 compare: bool = True, intermittent="auto", holidays: str | None = None,
-                 levels=DEFAULT_LEVELS, min_scored: float = 0.5, n_jobs: int = -1,
-                 progress: bool | None = None, max_segments: int = 100, engine="local",
-                 random_state=0):
+    def __init__(
+        self,
+        horizon: int,
+        n_origins="auto",
+        step: int | None = None,
+        candidates="default",
+        metric: str = "mase",
+        season_length=None,
+        select: str = "silhouette",
+        confidence: float | None = 0.9,
+        min_gain: float = 0.0,
+        require_consistent: bool = True,
+        ensembles=("top-3", "all"),
+        ensemble_method: str = "mean",
+        forecast_driven: bool = True,
+        n_candidates: int = 8,
+        n_random: int = 3,
+        compare: bool = True,
+        intermittent="auto",
+        holidays: str | None = None,
+        levels=DEFAULT_LEVELS,
+        min_scored: float = 0.5,
+        n_jobs: int = -1,
+        progress: bool | None = None,
+        max_segments: int = 100,
+        engine="local",
+        random_state=0,
+    ):
         self.horizon = horizon
         self.n_origins = n_origins
         self.step = step
@@ -249,13 +294,26 @@ class SegmentedForecaster(SegmenterEstimator):
 
     def _engine(self):
         from ..engine.base import resolve_engine
+
         return resolve_engine(self.engine, self.n_jobs)
 
     # ------------------------------------------------------------------ fit
-    def fit(self, data, mapping: SegmentMapping | None = None, segmenter=None,
-            segment_col: str | None = None, id_col="unique_id", time_col="ds",
-            target_col="y", static_cols=None, future_cols=None, freq=None,
-            missing="keep", checkpoint=None, **reading) -> "SegmentedForecaster":
+    def fit(
+        self,
+        data,
+        mapping: SegmentMapping | None = None,
+        segmenter=None,
+        segment_col: str | None = None,
+        id_col="unique_id",
+        time_col="ds",
+        target_col="y",
+        static_cols=None,
+        future_cols=None,
+        freq=None,
+        missing="keep",
+        checkpoint=None,
+        **reading,
+    ) -> SegmentedForecaster:
         """Backtest the candidates, choose the segmentation and the champions, forecast.
 
         Parameters
@@ -289,13 +347,24 @@ class SegmentedForecaster(SegmenterEstimator):
         """
         self._check_params()
         t_start = time.perf_counter()
-        for name in _COMPARISON:             # a fit without comparison keeps none
+        for name in _COMPARISON:  # a fit without comparison keeps none
             self.__dict__.pop(name, None)
         engine = self._engine()
         static_cols, future_cols = list(static_cols or []), list(future_cols or [])
         reading = check_read_options(reading)
-        panel = read_fit_data(data, engine, id_col, time_col, target_col, segment_col,
-                              static_cols, future_cols, freq, missing, reading)
+        panel = read_fit_data(
+            data,
+            engine,
+            id_col,
+            time_col,
+            target_col,
+            segment_col,
+            static_cols,
+            future_cols,
+            freq,
+            missing,
+            reading,
+        )
         if isinstance(panel, Panel):
             panel.check_horizon(self.horizon)
         if segmenter is not None and not hasattr(segmenter, "mapping_"):
@@ -304,30 +373,50 @@ class SegmentedForecaster(SegmenterEstimator):
             if isinstance(data, Panel):
                 segmenter.fit(data, checkpoint=sub)
             else:
-                segmenter.fit(data, id_col=id_col, time_col=time_col, target_col=target_col,
-                              freq=freq, missing=missing, checkpoint=sub, **reading)
+                segmenter.fit(
+                    data,
+                    id_col=id_col,
+                    time_col=time_col,
+                    target_col=target_col,
+                    freq=freq,
+                    missing=missing,
+                    checkpoint=sub,
+                    **reading,
+                )
         ids = panel.id_labels()
         base = base_segmentation(panel, mapping, segmenter, ids)
         if base is None and not (self.select == "forecast" and segmenter is not None):
-            raise DataValidationError([Problem(
-                "no_segments", "mapping", "give mapping= (a SegmentMapping, e.g. "
-                "Segmenter.mapping_), segmenter= (a Segmenter) or segment_col= (a column of "
-                "the data holding each series' segment)")])
+            raise DataValidationError(
+                [
+                    Problem(
+                        "no_segments",
+                        "mapping",
+                        "give mapping= (a SegmentMapping, e.g. "
+                        "Segmenter.mapping_), segmenter= (a Segmenter) or segment_col= (a column of "
+                        "the data holding each series' segment)",
+                    )
+                ]
+            )
         if base is not None and base.kind == "user":
             check_segment_count(base.n_segments, self.max_segments, column="segment")
         ckpt = None
         if checkpoint is not None:
-            engine, ckpt = self._checkpointed(engine, checkpoint, panel, static_cols,
-                                              future_cols, base, segmenter)
-        run, local, pooled, combos = self._prepare(engine, panel, static_cols, future_cols)
+            engine, ckpt = self._checkpointed(
+                engine, checkpoint, panel, static_cols, future_cols, base, segmenter
+            )
+        run, local, pooled, combos = self._prepare(
+            engine, panel, static_cols, future_cols
+        )
         levels = check_levels(self.levels, "levels")
         timings = {"read": time.perf_counter() - t_start}
         # -- local candidates: once per series and window ---------------------------
         t0 = time.perf_counter()
         book, zero_share = run.local_backtests(local, levels)
         if self.intermittent == "auto":
-            book.route(zero_share >= INTERMITTENT_SHARE,
-                       {b.spec for b in local if get_tag(b, "demand") == "intermittent"})
+            book.route(
+                zero_share >= INTERMITTENT_SHARE,
+                {b.spec for b in local if get_tag(b, "demand") == "intermittent"},
+            )
         timings["local backtests"] = time.perf_counter() - t0
         # -- segmentations: pooled backtests, scored ----------------------------------
         cands, segs = self._segmentations_of(panel, ids, base, segmenter)
@@ -338,21 +427,32 @@ class SegmentedForecaster(SegmenterEstimator):
         evals, seconds = [], {}
         for s, prun in zip(segs, pooled_runs):
             t1 = time.perf_counter()
-            evals.append(evaluate(book, s.labels, prun.forecasts, prun.errors, combos,
-                                  local_only=s.kind == "per-series"))
+            evals.append(
+                evaluate(
+                    book,
+                    s.labels,
+                    prun.forecasts,
+                    prun.errors,
+                    combos,
+                    local_only=s.kind == "per-series",
+                )
+            )
             seconds[s.name] = sum(prun.seconds.values()) + time.perf_counter() - t1
         if self.select == "forecast" and self.forecast_driven and pooled:
             t1 = time.perf_counter()
             driven = forecast_driven_candidates(run, book, segs, evals, pooled)
             for d, prun in zip(driven, run.pooled_backtests(pooled, driven)):
                 segs.append(d)
-                evals.append(evaluate(book, d.labels, prun.forecasts, prun.errors, combos))
+                evals.append(
+                    evaluate(book, d.labels, prun.forecasts, prun.errors, combos)
+                )
                 pooled_runs.append(prun)
                 seconds[d.name] = (time.perf_counter() - t1) / len(driven)
             timings["forecast-driven segments"] = time.perf_counter() - t1
         if self.select == "forecast" and self.ensembles:
-            for e, ev in ensemble_candidates(book, segs, evals, self.ensembles,
-                                             self.ensemble_method):
+            for e, ev in ensemble_candidates(
+                book, segs, evals, self.ensembles, self.ensemble_method
+            ):
                 segs.append(e)
                 evals.append(ev)
                 pooled_runs.append(None)
@@ -361,21 +461,35 @@ class SegmentedForecaster(SegmenterEstimator):
         timings["scoring segmentations"] = time.perf_counter() - t0
         best = segs[chosen]
         self.segmentation_ = best.name
-        if best.kind in ("clustering", "ensemble") and best.row is not None and \
-                segmenter is not None and self.select == "forecast" and \
-                getattr(segmenter, "_search", None):
-            segmenter.choose(best.row)           # the segmenter follows the choice
+        if (
+            best.kind in ("clustering", "ensemble")
+            and best.row is not None
+            and segmenter is not None
+            and self.select == "forecast"
+            and getattr(segmenter, "_search", None)
+        ):
+            segmenter.choose(best.row)  # the segmenter follows the choice
         self.segmenter_ = segmenter
-        self.segment_source_ = {"user": "user column" if base is not None and
-                                base.name == "user column" else "mapping",
-                                "clustering": "mapping" if self.select != "forecast"
-                                else "forecast selection"}.get(best.kind, best.kind)
+        self.segment_source_ = {
+            "user": "user column"
+            if base is not None and base.name == "user column"
+            else "mapping",
+            "clustering": "mapping"
+            if self.select != "forecast"
+            else "forecast selection",
+        }.get(best.kind, best.kind)
         # -- production: champions on all windows, fitted and served ----------------
         self._labels, self._id_labels = best.labels, ids
-        self.mapping_ = None if best.kind == "ensemble" else SegmentMapping(
-            panel.ids.assign(segment=np.asarray(best.labels)), panel.id_cols,
-            metadata={"candidate": best.name, "kind": best.kind},
-            max_segments=max(self.max_segments, int(best.n_segments)))
+        self.mapping_ = (
+            None
+            if best.kind == "ensemble"
+            else SegmentMapping(
+                panel.ids.assign(segment=np.asarray(best.labels)),
+                panel.id_cols,
+                metadata={"candidate": best.name, "kind": best.kind},
+                max_segments=max(self.max_segments, int(best.n_segments)),
+            )
+        )
         t0 = time.perf_counter()
         self._segmentations = {s.name: s for s in segs}
         self._evals = {s.name: e for s, e in zip(segs, evals)}
@@ -384,28 +498,58 @@ class SegmentedForecaster(SegmenterEstimator):
         if best.kind == "forecast-driven":
             self._assigner = _forecast_assigner(run, best, self._bps, self.horizon)
         if best.kind == "ensemble":
-            self.leaderboard_, self._members, self._models, self._final = produce_ensemble(
-                run, book, segs, evals, pooled_runs, chosen, combos, levels)
+            self.leaderboard_, self._members, self._models, self._final = (
+                produce_ensemble(
+                    run, book, segs, evals, pooled_runs, chosen, combos, levels
+                )
+            )
             self.champions_ = {g: best.name for g in self._models}
         else:
-            self.leaderboard_, self.champions_, self._models, self._final = run.production(
-                book, best.labels, pooled_runs[chosen], combos, levels, name=best.name)
-        self.forecasts_ = forecast_frame(panel, self._final, levels, self.champions_,
-                                         self.horizon)
+            self.leaderboard_, self.champions_, self._models, self._final = (
+                run.production(
+                    book,
+                    best.labels,
+                    pooled_runs[chosen],
+                    combos,
+                    levels,
+                    name=best.name,
+                )
+            )
+        self.forecasts_ = forecast_frame(
+            panel, self._final, levels, self.champions_, self.horizon
+        )
         timings["champions"] = time.perf_counter() - t0
         k = _peer_k(segs, evals, chosen)
         members = {m for s in segs if s.kind == "ensemble" for m in s.meta["members"]}
         kept = {chosen, *random_peers(segs, k)}
-        self._runs = {s.name: r for i, (s, r) in enumerate(zip(segs, pooled_runs))
-                      if r is not None and (i in kept or s.name in members
-                                            or s.kind in ("global", "per-series"))}
+        self._runs = {
+            s.name: r
+            for i, (s, r) in enumerate(zip(segs, pooled_runs))
+            if r is not None
+            and (i in kept or s.name in members or s.kind in ("global", "per-series"))
+        }
         t0 = time.perf_counter()
         if self.compare and len(segs) > 1:
-            (self.comparison_, self.comparison_per_series_, self.improvement_,
-             self.comparison_text_) = compare_segmentations(
-                book, segs, evals, chosen, seconds, levels, panel.ids,
-                np.random.default_rng(self.random_state), self.min_scored, self.horizon,
-                self.plan_.notes, k, self.choice_text_)
+            (
+                self.comparison_,
+                self.comparison_per_series_,
+                self.improvement_,
+                self.comparison_text_,
+            ) = compare_segmentations(
+                book,
+                segs,
+                evals,
+                chosen,
+                seconds,
+                levels,
+                panel.ids,
+                np.random.default_rng(self.random_state),
+                self.min_scored,
+                self.horizon,
+                self.plan_.notes,
+                k,
+                self.choice_text_,
+            )
         timings["comparison"] = time.perf_counter() - t0
         self._fit_data = (panel, run.data, book)
         self.checkpoint_ = dict(ckpt.stats) if ckpt is not None else None
@@ -414,18 +558,35 @@ class SegmentedForecaster(SegmenterEstimator):
         log.info("forecaster fitted in %.1fs: %s", self.fit_seconds_, self.timings_)
         return self
 
-    def _checkpointed(self, engine, checkpoint, panel, static_cols, future_cols, base,
-                      segmenter):
+    def _checkpointed(
+        self, engine, checkpoint, panel, static_cols, future_cols, base, segmenter
+    ):
         """The engine wrapped to write (and resume from) each finished task."""
         from ..engine.checkpoint import Checkpoint, CheckpointedEngine, fingerprint_of
-        ckpt = Checkpoint(checkpoint, fingerprint_of(
-            panel.fingerprint(), params_key(self), static_cols, future_cols,
-            None if base is None else (base.kind, base.labels.tolist()),
-            None if segmenter is None else (params_key(segmenter), segmenter.leaderboard_[
-                ["row", "blueprint", "n_clusters", "status"]].to_csv())),
-            "SegmentedForecaster.fit")
+
+        ckpt = Checkpoint(
+            checkpoint,
+            fingerprint_of(
+                panel.fingerprint(),
+                params_key(self),
+                static_cols,
+                future_cols,
+                None if base is None else (base.kind, base.labels.tolist()),
+                None
+                if segmenter is None
+                else (
+                    params_key(segmenter),
+                    segmenter.leaderboard_[
+                        ["row", "blueprint", "n_clusters", "status"]
+                    ].to_csv(),
+                ),
+            ),
+            "SegmentedForecaster.fit",
+        )
         # every class a candidate of this fit may be (all extras added)
-        ckpt.trusted = [type(b) for b in candidates_of(self.candidates, True, (1, 2), True)]
+        ckpt.trusted = [
+            type(b) for b in candidates_of(self.candidates, True, (1, 2), True)
+        ]
         return CheckpointedEngine(engine, ckpt), ckpt
 
     def _prepare(self, engine, panel, static_cols, future_cols):
@@ -434,52 +595,88 @@ class SegmentedForecaster(SegmenterEstimator):
         self.seasons_ = seasons_of(panel, self.season_length)
         self.season_length_ = self.seasons_[0]
         chunked = isinstance(panel, ChunkedPanel)
-        bps = candidates_of(self.candidates, self.intermittent, self.seasons_,
-                            True if chunked else mostly_zero(panel))
+        bps = candidates_of(
+            self.candidates,
+            self.intermittent,
+            self.seasons_,
+            True if chunked else mostly_zero(panel),
+        )
         self._bps = {b.spec: b for b in bps}
         self.candidates_ = [b.spec for b in bps]
         local = [b for b in bps if b.kind == "local"]
         pooled = [b for b in bps if b.kind == "pooled"]
         combos = [b for b in bps if isinstance(b, Combination)]
-        self.plan_ = plan = plan_backtests(panel.lengths, self.horizon, self.n_origins,
-                                           self.step)
+        self.plan_ = plan = plan_backtests(
+            panel.lengths, self.horizon, self.n_origins, self.step
+        )
         self.step_ = plan.step
         for note in plan.notes:
             log.warning("backtests: %s", note)
         calendar = Calendar(panel.grid, self.season_length_, self.holidays)
-        self._spec = DataSpec(self.season_length_, self.seasons_, calendar, static_cols,
-                              future_cols, id_as_static=len(panel.id_cols) > 1)
+        self._spec = DataSpec(
+            self.season_length_,
+            self.seasons_,
+            calendar,
+            static_cols,
+            future_cols,
+            id_as_static=len(panel.id_cols) > 1,
+        )
         self.data_args_ = reading_args(panel)
         self.static_cols_, self.future_cols_ = static_cols, future_cols
         from ..engine.resources import check_memory, forecaster_bytes
-        check_memory(forecaster_bytes(panel.n_series, plan.n_windows, self.horizon, len(local),
-                                      len(pooled), len(self.levels),
-                                      self.n_candidates + 3 * self.n_random + 2),
-                     "this forecast", "forecast fewer series at a time (e.g. per region), "
-                     "use fewer candidates, backtest windows (n_origins) or levels, or lower "
-                     "n_candidates")
+
+        check_memory(
+            forecaster_bytes(
+                panel.n_series,
+                plan.n_windows,
+                self.horizon,
+                len(local),
+                len(pooled),
+                len(self.levels),
+                self.n_candidates + 3 * self.n_random + 2,
+            ),
+            "this forecast",
+            "forecast fewer series at a time (e.g. per region), "
+            "use fewer candidates, backtest windows (n_origins) or levels, or lower "
+            "n_candidates",
+        )
         self._finals = {}
         data = None if chunked else ForecastData.from_panel(panel, self._spec)
         return self._run(engine, panel, data), local, pooled, combos
 
     def _run(self, engine, panel, data) -> FitRun:
-        return FitRun(engine, panel, data, self._spec, self.plan_, self.horizon, self._bps,
-                      self.metric, self.progress, self.__dict__.setdefault("_finals", {}))
+        return FitRun(
+            engine,
+            panel,
+            data,
+            self._spec,
+            self.plan_,
+            self.horizon,
+            self._bps,
+            self.metric,
+            self.progress,
+            self.__dict__.setdefault("_finals", {}),
+        )
 
     def _segmentations_of(self, panel, ids, base, segmenter):
         """The candidate segmentations (the segmenter's rows with ``select="forecast"``,
         the given segments) and, after them, the baselines: (candidates, all)."""
         cands = []
         if self.select == "forecast" and segmenter is not None:
-            cands = from_segmenter(segmenter, ids, self.n_candidates,
-                                   lambda model, pos: _assign(segmenter, model, panel, pos))
+            cands = from_segmenter(
+                segmenter,
+                ids,
+                self.n_candidates,
+                lambda model, pos: _assign(segmenter, model, panel, pos),
+            )
             if base is not None and base.kind == "user":
                 cands.append(base)
         elif base is not None:
             cands = [base]
         if self.compare or self.select == "forecast":
-            return cands, cands + baselines(cands, panel.n_series, self.n_random,
-                                            self.random_state)
+            return cands, cands + baselines(
+                cands, panel.n_series, self.n_random, self.random_state
+            )
         return cands, cands
 
     def _choose(self, segs, evals, n_cands, seconds) -> int:
@@ -488,23 +685,44 @@ class SegmentedForecaster(SegmenterEstimator):
         candidate beats it), else the first candidate with the least validation error."""
         verdicts = {}
         if self.select == "forecast":
-            chosen, verdicts = choose(segs, evals, np.random.default_rng(self.random_state),
-                                      self.confidence, self.min_gain,
-                                      self.require_consistent)
+            chosen, verdicts = choose(
+                segs,
+                evals,
+                np.random.default_rng(self.random_state),
+                self.confidence,
+                self.min_gain,
+                self.require_consistent,
+            )
         else:
             pick = list(range(n_cands))
             finite = [i for i in pick if np.isfinite(evals[i].valid_error)]
-            chosen = min(finite, key=lambda i: evals[i].valid_error) if finite else pick[0]
-        self.choice_text_ = choice_text(segs, evals, chosen, verdicts, self.confidence,
-                                        self.min_gain, self.require_consistent)
+            chosen = (
+                min(finite, key=lambda i: evals[i].valid_error) if finite else pick[0]
+            )
+        self.choice_text_ = choice_text(
+            segs,
+            evals,
+            chosen,
+            verdicts,
+            self.confidence,
+            self.min_gain,
+            self.require_consistent,
+        )
         windows = self.plan_.selection_windows
         rows = []
         for i, (s, e) in enumerate(zip(segs, evals)):
             v = verdicts.get(i)
-            row = {"candidate": s.name, "kind": s.kind, "row": s.row,
-                   "n_segments": s.n_segments, "silhouette": s.silhouette,
-                   "valid_error": e.valid_error, "final_error": e.final_error,
-                   "chosen": i == chosen, "seconds": round(seconds[s.name], 3)}
+            row = {
+                "candidate": s.name,
+                "kind": s.kind,
+                "row": s.row,
+                "n_segments": s.n_segments,
+                "silhouette": s.silhouette,
+                "valid_error": e.valid_error,
+                "final_error": e.final_error,
+                "chosen": i == chosen,
+                "seconds": round(seconds[s.name], 3),
+            }
             for w, x in zip(windows, e.window_errors()):
                 row[f"valid_w{w}"] = x
             row["gain"] = v.gain if v else np.nan
@@ -514,8 +732,9 @@ class SegmentedForecaster(SegmenterEstimator):
         self.selection_ = pd.DataFrame(rows)
         return chosen
 
-    def forecast_with(self, candidate: str, champion: str | None = None,
-                      level=None) -> pd.DataFrame:
+    def forecast_with(
+        self, candidate: str, champion: str | None = None, level=None
+    ) -> pd.DataFrame:
         """The forecasts another row of ``selection_`` leads to (e.g. ``"global"``,
         ``"per-series"``, a random partition or a clustering row), chosen and fitted
         exactly as the chosen one; with ``champion`` (a candidate spec), that candidate
@@ -523,13 +742,27 @@ class SegmentedForecaster(SegmenterEstimator):
         :func:`segmenter.load`).  Same columns as :meth:`predict`."""
         check_fitted(self, "forecasts_", "forecast_with")
         if getattr(self, "_fit_data", None) is None:
-            raise DataValidationError([Problem(
-                "no_data", "candidate", "forecast_with needs the backtests of the fit, which "
-                "are not saved with the model; fit again")])
+            raise DataValidationError(
+                [
+                    Problem(
+                        "no_data",
+                        "candidate",
+                        "forecast_with needs the backtests of the fit, which "
+                        "are not saved with the model; fit again",
+                    )
+                ]
+            )
         if candidate not in self._segmentations:
-            raise DataValidationError([Problem(
-                "unknown_candidate", "candidate", f"{candidate!r} is not a row of selection_; "
-                f"use one of {list(self._segmentations)}")])
+            raise DataValidationError(
+                [
+                    Problem(
+                        "unknown_candidate",
+                        "candidate",
+                        f"{candidate!r} is not a row of selection_; "
+                        f"use one of {list(self._segmentations)}",
+                    )
+                ]
+            )
         panel, data, book = self._fit_data
         seg = self._segmentations[candidate]
         run = self._run(self._engine(), panel, data)
@@ -537,25 +770,43 @@ class SegmentedForecaster(SegmenterEstimator):
         combos = [b for b in self._bps.values() if isinstance(b, Combination)]
         if seg.kind == "ensemble":
             if champion is not None:
-                raise DataValidationError([Problem(
-                    "ensemble", "champion", f"{candidate} is an ensemble of segmentations; "
-                    "champion= applies to single segmentations")])
+                raise DataValidationError(
+                    [
+                        Problem(
+                            "ensemble",
+                            "champion",
+                            f"{candidate} is an ensemble of segmentations; "
+                            "champion= applies to single segmentations",
+                        )
+                    ]
+                )
             segs = list(self._segmentations.values())
-            runs = [self._member_run(run, s) if s.name in seg.meta["members"] else None
-                    for s in segs]
+            runs = [
+                self._member_run(run, s) if s.name in seg.meta["members"] else None
+                for s in segs
+            ]
             _, _, _, final = produce_ensemble(
-                run, book, segs, [self._evals[s.name] for s in segs], runs,
-                segs.index(seg), combos, levels)
-            frame = forecast_frame(panel, final, levels, {g: candidate for g in final},
-                                   self.horizon)
+                run,
+                book,
+                segs,
+                [self._evals[s.name] for s in segs],
+                runs,
+                segs.index(seg),
+                combos,
+                levels,
+            )
+            frame = forecast_frame(
+                panel, final, levels, {g: candidate for g in final}, self.horizon
+            )
             return with_levels(frame, check_levels(level))
         pooled_run = self._member_run(run, seg)
         if champion is not None:
             bp = make_forecaster(champion)
             self._bps.setdefault(bp.spec, bp)
             champion = bp.spec
-        _, champs, _, final = run.production(book, seg.labels, pooled_run, combos, levels,
-                                             champion, candidate)
+        _, champs, _, final = run.production(
+            book, seg.labels, pooled_run, combos, levels, champion, candidate
+        )
         frame = forecast_frame(panel, final, levels, champs, self.horizon)
         return with_levels(frame, check_levels(level))
 
@@ -566,50 +817,94 @@ class SegmentedForecaster(SegmenterEstimator):
         pooled_run = self._runs.get(seg.name)
         if pooled_run is None:
             pooled_run = run.pooled_backtests(
-                [b for b in self._bps.values() if b.kind == "pooled"], [seg])[0]
+                [b for b in self._bps.values() if b.kind == "pooled"], [seg]
+            )[0]
             self._runs[seg.name] = pooled_run
         return pooled_run
 
     # ------------------------------------------------------------------ serving
-    def set_champion(self, segment, spec, data=None, **columns) -> "SegmentedForecaster":
+    def set_champion(self, segment, spec, data=None, **columns) -> SegmentedForecaster:
         """Override a segment's champion (any candidate spec); its forecasts are refitted
         on ``data`` (the fit data, needed when the forecaster was loaded from a file)."""
         check_fitted(self, "forecasts_", "set_champion")
         if getattr(self, "_members", None):
-            raise DataValidationError([Problem(
-                "ensemble", "segment", f"the chosen strategy is {self.segmentation_}, an "
-                "ensemble of segmentations: its forecasts are the mean of its members', "
-                "and no single segment champion can be set; fit with ensembles=() to "
-                "choose among single segmentations")])
+            raise DataValidationError(
+                [
+                    Problem(
+                        "ensemble",
+                        "segment",
+                        f"the chosen strategy is {self.segmentation_}, an "
+                        "ensemble of segmentations: its forecasts are the mean of its members', "
+                        "and no single segment champion can be set; fit with ensembles=() to "
+                        "choose among single segmentations",
+                    )
+                ]
+            )
         if segment not in self._models:
-            raise DataValidationError([Problem(
-                "unknown_segment", "segment", f"segment {segment!r} is not one of "
-                f"{list(self._models)}")])
+            raise DataValidationError(
+                [
+                    Problem(
+                        "unknown_segment",
+                        "segment",
+                        f"segment {segment!r} is not one of {list(self._models)}",
+                    )
+                ]
+            )
         if data is None and getattr(self, "_fit_data", None) is None:
-            raise DataValidationError([Problem(
-                "no_data", "data", "set_champion needs the fit data again (data=...) to "
-                "refit the segment's forecasts")])
+            raise DataValidationError(
+                [
+                    Problem(
+                        "no_data",
+                        "data",
+                        "set_champion needs the fit data again (data=...) to "
+                        "refit the segment's forecasts",
+                    )
+                ]
+            )
         bp = make_forecaster(spec)
         self._bps.setdefault(bp.spec, bp)
-        panel = self._fit_data[0] if data is None else (
-            data if isinstance(data, Panel) else read_panel(data, **{**self.data_args_,
-                                                                  **columns}))
+        panel = (
+            self._fit_data[0]
+            if data is None
+            else (
+                data
+                if isinstance(data, Panel)
+                else read_panel(data, **{**self.data_args_, **columns})
+            )
+        )
         old = self._models[segment]
-        model = SegmentModel(segment, bp.spec, [bp.spec], {}, old.quantiles, old.residuals)
+        model = SegmentModel(
+            segment, bp.spec, [bp.spec], {}, old.quantiles, old.residuals
+        )
         idx = self._final[segment][0]
         fdata = ForecastData.from_panel(panel, self._spec)
-        out = forecast_segment(model, fdata.subset(idx), self._spec, idx, self.horizon,
-                               self._bps, check_levels(self.levels, "levels"), None, True)
+        out = forecast_segment(
+            model,
+            fdata.subset(idx),
+            self._spec,
+            idx,
+            self.horizon,
+            self._bps,
+            check_levels(self.levels, "levels"),
+            None,
+            True,
+        )
         model.states = out.pop("states")
         self._models[segment] = model
         self.champions_[segment] = bp.spec
         self._final[segment] = (idx, out)
-        self.forecasts_ = forecast_frame(panel, self._final, check_levels(self.levels, "levels"),
-                                         self.champions_, self.horizon)
+        self.forecasts_ = forecast_frame(
+            panel,
+            self._final,
+            check_levels(self.levels, "levels"),
+            self.champions_,
+            self.horizon,
+        )
         return self
 
-    def predict(self, data=None, future=None, level=None, refit: bool = False,
-                **columns) -> pd.DataFrame:
+    def predict(
+        self, data=None, future=None, level=None, refit: bool = False, **columns
+    ) -> pd.DataFrame:
         """Forecasts: id column(s), time, ``forecast``, ``segment``, ``champion``,
         ``fallback``; every series × horizon step exactly once.
 
@@ -632,58 +927,117 @@ class SegmentedForecaster(SegmenterEstimator):
         check_fitted(self, "forecasts_", "predict")
         levels = check_levels(level)
         if self.future_cols_ and future is None:
-            future_values(None, None, [], "", [], self.future_cols_)   # the typed refusal
-        if data is None and future is None and set(levels) <= set(check_levels(self.levels)):
+            future_values(
+                None, None, [], "", [], self.future_cols_
+            )  # the typed refusal
+        if (
+            data is None
+            and future is None
+            and set(levels) <= set(check_levels(self.levels))
+        ):
             out = self.forecasts_.copy()
             return with_levels(out, levels)
         if data is None:
             if getattr(self, "_fit_data", None) is None:
-                raise DataValidationError([Problem(
-                    "no_data", "data", "this forecaster was loaded from a file and keeps no "
-                    "training data: pass data= (the history to forecast from)")])
+                raise DataValidationError(
+                    [
+                        Problem(
+                            "no_data",
+                            "data",
+                            "this forecaster was loaded from a file and keeps no "
+                            "training data: pass data= (the history to forecast from)",
+                        )
+                    ]
+                )
             panel = self._fit_data[0]
         else:
-            panel = data if isinstance(data, Panel) else read_panel(
-                data, **{**self.data_args_, "value_cols": self.future_cols_ or None,
-                         "static_cols": self.static_cols_ or None, **columns})
+            panel = (
+                data
+                if isinstance(data, Panel)
+                else read_panel(
+                    data,
+                    **{
+                        **self.data_args_,
+                        "value_cols": self.future_cols_ or None,
+                        "static_cols": self.static_cols_ or None,
+                        **columns,
+                    },
+                )
+            )
         panel.check_horizon(self.horizon)
         ids = panel.id_labels()
         segs = self._segments_of(panel, ids)
-        times = [panel.time_labels(panel.end_positions()[i] + np.arange(self.horizon))
-                 for i in range(panel.n_series)]
+        times = [
+            panel.time_labels(panel.end_positions()[i] + np.arange(self.horizon))
+            for i in range(panel.n_series)
+        ]
         fut = None
         if self.future_cols_:
-            arr = future_values(future, panel.ids, panel.id_cols, panel.time_col, times,
-                                self.future_cols_)
+            arr = future_values(
+                future,
+                panel.ids,
+                panel.id_cols,
+                panel.time_col,
+                times,
+                self.future_cols_,
+            )
             fut = {c: arr[:, :, j] for j, c in enumerate(self.future_cols_)}
         fdata = ForecastData.from_panel(panel, self._spec)
 
         def forecast(models, g, idx, lv):
-            out = forecast_segment(models[g], fdata.subset(idx), self._spec, idx,
-                                   self.horizon, self._bps, lv,
-                                   {k: v[idx] for k, v in fut.items()} if fut else None, refit)
+            out = forecast_segment(
+                models[g],
+                fdata.subset(idx),
+                self._spec,
+                idx,
+                self.horizon,
+                self._bps,
+                lv,
+                {k: v[idx] for k, v in fut.items()} if fut else None,
+                refit,
+            )
             out.pop("states")
             return out
+
         if getattr(self, "_members", None):
             mean, fallback = forecast_members(
-                self._members, {"positions": self._fit_positions(ids), "ids": ids},
-                panel.n_series, self.horizon,
+                self._members,
+                {"positions": self._fit_positions(ids), "ids": ids},
+                panel.n_series,
+                self.horizon,
                 lambda mem, g, idx: forecast(mem.models, g, idx, ()),
                 lambda mem, pos: self._assign_member(mem, panel, pos),
-                self.ensemble_method)
-            results = ensemble_results(self._models, segs, mean, fallback,
-                                       lambda idx: fdata.subset(idx).values,
-                                       self.season_length_, levels)
+                self.ensemble_method,
+            )
+            results = ensemble_results(
+                self._models,
+                segs,
+                mean,
+                fallback,
+                lambda idx: fdata.subset(idx).values,
+                self.season_length_,
+                levels,
+            )
         else:
             results = {}
             for g, idx in groups(segs).items():
                 if g not in self._models:
-                    raise DataValidationError([Problem(
-                        "unknown_segment", "segment", f"series were assigned to segment "
-                        f"{g!r}, which had no series in fit", ids=[ids[i] for i in idx])])
+                    raise DataValidationError(
+                        [
+                            Problem(
+                                "unknown_segment",
+                                "segment",
+                                f"series were assigned to segment "
+                                f"{g!r}, which had no series in fit",
+                                ids=[ids[i] for i in idx],
+                            )
+                        ]
+                    )
                 results[g] = (idx, forecast(self._models, g, idx, levels))
-        return with_levels(forecast_frame(panel, results, levels, self.champions_, self.horizon),
-                           levels)
+        return with_levels(
+            forecast_frame(panel, results, levels, self.champions_, self.horizon),
+            levels,
+        )
 
     def _fit_positions(self, ids) -> list:
         """Each series' position in the fit, None for series not seen there."""
@@ -695,10 +1049,18 @@ class SegmentedForecaster(SegmenterEstimator):
         if member.kind == "global":
             return np.zeros(len(pos), dtype=np.int64)
         if member.assigner is None or self.segmenter_ is None:
-            raise DataValidationError([Problem(
-                "unknown_series", ",".join(panel.id_cols), f"{len(pos)} series are not in "
-                f"the segments of ensemble member {member.name} and it cannot assign new "
-                "series", ids=[panel.id_labels()[i] for i in pos])])
+            raise DataValidationError(
+                [
+                    Problem(
+                        "unknown_series",
+                        ",".join(panel.id_cols),
+                        f"{len(pos)} series are not in "
+                        f"the segments of ensemble member {member.name} and it cannot assign new "
+                        "series",
+                        ids=[panel.id_labels()[i] for i in pos],
+                    )
+                ]
+            )
         return _assign(self.segmenter_, member.assigner, panel, np.asarray(pos))
 
     def _segments_of(self, panel, ids) -> np.ndarray:
@@ -710,19 +1072,32 @@ class SegmentedForecaster(SegmenterEstimator):
             segs[unknown] = self._assigner.assign(fdata, self._bps)
         elif unknown:
             if self.segmenter_ is None:
-                raise DataValidationError([Problem(
-                    "unknown_series", ",".join(panel.id_cols), f"{len(unknown)} series are "
-                    "not in the mapping and no segmenter was given to fit to assign them",
-                    ids=[ids[i] for i in unknown])])
-            got = self.segmenter_.predict(for_segmenter(self.segmenter_, panel, unknown))
+                raise DataValidationError(
+                    [
+                        Problem(
+                            "unknown_series",
+                            ",".join(panel.id_cols),
+                            f"{len(unknown)} series are "
+                            "not in the mapping and no segmenter was given to fit to assign them",
+                            ids=[ids[i] for i in unknown],
+                        )
+                    ]
+                )
+            got = self.segmenter_.predict(
+                for_segmenter(self.segmenter_, panel, unknown)
+            )
             segs[unknown] = got.to_frame()["segment"].to_numpy()
         return segs
 
     # ------------------------------------------------------------------ persistence
     def __getstate__(self):
         from ..engine.base import saveable_engine
-        state = {k: v for k, v in self.__dict__.items()
-                 if k not in ("_fit_data", "_runs", "_finals", "_evals")}
+
+        state = {
+            k: v
+            for k, v in self.__dict__.items()
+            if k not in ("_fit_data", "_runs", "_finals", "_evals")
+        }
         state["engine"] = saveable_engine(self.engine)
         return state
 
@@ -739,8 +1114,11 @@ def _forecast_assigner(run, seg, blueprints, horizon):
     bp = blueprints[spec]
     states = {}
     for g, idx in groups(seg.labels).items():
-        data = run.data.subset(idx) if run.data is not None else \
-            run.source(idx, f"segment {g}")
+        data = (
+            run.data.subset(idx)
+            if run.data is not None
+            else run.source(idx, f"segment {g}")
+        )
         group, _ = data.group()
         states[g] = bp.fit(group)
     return ForecastAssigner(spec, states, horizon)
@@ -751,8 +1129,11 @@ def _peer_k(segs, evals, chosen) -> int:
     segmentation's, or when the global model is kept, the best candidate's."""
     if segs[chosen].kind not in ("global", "ensemble"):
         return segs[chosen].n_segments
-    cands = [i for i, s in enumerate(segs) if s.kind in ("clustering", "user")
-             and np.isfinite(evals[i].valid_error)]
+    cands = [
+        i
+        for i, s in enumerate(segs)
+        if s.kind in ("clustering", "user") and np.isfinite(evals[i].valid_error)
+    ]
     best = min(cands, key=lambda i: evals[i].valid_error) if cands else chosen
     return segs[best].n_segments
 

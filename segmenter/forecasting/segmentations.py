@@ -30,12 +30,12 @@ class Segmentation:
     """One way to cut the series into segments."""
 
     name: str
-    kind: str                      # clustering | user | global | random | per-series
-                                   # | ensemble
-    labels: np.ndarray             # a segment per series (panel order)
+    kind: str  # clustering | user | global | random | per-series
+    # | ensemble
+    labels: np.ndarray  # a segment per series (panel order)
     silhouette: float = float("nan")
-    row: int | None = None         # the segmenter's leaderboard row (clustering)
-    mapping: object = None         # the SegmentMapping it came from, when one
+    row: int | None = None  # the segmenter's leaderboard row (clustering)
+    mapping: object = None  # the SegmentMapping it came from, when one
     meta: dict = field(default_factory=dict)
 
     @property
@@ -43,8 +43,13 @@ class Segmentation:
         return int(len(np.unique(self.labels.astype(str))))
 
 
-def baselines(candidates: list[Segmentation], n: int, n_random: int, random_state,
-              with_per_series: bool = True) -> list[Segmentation]:
+def baselines(
+    candidates: list[Segmentation],
+    n: int,
+    n_random: int,
+    random_state,
+    with_per_series: bool = True,
+) -> list[Segmentation]:
     """The global, random and per-series baselines for ``candidates`` (module docstring)."""
     out = [Segmentation("global", "global", np.zeros(n, dtype=np.int64))]
     by_k: dict = {}
@@ -52,27 +57,43 @@ def baselines(candidates: list[Segmentation], n: int, n_random: int, random_stat
         k = c.n_segments
         if 1 < k < n:
             best = by_k.get(k)
-            if best is None or (np.isfinite(c.silhouette) and not
-                                (np.isfinite(best.silhouette) and best.silhouette >= c.silhouette)):
+            if best is None or (
+                np.isfinite(c.silhouette)
+                and not (
+                    np.isfinite(best.silhouette) and best.silhouette >= c.silhouette
+                )
+            ):
                 by_k[k] = c
     for k, c in sorted(by_k.items()):
         codes = np.unique(c.labels.astype(str), return_inverse=True)[1].astype(np.int64)
         for seed in range(n_random):
             rng = np.random.default_rng([int(random_state or 0), k, seed])
-            out.append(Segmentation(f"random(k={k}, seed={seed})", "random",
-                                    rng.permutation(codes), meta={"k": k, "seed": seed}))
+            out.append(
+                Segmentation(
+                    f"random(k={k}, seed={seed})",
+                    "random",
+                    rng.permutation(codes),
+                    meta={"k": k, "seed": seed},
+                )
+            )
     if with_per_series:
-        out.append(Segmentation("per-series", "per-series", np.arange(n, dtype=np.int64)))
+        out.append(
+            Segmentation("per-series", "per-series", np.arange(n, dtype=np.int64))
+        )
     return out
 
 
 def random_peers(segs: list[Segmentation], k: int) -> list[int]:
     """Positions in ``segs`` of the random partitions with ``k`` segments (the peers the
     chosen segmentation is compared with)."""
-    return [i for i, s in enumerate(segs) if s.kind == "random" and s.meta.get("k") == k]
+    return [
+        i for i, s in enumerate(segs) if s.kind == "random" and s.meta.get("k") == k
+    ]
 
 
-def from_segmenter(segmenter, ids: list, n_candidates: int, assign) -> list[Segmentation]:
+def from_segmenter(
+    segmenter, ids: list, n_candidates: int, assign
+) -> list[Segmentation]:
     """``n_candidates`` ok rows of a fitted segmenter's leaderboard, each refitted and
     applied to every series (``ids`` in panel order; ``assign(model, missing_positions)``
     labels series the segmenter did not see).  The best row of each blueprint comes
@@ -81,15 +102,26 @@ def from_segmenter(segmenter, ids: list, n_candidates: int, assign) -> list[Segm
     would fill the list with velocity rows."""
     search = getattr(segmenter, "_search", None)
     if search is None:
-        raise DataValidationError([Problem(
-            "segmenter_without_data", "select", "select='forecast' refits the rows of the "
-            "segmenter's leaderboard, which needs a segmenter fitted in this session (a "
-            "loaded one keeps no training data); pass an unfitted Segmenter to fit here, "
-            "or use select='silhouette'")])
+        raise DataValidationError(
+            [
+                Problem(
+                    "segmenter_without_data",
+                    "select",
+                    "select='forecast' refits the rows of the "
+                    "segmenter's leaderboard, which needs a segmenter fitted in this session (a "
+                    "loaded one keeps no training data); pass an unfitted Segmenter to fit here, "
+                    "or use select='silhouette'",
+                )
+            ]
+        )
     lb = segmenter.leaderboard_
     ok = lb[lb["rank"].notna()].sort_values("rank")
-    firsts = ok.drop_duplicates("blueprint")["row"].tolist()     # each blueprint's best row
-    rows = (firsts + [r for r in ok["row"].tolist() if r not in set(firsts)])[:n_candidates]
+    firsts = ok.drop_duplicates("blueprint")[
+        "row"
+    ].tolist()  # each blueprint's best row
+    rows = (firsts + [r for r in ok["row"].tolist() if r not in set(firsts)])[
+        :n_candidates
+    ]
     panel_ids = search.panel.id_labels()
     out = []
     for row in rows:
@@ -102,7 +134,14 @@ def from_segmenter(segmenter, ids: list, n_candidates: int, assign) -> list[Segm
         r = lb.loc[lb["row"] == row].iloc[0]
         k = r.get("n_clusters")
         name = f"{r['blueprint']} k={int(k)}" if pd.notna(k) else r["blueprint"]
-        out.append(Segmentation(name, "clustering", labels,
-                                float(r.get(segmenter.metric, np.nan)), int(row),
-                                meta={"model": choice.model}))
+        out.append(
+            Segmentation(
+                name,
+                "clustering",
+                labels,
+                float(r.get(segmenter.metric, np.nan)),
+                int(row),
+                meta={"model": choice.model},
+            )
+        )
     return out

@@ -64,12 +64,16 @@ def insight_features(panel, blueprint=None) -> pd.DataFrame:
     fp = blueprint.featurizer_params() if blueprint is not None else {}
     rep = getattr(blueprint, "representation", None)
     summ = F.summary_features(panel, **(fp if rep == "summary" else {}))
-    vel = F.velocity_features(panel, **(fp if rep == "velocity" else {})).add_prefix("velocity_")
+    vel = F.velocity_features(panel, **(fp if rep == "velocity" else {})).add_prefix(
+        "velocity_"
+    )
     out = pd.concat([summ, vel], axis=1)
     if len(panel.static_cols):
         st = panel.statics[list(panel.static_cols)].reset_index(drop=True)
         clash = [c for c in st.columns if c in out.columns]
-        out = pd.concat([out, st.rename(columns={c: f"static_{c}" for c in clash})], axis=1)
+        out = pd.concat(
+            [out, st.rename(columns={c: f"static_{c}" for c in clash})], axis=1
+        )
     return out
 
 
@@ -95,7 +99,9 @@ def _correlation_ratio(cat: pd.Series, num: pd.Series) -> float:
     if len(y) < 2 or y.var() == 0:
         return math.nan
     means = y.groupby(cat[ok]).transform("mean")
-    return float(math.sqrt(((means - y.mean()) ** 2).sum() / ((y - y.mean()) ** 2).sum()))
+    return float(
+        math.sqrt(((means - y.mean()) ** 2).sum() / ((y - y.mean()) ** 2).sum())
+    )
 
 
 #: A categorical feature with more distinct values than this share of its non-missing
@@ -120,8 +126,12 @@ def feature_associations(frame: pd.DataFrame, max_features: int = 50) -> pd.Data
     out = pd.DataFrame(np.nan, index=cols, columns=cols)
     # a categorical with about one value per series (a name, a code) would associate
     # perfectly with everything; it gets NaN instead
-    too_many = {c for c in cols if c not in num and
-                frame[c].nunique() > max(MAX_LEVELS_SHARE * frame[c].notna().sum(), 2)}
+    too_many = {
+        c
+        for c in cols
+        if c not in num
+        and frame[c].nunique() > max(MAX_LEVELS_SHARE * frame[c].notna().sum(), 2)
+    }
     if num:
         corr = frame[num].astype(float).corr(method="spearman").abs()
         out.loc[num, num] = corr.to_numpy()
@@ -143,8 +153,9 @@ def feature_associations(frame: pd.DataFrame, max_features: int = 50) -> pd.Data
 
 
 # ============================================================================ impact
-def _permutation_impact(score, X: np.ndarray, names: list, n_repeats: int,
-                        rng) -> pd.Series:
+def _permutation_impact(
+    score, X: np.ndarray, names: list, n_repeats: int, rng
+) -> pd.Series:
     base = score(X)
     raw = np.zeros(X.shape[1])
     for j in range(X.shape[1]):
@@ -163,14 +174,19 @@ def _surrogate_impact(table, segments, idx, n_repeats, rng, random_state):
     """Impact of the insight features on a random forest that predicts the segment of
     the series ``idx``, and its out-of-bag accuracy."""
     from sklearn.ensemble import RandomForestClassifier
+
     num = [c for c in table.columns if _is_numeric(table[c])]
     Xs = table[num].to_numpy(dtype=float)[idx]
     Xs = np.where(np.isfinite(Xs), Xs, np.nan)
-    fill = pd.DataFrame(Xs).median().fillna(0.0).to_numpy()    # all-NaN column: 0
+    fill = pd.DataFrame(Xs).median().fillna(0.0).to_numpy()  # all-NaN column: 0
     Xs = np.where(np.isnan(Xs), fill, Xs)
     y = np.asarray(segments)[idx]
-    forest = RandomForestClassifier(n_estimators=200, oob_score=len(np.unique(y)) > 1,
-                                    random_state=random_state, n_jobs=1)
+    forest = RandomForestClassifier(
+        n_estimators=200,
+        oob_score=len(np.unique(y)) > 1,
+        random_state=random_state,
+        n_jobs=1,
+    )
     forest.fit(Xs, y)
     acc = float(getattr(forest, "oob_score_", math.nan))
     return _permutation_impact(forest.predict_proba, Xs, num, n_repeats, rng), acc
@@ -211,11 +227,25 @@ class Insights:
         The data the insights describe (the fit data, or ``data``).
     """
 
-    def __init__(self, table, segments, panel, impact, impact_method, surrogate_accuracy,
-                 associations, names=None, distances=None, centers=None):
+    def __init__(
+        self,
+        table,
+        segments,
+        panel,
+        impact,
+        impact_method,
+        surrogate_accuracy,
+        associations,
+        names=None,
+        distances=None,
+        centers=None,
+    ):
         self.table = table
-        self.distances = (np.full(len(segments), np.nan) if distances is None
-                          else np.asarray(distances, dtype=float))
+        self.distances = (
+            np.full(len(segments), np.nan)
+            if distances is None
+            else np.asarray(distances, dtype=float)
+        )
         self.centers = centers or {}
         self.segments = np.asarray(segments)
         self.panel = panel
@@ -230,17 +260,31 @@ class Insights:
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def from_segmenter(cls, seg, data=None, sample: int = 2000, n_repeats: int = 5,
-                       max_features: int = 50, random_state=0) -> "Insights":
+    def from_segmenter(
+        cls,
+        seg,
+        data=None,
+        sample: int = 2000,
+        n_repeats: int = 5,
+        max_features: int = 50,
+        random_state=0,
+    ) -> Insights:
         """Insights of ``seg``'s chosen model on its fit data (or on ``data``, read with
         the fit's column names, when the segmenter was loaded from a file)."""
         check_fitted(seg, "model_", "insights")
         ws = seg._fit_workspace
         if data is None and ws is None:
-            raise DataValidationError([Problem(
-                "no_data", "data", "this Segmenter holds no training data (it was loaded "
-                "from a file, or fitted on a distributed engine, where the data stay on the "
-                "workers); pass data=... (a frame of the series to describe)")])
+            raise DataValidationError(
+                [
+                    Problem(
+                        "no_data",
+                        "data",
+                        "this Segmenter holds no training data (it was loaded "
+                        "from a file, or fitted on a distributed engine, where the data stay on the "
+                        "workers); pass data=... (a frame of the series to describe)",
+                    )
+                ]
+            )
         model = seg.model_
         bp = model.blueprint
         reads_matrix = get_tag(model.estimator, "input") == "matrix"
@@ -263,38 +307,72 @@ class Insights:
         names = bp.feature_names()
         if reads_matrix and names is not None and set(names) <= set(table.columns):
             # the model reads insight features: permute them through the model itself
-            imp = _permutation_impact(lambda Z: np.asarray(model.estimator.transform(Z),
-                                                           dtype=float),
-                                      np.asarray(X, dtype=float)[idx], names, n_repeats, rng)
+            imp = _permutation_impact(
+                lambda Z: np.asarray(model.estimator.transform(Z), dtype=float),
+                np.asarray(X, dtype=float)[idx],
+                names,
+                n_repeats,
+                rng,
+            )
             method = "permutation"
         else:
-            imp, acc = _surrogate_impact(table, segments, idx, n_repeats, rng, random_state)
+            imp, acc = _surrogate_impact(
+                table, segments, idx, n_repeats, rng, random_state
+            )
             method = "surrogate random forest"
         imp = imp.reindex(sorted(table.columns, key=str)).fillna(0.0)
         assoc = feature_associations(table, max_features=max_features)
         centers = getattr(model.estimator, "centers_", None)
-        centers = ({int(c): centers[c] for c in range(len(centers))}
-                   if isinstance(centers, SeriesSet) else {})
-        return cls(table, segments, panel, imp, method, acc, assoc, distances=dist,
-                   centers=centers)
+        centers = (
+            {int(c): centers[c] for c in range(len(centers))}
+            if isinstance(centers, SeriesSet)
+            else {}
+        )
+        return cls(
+            table,
+            segments,
+            panel,
+            imp,
+            method,
+            acc,
+            assoc,
+            distances=dist,
+            centers=centers,
+        )
 
     @classmethod
-    def from_mapping(cls, data, mapping, sample: int = 2000, n_repeats: int = 5,
-                     max_features: int = 50, random_state=0, **columns) -> "Insights":
+    def from_mapping(
+        cls,
+        data,
+        mapping,
+        sample: int = 2000,
+        n_repeats: int = 5,
+        max_features: int = 50,
+        random_state=0,
+        **columns,
+    ) -> Insights:
         """Insights of any segment mapping (e.g. ``SegmentedForecaster.mapping_``, whose
         forecast-driven segments no clustering model describes) on ``data`` (a Panel,
         or a frame read with ``columns``): the insight features of each segment, and
         their impact through a surrogate random forest that predicts the segment."""
         from ..data.panel import Panel
         from ..data.reading import read_panel
+
         panel = data if isinstance(data, Panel) else read_panel(data, **columns)
         frame = mapping.to_frame().set_index(mapping.id_cols)
         ids = panel.ids.set_index(panel.id_cols).index
         missing = ids.difference(frame.index)
         if len(missing):
-            raise DataValidationError([Problem(
-                "unknown_series", ",".join(panel.id_cols), f"{len(missing)} series of the "
-                "data are not in the mapping", ids=list(missing))])
+            raise DataValidationError(
+                [
+                    Problem(
+                        "unknown_series",
+                        ",".join(panel.id_cols),
+                        f"{len(missing)} series of the data are not in the mapping",
+                        ids=list(missing),
+                    )
+                ]
+            )
         segments = frame.loc[ids, mapping.segment_col].to_numpy()
         table = insight_features(panel)
         rng = np.random.default_rng(random_state)
@@ -303,17 +381,31 @@ class Insights:
             idx = np.sort(rng.choice(idx, size=sample, replace=False))
         imp, acc = _surrogate_impact(table, segments, idx, n_repeats, rng, random_state)
         imp = imp.reindex(sorted(table.columns, key=str)).fillna(0.0)
-        return cls(table, segments, panel, imp, "surrogate random forest", acc,
-                   feature_associations(table, max_features=max_features))
+        return cls(
+            table,
+            segments,
+            panel,
+            imp,
+            "surrogate random forest",
+            acc,
+            feature_associations(table, max_features=max_features),
+        )
 
     # ------------------------------------------------------------------ views
-    def rename(self, names: dict) -> "Insights":
+    def rename(self, names: dict) -> Insights:
         """Name segments, e.g. ``{0: "steady sellers"}`` (unknown segments are an error)."""
         unknown = sorted(set(names) - set(self.names))
         if unknown:
-            raise DataValidationError([Problem("unknown_segment", "names",
-                                               f"segments {unknown} do not exist; segments "
-                                               f"are {sorted(self.names)}")])
+            raise DataValidationError(
+                [
+                    Problem(
+                        "unknown_segment",
+                        "names",
+                        f"segments {unknown} do not exist; segments "
+                        f"are {sorted(self.names)}",
+                    )
+                ]
+            )
         self.names.update({int(k): str(v) for k, v in names.items()})
         return self
 
@@ -332,11 +424,17 @@ class Insights:
             members = np.flatnonzero(m)
             d = self.distances[members]
             rep = members[int(np.nanargmin(d))] if np.isfinite(d).any() else members[0]
-            rows.append({"segment": s, "name": self.names[s], "n_series": int(m.sum()),
-                         "n_rows": int(self.n_rows[m].sum()),
-                         "share_rows": float(self.n_rows[m].sum() / total) if total else 0.0,
-                         "representative": self.panel.id_labels([rep])[0],
-                         "representative_distance": float(self.distances[rep])})
+            rows.append(
+                {
+                    "segment": s,
+                    "name": self.names[s],
+                    "n_series": int(m.sum()),
+                    "n_rows": int(self.n_rows[m].sum()),
+                    "share_rows": float(self.n_rows[m].sum() / total) if total else 0.0,
+                    "representative": self.panel.id_labels([rep])[0],
+                    "representative_distance": float(self.distances[rep]),
+                }
+            )
         return pd.DataFrame(rows)
 
     def feature_order(self) -> list:
@@ -352,40 +450,68 @@ class Insights:
             numeric = _is_numeric(col)
             for s in self.order:
                 v = col[self.segments == s]
-                row = {"feature": f, "kind": "numeric" if numeric else "categorical",
-                       "impact": float(self.impact.get(f, 0.0)), "segment": s,
-                       "name": self.names[s], "missing_share": float(v.isna().mean())}
+                row = {
+                    "feature": f,
+                    "kind": "numeric" if numeric else "categorical",
+                    "impact": float(self.impact.get(f, 0.0)),
+                    "segment": s,
+                    "name": self.names[s],
+                    "missing_share": float(v.isna().mean()),
+                }
                 if numeric:
                     x = v.dropna().astype(float)
-                    q = x.quantile([0.25, 0.5, 0.75]) if len(x) else pd.Series([np.nan] * 3)
-                    row.update(mean=float(x.mean()) if len(x) else np.nan,
-                               q25=float(q.iloc[0]), median=float(q.iloc[1]),
-                               q75=float(q.iloc[2]), top_values="")
+                    q = (
+                        x.quantile([0.25, 0.5, 0.75])
+                        if len(x)
+                        else pd.Series([np.nan] * 3)
+                    )
+                    row.update(
+                        mean=float(x.mean()) if len(x) else np.nan,
+                        q25=float(q.iloc[0]),
+                        median=float(q.iloc[1]),
+                        q75=float(q.iloc[2]),
+                        top_values="",
+                    )
                 else:
-                    row.update(mean=np.nan, q25=np.nan, median=np.nan, q75=np.nan,
-                               top_values=_top_values(v))
+                    row.update(
+                        mean=np.nan,
+                        q25=np.nan,
+                        median=np.nan,
+                        q75=np.nan,
+                        top_values=_top_values(v),
+                    )
                 rows.append(row)
         return pd.DataFrame(rows)
 
     def top_pairs(self, n: int = 10) -> pd.DataFrame:
         """The ``n`` most associated feature pairs (``a`` < ``b``), strongest first."""
         a = self.associations
-        rows = [(a.index[i], a.columns[j], a.iat[i, j])
-                for i in range(len(a)) for j in range(i + 1, len(a)) if np.isfinite(a.iat[i, j])]
+        rows = [
+            (a.index[i], a.columns[j], a.iat[i, j])
+            for i in range(len(a))
+            for j in range(i + 1, len(a))
+            if np.isfinite(a.iat[i, j])
+        ]
         df = pd.DataFrame(rows, columns=["a", "b", "association"])
-        return df.sort_values("association", ascending=False, kind="mergesort").head(n) \
+        return (
+            df.sort_values("association", ascending=False, kind="mergesort")
+            .head(n)
             .reset_index(drop=True)
+        )
 
     def to_csv(self, folder) -> list[Path]:
         """Write ``sizes.csv``, ``insights.csv``, ``impact.csv`` and ``associations.csv``."""
         from ..persistence import atomic_write
+
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         out = []
-        for name, frame, index in (("sizes", self.sizes, False),
-                                   ("insights", self.features, False),
-                                   ("impact", self.impact.rename_axis("feature").to_frame(), True),
-                                   ("associations", self.associations, True)):
+        for name, frame, index in (
+            ("sizes", self.sizes, False),
+            ("insights", self.features, False),
+            ("impact", self.impact.rename_axis("feature").to_frame(), True),
+            ("associations", self.associations, True),
+        ):
             path = folder / f"{name}.csv"
             with atomic_write(path, "w", encoding="utf-8", newline="") as fh:
                 frame.to_csv(fh, index=index)
@@ -393,8 +519,10 @@ class Insights:
         return out
 
     def __repr__(self) -> str:
-        return (f"Insights({len(self.order)} segments, {self.table.shape[1]} features, "
-                f"impact by {self.impact_method})")
+        return (
+            f"Insights({len(self.order)} segments, {self.table.shape[1]} features, "
+            f"impact by {self.impact_method})"
+        )
 
 
 def _top_values(v: pd.Series, top: int = 3) -> str:

@@ -34,13 +34,20 @@ from .. import features as F
 from ..data.series import SeriesSet
 from ..errors import missing_dependency
 
-__all__ = ["plot_clusters", "plot_silhouette", "plot_leaderboard", "plot_map",
-           "plot_impact", "plot_associations", "plot_forecasts"]
+__all__ = [
+    "plot_clusters",
+    "plot_silhouette",
+    "plot_leaderboard",
+    "plot_map",
+    "plot_impact",
+    "plot_associations",
+    "plot_forecasts",
+]
 
 
 def _figure(w, h):
     try:
-        from matplotlib.figure import Figure        # no pyplot: no global state, no display
+        from matplotlib.figure import Figure  # no pyplot: no global state, no display
     except ImportError as exc:
         raise missing_dependency("matplotlib", "plot", "segmenter.plots") from exc
     return Figure(figsize=(w, h), dpi=90, layout="constrained")
@@ -49,6 +56,7 @@ def _figure(w, h):
 def _plain_text(fn):
     """Draw ``fn``'s figure with mathtext off: a ``$`` in a segment name, feature name or
     series id is text, not a formula delimiter."""
+
     @functools.wraps(fn)
     def wrapper(*args, **kw):
         try:
@@ -57,6 +65,7 @@ def _plain_text(fn):
             raise missing_dependency("matplotlib", "plot", "segmenter.plots") from exc
         with matplotlib.rc_context({"text.parse_math": False}):
             return fn(*args, **kw)
+
     return wrapper
 
 
@@ -64,7 +73,7 @@ def _classical_mds(D: np.ndarray) -> np.ndarray:
     """Classical (Torgerson) MDS: 2-D coordinates whose distances best match ``D``."""
     n = len(D)
     J = np.eye(n) - 1.0 / n
-    B = -0.5 * J @ (D ** 2) @ J
+    B = -0.5 * J @ (D**2) @ J
     vals, vecs = np.linalg.eigh(B)
     top = np.argsort(vals)[::-1][:2]
     return vecs[:, top] * np.sqrt(np.maximum(vals[top], 0.0))
@@ -72,6 +81,7 @@ def _classical_mds(D: np.ndarray) -> np.ndarray:
 
 def _colors(n):
     from matplotlib import colormaps
+
     cmap = colormaps["tab20" if n > 10 else "tab10"]
     return [cmap(i % cmap.N) for i in range(n)]
 
@@ -82,8 +92,10 @@ def _labels(seg, panel, labels=None) -> np.ndarray:
         labels = seg.mapping_.to_frame()["segment"].to_numpy()
     labels = np.asarray(labels)
     if len(labels) != panel.n_series:
-        raise ValueError(f"{len(labels)} labels for {panel.n_series} series: pass the "
-                         "segments of this panel's series (labels=seg.predict(data))")
+        raise ValueError(
+            f"{len(labels)} labels for {panel.n_series} series: pass the "
+            "segments of this panel's series (labels=seg.predict(data))"
+        )
     return labels
 
 
@@ -93,7 +105,9 @@ def _order(labels) -> list[int]:
 
 
 def _sample(idx, size, rng):
-    return idx if len(idx) <= size else np.sort(rng.choice(idx, size=size, replace=False))
+    return (
+        idx if len(idx) <= size else np.sort(rng.choice(idx, size=size, replace=False))
+    )
 
 
 def _resample(y: np.ndarray, n: int = 100) -> np.ndarray:
@@ -103,8 +117,14 @@ def _resample(y: np.ndarray, n: int = 100) -> np.ndarray:
 
 
 @_plain_text
-def plot_clusters(seg, panel, max_members: int = 40, names: dict | None = None,
-                  random_state=0, labels=None):
+def plot_clusters(
+    seg,
+    panel,
+    max_members: int = 40,
+    names: dict | None = None,
+    random_state=0,
+    labels=None,
+):
     """Members (faint) and center (bold) of every segment, largest segment first.
 
     ``labels``: the segments of ``panel``'s series (default: the fitted mapping's, when
@@ -135,13 +155,17 @@ def plot_clusters(seg, panel, max_members: int = 40, names: dict | None = None,
             c = np.mean([_resample(xs[i][:, 0]) for i in range(len(xs))], axis=0)
             label = "mean of members"
         ax.plot(np.linspace(0, 1, len(c)), c, color="black", lw=2.0, label=label)
-        ax.set_title(f"{names.get(s, f'segment {s}')}: {len(members)} series", fontsize=9)
+        ax.set_title(
+            f"{names.get(s, f'segment {s}')}: {len(members)} series", fontsize=9
+        )
         ax.set_xticks([])
         ax.tick_params(labelsize=7)
-    for ax in axes[len(order):]:
+    for ax in axes[len(order) :]:
         ax.axis("off")
     axes[0].legend(fontsize=7, loc="upper left")
-    fig.suptitle("Segments: members (z-normalised, faint) and center (bold)", fontsize=10)
+    fig.suptitle(
+        "Segments: members (z-normalised, faint) and center (bold)", fontsize=10
+    )
     return fig
 
 
@@ -156,6 +180,7 @@ def _geometry_sample(seg, panel, sample, rng, labels=None):
 def plot_silhouette(seg, panel, sample: int = 1000, random_state=0, labels=None):
     """Silhouette values of a seeded sample of series, by segment (model geometry)."""
     from sklearn.metrics import silhouette_samples
+
     rng = np.random.default_rng(random_state)
     idx, X, lab = _geometry_sample(seg, panel, sample, rng, labels)
     fig = _figure(6, 4)
@@ -171,12 +196,16 @@ def plot_silhouette(seg, panel, sample: int = 1000, random_state=0, labels=None)
         ax.fill_betweenx(np.arange(y, y + len(v)), 0, v, color=colors[s], alpha=0.8)
         ax.text(-0.02, y + len(v) / 2, str(s), ha="right", va="center", fontsize=7)
         y += len(v) + 5
-    ax.axvline(vals.mean(), color="black", ls="--", lw=1, label=f"mean {vals.mean():.3f}")
+    ax.axvline(
+        vals.mean(), color="black", ls="--", lw=1, label=f"mean {vals.mean():.3f}"
+    )
     ax.set_xlabel("silhouette")
     ax.set_yticks([])
     ax.legend(fontsize=8)
-    ax.set_title(f"Silhouette of {len(idx)} series ({seg.model_.blueprint.geometry})",
-                 fontsize=10)
+    ax.set_title(
+        f"Silhouette of {len(idx)} series ({seg.model_.blueprint.geometry})",
+        fontsize=10,
+    )
     return fig
 
 
@@ -188,16 +217,21 @@ def plot_leaderboard(seg, top: int = 25):
     ok = lb[lb["status"] == "ok"].head(top).iloc[::-1]
     fig = _figure(7, max(2.5, 0.25 * len(ok) + 1))
     ax = fig.subplots()
-    family = [b.split("(")[0].split("_")[0] for b in ok["blueprint"]]   # dtw, features, ...
+    family = [
+        b.split("(")[0].split("_")[0] for b in ok["blueprint"]
+    ]  # dtw, features, ...
     fams = sorted(set(family))
     colors = dict(zip(fams, _colors(len(fams))))
-    labels = [f"{b}, k={k}" if pd.notna(k) else b
-              for b, k in zip(ok["blueprint"], ok["n_clusters"])]
+    labels = [
+        f"{b}, k={k}" if pd.notna(k) else b
+        for b, k in zip(ok["blueprint"], ok["n_clusters"])
+    ]
     vals = ok[metric].astype(float).fillna(0.0)
     ax.barh(range(len(ok)), vals, color=[colors[f] for f in family])
     ax.set_yticks(range(len(ok)), labels, fontsize=7)
     ax.set_xlabel(metric)
     from matplotlib.patches import Patch
+
     ax.legend(handles=[Patch(color=c, label=f) for f, c in colors.items()], fontsize=7)
     ax.set_title(f"Leaderboard: top {len(ok)} rows by {metric}", fontsize=10)
     return fig
@@ -219,6 +253,7 @@ def plot_map(seg, panel, sample: int = 400, random_state=0, labels=None):
             how = "the statistic (x) with random jitter (y)"
         else:
             from sklearn.decomposition import PCA
+
             xy = PCA(n_components=2, random_state=random_state).fit_transform(emb)
             how = "PCA of the scaled features"
     fig = _figure(6, 4.5)
@@ -267,8 +302,14 @@ def plot_associations(insights, top: int = 25):
 
 
 @_plain_text
-def plot_forecasts(forecaster, panel, actuals: pd.DataFrame | None = None,
-                   per_segment: int = 2, history: int = 60, random_state=0):
+def plot_forecasts(
+    forecaster,
+    panel,
+    actuals: pd.DataFrame | None = None,
+    per_segment: int = 2,
+    history: int = 60,
+    random_state=0,
+):
     """History, forecast with its 80% and 95% intervals (shaded), and (when given)
     actuals for ``per_segment`` series per segment.
 
@@ -301,8 +342,15 @@ def plot_forecasts(forecaster, panel, actuals: pd.DataFrame | None = None,
         f = fc[m]
         for lv, alpha in ((95, 0.15), (80, 0.3)):
             if f"lo-{lv}" in f.columns and f[f"lo-{lv}"].notna().any():
-                ax.fill_between(f[tcol], f[f"lo-{lv}"], f[f"hi-{lv}"], color="#cc3311",
-                                alpha=alpha, lw=0, label=f"{lv}% interval")
+                ax.fill_between(
+                    f[tcol],
+                    f[f"lo-{lv}"],
+                    f[f"hi-{lv}"],
+                    color="#cc3311",
+                    alpha=alpha,
+                    lw=0,
+                    label=f"{lv}% interval",
+                )
         ax.plot(f[tcol], f["forecast"], color="#cc3311", lw=1.5, label="forecast")
         if actuals is not None:
             am = np.logical_and.reduce([actuals[c] == v for c, v in zip(ids, key)])
@@ -310,11 +358,12 @@ def plot_forecasts(forecaster, panel, actuals: pd.DataFrame | None = None,
             ax.plot(a[tcol], a[ycol], color="#0077bb", lw=1.2, ls="--", label="actual")
         ax.set_title(f"segment {s}: {' / '.join(map(str, key))}", fontsize=8)
         ax.tick_params(labelsize=6)
-    for ax in axes[len(picks):]:
+    for ax in axes[len(picks) :]:
         ax.axis("off")
     axes[0].legend(fontsize=7)
-    fig.suptitle("Forecasts" + (" against actuals" if actuals is not None else ""),
-                 fontsize=10)
+    fig.suptitle(
+        "Forecasts" + (" against actuals" if actuals is not None else ""), fontsize=10
+    )
     return fig
 
 
@@ -327,21 +376,44 @@ def plot_selection(forecaster):
     fig = _figure(7, 0.32 * len(sel) + 1.4)
     ax = fig.subplots()
     y = np.arange(len(sel))[::-1]
-    colors = {"clustering": "#0077bb", "user": "#009988", "global": "#cc3311",
-              "random": "#bbbbbb", "per-series": "#ee7733"}
+    colors = {
+        "clustering": "#0077bb",
+        "user": "#009988",
+        "global": "#cc3311",
+        "random": "#bbbbbb",
+        "per-series": "#ee7733",
+    }
     c = [colors.get(k, "#555555") for k in sel["kind"]]
-    ax.barh(y + 0.18, sel["valid_error"], height=0.36, color=c, alpha=0.55,
-            label="validation window (chooses)")
-    ax.barh(y - 0.18, sel["final_error"], height=0.36, color=c,
-            label="final window (scores)")
-    labels = [f"{'▶ ' if ch else ''}{name}" for name, ch in zip(sel["candidate"], sel["chosen"])]
+    ax.barh(
+        y + 0.18,
+        sel["valid_error"],
+        height=0.36,
+        color=c,
+        alpha=0.55,
+        label="validation window (chooses)",
+    )
+    ax.barh(
+        y - 0.18,
+        sel["final_error"],
+        height=0.36,
+        color=c,
+        label="final window (scores)",
+    )
+    labels = [
+        f"{'▶ ' if ch else ''}{name}"
+        for name, ch in zip(sel["candidate"], sel["chosen"])
+    ]
     ax.set_yticks(y)
     ax.set_yticklabels(labels, fontsize=7)
-    finite = np.concatenate([sel["valid_error"].to_numpy(float), sel["final_error"].to_numpy(float)])
+    finite = np.concatenate(
+        [sel["valid_error"].to_numpy(float), sel["final_error"].to_numpy(float)]
+    )
     finite = finite[np.isfinite(finite)]
     if len(finite):
         span = finite.max() - finite.min()
-        ax.set_xlim(max(0.0, finite.min() - span - 1e-9), finite.max() + 0.5 * span + 1e-9)
+        ax.set_xlim(
+            max(0.0, finite.min() - span - 1e-9), finite.max() + 0.5 * span + 1e-9
+        )
     ax.set_xlabel(f"mean {metric} of the backtest forecasts", fontsize=8)
     ax.legend(fontsize=7, loc="lower right")
     ax.set_title("Candidate segmentations and baselines (▶ chosen)", fontsize=10)

@@ -16,14 +16,14 @@ from __future__ import annotations
 import base64
 import html
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 
-from . import plots
 from .._version import __version__
 from ..persistence import atomic_write
+from . import plots
 
 __all__ = ["write_report"]
 
@@ -57,9 +57,13 @@ def _img(fig, alt: str) -> str:
 
 
 def _table(df: pd.DataFrame, floatfmt="{:.3f}", index=False) -> str:
-    return '<div class="wide">' + df.to_html(index=index, border=0, na_rep="",
-                                             float_format=lambda v: floatfmt.format(v)) \
+    return (
+        '<div class="wide">'
+        + df.to_html(
+            index=index, border=0, na_rep="", float_format=lambda v: floatfmt.format(v)
+        )
         + "</div>"
+    )
 
 
 def _p(text: str, cls: str = "") -> str:
@@ -67,8 +71,9 @@ def _p(text: str, cls: str = "") -> str:
     return f"<p{c}>{html.escape(text)}</p>"
 
 
-def write_report(seg, path, data=None, forecaster=None, actuals=None, names=None,
-                 insights=None) -> Path:
+def write_report(
+    seg, path, data=None, forecaster=None, actuals=None, names=None, insights=None
+) -> Path:
     """Write the HTML report of ``seg`` to ``path`` (see the module docstring).
 
     Parameters
@@ -91,41 +96,88 @@ def write_report(seg, path, data=None, forecaster=None, actuals=None, names=None
     ins = insights if insights is not None else seg.insights(data=data)
     if names:
         ins.rename(names)
-    panel, labels = ins.panel, ins.segments          # the data the insights describe
+    panel, labels = ins.panel, ins.segments  # the data the insights describe
     meta = seg.mapping_.metadata
-    parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-             f"<title>segmenter report</title><style>{_STYLE}</style></head><body>"]
+    parts = [
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>segmenter report</title><style>{_STYLE}</style></head><body>"
+    ]
     parts.append("<h1>Segmentation report</h1>")
-    parts.append("<nav>" + "".join(f'<a href="#{s}">{s}</a>' for s in
-                                   ("summary", "leaderboard", "segments", "impact",
-                                    "associations", "geometry") +
-                                   (("forecasting",) if forecaster is not None else ()))
-                 + "</nav>")
+    parts.append(
+        "<nav>"
+        + "".join(
+            f'<a href="#{s}">{s}</a>'
+            for s in (
+                "summary",
+                "leaderboard",
+                "segments",
+                "impact",
+                "associations",
+                "geometry",
+            )
+            + (("forecasting",) if forecaster is not None else ())
+        )
+        + "</nav>"
+    )
     # summary
     parts.append('<section id="summary"><h2>Summary</h2>')
     score = meta.get("score")
-    parts.append(_p(
-        f"{panel.n_series} series segmented into {meta.get('n_clusters')} segments by "
-        f"{meta.get('blueprint')} ({meta.get('steps')}); {seg.metric} "
-        f"{score:.3f}." if isinstance(score, float) else
-        f"{panel.n_series} series segmented by {meta.get('blueprint')}."))
+    parts.append(
+        _p(
+            f"{panel.n_series} series segmented into {meta.get('n_clusters')} segments by "
+            f"{meta.get('blueprint')} ({meta.get('steps')}); {seg.metric} "
+            f"{score:.3f}."
+            if isinstance(score, float)
+            else f"{panel.n_series} series segmented by {meta.get('blueprint')}."
+        )
+    )
     if getattr(seg, "assignment_", {}).get("n_assigned"):
         a = seg.assignment_
-        parts.append(_p(f"The model was fitted on {a['n_fit']} series (fit_sample); "
-                        f"{a['n_assigned']} more were assigned by its predict.", "note"))
-    parts.append(_p(f"segmenter {__version__}; data fingerprint "
-                    f"{meta.get('data_fingerprint', '')[:16]}…; report written "
-                    f"{datetime.now(timezone.utc).isoformat(timespec='seconds')}.", "note"))
-    parts.append(_p("Silhouettes of different families are measured in different geometries "
-                    "(DTW, scaled features, a single statistic) and are not directly "
-                    "comparable; compare the best row of each family.", "note"))
+        parts.append(
+            _p(
+                f"The model was fitted on {a['n_fit']} series (fit_sample); "
+                f"{a['n_assigned']} more were assigned by its predict.",
+                "note",
+            )
+        )
+    parts.append(
+        _p(
+            f"segmenter {__version__}; data fingerprint "
+            f"{meta.get('data_fingerprint', '')[:16]}…; report written "
+            f"{datetime.now(UTC).isoformat(timespec='seconds')}.",
+            "note",
+        )
+    )
+    parts.append(
+        _p(
+            "Silhouettes of different families are measured in different geometries "
+            "(DTW, scaled features, a single statistic) and are not directly "
+            "comparable; compare the best row of each family.",
+            "note",
+        )
+    )
     parts.append("</section>")
     # leaderboard
     lb = seg.leaderboard_
-    cols = [c for c in ("rank", "row", "blueprint", "n_clusters", "silhouette",
-                        "silhouette_train", "calinski_harabasz", "davies_bouldin",
-                        "n_clusters_found", "fit_seconds", "status", "demoted", "reason")
-            if c in lb.columns]
+    cols = [
+        c
+        for c in (
+            "rank",
+            "row",
+            "blueprint",
+            "n_clusters",
+            "silhouette",
+            "silhouette_train",
+            "calinski_harabasz",
+            "davies_bouldin",
+            "n_clusters_found",
+            "fit_seconds",
+            "status",
+            "demoted",
+            "reason",
+        )
+        if c in lb.columns
+    ]
     parts.append('<section id="leaderboard"><h2>Leaderboard</h2>')
     parts.append(_img(plots.plot_leaderboard(seg), "leaderboard chart"))
     parts.append(_table(lb[cols].head(40)))
@@ -133,22 +185,36 @@ def write_report(seg, path, data=None, forecaster=None, actuals=None, names=None
     # segments
     parts.append('<section id="segments"><h2>Segments</h2>')
     parts.append(_table(ins.sizes))
-    parts.append(_img(plots.plot_clusters(seg, panel, names=ins.names, labels=labels), "segment members"))
+    parts.append(
+        _img(
+            plots.plot_clusters(seg, panel, names=ins.names, labels=labels),
+            "segment members",
+        )
+    )
     top = ins.feature_order()[:12]
     feat = ins.features
-    parts.append(_p("Per feature and segment (features by impact, then name; the 12 "
-                    "most impactful shown, all in Insights.to_csv):", "note"))
+    parts.append(
+        _p(
+            "Per feature and segment (features by impact, then name; the 12 "
+            "most impactful shown, all in Insights.to_csv):",
+            "note",
+        )
+    )
     parts.append(_table(feat[feat["feature"].isin(top)]))
     parts.append("</section>")
     # impact
     parts.append('<section id="impact"><h2>Feature impact</h2>')
-    how = ("Permutation impact on the model's distances to the segment centers."
-           if ins.impact_method == "permutation" else
-           f"Shape blueprint, explained through a surrogate random forest on the insight "
-           f"features (out-of-bag accuracy {ins.surrogate_accuracy:.2f}).")
+    how = (
+        "Permutation impact on the model's distances to the segment centers."
+        if ins.impact_method == "permutation"
+        else f"Shape blueprint, explained through a surrogate random forest on the insight "
+        f"features (out-of-bag accuracy {ins.surrogate_accuracy:.2f})."
+    )
     parts.append(_p(how, "note"))
     parts.append(_img(plots.plot_impact(ins), "feature impact"))
-    parts.append(_table(ins.impact.head(20).rename_axis("feature").to_frame(), index=True))
+    parts.append(
+        _table(ins.impact.head(20).rename_axis("feature").to_frame(), index=True)
+    )
     parts.append("</section>")
     # associations
     parts.append('<section id="associations"><h2>Feature associations</h2>')
@@ -158,38 +224,52 @@ def write_report(seg, path, data=None, forecaster=None, actuals=None, names=None
     parts.append("</section>")
     # geometry
     parts.append('<section id="geometry"><h2>Silhouette and map</h2>')
-    parts.append(_img(plots.plot_silhouette(seg, panel, labels=labels), "silhouette plot"))
+    parts.append(
+        _img(plots.plot_silhouette(seg, panel, labels=labels), "silhouette plot")
+    )
     parts.append(_img(plots.plot_map(seg, panel, labels=labels), "map of series"))
     parts.append("</section>")
     # forecasting
     if forecaster is not None:
         parts.append('<section id="forecasting"><h2>Segmented forecasting</h2>')
         text = getattr(forecaster, "comparison_text_", "")
-        parts.append(_p(text, "warning" if text.startswith("Could not compare") else ""))
+        parts.append(
+            _p(text, "warning" if text.startswith("Could not compare") else "")
+        )
         if hasattr(forecaster, "plan_"):
             parts.append(_p(f"Backtests: {forecaster.plan_.describe()}.", "note"))
         if hasattr(forecaster, "selection_") and len(forecaster.selection_) > 1:
-            parts.append(_img(plots.plot_selection(forecaster), "candidate segmentations"))
+            parts.append(
+                _img(plots.plot_selection(forecaster), "candidate segmentations")
+            )
             parts.append(_table(forecaster.selection_))
         if hasattr(forecaster, "comparison_"):
             parts.append(_table(forecaster.comparison_))
         used = getattr(forecaster, "mapping_", None)
         if used is not None and used.metadata.get("kind") == "forecast-driven":
             from .insights import Insights
+
             fd = Insights.from_mapping(forecaster._fit_data[0], used)
-            parts.append(_p(f"The forecasts use {used.metadata['candidate']}: segments "
-                            "found by moving each series to the segment whose pooled model "
-                            "forecasts it best, not the clustering above. Their sizes and "
-                            "the features that tell them apart (surrogate random forest, "
-                            f"out-of-bag accuracy {fd.surrogate_accuracy:.2f}):", "note"))
+            parts.append(
+                _p(
+                    f"The forecasts use {used.metadata['candidate']}: segments "
+                    "found by moving each series to the segment whose pooled model "
+                    "forecasts it best, not the clustering above. Their sizes and "
+                    "the features that tell them apart (surrogate random forest, "
+                    f"out-of-bag accuracy {fd.surrogate_accuracy:.2f}):",
+                    "note",
+                )
+            )
             parts.append(_table(fd.sizes))
             top = fd.feature_order()[:8]
             parts.append(_table(fd.features[fd.features["feature"].isin(top)]))
-        champ = pd.DataFrame(sorted(forecaster.champions_.items()),
-                             columns=["segment", "champion"])
+        champ = pd.DataFrame(
+            sorted(forecaster.champions_.items()), columns=["segment", "champion"]
+        )
         parts.append(_table(champ))
-        parts.append(_img(plots.plot_forecasts(forecaster, panel, actuals=actuals),
-                          "forecasts"))
+        parts.append(
+            _img(plots.plot_forecasts(forecaster, panel, actuals=actuals), "forecasts")
+        )
         parts.append("</section>")
     parts.append(f"<script>{_SCRIPT}</script></body></html>")
     out = Path(path)

@@ -21,12 +21,12 @@ class SeriesFold:
     """A split of the series: positions into the panel (sorted)."""
 
     name: str
-    kind: str                   # "holdout" | "cv"
+    kind: str  # "holdout" | "cv"
     train: np.ndarray
     valid: np.ndarray
-    fit: np.ndarray             # the training series the candidates are fitted on
-    train_sample: np.ndarray    # positions (into the panel, within ``fit``) for
-    valid_sample: np.ndarray    # training / validation silhouettes
+    fit: np.ndarray  # the training series the candidates are fitted on
+    train_sample: np.ndarray  # positions (into the panel, within ``fit``) for
+    valid_sample: np.ndarray  # training / validation silhouettes
 
 
 def sample_positions(idx: np.ndarray, size: int, rng) -> np.ndarray:
@@ -37,8 +37,15 @@ def sample_positions(idx: np.ndarray, size: int, rng) -> np.ndarray:
     return np.sort(rng.choice(idx, size=size, replace=False))
 
 
-def make_folds(n: int, validation_size: float, min_validation: int, cv_folds: int,
-               sample: int, random_state, fit_sample: int | None = None) -> list[SeriesFold]:
+def make_folds(
+    n: int,
+    validation_size: float,
+    min_validation: int,
+    cv_folds: int,
+    sample: int,
+    random_state,
+    fit_sample: int | None = None,
+) -> list[SeriesFold]:
     """The series partition(s) of the clustering leaderboard.
 
     A seeded permutation puts ``validation_size`` of the ``n`` series in validation;
@@ -59,22 +66,40 @@ def make_folds(n: int, validation_size: float, min_validation: int, cv_folds: in
     if n_valid >= min_validation and n - n_valid >= 2:
         valid, train = np.sort(perm[:n_valid]), np.sort(perm[n_valid:])
         fit = sample_positions(train, cap, rng)
-        return [SeriesFold("holdout", "holdout", train, valid, fit,
-                           sample_positions(fit, sample, rng),
-                           sample_positions(valid, sample, rng))]
+        return [
+            SeriesFold(
+                "holdout",
+                "holdout",
+                train,
+                valid,
+                fit,
+                sample_positions(fit, sample, rng),
+                sample_positions(valid, sample, rng),
+            )
+        ]
     n_folds = max(2, min(cv_folds, n))
     folds = []
     for f, part in enumerate(np.array_split(perm, n_folds)):
         valid = np.sort(part)
         train = np.sort(np.setdiff1d(perm, part))
         fit = sample_positions(train, cap, rng)
-        folds.append(SeriesFold(f"cv{f}", "cv", train, valid, fit,
-                                sample_positions(fit, sample, rng), valid))
+        folds.append(
+            SeriesFold(
+                f"cv{f}",
+                "cv",
+                train,
+                valid,
+                fit,
+                sample_positions(fit, sample, rng),
+                valid,
+            )
+        )
     return folds
 
 
-def backtest_cutoffs(lengths: np.ndarray, horizon: int, n_windows: int, step: int,
-                     min_train: int) -> np.ndarray:
+def backtest_cutoffs(
+    lengths: np.ndarray, horizon: int, n_windows: int, step: int, min_train: int
+) -> np.ndarray:
     """Cutoff of every series in every backtest window, shape (n_windows, n_series).
 
     Window w (0 = the most recent) holds out steps ``cutoff .. cutoff + horizon - 1``

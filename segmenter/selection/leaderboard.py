@@ -36,8 +36,9 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -57,7 +58,7 @@ class Entry:
     row: int
     candidate: Any
     settings: dict
-    status: str = "pending"          # ok | failed | skipped
+    status: str = "pending"  # ok | failed | skipped
     reason: str = ""
     metrics: dict = field(default_factory=dict)
     fit_seconds: float = 0.0
@@ -95,12 +96,23 @@ class Leaderboard:
     'blueprint  c  score\\n    const  4   -1.0\\n    const  1   -3.0\\n    const  9   -5.0'
     """
 
-    def __init__(self, folds: Sequence, metric: str, greater_is_better: bool = True,
-                 progress: bool | None = None, keep_models: bool = True,
-                 desc: str = "leaderboard"):
+    def __init__(
+        self,
+        folds: Sequence,
+        metric: str,
+        greater_is_better: bool = True,
+        progress: bool | None = None,
+        keep_models: bool = True,
+        desc: str = "leaderboard",
+    ):
         if not len(folds):
-            raise DataValidationError([Problem("no_folds", "folds",
-                                               "the leaderboard needs at least one fold")])
+            raise DataValidationError(
+                [
+                    Problem(
+                        "no_folds", "folds", "the leaderboard needs at least one fold"
+                    )
+                ]
+            )
         self.folds = list(folds)
         self.metric = metric
         self.greater_is_better = greater_is_better
@@ -112,13 +124,24 @@ class Leaderboard:
     # ------------------------------------------------------------------ running
     def skip(self, candidate, settings: dict, reason: str) -> Entry:
         """Record a candidate that is not run, with the reason."""
-        e = Entry(len(self.entries), candidate, dict(settings), status="skipped", reason=reason)
+        e = Entry(
+            len(self.entries),
+            candidate,
+            dict(settings),
+            status="skipped",
+            reason=reason,
+        )
         self.entries.append(e)
         log.info("%s: %s %s skipped: %s", self.desc, candidate.name, settings, reason)
         return e
 
-    def run(self, tasks: Iterable[tuple[Any, dict]], engine=None,
-            context=None, checkpoint=None) -> list[Entry]:
+    def run(
+        self,
+        tasks: Iterable[tuple[Any, dict]],
+        engine=None,
+        context=None,
+        checkpoint=None,
+    ) -> list[Entry]:
         """Fit and score each ``(candidate, settings)`` on every fold; returns the new rows.
 
         With a distributed ``engine`` each row is one task: the candidate is pickled to
@@ -134,26 +157,45 @@ class Leaderboard:
             e = Entry(len(self.entries), cand, dict(settings))
             self.entries.append(e)
             new.append(e)
-        labels = [f"{self.desc} candidate {e.candidate.name} "
-                  f"{_fmt_settings(e.settings)}".strip() for e in new]
+        labels = [
+            f"{self.desc} candidate {e.candidate.name} "
+            f"{_fmt_settings(e.settings)}".strip()
+            for e in new
+        ]
         if engine is not None and engine.distributed and new:
-            jobs = [(context, e.candidate, e.settings, self.folds, self.keep_models)
-                    for e in new]
-            outs = engine.map(_evaluate_bound, jobs, labels, desc=self.desc,
-                              progress=self.progress, checkpoint=checkpoint)
+            jobs = [
+                (context, e.candidate, e.settings, self.folds, self.keep_models)
+                for e in new
+            ]
+            outs = engine.map(
+                _evaluate_bound,
+                jobs,
+                labels,
+                desc=self.desc,
+                progress=self.progress,
+                checkpoint=checkpoint,
+            )
             for e, out in zip(new, outs):
                 self._record(e, out)
             return new
         with progress_bar(len(new) * len(self.folds), self.desc, self.progress) as bar:
             for e, label in zip(new, labels):
-                bar.set_postfix_str(f"{e.candidate.name} {_fmt_settings(e.settings)}",
-                                    refresh=False)
-                found, out = checkpoint.get(label) if checkpoint is not None else (False, None)
+                bar.set_postfix_str(
+                    f"{e.candidate.name} {_fmt_settings(e.settings)}", refresh=False
+                )
+                found, out = (
+                    checkpoint.get(label) if checkpoint is not None else (False, None)
+                )
                 if found:
                     bar.update(len(self.folds))
                 else:
-                    out = evaluate(e.candidate, e.settings, self.folds, self.keep_models,
-                                   bar.update)
+                    out = evaluate(
+                        e.candidate,
+                        e.settings,
+                        self.folds,
+                        self.keep_models,
+                        bar.update,
+                    )
                     if checkpoint is not None:
                         checkpoint.put(label, out)
                 self._record(e, out)
@@ -163,19 +205,38 @@ class Leaderboard:
         for key, value in out.items():
             setattr(e, key, value)
         if e.status == "failed":
-            log.warning("%s: %s %s failed: %s", self.desc, e.candidate.name, e.settings,
-                        e.reason)
+            log.warning(
+                "%s: %s %s failed: %s",
+                self.desc,
+                e.candidate.name,
+                e.settings,
+                e.reason,
+            )
         else:
-            log.info("%s: %s %s %s=%.4g (fit %.2fs, score %.2fs)", self.desc,
-                     e.candidate.name, e.settings, self.metric,
-                     e.metrics.get(self.metric, math.nan), e.fit_seconds, e.score_seconds)
+            log.info(
+                "%s: %s %s %s=%.4g (fit %.2fs, score %.2fs)",
+                self.desc,
+                e.candidate.name,
+                e.settings,
+                self.metric,
+                e.metrics.get(self.metric, math.nan),
+                e.fit_seconds,
+                e.score_seconds,
+            )
 
     # ------------------------------------------------------------------ reading
     def entry(self, row: int) -> Entry:
         if not isinstance(row, (int, np.integer)) or not 0 <= row < len(self.entries):
-            raise DataValidationError([Problem(
-                "bad_row", "row", f"row {row!r} is not on the leaderboard; rows are "
-                f"0..{len(self.entries) - 1} (the 'row' column of to_frame())")])
+            raise DataValidationError(
+                [
+                    Problem(
+                        "bad_row",
+                        "row",
+                        f"row {row!r} is not on the leaderboard; rows are "
+                        f"0..{len(self.entries) - 1} (the 'row' column of to_frame())",
+                    )
+                ]
+            )
         return self.entries[int(row)]
 
     def ranked(self) -> list[Entry]:
@@ -191,6 +252,7 @@ class Leaderboard:
             else:
                 group = {"ok": 2, "failed": 3, "skipped": 4}.get(e.status, 5)
             return (group, sign * v if finite else 0.0, e.row)
+
         return sorted(self.entries, key=key)
 
     def best(self) -> Entry:
@@ -201,7 +263,8 @@ class Leaderboard:
                 return e
         raise NoCandidateError(
             f"no candidate produced a finite {self.metric}; see the leaderboard's 'status', "
-            "'reason' and 'note' columns")
+            "'reason' and 'note' columns"
+        )
 
     def to_frame(self) -> pd.DataFrame:
         """The leaderboard, best first: rank, row, blueprint, settings, metrics, times,
@@ -209,20 +272,29 @@ class Leaderboard:
         rows = []
         for rank, e in enumerate(self.ranked(), start=1):
             ok = e.status == "ok" and np.isfinite(e.metrics.get(self.metric, math.nan))
-            rows.append({"rank": rank if ok else pd.NA, "row": e.row,
-                         "blueprint": e.candidate.name, **e.settings, **e.metrics,
-                         "fit_seconds": round(e.fit_seconds, 4),
-                         "score_seconds": round(e.score_seconds, 4),
-                         "status": e.status, "reason": e.reason,
-                         "steps": e.candidate.describe(**e.settings)})
+            rows.append(
+                {
+                    "rank": rank if ok else pd.NA,
+                    "row": e.row,
+                    "blueprint": e.candidate.name,
+                    **e.settings,
+                    **e.metrics,
+                    "fit_seconds": round(e.fit_seconds, 4),
+                    "score_seconds": round(e.score_seconds, 4),
+                    "status": e.status,
+                    "reason": e.reason,
+                    "steps": e.candidate.describe(**e.settings),
+                }
+            )
         df = pd.DataFrame(rows)
         if len(df):
             df["rank"] = df["rank"].astype("Int64")
         return df
 
 
-def evaluate(candidate, settings: dict, folds, keep_models: bool = True,
-             on_fold=None) -> dict:
+def evaluate(
+    candidate, settings: dict, folds, keep_models: bool = True, on_fold=None
+) -> dict:
     """Fit and score ``candidate`` on every fold: the fields of its :class:`Entry`
     (``status``, ``reason``, ``metrics``, times, ``models``).  A candidate that raises
     is ``failed`` with the reason; it never stops the run."""
@@ -245,10 +317,20 @@ def evaluate(candidate, settings: dict, folds, keep_models: bool = True,
     except Exception as exc:  # one bad candidate never stops the run
         if on_fold is not None:
             on_fold(len(folds) - len(results))
-        return {"status": "failed", "reason": f"{type(exc).__name__}: {exc}", "models": [],
-                "fit_seconds": fit_s, "score_seconds": score_s}
-    return {"status": "ok", "metrics": _aggregate(results), "models": models,
-            "fit_seconds": fit_s, "score_seconds": score_s}
+        return {
+            "status": "failed",
+            "reason": f"{type(exc).__name__}: {exc}",
+            "models": [],
+            "fit_seconds": fit_s,
+            "score_seconds": score_s,
+        }
+    return {
+        "status": "ok",
+        "metrics": _aggregate(results),
+        "models": models,
+        "fit_seconds": fit_s,
+        "score_seconds": score_s,
+    }
 
 
 def _evaluate_bound(context, candidate, settings, folds, keep_models) -> dict:
@@ -270,11 +352,15 @@ def _aggregate(results: list[dict]) -> dict:
         if key == "weight":
             continue
         vals = [r.get(key) for r in results]
-        if all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
-               for v in vals):
+        if all(
+            isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
+            for v in vals
+        ):
             arr = np.array(vals, dtype=float)
             ok = np.isfinite(arr)
-            out[key] = float(np.average(arr[ok], weights=w[ok])) if ok.any() else math.nan
+            out[key] = (
+                float(np.average(arr[ok], weights=w[ok])) if ok.any() else math.nan
+            )
         elif all(isinstance(v, str) for v in vals):
             out[key] = "; ".join(dict.fromkeys(v for v in vals if v))
         else:

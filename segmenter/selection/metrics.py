@@ -20,15 +20,25 @@ Interval scores: :func:`msis` (the M4 competition's mean scaled interval score) 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
 from ..errors import DataValidationError, Problem
 
-__all__ = ["Metric", "METRICS", "metric_names", "get_metric", "mase", "mase_scale", "smape",
-           "rmse", "msis", "coverage"]
+__all__ = [
+    "Metric",
+    "METRICS",
+    "metric_names",
+    "get_metric",
+    "mase",
+    "mase_scale",
+    "smape",
+    "rmse",
+    "msis",
+    "coverage",
+]
 
 
 def mase_scale(train, m: int) -> tuple[float, int]:
@@ -42,7 +52,7 @@ def mase_scale(train, m: int) -> tuple[float, int]:
     (nan, 0)
     """
     y = np.asarray(train, dtype=float)
-    for lag in ((m, 1) if m > 1 else (1,)):
+    for lag in (m, 1) if m > 1 else (1,):
         if len(y) > lag:
             s = float(np.mean(np.abs(y[lag:] - y[:-lag])))
             if s > 0:
@@ -79,7 +89,9 @@ def smape(actual, forecast, train=None, m: int = 1) -> float:
         return math.nan
     num = np.abs(a - f)
     den = np.abs(a) + np.abs(f)
-    return float(np.mean(np.where(den > 0, 200.0 * num / np.where(den > 0, den, 1), 0.0)))
+    return float(
+        np.mean(np.where(den > 0, 200.0 * num / np.where(den > 0, den, 1), 0.0))
+    )
 
 
 def rmse(actual, forecast, train=None, m: int = 1) -> float:
@@ -121,7 +133,9 @@ def coverage(actual, lo, hi) -> float:
     if not ok.any():
         return math.nan
     a = a[ok]
-    return float(np.mean((a >= np.asarray(lo, float)[ok]) & (a <= np.asarray(hi, float)[ok])))
+    return float(
+        np.mean((a >= np.asarray(lo, float)[ok]) & (a <= np.asarray(hi, float)[ok]))
+    )
 
 
 @dataclass(frozen=True)
@@ -130,22 +144,29 @@ class Metric:
 
     name: str
     greater_is_better: bool
-    kind: str                       # "clustering" | "forecast"
+    kind: str  # "clustering" | "forecast"
     label: str
-    function: Callable | None = None   # forecast metrics: (actual, forecast, train, m)
+    function: Callable | None = None  # forecast metrics: (actual, forecast, train, m)
 
 
-METRICS: dict[str, Metric] = {m.name: m for m in [
-    Metric("silhouette", True, "clustering", "validation silhouette"),
-    Metric("silhouette_train", True, "clustering", "training silhouette"),
-    Metric("calinski_harabasz", True, "clustering", "Calinski-Harabasz index"),
-    Metric("davies_bouldin", False, "clustering", "Davies-Bouldin index"),
-    Metric("forecast_error", False, "segmentation", "backtest error of the forecasts the "
-           "segmentation leads to"),
-    Metric("mase", False, "forecast", "MASE", mase),
-    Metric("smape", False, "forecast", "sMAPE", smape),
-    Metric("rmse", False, "forecast", "RMSE", rmse),
-]}
+METRICS: dict[str, Metric] = {
+    m.name: m
+    for m in [
+        Metric("silhouette", True, "clustering", "validation silhouette"),
+        Metric("silhouette_train", True, "clustering", "training silhouette"),
+        Metric("calinski_harabasz", True, "clustering", "Calinski-Harabasz index"),
+        Metric("davies_bouldin", False, "clustering", "Davies-Bouldin index"),
+        Metric(
+            "forecast_error",
+            False,
+            "segmentation",
+            "backtest error of the forecasts the segmentation leads to",
+        ),
+        Metric("mase", False, "forecast", "MASE", mase),
+        Metric("smape", False, "forecast", "sMAPE", smape),
+        Metric("rmse", False, "forecast", "RMSE", rmse),
+    ]
+}
 
 
 def metric_names(kind: str) -> list[str]:
@@ -161,6 +182,13 @@ def get_metric(name: str, kind: str, param: str = "metric") -> Metric:
     """The metric ``name`` of half ``kind``; a typed error listing the choices otherwise."""
     m = METRICS.get(name)
     if m is None or m.kind != kind:
-        raise DataValidationError([Problem(f"bad_{param}", param, f"{param}={name!r}; use "
-                                           f"one of {metric_names(kind)}")])
+        raise DataValidationError(
+            [
+                Problem(
+                    f"bad_{param}",
+                    param,
+                    f"{param}={name!r}; use one of {metric_names(kind)}",
+                )
+            ]
+        )
     return m

@@ -24,12 +24,15 @@ def silhouette(D: np.ndarray, labels: np.ndarray) -> tuple[float, str]:
     """
     n_lab = len(np.unique(labels))
     if not 2 <= n_lab <= len(labels) - 1:
-        return math.nan, (f"silhouette undefined: {len(labels)} series in {n_lab} "
-                          "segment(s)")
+        return math.nan, (
+            f"silhouette undefined: {len(labels)} series in {n_lab} segment(s)"
+        )
     return float(silhouette_score(D, labels, metric="precomputed")), ""
 
 
-def silhouette_against(C: np.ndarray, labels: np.ndarray, ref_labels: np.ndarray) -> np.ndarray:
+def silhouette_against(
+    C: np.ndarray, labels: np.ndarray, ref_labels: np.ndarray
+) -> np.ndarray:
     """Silhouette of series (rows of ``C``) against reference series (columns).
 
     ``C[i, j]`` is the distance from series i to reference series j; ``labels`` are the

@@ -25,11 +25,26 @@ Modules: :mod:`.feature` (matrix clusterers), :mod:`.dtw` (DTW clusterers and th
 pruned nearest-center search), :mod:`.kshape`.
 """
 
-from .dtw import (DTWAgglomerative, DTWHDBSCAN, DTWKMeans, DTWKMedoids,
-                  medoids_from_distances, pruning_counts)
+from .dtw import (
+    DTWHDBSCAN,
+    DTWAgglomerative,
+    DTWKMeans,
+    DTWKMedoids,
+    medoids_from_distances,
+    pruning_counts,
+)
 from .feature import CONSTANT_SPREAD, FeatureClusterer, VelocityClusterer
 from .kshape import KShapeClusterer
 
-__all__ = ["FeatureClusterer", "VelocityClusterer", "DTWKMeans", "DTWKMedoids",
-           "DTWAgglomerative", "DTWHDBSCAN", "KShapeClusterer", "medoids_from_distances",
-           "pruning_counts", "CONSTANT_SPREAD"]
+__all__ = [
+    "FeatureClusterer",
+    "VelocityClusterer",
+    "DTWKMeans",
+    "DTWKMedoids",
+    "DTWAgglomerative",
+    "DTWHDBSCAN",
+    "KShapeClusterer",
+    "medoids_from_distances",
+    "pruning_counts",
+    "CONSTANT_SPREAD",
+]

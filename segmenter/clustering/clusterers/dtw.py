@@ -15,13 +15,20 @@ from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.cluster import HDBSCAN, AgglomerativeClustering
 from sklearn.utils import check_random_state
 
+from ...base import check_fitted
 from ...data.series import SeriesSet, array_width, as_series_set
 from ...distances import _dtw_kernels as K
 from ...distances.dtw import band_radius
-from ...base import check_fitted
 
-__all__ = ["DTWKMeans", "DTWKMedoids", "DTWAgglomerative", "DTWHDBSCAN",
-           "medoids_from_distances", "pruning_counts", "PRUNING_KEYS"]
+__all__ = [
+    "DTWKMeans",
+    "DTWKMedoids",
+    "DTWAgglomerative",
+    "DTWHDBSCAN",
+    "medoids_from_distances",
+    "pruning_counts",
+    "PRUNING_KEYS",
+]
 
 
 PRUNING_KEYS = ("lb_kim", "lb_keogh", "abandoned", "full")
@@ -54,8 +61,12 @@ def medoids_from_distances(D: np.ndarray, labels: np.ndarray, k: int) -> np.ndar
 class _ShapeClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
     """Shared machinery: band handling, centers, nearest-center assignment."""
 
-    _tags = {"input": "series", "capability:unequal_length": True,
-             "capability:multivariate": True, "requires:distance_matrix": False}
+    _tags = {
+        "input": "series",
+        "capability:unequal_length": True,
+        "capability:multivariate": True,
+        "requires:distance_matrix": False,
+    }
 
     def _radius(self, xs: SeriesSet) -> int:
         return band_radius(self.band, int(xs.lengths.max()))
@@ -76,8 +87,11 @@ class _ShapeClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         ``xs``, by the pruned search (:func:`segmenter.distances._dtw_kernels.nearest_sq`;
         its labels equal the brute-force ``argmin``, ties to the lower index)."""
         c = self.centers_ if centers is None else centers
-        hint = np.full(len(xs), -1, dtype=np.int64) if hint is None else \
-            np.ascontiguousarray(hint, dtype=np.int64)
+        hint = (
+            np.full(len(xs), -1, dtype=np.int64)
+            if hint is None
+            else np.ascontiguousarray(hint, dtype=np.int64)
+        )
         return K.nearest_sq(xs.data, xs.offsets, c.data, c.offsets, self.radius_, hint)
 
     def _assign(self, xs: SeriesSet, centers: SeriesSet | None = None, hint=None):
@@ -107,11 +121,15 @@ class _ShapeClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         xs = as_series_set(X)
         c = self.centers_
         labels = np.ascontiguousarray(labels, dtype=np.int64)
-        if labels.shape != (len(xs),) or (len(labels) and (labels.min() < 0 or
-                                                            labels.max() >= len(c))):
-            raise ValueError(f"labels must be {len(xs)} segment numbers in 0..{len(c) - 1}")
-        return np.sqrt(K.label_sq(xs.data, xs.offsets, c.data, c.offsets, labels,
-                                  self.radius_))
+        if labels.shape != (len(xs),) or (
+            len(labels) and (labels.min() < 0 or labels.max() >= len(c))
+        ):
+            raise ValueError(
+                f"labels must be {len(xs)} segment numbers in 0..{len(c) - 1}"
+            )
+        return np.sqrt(
+            K.label_sq(xs.data, xs.offsets, c.data, c.offsets, labels, self.radius_)
+        )
 
     def transform(self, X):
         """DTW distance of each series to each center, shape (n_series, n_clusters)."""
@@ -127,9 +145,17 @@ class _ShapeClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         self.centers_ = centers
         self.labels_ = np.asarray(labels, dtype=np.int64)
         self.n_clusters_ = len(centers)
-        self.distances_ = np.sqrt(K.label_sq(xs.data, xs.offsets, centers.data,
-                                             centers.offsets, self.labels_, self.radius_))
-        self.inertia_ = float((self.distances_ ** 2).sum())
+        self.distances_ = np.sqrt(
+            K.label_sq(
+                xs.data,
+                xs.offsets,
+                centers.data,
+                centers.offsets,
+                self.labels_,
+                self.radius_,
+            )
+        )
+        self.inertia_ = float((self.distances_**2).sum())
         return self
 
 
@@ -173,8 +199,16 @@ class DTWKMeans(_ShapeClusterer):
         (``full``) and ``pruned_share`` = 1 - full / all pairs.
     """
 
-    def __init__(self, n_clusters=4, band=0.1, max_iter=20, dba_iter=5, n_init=1,
-                 random_state=None, dba_band=None):
+    def __init__(
+        self,
+        n_clusters=4,
+        band=0.1,
+        max_iter=20,
+        dba_iter=5,
+        n_init=1,
+        random_state=None,
+        dba_band=None,
+    ):
         self.n_clusters = n_clusters
         self.band = band
         self.max_iter = max_iter
@@ -212,10 +246,12 @@ class DTWKMeans(_ShapeClusterer):
         xs = self._series(X)
         k = int(self.n_clusters)
         if not 1 <= k <= len(xs):
-            raise ValueError(f"n_clusters={k} must be between 1 and the {len(xs)} series")
+            raise ValueError(
+                f"n_clusters={k} must be between 1 and the {len(xs)} series"
+            )
         self.radius_ = r = self._radius(xs)
         self.pruning_ = None
-        rd = band_radius(self.dba_band, int(xs.lengths.max()))      # -1: unconstrained
+        rd = band_radius(self.dba_band, int(xs.lengths.max()))  # -1: unconstrained
         rng = check_random_state(self.random_state)
         best = None
         for _ in range(max(1, int(self.n_init))):
@@ -225,11 +261,11 @@ class DTWKMeans(_ShapeClusterer):
             n_iter = 0
             for n_iter in range(1, int(self.max_iter) + 1):
                 new, own = self._assign(xs, SeriesSet.from_list(centers), labels)
-                for c in range(k):                      # re-seed empty clusters
+                for c in range(k):  # re-seed empty clusters
                     if not np.any(new == c):
                         far = int(np.argmax(own))
                         new[far] = c
-                        own[far] = -1.0          # never moved twice
+                        own[far] = -1.0  # never moved twice
                         centers[c] = xs[far].copy()
                 if np.array_equal(new, labels):
                     break
@@ -238,8 +274,13 @@ class DTWKMeans(_ShapeClusterer):
                     members = np.flatnonzero(labels == c).astype(np.int64)
                     center = centers[c]
                     for _ in range(int(self.dba_iter)):
-                        center, _cost = K.dba_update(xs.data, xs.offsets, members,
-                                                     np.ascontiguousarray(center), rd)
+                        center, _cost = K.dba_update(
+                            xs.data,
+                            xs.offsets,
+                            members,
+                            np.ascontiguousarray(center),
+                            rd,
+                        )
                     centers[c] = center
             cs = SeriesSet.from_list(centers)
             labels, own = self._assign(xs, cs, labels)
@@ -259,10 +300,15 @@ class _DistanceMatrixClusterer(_ShapeClusterer):
         """Fit on series ``X``; pass ``distance_matrix`` (DTW, non-squared) to reuse one."""
         xs = self._series(X)
         self.radius_ = self._radius(xs)
-        D = distance_matrix if distance_matrix is not None else \
-            np.sqrt(K.pairwise_sq(xs.data, xs.offsets, self.radius_))
+        D = (
+            distance_matrix
+            if distance_matrix is not None
+            else np.sqrt(K.pairwise_sq(xs.data, xs.offsets, self.radius_))
+        )
         labels, k, med = self._cluster(D)
-        self.medoid_indices_ = med if med is not None else medoids_from_distances(D, labels, k)
+        self.medoid_indices_ = (
+            med if med is not None else medoids_from_distances(D, labels, k)
+        )
         return self._finish(xs, labels, xs.take(self.medoid_indices_))
 
 
@@ -279,7 +325,9 @@ class DTWKMedoids(_DistanceMatrixClusterer):
     random_state : int or None
     """
 
-    def __init__(self, n_clusters=4, band=0.1, max_iter=100, n_init=4, random_state=None):
+    def __init__(
+        self, n_clusters=4, band=0.1, max_iter=100, n_init=4, random_state=None
+    ):
         self.n_clusters = n_clusters
         self.band = band
         self.max_iter = max_iter
@@ -297,11 +345,11 @@ class DTWKMedoids(_DistanceMatrixClusterer):
             med = [int(rng.randint(n))]
             d = D[med[0]].copy()
             for _ in range(1, k):
-                p = d ** 2
+                p = d**2
                 p[med] = 0.0
                 if p.sum() > 0:
                     p = p / p.sum()
-                else:              # identical series: any not yet chosen
+                else:  # identical series: any not yet chosen
                     p = np.ones(n)
                     p[med] = 0.0
                     p /= p.sum()
@@ -347,7 +395,9 @@ class DTWAgglomerative(_DistanceMatrixClusterer):
 
     def _cluster(self, D):
         k = int(self.n_clusters)
-        model = AgglomerativeClustering(n_clusters=k, metric="precomputed", linkage=self.linkage)
+        model = AgglomerativeClustering(
+            n_clusters=k, metric="precomputed", linkage=self.linkage
+        )
         return model.fit_predict(D), k, None
 
 
@@ -375,7 +425,9 @@ class DTWHDBSCAN(_DistanceMatrixClusterer):
             return np.zeros(n, dtype=np.int64), 1, None
         mcs = self.min_cluster_size or max(5, n // 20)
         mcs = max(2, min(mcs, n))
-        raw = HDBSCAN(min_cluster_size=mcs, metric="precomputed", copy=True).fit_predict(D)
+        raw = HDBSCAN(
+            min_cluster_size=mcs, metric="precomputed", copy=True
+        ).fit_predict(D)
         noise = raw < 0
         kept = np.unique(raw[~noise])
         if len(kept) == 0:

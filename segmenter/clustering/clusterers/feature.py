@@ -21,6 +21,7 @@ __all__ = ["FeatureClusterer", "VelocityClusterer", "CONSTANT_SPREAD"]
 #: :class:`FeatureClusterer` does not scale it up, :class:`VelocityClusterer` uses one bin.
 CONSTANT_SPREAD = 64 * float(np.finfo(np.float64).eps)
 
+
 class FeatureClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
     """Median-impute, standardise, then cluster feature rows with a scikit-learn clusterer.
 
@@ -51,8 +52,12 @@ class FeatureClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
     [1, 1, 1, 1, 1, 0, 0, 0, 0, 0]
     """
 
-    _tags = {"input": "matrix", "capability:unequal_length": True,
-             "capability:multivariate": True, "requires:distance_matrix": False}
+    _tags = {
+        "input": "matrix",
+        "capability:unequal_length": True,
+        "capability:multivariate": True,
+        "requires:distance_matrix": False,
+    }
 
     def __init__(self, estimator=None, n_clusters=None, scale=True, random_state=None):
         self.estimator = estimator
@@ -79,7 +84,11 @@ class FeatureClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         flat = sd <= CONSTANT_SPREAD * np.abs(Xf).max(axis=0, initial=0.0)
         self.scale_ = np.where(flat, 1.0, sd)
         Xs = self._prep(X)
-        est = clone(self.estimator) if self.estimator is not None else KMeans(n_clusters=8, n_init=10)
+        est = (
+            clone(self.estimator)
+            if self.estimator is not None
+            else KMeans(n_clusters=8, n_init=10)
+        )
         params = est.get_params()
         if self.n_clusters is not None:
             for name in ("n_clusters", "n_components"):
@@ -94,13 +103,15 @@ class FeatureClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         self.estimator_ = est
         noise = labels < 0
         kept = np.unique(labels[~noise])
-        if len(kept) == 0:               # all noise: one cluster
+        if len(kept) == 0:  # all noise: one cluster
             labels = np.zeros(len(labels), dtype=np.int64)
             kept = np.array([0])
             noise = np.zeros(len(labels), dtype=bool)
         remap = {old: new for new, old in enumerate(kept)}
         labels = np.array([remap.get(v, -1) for v in labels], dtype=np.int64)
-        self.cluster_centers_ = np.vstack([Xs[labels == c].mean(axis=0) for c in range(len(kept))])
+        self.cluster_centers_ = np.vstack(
+            [Xs[labels == c].mean(axis=0) for c in range(len(kept))]
+        )
         if noise.any():
             labels[noise] = self._nearest(Xs[noise])
         self.noise_ = noise
@@ -135,7 +146,9 @@ class FeatureClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
     def embed(self, X) -> np.ndarray:
         """Rows in the clustering geometry: imputed and standardised as at fit."""
         check_fitted(self, "cluster_centers_")
-        X = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64, reset=False)
+        X = validate_data(
+            self, X, ensure_all_finite="allow-nan", dtype=np.float64, reset=False
+        )
         return self._prep(X)
 
     def transform(self, X):
@@ -180,8 +193,12 @@ class VelocityClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
     [0, 1]
     """
 
-    _tags = {"input": "matrix", "capability:unequal_length": True,
-             "capability:multivariate": True, "requires:distance_matrix": False}
+    _tags = {
+        "input": "matrix",
+        "capability:unequal_length": True,
+        "capability:multivariate": True,
+        "requires:distance_matrix": False,
+    }
 
     def __init__(self, n_clusters=4, column=0):
         self.n_clusters = n_clusters
@@ -205,9 +222,14 @@ class VelocityClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         self.labels_ = self._bin(x)
         self.n_clusters_ = k
         filled = np.where(ok, x, self.median_)
-        self.centers_ = np.array([np.median(filled[self.labels_ == c]) if np.any(self.labels_ == c)
-                                  else 0.5 * (self.edges_[c] + self.edges_[c + 1])
-                                  for c in range(k)])
+        self.centers_ = np.array(
+            [
+                np.median(filled[self.labels_ == c])
+                if np.any(self.labels_ == c)
+                else 0.5 * (self.edges_[c] + self.edges_[c + 1])
+                for c in range(k)
+            ]
+        )
         self.n_missing_ = int((~ok).sum())
         used = set(np.unique(self.labels_).tolist())
         self.empty_clusters_ = [c for c in range(k) if c not in used]
@@ -221,13 +243,17 @@ class VelocityClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
 
     def predict(self, X):
         check_fitted(self, "edges_")
-        X = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64, reset=False)
+        X = validate_data(
+            self, X, ensure_all_finite="allow-nan", dtype=np.float64, reset=False
+        )
         return self._bin(X[:, self.column])
 
     def embed(self, X) -> np.ndarray:
         """The statistic as a one-column matrix (missing values at the fitted median)."""
         check_fitted(self, "edges_")
-        X = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64, reset=False)
+        X = validate_data(
+            self, X, ensure_all_finite="allow-nan", dtype=np.float64, reset=False
+        )
         x = X[:, self.column]
         return np.where(np.isnan(x), self.median_, x)[:, None]
 
@@ -238,7 +264,9 @@ class VelocityClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
 
     def center_distances(self, X, labels) -> np.ndarray:
         """Absolute difference between each series' statistic and its bin's median."""
-        return np.abs(self.embed(X)[:, 0] - self.centers_[np.asarray(labels, dtype=np.int64)])
+        return np.abs(
+            self.embed(X)[:, 0] - self.centers_[np.asarray(labels, dtype=np.int64)]
+        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

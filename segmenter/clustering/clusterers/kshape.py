@@ -6,8 +6,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.utils import check_random_state
 
-from ...data.series import SeriesSet, array_width, equal_length_array
 from ...base import check_fitted
+from ...data.series import SeriesSet, array_width, equal_length_array
 from ...errors import DataValidationError, Problem
 
 __all__ = ["KShapeClusterer", "KSHAPE_BLOCK_BYTES"]
@@ -57,10 +57,16 @@ class KShapeClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
     [1, 1, 1, 0, 0, 0]
     """
 
-    _tags = {"input": "series", "capability:unequal_length": False,
-             "capability:multivariate": True, "requires:distance_matrix": False}
+    _tags = {
+        "input": "series",
+        "capability:unequal_length": False,
+        "capability:multivariate": True,
+        "requires:distance_matrix": False,
+    }
 
-    def __init__(self, n_clusters=4, max_iter=100, n_init=1, tol=1e-6, random_state=None):
+    def __init__(
+        self, n_clusters=4, max_iter=100, n_init=1, tol=1e-6, random_state=None
+    ):
         self.n_clusters = n_clusters
         self.max_iter = max_iter
         self.n_init = n_init
@@ -70,8 +76,10 @@ class KShapeClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
     # ------------------------------------------------------------------ arrays
     def _spectra(self, A):
         """(rfft along time, norms) of series ``A`` (n, length, d)."""
-        return (np.fft.rfft(A, n=self.fft_len_, axis=1),
-                np.linalg.norm(A.reshape(len(A), -1), axis=1))
+        return (
+            np.fft.rfft(A, n=self.fft_len_, axis=1),
+            np.linalg.norm(A.reshape(len(A), -1), axis=1),
+        )
 
     def _ncc(self, FA, na, FB, nb, lo=0, hi=None):
         """Normalised cross-correlation of each series ``FA[i]`` with each ``FB[j]``
@@ -79,7 +87,7 @@ class KShapeClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         L = self.length_
         cc = np.fft.irfft(FA[lo:hi, None] * np.conj(FB[None]), n=self.fft_len_, axis=2)
         cc = cc.sum(axis=3)
-        cc = np.concatenate([cc[:, :, self.fft_len_ - (L - 1):], cc[:, :, :L]], axis=2)
+        cc = np.concatenate([cc[:, :, self.fft_len_ - (L - 1) :], cc[:, :, :L]], axis=2)
         denom = na[lo:hi, None] * nb[None]
         with np.errstate(divide="ignore", invalid="ignore"):
             return cc / np.where(denom < 1e-9, np.inf, denom)[:, :, None]
@@ -96,7 +104,9 @@ class KShapeClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         out = np.empty((len(FA), len(nc)))
         step = self._block(len(nc))
         for lo in range(0, len(FA), step):
-            out[lo:lo + step] = 1.0 - self._ncc(FA, na, FC, nc, lo, lo + step).max(axis=2)
+            out[lo : lo + step] = 1.0 - self._ncc(FA, na, FC, nc, lo, lo + step).max(
+                axis=2
+            )
         return out
 
     def _set_centers(self, C):
@@ -122,14 +132,26 @@ class KShapeClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
             idx = np.flatnonzero(labels == k)
             # best shift of each member against the centroid, in blocks of members
             FM, nm, step = FX[idx], nx[idx], self._block(1)
-            shift = np.concatenate([
-                self._ncc(FC[k:k + 1], nc[k:k + 1], FM[lo:lo + step], nm[lo:lo + step])[0]
-                .argmax(axis=1) for lo in range(0, len(idx), step)]) + 1 - L
-            pos = np.arange(L)[None, :] - shift[:, None]          # source index per step
+            shift = (
+                np.concatenate(
+                    [
+                        self._ncc(
+                            FC[k : k + 1],
+                            nc[k : k + 1],
+                            FM[lo : lo + step],
+                            nm[lo : lo + step],
+                        )[0].argmax(axis=1)
+                        for lo in range(0, len(idx), step)
+                    ]
+                )
+                + 1
+                - L
+            )
+            pos = np.arange(L)[None, :] - shift[:, None]  # source index per step
             ok = (pos >= 0) & (pos < L)
             Xp = np.where(ok[:, :, None], X[idx[:, None], np.clip(pos, 0, L - 1)], 0.0)
             for j in range(d):
-                Y = Xp[:, :, j] - Xp[:, :, j].mean(axis=1, keepdims=True)   # Xp Q
+                Y = Xp[:, :, j] - Xp[:, :, j].mean(axis=1, keepdims=True)  # Xp Q
                 if len(Y) < L:
                     w, u = np.linalg.eigh(Y @ Y.T)
                     mu = Y.T @ u[:, -1]
@@ -172,8 +194,10 @@ class KShapeClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         if width is not None:
             self.n_features_in_ = width
         if len(A) < self.n_clusters:
-            raise ValueError(f"k-Shape needs at least n_clusters={self.n_clusters} series, "
-                             f"got {len(A)}")
+            raise ValueError(
+                f"k-Shape needs at least n_clusters={self.n_clusters} series, "
+                f"got {len(A)}"
+            )
         self.length_, self.n_dims_ = A.shape[1], A.shape[2]
         self.fft_len_ = 2 ** (1 + int(np.log2(2 * self.length_ - 1)))
         FX, nx = self._spectra(A)
@@ -189,15 +213,19 @@ class KShapeClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
             if run[2] < best_inertia:
                 best, best_inertia = run, run[2]
         if best is None:
-            raise ValueError(f"k-Shape left a cluster empty in all {attempts} attempts: "
-                             f"ask for fewer than {self.n_clusters} segments")
+            raise ValueError(
+                f"k-Shape left a cluster empty in all {attempts} attempts: "
+                f"ask for fewer than {self.n_clusters} segments"
+            )
         centers, labels, self.inertia_, d, self.n_iter_ = best
         self._set_centers(centers)
         self.labels_ = labels.astype(np.int64)
         self.distances_ = d[np.arange(len(d)), self.labels_]
         self.n_clusters_ = self.n_clusters
         C = self.cluster_centers_
-        self.centers_ = SeriesSet(C.reshape(-1, C.shape[2]), np.arange(len(C) + 1) * C.shape[1])
+        self.centers_ = SeriesSet(
+            C.reshape(-1, C.shape[2]), np.arange(len(C) + 1) * C.shape[1]
+        )
         return self
 
     def fit_predict(self, X, y=None):
@@ -209,11 +237,18 @@ class KShapeClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         check_fitted(self, "centers_")
         A = equal_length_array(X, "k-Shape")
         if A.shape[1:] != (self.length_, self.n_dims_):
-            raise DataValidationError([Problem(
-                "length_mismatch", "X", f"X has {A.shape[1]} features, but KShapeClusterer is "
-                f"expecting {self.length_} features as input: k-Shape was fitted on series of "
-                f"length {self.length_} with {self.n_dims_} value column(s), got "
-                f"{A.shape[1]} x {A.shape[2]}; prepare them the same way")])
+            raise DataValidationError(
+                [
+                    Problem(
+                        "length_mismatch",
+                        "X",
+                        f"X has {A.shape[1]} features, but KShapeClusterer is "
+                        f"expecting {self.length_} features as input: k-Shape was fitted on series of "
+                        f"length {self.length_} with {self.n_dims_} value column(s), got "
+                        f"{A.shape[1]} x {A.shape[2]}; prepare them the same way",
+                    )
+                ]
+            )
         return self._sbd(*self._spectra(A))
 
     def predict(self, X):
