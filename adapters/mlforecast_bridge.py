@@ -31,6 +31,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from segmenter._moved import renamed
 from segmenter.forecasting.base import (
     Forecast,
     ForecastBlueprint,
@@ -38,10 +39,10 @@ from segmenter.forecasting.base import (
     seasonal_naive,
 )
 
-__all__ = ["LightGBM"]
+__all__ = ["LightGBMCandidate"]
 
 
-class LightGBM(ForecastBlueprint):
+class LightGBMCandidate(ForecastBlueprint):
     """LightGBM through mlforecast, pooled over a group (see the module docstring).
 
     Parameters
@@ -331,3 +332,7 @@ class LightGBM(ForecastBlueprint):
 
     def describe(self) -> str:
         return self.steps.format(**self.p)
+
+
+# the old class name shadowed LightGBM's own; it goes in segmenter 0.4
+__getattr__ = renamed(__name__, {"LightGBM": "LightGBMCandidate"})

@@ -16,23 +16,24 @@ from __future__ import annotations
 
 import numpy as np
 
+from segmenter._moved import renamed
 from segmenter.base import get_tag
 from segmenter.forecasting.base import LocalForecaster
 
 __all__ = [
     "StatsForecastModel",
-    "AutoETS",
-    "AutoARIMA",
-    "AutoTheta",
-    "CrostonSBA",
-    "TSB",
-    "ADIDA",
-    "IMAPA",
-    "MSTL",
+    "ETSCandidate",
+    "ARIMACandidate",
+    "ThetaCandidate",
+    "CrostonCandidate",
+    "TSBCandidate",
+    "ADIDACandidate",
+    "IMAPACandidate",
+    "MSTLCandidate",
 ]
 
 
-def _run(model, y, horizon: int, levels, **kw):
+def _fit_predict(model, y, horizon: int, levels, **kw):
     """``model.forecast`` on one series: (mean, {level: (lo, hi)} or None)."""
     lv = [int(v) for v in levels] if levels else None
     res = model.forecast(
@@ -65,7 +66,7 @@ class StatsForecastModel(LocalForecaster):
     def _forecast_full(self, y, horizon, m, levels, x=None, x_future=None, seasons=()):
         kw = {"X": x, "X_future": x_future} if x is not None else {}
         native = get_tag(self, "intervals") == "native"
-        return _run(
+        return _fit_predict(
             self._model(self._season(y, m)),
             y,
             horizon,
@@ -74,7 +75,7 @@ class StatsForecastModel(LocalForecaster):
         )
 
 
-class AutoETS(StatsForecastModel):
+class ETSCandidate(StatsForecastModel):
     """statsforecast ``AutoETS``: exponential smoothing with error, trend (damped or
     not) and season chosen by AICc, as R's ``ets``.
 
@@ -100,7 +101,7 @@ class AutoETS(StatsForecastModel):
         )
 
 
-class AutoARIMA(StatsForecastModel):
+class ARIMACandidate(StatsForecastModel):
     """statsforecast ``AutoARIMA`` (R's ``auto.arima`` stepwise search); numeric
     future-known covariates enter as regressors."""
 
@@ -143,7 +144,7 @@ def _filled(a: np.ndarray, before: np.ndarray | None = None) -> np.ndarray:
     return np.nan_to_num(out)
 
 
-class AutoTheta(StatsForecastModel):
+class ThetaCandidate(StatsForecastModel):
     """statsforecast ``AutoTheta``: the best of the standard, optimised and dynamic
     Theta models by in-sample MSE, on the deseasonalised series."""
 
@@ -171,7 +172,7 @@ class _Intermittent(StatsForecastModel):
         return getattr(M, self.model_name)(**self.params)
 
 
-class CrostonSBA(_Intermittent):
+class CrostonCandidate(_Intermittent):
     """Croston's method with the Syntetos-Boylan bias correction."""
 
     name = "croston"
@@ -179,7 +180,7 @@ class CrostonSBA(_Intermittent):
     model_name = "CrostonSBA"
 
 
-class TSB(_Intermittent):
+class TSBCandidate(_Intermittent):
     """Teunter-Syntetos-Babai: demand probability and size smoothed separately.
 
     Parameters
@@ -199,7 +200,7 @@ class TSB(_Intermittent):
         return _TSB(**{**self.defaults, **self.params})
 
 
-class ADIDA(_Intermittent):
+class ADIDACandidate(_Intermittent):
     """Aggregate-disaggregate intermittent demand approach."""
 
     name = "adida"
@@ -207,7 +208,7 @@ class ADIDA(_Intermittent):
     model_name = "ADIDA"
 
 
-class IMAPA(_Intermittent):
+class IMAPACandidate(_Intermittent):
     """Intermittent multiple aggregation prediction algorithm."""
 
     name = "imapa"
@@ -215,7 +216,7 @@ class IMAPA(_Intermittent):
     model_name = "IMAPA"
 
 
-class MSTL(StatsForecastModel):
+class MSTLCandidate(StatsForecastModel):
     """statsforecast ``MSTL``: several seasons removed by STL, the rest forecast by a
     non-seasonal AutoETS; for daily (7, 365) and hourly (24, 168) data.  It uses every
     season of the data that fits twice in a series' history."""
@@ -234,9 +235,25 @@ class MSTL(StatsForecastModel):
         from statsforecast.models import AutoETS as _AutoETS
 
         fit = [p for p in (seasons or (m,)) if p > 1 and len(y) >= 2 * p] or [1]
-        return _run(
+        return _fit_predict(
             _MSTL(season_length=fit, trend_forecaster=_AutoETS(model="ZZN")),
             y,
             horizon,
             levels,
         )
+
+
+# the old class names shadowed statsforecast's own; they go in segmenter 0.4
+__getattr__ = renamed(
+    __name__,
+    {
+        "AutoETS": "ETSCandidate",
+        "AutoARIMA": "ARIMACandidate",
+        "AutoTheta": "ThetaCandidate",
+        "CrostonSBA": "CrostonCandidate",
+        "TSB": "TSBCandidate",
+        "ADIDA": "ADIDACandidate",
+        "IMAPA": "IMAPACandidate",
+        "MSTL": "MSTLCandidate",
+    },
+)

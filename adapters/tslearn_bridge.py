@@ -3,7 +3,7 @@
 tslearn is a core dependency, but its numba code compiles in every new process (6-8 s),
 so it is imported only inside ``fit``, never at import time of segmenter or its
 command line.  (k-Shape used to come from here too; it is now
-:class:`segmenter.clusterers.KShapeClusterer`, the same algorithm vectorised.)
+:class:`segmenter.clustering.clusterers.KShapeClusterer`, the same algorithm vectorised.)
 
 The estimator needs series of one common length: the blueprint resamples with
 :func:`segmenter.features.shape_series` (``length="median"``) before calling it.
@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from segmenter._moved import renamed_attribute
 from segmenter.base import check_fitted
 from segmenter.data.series import SeriesSet, as_series_set, equal_length_array
 
@@ -21,6 +22,8 @@ __all__ = ["SoftDTWKMeans"]
 
 
 class _TslearnClusterer(BaseEstimator):
+    centers_ = renamed_attribute("centers_", "cluster_centers_")
+
     _tags = {
         "input": "series",
         "capability:unequal_length": False,
@@ -36,7 +39,7 @@ class _TslearnClusterer(BaseEstimator):
         self.model_ = self._make().fit(arr)
         self.labels_ = np.asarray(self.model_.labels_, dtype=np.int64)
         centers = np.asarray(self.model_.cluster_centers_, dtype=np.float64)
-        self.centers_ = SeriesSet(
+        self.cluster_centers_ = SeriesSet(
             centers.reshape(-1, centers.shape[2]),
             np.arange(len(centers) + 1) * centers.shape[1],
         )
@@ -59,10 +62,10 @@ class _TslearnClusterer(BaseEstimator):
 
     def center_distances(self, X, labels) -> np.ndarray:
         """DTW distance (no band) of each series to its cluster's barycenter."""
-        from segmenter import _dtw_kernels as K
+        from segmenter.distances import _dtw_kernels as K
 
         xs = as_series_set(X)
-        c = self.centers_
+        c = self.cluster_centers_
         sq = K.cross_sq(xs.data, xs.offsets, c.data, c.offsets, -1)
         return np.sqrt(sq[np.arange(len(xs)), np.asarray(labels, dtype=np.int64)])
 

@@ -48,7 +48,7 @@ from _measure import to_panel, znorm
 from _peers import run_peer
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
-from segmenter.blueprints import DEFAULT, make_blueprint
+from segmenter.clustering.blueprints import DEFAULT, make_blueprint
 
 warnings.filterwarnings("ignore")
 BAND = 0.1

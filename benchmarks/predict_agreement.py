@@ -27,7 +27,7 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.metrics import adjusted_rand_score
 
 import segmenter as sg
-from segmenter.blueprints import DEFAULT
+from segmenter.clustering.blueprints import DEFAULT
 from segmenter.datasets import load_tourism
 
 IDS = ["Region", "State", "Purpose"]

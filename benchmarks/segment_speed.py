@@ -43,7 +43,7 @@ def _run(method: str, n: int, seed: int, queue) -> None:
     X = df["y"].to_numpy().reshape(n, LENGTH)
     if method == "segmenter":
         import segmenter as sg
-        from segmenter.blueprints import make_blueprint
+        from segmenter.clustering.blueprints import make_blueprint
 
         bp = make_blueprint("dtw_kmeans", band=RADIUS, max_iter=20, dba_iter=5)
         panel = sg.read_panel(df)

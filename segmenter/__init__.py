@@ -38,7 +38,7 @@ from .errors import (
     SegmenterError,
     UntrustedModelError,
 )
-from .forecasting.runner import SegmentedForecaster
+from .forecasting.forecaster import SegmentedForecaster
 from .persistence import load
 
 _moved.install()

@@ -25,7 +25,9 @@ MOVED = {
     "segmenter.mapping": "segmenter.clustering.mapping",
     "segmenter.segmentation": "segmenter.clustering.segmenter",
     "segmenter.leaderboard": "segmenter.selection.leaderboard",
-    "segmenter.runner": "segmenter.forecasting.runner",
+    "segmenter.runner": "segmenter.forecasting.forecaster",
+    "segmenter.forecasting.runner": "segmenter.forecasting.forecaster",
+    "segmenter.forecasting.pipeline": "segmenter.forecasting.fit_job",
     "segmenter.insights": "segmenter.reporting.insights",
     "segmenter.plots": "segmenter.reporting.plots",
     "segmenter.report": "segmenter.reporting.report",
@@ -55,6 +57,45 @@ class _Alias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
     def exec_module(self, module):
         module.__spec__ = self._real_spec  # the import machinery set the alias's spec
+
+
+def renamed(module: str, names: dict[str, str]):
+    """A module ``__getattr__`` that serves the old ``names`` (old -> new) of ``module``
+    with a ``DeprecationWarning`` naming the new one; the aliases go in 0.4.
+
+    Use as ``__getattr__ = renamed(__name__, {"CHUNK_SERIES": "SERIES_PER_PARTITION"})``
+    at the end of the module."""
+
+    def __getattr__(name: str):
+        if name in names:
+            new = names[name]
+            warnings.warn(
+                f"{module}.{name} is now {module}.{new}; the old name works until "
+                "segmenter 0.4",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            return getattr(sys.modules[module], new)
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+
+    return __getattr__
+
+
+def renamed_attribute(old: str, new: str) -> property:
+    """A read-only property serving the old attribute name ``old`` of ``new`` with a
+    ``DeprecationWarning``; it goes in 0.4."""
+
+    def get(self):
+        value = getattr(self, new)  # AttributeError (not fitted) before any warning
+        warnings.warn(
+            f"{type(self).__name__}.{old} is now {new}; the old name works until "
+            "segmenter 0.4",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return value
+
+    return property(get, doc=f"Deprecated alias of ``{new}``.")
 
 
 def install() -> None:

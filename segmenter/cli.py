@@ -405,7 +405,7 @@ def _cmd_forecast(args) -> int:
     from .clustering.mapping import read_mapping
     from .clustering.segmenter import Segmenter
     from .errors import DataValidationError, Problem
-    from .forecasting.runner import SegmentedForecaster
+    from .forecasting.forecaster import SegmentedForecaster
     from .persistence import load
 
     out = Path(args.out)

@@ -2,8 +2,10 @@
 and the module paths of 0.2 kept as aliases."""
 
 import importlib
+import re
 import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -117,18 +119,94 @@ def test_old_module_paths_are_the_new_modules(old, new):
 def test_the_old_panel_module_keeps_its_names():
     """0.2's segmenter.panel held the container, the readers and the fingerprint; the
     three now live in data.panel and data.reading, and the old path reaches all."""
+    from segmenter.data import panel, reading
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         old = importlib.import_module("segmenter.panel")
-    from segmenter.data import panel, reading
-
-    assert (
-        old.Panel is panel.Panel
-        and old.combine_fingerprint is panel.combine_fingerprint
-    )
-    assert old.read_panel is reading.read_panel and old.read_table is reading.read_table
+        assert (
+            old.Panel is panel.Panel
+            and old.combine_fingerprint is panel.combine_fingerprint
+        )
+        assert (
+            old.read_panel is reading.read_panel
+            and old.read_table is reading.read_table
+        )
     with pytest.raises(AttributeError, match="no_such_name"):
         _ = old.no_such_name
+
+
+RENAMED = [
+    ("segmenter.adapters.statsforecast_bridge", "AutoETS", "ETSCandidate"),
+    ("segmenter.adapters.statsforecast_bridge", "AutoARIMA", "ARIMACandidate"),
+    ("segmenter.adapters.statsforecast_bridge", "MSTL", "MSTLCandidate"),
+    ("segmenter.adapters.mlforecast_bridge", "LightGBM", "LightGBMCandidate"),
+    ("segmenter.data.chunks", "CHUNK_SERIES", "SERIES_PER_PARTITION"),
+    ("segmenter.selection", "evaluate", "score_on_folds"),
+    ("segmenter.selection.leaderboard", "evaluate", "score_on_folds"),
+    ("segmenter.data.panel", "read_panel", "read_panel"),
+]
+
+
+@pytest.mark.parametrize("module,old,new", RENAMED)
+def test_old_names_warn_and_give_the_new_object(module, old, new):
+    mod = importlib.import_module(module)
+    with pytest.warns(DeprecationWarning, match="segmenter 0.4"):
+        got = getattr(mod, old)
+    if module == "segmenter.data.panel":
+        from segmenter.data import reading
+
+        mod = reading
+    assert got is getattr(mod, new)
+
+
+def test_old_attribute_and_method_names_warn():
+    from segmenter.clustering.clusterers import DTWKMeans, KShapeClusterer
+    from segmenter.selection import Leaderboard
+
+    X = np.random.default_rng(0).normal(size=(12, 20))
+    est = DTWKMeans(n_clusters=2, random_state=0).fit(X)
+    with pytest.warns(DeprecationWarning, match="cluster_centers_"):
+        assert est.centers_ is est.cluster_centers_
+    ks = KShapeClusterer(n_clusters=2, random_state=0).fit(X)
+    with pytest.warns(DeprecationWarning, match="cluster_centers_"):
+        old = ks.centers_
+    assert np.allclose(old[1][:, 0], ks.cluster_centers_[1][:, 0])
+    with pytest.raises(AttributeError):  # unfitted: no warning, the usual error
+        _ = DTWKMeans(n_clusters=2).centers_
+    assert callable(Leaderboard.score_candidates)
+    with pytest.warns(DeprecationWarning, match="score_candidates"):
+        Leaderboard(folds=[1], metric="err", progress=False).run([])
+
+
+OLD_NAMES = re.compile(
+    "|".join(
+        [re.escape(old) + r"\b" for old in MOVED]
+        + [r"_bridge import[^\n]*\b(AutoETS|AutoARIMA|AutoTheta|LightGBM)\b"]
+        + [r"\.centers_\b", r"\bCHUNK_SERIES\b", r"import[^\n]*\bevaluate\b"]
+        + [r"\b(lb|lb2|board|leaderboard)\.run\("]
+    )
+)
+
+
+def test_nothing_of_ours_uses_an_old_path_or_name():
+    root = Path(__file__).resolve().parents[1]
+    allowed = {"segmenter/_moved.py", "tests/test_api.py"}
+    offenders = []
+    for folder in ("segmenter", "adapters", "tests", "benchmarks", "examples", "docs"):
+        for path in sorted((root / folder).rglob("*")):
+            if path.suffix not in (".py", ".md") or "__pycache__" in path.parts:
+                continue
+            rel = path.relative_to(root).as_posix()
+            if rel in allowed:
+                continue
+            for no, line in enumerate(path.read_text().splitlines(), 1):
+                historical = any(
+                    w in line for w in ("0.2", "0.4", "renamed(", "deprecated")
+                )
+                if OLD_NAMES.search(line) and not historical:
+                    offenders.append(f"{rel}:{no}: {line.strip()}")
+    assert not offenders, "\n".join(offenders)
 
 
 def test_a_run_too_big_for_memory_fails_before_it_starts(monkeypatch):

@@ -7,7 +7,7 @@ import pytest
 
 import segmenter as sg
 from segmenter.forecasting import SeriesGroup, make_forecaster
-from segmenter.forecasting.backtest import DataSpec, ForecastData, run_pooled
+from segmenter.forecasting.backtest import DataSpec, ForecastData, backtest_pooled
 from segmenter.selection.folds import backtest_cutoffs
 
 
@@ -43,10 +43,10 @@ def test_statsforecast_models_equal_the_engines_own(spec, engine_cls):
 
 
 def test_lightgbm_never_sees_values_after_the_cutoff(monkeypatch):
-    from segmenter.adapters.mlforecast_bridge import LightGBM
+    from segmenter.adapters.mlforecast_bridge import LightGBMCandidate
 
     seen = []
-    real = LightGBM._frame
+    real = LightGBMCandidate._frame
 
     def spy(self, group, keys):
         df, dyn, st = real(self, group, keys)
@@ -59,14 +59,16 @@ def test_lightgbm_never_sees_values_after_the_cutoff(monkeypatch):
         )
         return df, dyn, st
 
-    monkeypatch.setattr(LightGBM, "_frame", spy)
+    monkeypatch.setattr(LightGBMCandidate, "_frame", spy)
     # value = 1000 + position: anything >= 1000 + cutoff would be a leak
     values = [1000.0 + np.arange(60), 1000.0 + np.arange(50)]
     data = ForecastData(values, np.array([0, 10]), DataSpec(12, (12,)))
     cut = backtest_cutoffs(
         np.array([60, 50]), horizon=6, n_windows=3, step=6, min_train=4
     )
-    out = run_pooled(data, data.spec, np.arange(2), cut, 6, [make_forecaster("lgbm")])
+    out = backtest_pooled(
+        data, data.spec, np.arange(2), cut, 6, [make_forecaster("lgbm")]
+    )
     assert not out["lgbm"]["error"] and len(seen) == 6  # fit and predict, 3 windows
     for w in range(3):
         for ends, last_ds, max_y in seen[2 * w : 2 * w + 2]:

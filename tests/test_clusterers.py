@@ -4,7 +4,12 @@ from conftest import planted_frame
 from sklearn.utils.estimator_checks import check_estimator
 
 import segmenter as sg
-from segmenter.blueprints import CATALOGUE, DEFAULT, Blueprint, make_blueprint
+from segmenter.clustering.blueprints import (
+    CATALOGUE,
+    DEFAULT,
+    Blueprint,
+    make_blueprint,
+)
 from segmenter.clustering.clusterers import (
     DTWHDBSCAN,
     DTWAgglomerative,
@@ -51,7 +56,7 @@ def test_dtw_kmeans_deterministic_and_unequal_lengths():
     a = DTWKMeans(3, random_state=5).fit(X)
     b = DTWKMeans(3, random_state=5).fit(X)
     np.testing.assert_array_equal(a.labels_, b.labels_)
-    np.testing.assert_allclose(a.centers_.data, b.centers_.data)
+    np.testing.assert_allclose(a.cluster_centers_.data, b.cluster_centers_.data)
     np.testing.assert_array_equal(a.predict(X), a.labels_)
 
 
@@ -256,7 +261,7 @@ def test_dtw_kmeans_pruned_search_equals_brute_force(monkeypatch):
 def test_feature_clusterer_does_not_blow_up_rounding_noise():
     """A column constant up to rounding (the std of z-normalised series, 1 +- 1e-16)
     must not be scaled to unit variance, where its noise would outvote real features."""
-    from segmenter.clusterers import FeatureClusterer
+    from segmenter.clustering.clusterers import FeatureClusterer
 
     rng = np.random.default_rng(0)
     truth = np.repeat([0, 1], 30)
@@ -275,7 +280,7 @@ def test_kshape_equals_tslearns_kshape_and_assigns_new_series():
 
     from sktime.datasets import load_gunpoint
 
-    from segmenter.clusterers import KShapeClusterer
+    from segmenter.clustering.clusterers import KShapeClusterer
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -3,7 +3,7 @@ import pytest
 from conftest import make_long
 
 import segmenter as sg
-from segmenter.constraints import normalize_k
+from segmenter.clustering.constraints import normalize_k
 from segmenter.errors import ConstraintViolationError
 
 

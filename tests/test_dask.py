@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 
 import segmenter as sg
-from segmenter.adapters.engine import LocalEngine, resolve_engine
 from segmenter.datasets import make_planted
+from segmenter.engine.base import LocalEngine, resolve_engine
 
 distributed = pytest.importorskip(
     "distributed", reason="the dask extra is not installed"

@@ -5,7 +5,7 @@ from tslearn.metrics import dtw as tslearn_dtw
 from tslearn.utils import to_time_series_dataset
 
 import segmenter as sg
-from segmenter.dtw import as_series_set, band_radius
+from segmenter.distances.dtw import as_series_set, band_radius
 from segmenter.errors import DataValidationError
 
 

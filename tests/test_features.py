@@ -209,7 +209,7 @@ def test_fast_outlier_include_equals_sktimes_kernel():
 def test_catch22_blueprint_separates_planted_shapes():
     from sklearn.metrics import adjusted_rand_score
 
-    from segmenter.blueprints import make_blueprint
+    from segmenter.clustering.blueprints import make_blueprint
     from segmenter.datasets import make_planted
 
     df, truth = make_planted(200, 100, 4, random_state=2)

@@ -5,7 +5,7 @@ from sklearn.metrics import adjusted_rand_score
 
 import segmenter as sg
 from segmenter.errors import DataValidationError
-from segmenter.insights import feature_associations
+from segmenter.reporting.insights import feature_associations
 
 
 def planted_levels(seed=0, n_per=20, length=40):
@@ -159,7 +159,9 @@ def test_velocity_and_shape_blueprints_get_impact():
     assert ins.impact_method == "surrogate random forest"
     est = seg.model_.estimator
     assert sorted(ins.centers) == list(range(3))
-    np.testing.assert_array_equal(ins.centers[1], est.centers_[1])  # the barycenter
+    np.testing.assert_array_equal(
+        ins.centers[1], est.cluster_centers_[1]
+    )  # the barycenter
     assert 0 <= ins.surrogate_accuracy <= 1 and ins.impact.iloc[0] == 1.0
 
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from segmenter.errors import DataValidationError, NoCandidateError
-from segmenter.leaderboard import Leaderboard
+from segmenter.selection.leaderboard import Leaderboard
 
 
 class Shift:
@@ -42,7 +42,7 @@ def test_ranks_by_metric_lower_is_better_and_weights_folds():
     lb = Leaderboard(
         folds=[0, 10], metric="err", greater_is_better=False, progress=False
     )
-    lb.run([(Shift(), {"offset": o}) for o in (0, 5, 9)])
+    lb.score_candidates([(Shift(), {"offset": o}) for o in (0, 5, 9)])
     df = lb.to_frame()
     # weighted mean of |o-0| (w=1) and |o-10| (w=3)
     expected = {o: (abs(o) * 1 + abs(o - 10) * 3) / 4 for o in (0, 5, 9)}
@@ -58,7 +58,7 @@ def test_failed_and_skipped_rows_are_recorded_and_ranked_last():
     cand = Shift(fail_on=5)
     lb = Leaderboard(folds=[1], metric="err", greater_is_better=False, progress=False)
     lb.skip(cand, {"offset": 99}, "C2: not enough series")
-    lb.run([(cand, {"offset": o}) for o in (3, 5, 1)])
+    lb.score_candidates([(cand, {"offset": o}) for o in (3, 5, 1)])
     df = lb.to_frame()
     assert df["status"].tolist() == ["ok", "ok", "failed", "skipped"]
     assert df["offset"].tolist() == [1, 3, 5, 99]
@@ -70,11 +70,11 @@ def test_failed_and_skipped_rows_are_recorded_and_ranked_last():
 
 def test_demoted_rows_rank_below_the_others():
     lb = Leaderboard(folds=[0], metric="err", greater_is_better=False, progress=False)
-    lb.run([(Shift(demote_over=2), {"offset": o}) for o in (4, 3, 1)])
+    lb.score_candidates([(Shift(demote_over=2), {"offset": o}) for o in (4, 3, 1)])
     df = lb.to_frame()
     assert df["offset"].tolist() == [1, 3, 4]
     lb2 = Leaderboard(folds=[10], metric="err", greater_is_better=False, progress=False)
-    lb2.run([(Shift(demote_over=2), {"offset": o}) for o in (9, 1)])
+    lb2.score_candidates([(Shift(demote_over=2), {"offset": o}) for o in (9, 1)])
     # 9 scores better but is demoted: 1 is best
     assert lb2.to_frame()["offset"].tolist() == [1, 9]
     assert lb2.best().settings["offset"] == 1
@@ -83,8 +83,8 @@ def test_demoted_rows_rank_below_the_others():
 def test_later_runs_add_rows_and_rerank():
     cand = Shift()
     lb = Leaderboard(folds=[4], metric="err", greater_is_better=False, progress=False)
-    lb.run([(cand, {"offset": 0})])
-    new = lb.run([(cand, {"offset": o}) for o in (4, 6)])
+    lb.score_candidates([(cand, {"offset": 0})])
+    new = lb.score_candidates([(cand, {"offset": o}) for o in (4, 6)])
     assert [e.row for e in new] == [1, 2] and [e.settings["offset"] for e in new] == [
         4,
         6,
@@ -98,7 +98,7 @@ def test_later_runs_add_rows_and_rerank():
 
 def test_no_finite_score_is_a_clear_error():
     lb = Leaderboard(folds=[0], metric="missing_metric", progress=False)
-    lb.run([(Shift(), {"offset": 1})])
+    lb.score_candidates([(Shift(), {"offset": 1})])
     with pytest.raises(NoCandidateError, match="no candidate produced a finite"):
         lb.best()
     df = lb.to_frame()

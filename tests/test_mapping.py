@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 
 import segmenter as sg
+from segmenter.clustering.mapping import SegmentMapping, read_mapping
 from segmenter.errors import ConstraintViolationError, DataValidationError
-from segmenter.mapping import SegmentMapping, read_mapping
 from segmenter.persistence import atomic_write
 
 

@@ -325,7 +325,7 @@ class FittedBlueprint:
         """Segments of series ``X``, their :meth:`center_distances` and what the search
         cost: for the numba DTW clusterers the pruned nearest-center search (whose
         distances are the ones to the chosen center) and its counts (see
-        :meth:`segmenter.clusterers.DTWKMeans.nearest`), else ``predict`` and ``{}``."""
+        :meth:`segmenter.clustering.clusterers.DTWKMeans.nearest`), else ``predict`` and ``{}``."""
         if hasattr(self.estimator, "nearest"):
             return self.estimator.nearest(X)
         labels = self.predict_features(X)

@@ -1,6 +1,6 @@
 """Time-series clustering constraints (C1-C8 of the design), checked before any fitting.
 
-The defaults follow the reference product (DataRobot's time-series clustering):
+The defaults follow DataRobot's time-series clustering:
 
 ====  ====================================================  =========================
  #    constraint                                             default

@@ -45,7 +45,7 @@ __all__ = ["SegmentMapping", "read_mapping"]
 
 FLAG_COLUMNS = ["distance", "short_history", "no_values", "assigned_by"]
 _JSON_TAG = "segmenter_mapping"
-_PARQUET_KEY = b"segmenter.mapping"
+_PARQUET_KEY = b"segmenter.clustering.mapping"
 
 
 def _jsonable(obj):

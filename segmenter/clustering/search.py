@@ -47,7 +47,7 @@ __all__ = [
     "ASSIGN_CHUNK",
 ]
 
-log = logging.getLogger("segmenter.segmenter")
+log = logging.getLogger(__name__)
 
 #: Cluster counts ``n_clusters=None`` chooses from.
 K_GRID = (2, 3, 4, 5, 6, 8, 10, 12, 15, 20)
@@ -310,7 +310,9 @@ class ClusteringSearch:
         return self.execution.workspace
 
     # ------------------------------------------------------------------ running
-    def run(self, blueprints: list[Blueprint], ks: list[int], with_picks_k) -> None:
+    def rank_blueprints(
+        self, blueprints: list[Blueprint], ks: list[int], with_picks_k
+    ) -> None:
         """Every blueprint at every k of ``ks``; blueprints that choose k themselves run
         once when ``with_picks_k(blueprint)`` says so."""
         tasks = []
@@ -330,7 +332,7 @@ class ClusteringSearch:
             self.panel.n_series,
             ", ".join(f.name for f in self.execution.folds),
         )
-        self._run(tasks)
+        self._score_tasks(tasks)
 
     def rerun(
         self, cands: list[ClusteringCandidate], ks: list[int], report: ConstraintReport
@@ -340,11 +342,11 @@ class ClusteringSearch:
         tasks = []
         for cand in cands:
             tasks += self._k_tasks(cand, ks, report)
-        self._run(tasks)
+        self._score_tasks(tasks)
         return before
 
-    def _run(self, tasks) -> None:
-        self.leaderboard.run(
+    def _score_tasks(self, tasks) -> None:
+        self.leaderboard.score_candidates(
             tasks, self.execution.engine, self.execution.context, self.checkpoint
         )
 

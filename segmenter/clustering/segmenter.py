@@ -11,7 +11,7 @@
    ``predict`` and scores the silhouette of the validation series in the blueprint's own
    geometry (DTW with the blueprint's band for shape blueprints, Euclidean distance on
    the standardised features for feature blueprints, the statistic itself for velocity
-   blueprints); ranks the rows by it (:mod:`segmenter.leaderboard`);
+   blueprints); ranks the rows by it (:mod:`segmenter.selection.leaderboard`);
 4. refits the best row on all series and writes :attr:`Segmenter.mapping_`.
 
 On a distributed engine (``engine=client``) step 1 builds chunks of series on the
@@ -55,7 +55,7 @@ Scoring rules
 
 Geometries differ between families, so silhouettes of a shape and a feature blueprint
 measure different things; the leaderboard shows both so the user can judge (the
-reference product ranks the same way).
+DataRobot ranks the same way).
 
 Default cluster counts (``n_clusters=None``): the values of ``(2, 3, 4, 5, 6, 8, 10,
 12, 15, 20)`` up to ``max(3, round(sqrt(n_series / 2)))`` (the usual ``sqrt(n/2)``
@@ -102,7 +102,7 @@ from .search import (
 
 __all__ = ["Segmenter", "default_k", "RESERVED"]
 
-log = logging.getLogger("segmenter.segmenter")
+log = logging.getLogger(__name__)
 
 #: Column names of the segment mapping; series-id columns may not use them.
 RESERVED = ("segment", "distance", "short_history", "no_values", "assigned_by")
@@ -146,7 +146,7 @@ class Segmenter(SegmenterEstimator):
         the leaderboard's ``blueprint`` column, e.g. ``"dtw_kmeans(band=0.2)"``) and
         :class:`~segmenter.clustering.blueprints.Blueprint` objects.
     constraints : ClusteringConstraints, optional
-        Defaults to the reference product's limits; relaxations are recorded.
+        Defaults to DataRobot's limits; relaxations are recorded.
     metric : {"silhouette", "silhouette_train", "calinski_harabasz", "davies_bouldin", "forecast"}
         What ranks the leaderboard; default the validation silhouette.  "forecast" ranks
         the rows by the backtest error of the forecasts each segmentation leads to
@@ -421,7 +421,9 @@ class Segmenter(SegmenterEstimator):
             ckpt,
         )
         log.info("segmenter: fitting on %s", engine.describe())
-        search.run(bps, ks, lambda bp: requested is None or bp.spec in named)
+        search.rank_blueprints(
+            bps, ks, lambda bp: requested is None or bp.spec in named
+        )
         self.data_args_ = reading_args(panel)
         self.constraint_report_ = report
         self.constraints_ = constraints
@@ -440,7 +442,7 @@ class Segmenter(SegmenterEstimator):
         the leaderboard by that error and map with its best row."""
         from sklearn.base import clone
 
-        from ..forecasting.runner import SegmentedForecaster
+        from ..forecasting.forecaster import SegmentedForecaster
 
         fc = (
             clone(self.forecaster)

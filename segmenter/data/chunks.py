@@ -11,7 +11,7 @@ chunks, and the chosen model is applied to each chunk where it lives.
 Inputs:
 
 * a pandas DataFrame, a CSV/Parquet file or a :class:`~segmenter.Panel`: read here and
-  cut into chunks of :data:`CHUNK_SERIES` series, which enter the cluster as task
+  cut into chunks of :data:`SERIES_PER_PARTITION` series, which enter the cluster as task
   arguments (so a lost worker's chunks are recomputed);
 * a dask DataFrame: each partition is one input part, computed on the workers;
 * a folder of Parquet files (or a list of files): each file is one part, read by a
@@ -42,17 +42,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._moved import renamed
 from ..errors import DataValidationError, Problem
 from .panel import Panel, combine_fingerprint, id_labels
 from .reading import is_dask_collection, read_panel
 from .timegrid import grid_steps, integer_step, is_integer_times, naive_times
 
-__all__ = ["ChunkedPanel", "load_chunks", "CHUNK_SERIES"]
+__all__ = ["ChunkedPanel", "load_chunks", "SERIES_PER_PARTITION"]
 
-log = logging.getLogger("segmenter.chunks")
+log = logging.getLogger(__name__)
 
 #: Series per chunk when an in-memory table is cut into chunks.
-CHUNK_SERIES = 20000
+SERIES_PER_PARTITION = 20000
 
 
 def parquet_parts(data) -> list[str] | None:
@@ -346,7 +347,7 @@ def load_chunks(
     freq=None,
     missing="keep",
     dtype="float64",
-    chunk_series: int = CHUNK_SERIES,
+    chunk_series: int = SERIES_PER_PARTITION,
     encoding=None,
     **reading,
 ) -> ChunkedPanel:
@@ -664,3 +665,6 @@ def _positions(first: pd.DataFrame, ids: pd.DataFrame, id_cols: list) -> np.ndar
     key = first.assign(_pos=np.arange(len(first)))
     got = ids.merge(key, on=id_cols, how="left", sort=False)["_pos"].to_numpy()
     return got.astype(np.int64)
+
+
+__getattr__ = renamed(__name__, {"CHUNK_SERIES": "SERIES_PER_PARTITION"})

@@ -609,10 +609,18 @@ def combine_fingerprint(
 
 
 def __getattr__(name: str):
-    """``read_panel`` and ``read_table`` lived here in 0.2 (``segmenter.panel``); they are
+    """``read_panel`` and ``read_table`` lived in 0.2's ``segmenter.panel``; they are
     in :mod:`segmenter.data.reading` now, which imports this module (hence lazily)."""
     if name in ("read_panel", "read_table"):
+        import warnings
+
         from . import reading
 
+        warnings.warn(
+            f"segmenter.data.panel.{name} is in segmenter.data.reading; the old place "
+            "works until segmenter 0.4",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         return getattr(reading, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -100,6 +100,18 @@ def _checked_array(X, name: str) -> np.ndarray:
         ) from None
 
 
+def series_centers(estimator) -> SeriesSet | None:
+    """A clusterer's ``cluster_centers_`` as series: a :class:`SeriesSet` (DTW
+    barycenters, medoids), or a 3-D array of centroids (k-Shape) converted; ``None``
+    when its centers are not series (feature clusterers, or not fitted)."""
+    centers = getattr(estimator, "cluster_centers_", None)
+    if isinstance(centers, SeriesSet):
+        return centers
+    if isinstance(centers, np.ndarray) and centers.ndim == 3:
+        return as_series_set(centers)
+    return None
+
+
 def as_series_set(X, name: str = "X") -> SeriesSet:
     """Validate and convert series to a :class:`SeriesSet`.
 

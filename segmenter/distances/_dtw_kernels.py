@@ -3,7 +3,7 @@
 Series sets are passed as one flat C-contiguous array ``data`` of shape
 ``(total_length, n_dims)`` plus ``offsets`` (series ``i`` is
 ``data[offsets[i]:offsets[i+1]]``), the statsforecast-style boundary.  The Python layer
-(:mod:`segmenter.dtw`) validates inputs and converts them to this form.
+(:mod:`segmenter.distances.dtw`) validates inputs and converts them to this form.
 
 The distance is tslearn's: the square root of the minimal sum of squared Euclidean
 frame distances along a warping path.  The Sakoe-Chiba band of radius ``r`` follows

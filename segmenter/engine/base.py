@@ -6,7 +6,7 @@ forecasting leaderboard.  An engine runs them:
 
 * :class:`LocalEngine` (``engine="local"``, the default): in this process, or across
   joblib processes when ``n_jobs`` asks for it.  Needs no cluster.
-* :class:`~segmenter.adapters.dask_engine.DaskEngine` (``engine=client``, a
+* :class:`~segmenter.engine.dask_engine.DaskEngine` (``engine=client``, a
   ``dask.distributed.Client``, or a scheduler address string): on a Dask cluster, with
   retries, so a worker that dies mid-run does not fail the job.  Needs the ``dask``
   extra (``pip install 'segmenter-ts[dask]'``); this module never imports dask.
@@ -36,7 +36,7 @@ __all__ = [
     "saveable_engine",
 ]
 
-log = logging.getLogger("segmenter.engine")
+log = logging.getLogger(__name__)
 
 
 def run_task(fn: Callable, label: str, *args):

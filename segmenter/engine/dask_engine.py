@@ -37,7 +37,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 __all__ = ["DaskEngine"]
 
-log = logging.getLogger("segmenter.engine")
+log = logging.getLogger(__name__)
 
 
 def _key(label: str) -> str:

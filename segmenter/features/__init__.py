@@ -3,7 +3,7 @@
 Four representations, one row (or one array) per series, in panel order:
 
 * :func:`velocity_features` and :func:`summary_features` (:mod:`.statistics`): numbers
-  per series (the reference product's "Velocity" statistics; level, scale, STL
+  per series (DataRobot's "Velocity" statistics; level, scale, STL
   strengths, autocorrelations, intermittency);
 * :func:`shape_series` (:mod:`.shape`): per-series z-normalised arrays for DTW and
   k-Shape;

@@ -1,6 +1,6 @@
 """Statistics featurizers: one row of numbers per series.
 
-* :func:`velocity_features` -- the reference product's "Velocity" statistics over the
+* :func:`velocity_features` -- DataRobot's "Velocity" statistics over the
   whole history or a recent window (``window``, the feature derivation window):
   ``mean``, ``std``, ``zero_share``, ``median``, ``cv``.  Computed on the observed
   (non-missing) values only, so irregular or gappy series are fine.

@@ -11,8 +11,8 @@
 * :mod:`.comparison` -- the verdict against the baselines, with bootstrap intervals;
 * :mod:`.covariates` -- calendar, holidays, static and future covariates;
 * :mod:`.inputs` -- what a fit reads: the table, the segments given, seasons, candidates;
-* :mod:`.pipeline` -- one fit's work on the engine (backtests, pooled runs, champions);
-* :mod:`.runner` -- :class:`SegmentedForecaster`, which drives them.
+* :mod:`.fit_job` -- one fit's work on the engine (backtests, pooled runs, champions);
+* :mod:`.forecaster` -- :class:`SegmentedForecaster`, which drives them.
 """
 
 from ..data.series import clean_history
@@ -34,7 +34,7 @@ from .catalogue import (
     Combination,
     make_forecaster,
 )
-from .runner import SegmentedForecaster
+from .forecaster import SegmentedForecaster
 
 __all__ = [
     "SegmentedForecaster",

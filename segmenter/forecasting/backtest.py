@@ -8,10 +8,10 @@ model never sees a value at or after the cutoff.
 
 Tasks (run by an engine, :mod:`segmenter.engine`):
 
-* :func:`run_local` -- the local candidates on a chunk of series, every window.  Their
+* :func:`backtest_local` -- the local candidates on a chunk of series, every window.  Their
   forecasts do not depend on the segmentation: they are computed once per series and
   window and reused for every candidate segmentation;
-* :func:`run_pooled` -- the pooled candidates on one segment of one segmentation, every
+* :func:`backtest_pooled` -- the pooled candidates on one segment of one segmentation, every
   window (a pooled model is refitted for each segmentation).
 
 The chosen champions are fitted on whole histories by
@@ -37,14 +37,14 @@ from .base import Forecast, ForecastBlueprint, SeriesGroup, clip_nonnegative, fa
 __all__ = [
     "ForecastData",
     "DataSpec",
-    "run_local",
-    "run_pooled",
+    "backtest_local",
+    "backtest_pooled",
     "errors_of",
     "LocalResult",
     "materialize",
 ]
 
-METRICS = metric_names("forecast")
+FORECAST_METRICS = metric_names("forecast")
 
 
 @dataclass
@@ -194,7 +194,7 @@ def materialize(source, spec: DataSpec, keys=None) -> ForecastData:
 
 @dataclass
 class LocalResult:
-    """What :func:`run_local` returns for its chunk of series (positions ``idx``)."""
+    """What :func:`backtest_local` returns for its chunk of series (positions ``idx``)."""
 
     idx: np.ndarray
     actuals: np.ndarray  # (W, n, h)
@@ -260,7 +260,7 @@ class LocalResult:
         return out
 
 
-def run_local(
+def backtest_local(
     source,
     spec: DataSpec,
     idx,
@@ -315,7 +315,7 @@ def _store_intervals(store: dict, fc: Forecast, w: int, pos, shape) -> None:
         store[lv][0][w, pos], store[lv][1][w, pos] = lo, hi
 
 
-def run_pooled(
+def backtest_pooled(
     source,
     spec: DataSpec,
     idx,

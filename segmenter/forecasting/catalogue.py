@@ -117,7 +117,7 @@ def _pooled_gbm(**params):
         FutureWarning,
         stacklevel=3,
     )
-    bp = _bridge("mlforecast_bridge", "LightGBM", **params)
+    bp = _bridge("mlforecast_bridge", "LightGBMCandidate", **params)
     bp.name = "pooled_gbm"  # the leaderboard shows the spec the user gave
     return bp
 
@@ -125,15 +125,15 @@ def _pooled_gbm(**params):
 FORECASTERS: dict[str, Callable[..., ForecastBlueprint]] = {
     "seasonal_naive": SeasonalNaive,
     "naive": Naive,
-    "ets": partial(_bridge, "statsforecast_bridge", "AutoETS"),
-    "theta": partial(_bridge, "statsforecast_bridge", "AutoTheta"),
-    "arima": partial(_bridge, "statsforecast_bridge", "AutoARIMA"),
-    "croston": partial(_bridge, "statsforecast_bridge", "CrostonSBA"),
-    "tsb": partial(_bridge, "statsforecast_bridge", "TSB"),
-    "adida": partial(_bridge, "statsforecast_bridge", "ADIDA"),
-    "imapa": partial(_bridge, "statsforecast_bridge", "IMAPA"),
-    "mstl": partial(_bridge, "statsforecast_bridge", "MSTL"),
-    "lgbm": partial(_bridge, "mlforecast_bridge", "LightGBM"),
+    "ets": partial(_bridge, "statsforecast_bridge", "ETSCandidate"),
+    "theta": partial(_bridge, "statsforecast_bridge", "ThetaCandidate"),
+    "arima": partial(_bridge, "statsforecast_bridge", "ARIMACandidate"),
+    "croston": partial(_bridge, "statsforecast_bridge", "CrostonCandidate"),
+    "tsb": partial(_bridge, "statsforecast_bridge", "TSBCandidate"),
+    "adida": partial(_bridge, "statsforecast_bridge", "ADIDACandidate"),
+    "imapa": partial(_bridge, "statsforecast_bridge", "IMAPACandidate"),
+    "mstl": partial(_bridge, "statsforecast_bridge", "MSTLCandidate"),
+    "lgbm": partial(_bridge, "mlforecast_bridge", "LightGBMCandidate"),
     "pooled_gbm": _pooled_gbm,
     "combo": Combination,
 }

@@ -27,7 +27,7 @@ from threadpoolctl import threadpool_limits
 from ..data.series import clean_history
 from ..selection.leaderboard import Leaderboard
 from ..selection.metrics import mase_scale
-from .backtest import METRICS, errors_of, materialize
+from .backtest import FORECAST_METRICS, errors_of, materialize
 from .base import clip_nonnegative, seasonal_naive
 from .evaluation import Backtests, champion_of, conformal_quantiles
 
@@ -72,7 +72,7 @@ class StoredCandidate:
 
     def score(self, model, window: int) -> dict:
         out = {}
-        for k in METRICS:
+        for k in FORECAST_METRICS:
             e = self.errors[k][window]
             out[k] = float(np.nanmean(e)) if np.isfinite(e).any() else math.nan
         n = int(np.isfinite(self.errors["smape"][window]).sum())
@@ -83,7 +83,7 @@ class StoredCandidate:
 
 
 def segment_leaderboard(
-    book: Backtests,
+    backtests: Backtests,
     idx: np.ndarray,
     singles: dict,
     failed: dict,
@@ -94,15 +94,15 @@ def segment_leaderboard(
 ) -> tuple[pd.DataFrame, str, np.ndarray, list]:
     """The segment's candidates ranked on every window; returns the frame, the champion,
     its backtest forecasts (W, len(idx), h) and the members of a combination champion."""
-    W = book.plan.n_windows
+    W = backtests.plan.n_windows
     windows = list(range(W))
-    champ, Fc, ranking = champion_of(book, idx, windows, singles, combos)
-    A, S = book.actuals[:, idx], book.scales[:, idx]
+    champ, combined, ranking = champion_of(backtests, idx, windows, singles, combos)
+    A, S = backtests.actuals[:, idx], backtests.scales[:, idx]
     ranked_singles = [s for s, _ in ranking if s in singles]
     cands = []
     for s, F in singles.items():
-        E = book.errors(s) if s in book.local else errors_of(F[:, idx], A, S)
-        E = {k: v[:, idx] if s in book.local else v for k, v in E.items()}
+        E = backtests.errors(s) if s in backtests.local else errors_of(F[:, idx], A, S)
+        E = {k: v[:, idx] if s in backtests.local else v for k, v in E.items()}
         cands.append(
             StoredCandidate(blueprints[s], E, fallback_counts.get(s, np.zeros(W)))
         )
@@ -127,9 +127,13 @@ def segment_leaderboard(
         )
         cands.append(StoredCandidate(blueprints[s], None, np.zeros(W), (kind, msg)))
     lb = Leaderboard(
-        windows, book.metric, greater_is_better=False, progress=False, desc="segment"
+        windows,
+        backtests.metric,
+        greater_is_better=False,
+        progress=False,
+        desc="segment",
     )
-    lb.run([(c, {}) for c in cands])
+    lb.score_candidates([(c, {}) for c in cands])
     for e in lb.entries:
         e.fit_seconds = float(seconds.get(e.candidate.name, 0.0))
         e.score_seconds = 0.0
@@ -139,7 +143,7 @@ def segment_leaderboard(
         if getattr(blueprints.get(champ), "kind", "") == "combination"
         else [champ]
     )
-    return frame, champ, Fc, members
+    return frame, champ, combined, members
 
 
 @dataclass
@@ -170,16 +174,25 @@ def _quantile(R, level) -> np.ndarray:
 
 
 def segment_model(
-    book: Backtests, segment, idx, champ: str, members: list, Fc: np.ndarray, levels
+    backtests: Backtests,
+    segment,
+    idx,
+    champ: str,
+    members: list,
+    combined: np.ndarray,
+    levels,
 ) -> SegmentModel:
     """The segment's model before fitting: its conformal quantiles from the champion's
     backtest residuals on every window."""
-    windows = list(range(book.plan.n_windows))
-    full = np.full((book.plan.n_windows, book.n, Fc.shape[2]), np.nan)
-    full[:, idx] = Fc
-    q = conformal_quantiles(book, full, idx, windows, levels)
+    windows = list(range(backtests.plan.n_windows))
+    full = np.full((backtests.plan.n_windows, backtests.n, combined.shape[2]), np.nan)
+    full[:, idx] = combined
+    q = conformal_quantiles(backtests, full, idx, windows, levels)
     with np.errstate(all="ignore"):
-        R = np.abs(book.actuals[:, idx] - Fc) / book.scales[:, idx][:, :, None]
+        R = (
+            np.abs(backtests.actuals[:, idx] - combined)
+            / backtests.scales[:, idx][:, :, None]
+        )
     R = R.reshape(-1, R.shape[2]).astype(np.float32)
     return SegmentModel(
         segment, champ, list(members), {}, q, R[np.isfinite(R).any(axis=1)]

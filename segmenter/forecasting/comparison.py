@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ..selection.metrics import METRICS as METRIC_INFO
-from .backtest import METRICS
+from .backtest import FORECAST_METRICS
 from .choice import gain_draws
 from .evaluation import Backtests, Evaluation, _nanmean0, conformal_quantiles
 from .segmentations import random_peers
@@ -114,16 +114,16 @@ def window_improvement(
 
 
 def interval_scores(
-    book: Backtests, ev: Evaluation, levels, common: np.ndarray
+    backtests: Backtests, ev: Evaluation, levels, common: np.ndarray
 ) -> dict:
     """Coverage and MSIS of each level's intervals on the final window, over the series
     ``common``: {f"coverage_{lv}": x, f"msis_{lv}": y}."""
-    plan = book.plan
+    plan = backtests.plan
     w0 = plan.final_window
     older = [w for w in range(plan.n_windows) if w != w0] or [w0]
-    A, S = book.actuals[w0], book.scales[w0]
+    A, S = backtests.actuals[w0], backtests.scales[w0]
     F = ev.final_forecasts[w0]
-    nonneg = book.nonnegative[w0]
+    nonneg = backtests.nonnegative[w0]
     n, h = F.shape
     out = {}
     lo = {lv: np.full((n, h), np.nan) for lv in levels}
@@ -131,8 +131,8 @@ def interval_scores(
     for g in pd.unique(np.asarray(ev.labels, dtype=object)):
         idx = np.flatnonzero(ev.labels == g)
         spec = ev.final_champion[idx[0]]
-        native = book.local_iv.get(spec, {})
-        q = conformal_quantiles(book, ev.final_forecasts, idx, older, levels)
+        native = backtests.local_iv.get(spec, {})
+        q = conformal_quantiles(backtests, ev.final_forecasts, idx, older, levels)
         for lv in levels:
             clo = F[idx] - q[lv][None, :] * S[idx, None]
             chi = F[idx] + q[lv][None, :] * S[idx, None]
@@ -166,7 +166,7 @@ def interval_scores(
 
 
 def compare_segmentations(
-    book: Backtests,
+    backtests: Backtests,
     segs: list,
     evals: list,
     chosen: int,
@@ -214,10 +214,10 @@ def compare_segmentations(
         if same_k
         else math.nan,
     }
-    local_total = float(sum(book.local_seconds.values()))
+    local_total = float(sum(backtests.local_seconds.values()))
     secs = {key: v + local_total for key, v in secs.items()}
     comp, per, imps, text = compare(
-        book,
+        backtests,
         strategies,
         secs,
         levels,
@@ -237,7 +237,7 @@ def compare_segmentations(
     for key, v in per.items():
         frame[key] = v
     frame["mase scale"] = (
-        pd.Series(book.scale_lags[0])
+        pd.Series(backtests.scale_lags[0])
         .map({0: "none", 1: "naive"})
         .fillna("seasonal naive")
         .to_numpy()
@@ -254,7 +254,7 @@ def _window_errors(ev, metric: str) -> np.ndarray:
 
 
 def compare(
-    book: Backtests,
+    backtests: Backtests,
     strategies: dict,
     seconds: dict,
     levels,
@@ -269,8 +269,8 @@ def compare(
 
     ``strategies``: name -> Evaluation, or for ``"random"`` a list of them (one per
     seed).  The chosen strategy is ``"segmented"``."""
-    metric = book.metric
-    n = book.n
+    metric = backtests.metric
+    n = backtests.n
     per = {}
     for name, ev in strategies.items():
         if isinstance(ev, list):
@@ -278,7 +278,7 @@ def compare(
                 k: _nanmean0(np.stack([e.final_series[k] for e in ev]))
                 if ev
                 else np.full(n, np.nan)
-                for k in METRICS
+                for k in FORECAST_METRICS
             }
         else:
             per[name] = ev.final_series
@@ -291,7 +291,7 @@ def compare(
     for name, ev in strategies.items():
         evs = ev if isinstance(ev, list) else [ev]
         row = {"strategy": name}
-        for k in METRICS:
+        for k in FORECAST_METRICS:
             row[k] = float(np.mean(per[name][k][common])) if n_common else math.nan
         row["series_scored"] = n_common if np.isfinite(per[name][metric]).any() else 0
         if name == "random":
@@ -309,7 +309,9 @@ def compare(
             row["models"] = ", ".join(f"{c} ×{v}" for c, v in counts.items())
         row["backtest_seconds"] = round(float(seconds.get(name, math.nan)), 2)
         scores = (
-            [interval_scores(book, e, levels, common) for e in evs] if n_common else []
+            [interval_scores(backtests, e, levels, common) for e in evs]
+            if n_common
+            else []
         )
         for lv in levels:
             for key in (f"coverage_{lv}", f"msis_{lv}"):
@@ -339,7 +341,7 @@ def compare(
         imps,
         metric,
         horizon,
-        book.plan,
+        backtests.plan,
         n,
         n_common,
         share,
@@ -349,7 +351,7 @@ def compare(
         by_window,
         kept_global,
     )
-    per_series = {f"{name} {k}": per[name][k] for name in per for k in METRICS}
+    per_series = {f"{name} {k}": per[name][k] for name in per for k in FORECAST_METRICS}
     return comp, per_series, imps, text
 
 

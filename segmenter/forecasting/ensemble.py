@@ -96,7 +96,7 @@ def combine_forecasts(parts: list, method: str = "mean") -> np.ndarray:
 
 
 def ensemble_candidates(
-    book: Backtests, segs: list, evals: list, specs, method: str = "mean"
+    backtests: Backtests, segs: list, evals: list, specs, method: str = "mean"
 ) -> list[tuple[Segmentation, Evaluation]]:
     """The ensembles ``specs`` (e.g. ``("top-3", "all")``) of ``segs``, each with its
     evaluation; an ensemble with fewer than two members, or equal to an earlier one, is
@@ -133,7 +133,7 @@ def ensemble_candidates(
                 "lead": lead.name,
             },
         )
-        out.append((seg, from_forecasts(book, lead.labels, valid, final, name)))
+        out.append((seg, from_forecasts(backtests, lead.labels, valid, final, name)))
     return out
 
 
@@ -197,7 +197,7 @@ def ensemble_results(
 
 def produce_ensemble(
     run,
-    book: Backtests,
+    backtests: Backtests,
     segs: list,
     evals: list,
     pooled_runs: list,
@@ -206,19 +206,19 @@ def produce_ensemble(
     levels,
 ):
     """The ensemble ``segs[at]`` fitted and served: each member's champions fitted on
-    whole histories (:meth:`FitRun.production`), their forecasts combined, and the
+    whole histories (:meth:`FitJob.production`), their forecasts combined, and the
     ensemble's conformal intervals from its own backtest residuals.  Returns
     (leaderboard with a ``member`` column, members, the ensemble's segment models,
     final results {segment: (idx, out)})."""
     ens, ev = segs[at], evals[at]
     by_name = {s.name: i for i, s in enumerate(segs)}
-    n, h = book.n, run.horizon
+    n, h = backtests.n, run.horizon
     frames, members, parts, fbs = [], [], [], []
     for name in ens.meta["members"]:
         i = by_name[name]
         s = segs[i]
         lb, champs, models, final = run.production(
-            book,
+            backtests,
             s.labels,
             pooled_runs[i],
             combos,
@@ -237,7 +237,7 @@ def produce_ensemble(
     fallback = np.logical_or.reduce(fbs)
     models = {
         g: segment_model(
-            book,
+            backtests,
             g,
             idx,
             ens.name,

@@ -2,7 +2,7 @@
 
 :class:`Backtests` holds every candidate's backtest forecasts and errors: the local
 candidates' once for all segmentations (a series' ETS forecast does not depend on its
-segment), the pooled candidates' per segmentation.  :func:`evaluate` takes one
+segment), the pooled candidates' per segmentation.  :func:`score_segmentation` takes one
 segmentation (a label per series) and, per segment:
 
 * ranks the candidates on the windows that choose champions (mean error over the
@@ -28,14 +28,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .backtest import METRICS, errors_of
+from .backtest import FORECAST_METRICS, errors_of
 from .base import failure_message
 from .catalogue import Combination
 
 __all__ = [
     "Backtests",
     "Evaluation",
-    "evaluate",
+    "score_segmentation",
     "champion_of",
     "conformal_quantiles",
     "groups",
@@ -112,7 +112,7 @@ class Backtests:
 
 @dataclass
 class Evaluation:
-    """One segmentation scored (see :func:`evaluate`)."""
+    """One segmentation scored (see :func:`score_segmentation`)."""
 
     labels: np.ndarray
     valid_error: float
@@ -154,7 +154,7 @@ def _mean(a) -> float:
 
 
 def champion_of(
-    book: Backtests,
+    backtests: Backtests,
     idx: np.ndarray,
     windows: list,
     singles: dict,
@@ -163,14 +163,14 @@ def champion_of(
     """The champion of series ``idx`` chosen on ``windows``: among ``singles`` (spec ->
     forecasts (W, n, h)) and the combinations of their best members.  Returns its spec,
     its forecasts of those series (W, len(idx), h) and the ranking [(spec, score)]."""
-    metric = book.metric
-    A, S = book.actuals[:, idx], book.scales[:, idx]
+    metric = backtests.metric
+    A, S = backtests.actuals[:, idx], backtests.scales[:, idx]
     scores, forecasts = {}, {}
     for s, F in singles.items():
         Fi = F[:, idx]
         E = (
-            book.errors(s)[metric][:, idx]
-            if s in book.local
+            backtests.errors(s)[metric][:, idx]
+            if s in backtests.local
             else errors_of(Fi, A, S)[metric]
         )
         scores[s] = _mean(E[windows])
@@ -181,9 +181,9 @@ def champion_of(
     for c in combos:
         if len(ranked) < c.k:
             continue
-        Fc = c.combine([forecasts[s] for s in ranked[: c.k]])
-        scores[c.spec] = _mean(errors_of(Fc, A, S)[metric][windows])
-        forecasts[c.spec] = Fc
+        combined = c.combine([forecasts[s] for s in ranked[: c.k]])
+        scores[c.spec] = _mean(errors_of(combined, A, S)[metric][windows])
+        forecasts[c.spec] = combined
     ranking = sorted(
         ((s, v) for s, v in scores.items() if np.isfinite(v)), key=lambda t: t[1]
     )
@@ -194,7 +194,7 @@ def champion_of(
 
 
 def segment_singles(
-    book: Backtests,
+    backtests: Backtests,
     idx: np.ndarray,
     pooled: dict,
     pooled_errors: dict,
@@ -204,17 +204,17 @@ def segment_singles(
     that did not fail on more than half of its (long enough) series, and pooled ones
     that ran on it.  Returns (spec -> forecasts, spec -> reason of the excluded)."""
     singles, failed = {}, {}
-    lumpy = bool(book.intermittent[idx].mean() > 0.5)
-    for s, F in book.local.items():
-        if not book.allowed(s, lumpy):
+    lumpy = bool(backtests.intermittent[idx].mean() > 0.5)
+    for s, F in backtests.local.items():
+        if not backtests.allowed(s, lumpy):
             continue
-        usable = book.local_usable[s][idx]
-        bad = book.local_failed[s][idx] & usable
+        usable = backtests.local_usable[s][idx]
+        bad = backtests.local_failed[s][idx] & usable
         if usable.any() and bad.sum() > usable.sum() / 2:
             first = next(
                 (
                     r
-                    for (w, i, r) in book.local_fallbacks[s]
+                    for (w, i, r) in backtests.local_fallbacks[s]
                     if i in set(idx[bad].tolist())
                 ),
                 "",
@@ -224,7 +224,7 @@ def segment_singles(
         singles[s] = F
     if not local_only:
         for s, F in pooled.items():
-            if not book.allowed(s, lumpy):
+            if not backtests.allowed(s, lumpy):
                 continue
             if pooled_errors.get(s):
                 failed[s] = pooled_errors[s]
@@ -245,8 +245,8 @@ def groups(labels) -> dict:
     }
 
 
-def evaluate(
-    book: Backtests,
+def score_segmentation(
+    backtests: Backtests,
     labels: np.ndarray,
     pooled: dict | None = None,
     pooled_errors: dict | None = None,
@@ -257,38 +257,42 @@ def evaluate(
     forecasts (W, n, h) of the pooled candidates fitted per segment of these labels;
     ``pooled_errors``: segment -> {spec: error} where one failed.  ``local_only``
     (a model per series): local single candidates only."""
-    plan, metric = book.plan, book.metric
-    n, h = book.n, book.actuals.shape[2]
+    plan, metric = backtests.plan, backtests.metric
+    n, h = backtests.n, backtests.actuals.shape[2]
     sel_w = plan.selection_windows
     final_choice_w = final_choice_windows(plan)
     if local_only and len(np.unique(np.asarray(labels, dtype=str))) == n:
-        return _per_series(book, labels, sel_w, final_choice_w)
+        return _per_series(backtests, labels, sel_w, final_choice_w)
     valid = np.full((len(sel_w), n), np.nan)
     valid_fc = np.full((plan.n_windows, n, h), np.nan)
     final_fc = np.full((plan.n_windows, n, h), np.nan)
     final_champ = np.empty(n, dtype=object)
-    final_err = {k: np.full(n, np.nan) for k in METRICS}
+    final_err = {k: np.full(n, np.nan) for k in FORECAST_METRICS}
     valid_ch, final_ch, failed_all = {}, {}, {}
     pooled = pooled or {}
     for g, idx in groups(labels).items():
         singles, failed = segment_singles(
-            book, idx, pooled, (pooled_errors or {}).get(g, {}), local_only
+            backtests, idx, pooled, (pooled_errors or {}).get(g, {}), local_only
         )
         failed_all[g] = failed
         for j, w in enumerate(sel_w):
             spec, F, _ = champion_of(
-                book, idx, plan.champion_windows_for(w), singles, combos or []
+                backtests, idx, plan.champion_windows_for(w), singles, combos or []
             )
             E = errors_of(
-                F[w : w + 1], book.actuals[w : w + 1, idx], book.scales[w : w + 1, idx]
+                F[w : w + 1],
+                backtests.actuals[w : w + 1, idx],
+                backtests.scales[w : w + 1, idx],
             )
             valid[j, idx] = E[metric][0]
             valid_fc[w, idx] = F[w]
             if j == 0:
                 valid_ch[g] = spec
-        spec2, F2, _ = champion_of(book, idx, final_choice_w, singles, combos or [])
-        E2 = errors_of(F2, book.actuals[:, idx], book.scales[:, idx])
-        for k in METRICS:
+        spec2, F2, _ = champion_of(
+            backtests, idx, final_choice_w, singles, combos or []
+        )
+        E2 = errors_of(F2, backtests.actuals[:, idx], backtests.scales[:, idx])
+        for k in FORECAST_METRICS:
             final_err[k][idx] = E2[k][plan.final_window]
         final_fc[:, idx] = F2
         final_champ[idx] = spec2
@@ -317,7 +321,7 @@ def final_choice_windows(plan) -> list:
 
 
 def from_forecasts(
-    book: Backtests,
+    backtests: Backtests,
     labels,
     valid_forecasts: np.ndarray,
     final_forecasts: np.ndarray,
@@ -326,13 +330,13 @@ def from_forecasts(
     """The evaluation of forecasts made some other way (an ensemble of segmentations):
     ``valid_forecasts`` (W, n, h) on the selection windows, ``final_forecasts`` on every
     window (the final one scored)."""
-    plan, metric = book.plan, book.metric
+    plan, metric = backtests.plan, backtests.metric
     sel_w = plan.selection_windows
-    Ev = errors_of(valid_forecasts, book.actuals, book.scales)[metric]
+    Ev = errors_of(valid_forecasts, backtests.actuals, backtests.scales)[metric]
     valid = Ev[sel_w]
-    Ef = errors_of(final_forecasts, book.actuals, book.scales)
-    final_err = {k: Ef[k][plan.final_window] for k in METRICS}
-    n = book.n
+    Ef = errors_of(final_forecasts, backtests.actuals, backtests.scales)
+    final_err = {k: Ef[k][plan.final_window] for k in FORECAST_METRICS}
+    n = backtests.n
     champ = np.full(n, name, dtype=object)
     segs = {g: name for g in pd.unique(np.asarray(labels, dtype=object))}
     return Evaluation(
@@ -351,29 +355,35 @@ def from_forecasts(
     )
 
 
-def _per_series(book: Backtests, labels, sel_w, final_w) -> Evaluation:
+def _per_series(backtests: Backtests, labels, sel_w, final_w) -> Evaluation:
     """A model chosen per series, vectorised over series: the local candidate with the
     least error on the series itself."""
-    metric, plan = book.metric, book.plan
-    specs = list(book.local)
-    n = book.n
+    metric, plan = backtests.metric, backtests.plan
+    specs = list(backtests.local)
+    n = backtests.n
     cols = np.arange(n)
     with np.errstate(all="ignore"):
         allowed = np.stack(
-            [[book.allowed(s, lumpy) for lumpy in book.intermittent] for s in specs]
+            [
+                [backtests.allowed(s, lumpy) for lumpy in backtests.intermittent]
+                for s in specs
+            ]
         )  # (C, n)
 
         def pick(windows):
-            sc = np.stack([_nanmean0(book.errors(s)[metric][windows]) for s in specs])
+            sc = np.stack(
+                [_nanmean0(backtests.errors(s)[metric][windows]) for s in specs]
+            )
             sc = np.where(np.isfinite(sc) & allowed, sc, np.inf)
             best = sc.argmin(axis=0)
             base = specs.index(BASELINE) if BASELINE in specs else 0
             return np.where(np.isfinite(sc.min(axis=0)), best, base)
 
         E = {
-            k: np.stack([book.errors(s)[k] for s in specs]) for k in METRICS
+            k: np.stack([backtests.errors(s)[k] for s in specs])
+            for k in FORECAST_METRICS
         }  # (C, W, n)
-        Fs = np.stack([book.local[s] for s in specs])  # (C, W, n, h)
+        Fs = np.stack([backtests.local[s] for s in specs])  # (C, W, n, h)
         valid = np.full((len(sel_w), n), np.nan)
         valid_fc = np.full(Fs.shape[1:], np.nan)
         v = None
@@ -383,7 +393,7 @@ def _per_series(book: Backtests, labels, sel_w, final_w) -> Evaluation:
             valid[j] = E[metric][pw, w, cols]
             valid_fc[w] = Fs[pw, w, cols]
         f = pick(final_w)
-        final_err = {k: E[k][f, plan.final_window, cols] for k in METRICS}
+        final_err = {k: E[k][f, plan.final_window, cols] for k in FORECAST_METRICS}
         final_fc = np.moveaxis(Fs[f, :, cols], 0, 1)  # (W, n, h)
     champs = np.array(specs, dtype=object)
     return Evaluation(
@@ -403,13 +413,13 @@ def _per_series(book: Backtests, labels, sel_w, final_w) -> Evaluation:
 
 
 def conformal_quantiles(
-    book: Backtests, F: np.ndarray, idx: np.ndarray, windows: list, levels
+    backtests: Backtests, F: np.ndarray, idx: np.ndarray, windows: list, levels
 ) -> dict:
     """Per horizon step, the ``levels``% quantiles of the absolute scaled residuals
     ``|actual - forecast| / scale`` of the series ``idx`` over ``windows`` (finite-sample
     corrected: the ceil((n + 1) L) / n empirical quantile); {level: (h,) array}, NaN
     where there are fewer than 5 residuals."""
-    A, S = book.actuals[windows][:, idx], book.scales[windows][:, idx]
+    A, S = backtests.actuals[windows][:, idx], backtests.scales[windows][:, idx]
     with np.errstate(all="ignore"):
         R = np.abs(A - F[windows][:, idx]) / S[:, :, None]
     R = R.reshape(-1, R.shape[2])

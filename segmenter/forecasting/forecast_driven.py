@@ -108,13 +108,13 @@ def insample_errors(source, spec, idx, cut, segments: list, p: int) -> np.ndarra
     return E
 
 
-def refine(run, book, labels: np.ndarray, name: str) -> tuple[np.ndarray, list]:
+def refine(run, backtests, labels: np.ndarray, name: str) -> tuple[np.ndarray, list]:
     """Move series to the segment whose pooled model forecasts them best (module
     docstring), from ``labels``; returns the labels and the share moved each round."""
-    plan = book.plan
+    plan = backtests.plan
     cut = plan.cutoffs[plan.n_windows - 1]  # the moves see nothing after it
     p = ar_order(run.spec.season_length)
-    n = book.n
+    n = backtests.n
     idx_all = np.arange(n)
     labels = np.unique(np.asarray(labels).astype(str), return_inverse=True)[1]
     moved = []
@@ -154,7 +154,7 @@ def refine(run, book, labels: np.ndarray, name: str) -> tuple[np.ndarray, list]:
 
 
 def forecast_driven_candidates(
-    run, book, segs: list, evals: list, pooled: list, max_k: int = 3
+    run, backtests, segs: list, evals: list, pooled: list, max_k: int = 3
 ) -> list[Segmentation]:
     """One forecast-driven segmentation per segment count of the (up to ``max_k``)
     best clustering candidates, each started from the best candidate of that count."""
@@ -181,7 +181,7 @@ def forecast_driven_candidates(
     for i in starts:
         start = segs[i]
         name = f"forecast-driven k={start.n_segments} (from {start.name})"
-        labels, moved = refine(run, book, start.labels, name)
+        labels, moved = refine(run, backtests, start.labels, name)
         k = len(np.unique(labels))
         out.append(
             Segmentation(

@@ -30,7 +30,7 @@ __all__ = [
     "INTERMITTENT_SHARE",
 ]
 
-log = logging.getLogger("segmenter.runner")
+log = logging.getLogger(__name__)
 
 #: A series with at least this share of zeros (among its observed values) is
 #: intermittent: with ``intermittent="auto"``, a segment of mostly intermittent series

@@ -1,6 +1,6 @@
 """Cluster insights, feature impact and feature associations of a fitted Segmenter.
 
-What the reference product calls Cluster Insights, Feature Impact and Feature
+What DataRobot calls Cluster Insights, Feature Impact and Feature
 Associations, computed from a fitted :class:`~segmenter.Segmenter` (and its data):
 
 * **Insight features** describe every series whatever the blueprint: the summary
@@ -26,7 +26,7 @@ Associations, computed from a fitted :class:`~segmenter.Segmenter` (and its data
   the explanation.  The surrogate reads the numeric insight features only; categorical
   static columns get no impact there.  Features a model does not read get impact 0.
 * **Feature associations** (:attr:`Insights.associations`): a symmetric matrix in
-  [0, 1] over the first ``max_features`` (default 50, the reference product's default)
+  [0, 1] over the first ``max_features`` (default 50, DataRobot's default)
   insight features in alphabetical order: absolute Spearman correlation between
   numeric features, Cramér's V between categorical ones and the correlation ratio
   between a numeric and a categorical one; NaN for a categorical that is nearly an
@@ -48,7 +48,7 @@ import pandas as pd
 from .. import features as F
 from ..base import check_fitted, get_tag
 from ..clustering.segmenter import read_data
-from ..data.series import SeriesSet
+from ..data.series import series_centers
 from ..errors import DataValidationError, Problem
 
 __all__ = ["Insights", "insight_features", "feature_associations"]
@@ -322,10 +322,10 @@ class Insights:
             method = "surrogate random forest"
         imp = imp.reindex(sorted(table.columns, key=str)).fillna(0.0)
         assoc = feature_associations(table, max_features=max_features)
-        centers = getattr(model.estimator, "centers_", None)
+        centers = series_centers(model.estimator)
         centers = (
             {int(c): centers[c] for c in range(len(centers))}
-            if isinstance(centers, SeriesSet)
+            if centers is not None
             else {}
         )
         return cls(

@@ -18,7 +18,7 @@ segmenter was fitted on (its :class:`~segmenter.Panel`); the report passes it.
 Text is drawn with mathtext off, so a ``$`` in a name is just a dollar sign.  Needs
 matplotlib (``pip install 'segmenter-ts[plot]'``).
 * :func:`plot_impact`, :func:`plot_associations` -- feature impact bars and the
-  association heatmap of an :class:`~segmenter.insights.Insights`.
+  association heatmap of an :class:`~segmenter.reporting.insights.Insights`.
 * :func:`plot_forecasts` -- after forecasting: history, forecasts and, when given, the
   actual values over the horizon for a few series per segment.
 """
@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from .. import features as F
-from ..data.series import SeriesSet
+from ..data.series import series_centers
 from ..errors import missing_dependency
 
 __all__ = [
@@ -49,7 +49,9 @@ def _figure(w, h):
     try:
         from matplotlib.figure import Figure  # no pyplot: no global state, no display
     except ImportError as exc:
-        raise missing_dependency("matplotlib", "plot", "segmenter.plots") from exc
+        raise missing_dependency(
+            "matplotlib", "plot", "segmenter.reporting.plots"
+        ) from exc
     return Figure(figsize=(w, h), dpi=90, layout="constrained")
 
 
@@ -62,7 +64,9 @@ def _plain_text(fn):
         try:
             import matplotlib
         except ImportError as exc:
-            raise missing_dependency("matplotlib", "plot", "segmenter.plots") from exc
+            raise missing_dependency(
+                "matplotlib", "plot", "segmenter.reporting.plots"
+            ) from exc
         with matplotlib.rc_context({"text.parse_math": False}):
             return fn(*args, **kw)
 
@@ -139,8 +143,8 @@ def plot_clusters(
     axes = np.atleast_1d(fig.subplots(nrow, ncol, squeeze=False)).ravel()
     colors = _colors(max(order) + 1)
     est = seg.model_.estimator
-    centers = getattr(est, "centers_", None)
-    shape_centers = isinstance(centers, SeriesSet)
+    centers = series_centers(est)
+    shape_centers = centers is not None
     for ax, s in zip(axes, order):
         members = np.flatnonzero(labels == s)
         shown = _sample(members, max_members, rng)

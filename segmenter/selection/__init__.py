@@ -1,5 +1,9 @@
 """Selection: the leaderboard machinery both halves share (:mod:`.leaderboard`)."""
 
-from .leaderboard import Entry, Leaderboard, evaluate
+from .._moved import renamed
+from .leaderboard import Entry, Leaderboard, score_on_folds
 
-__all__ = ["Leaderboard", "Entry", "evaluate"]
+__all__ = ["Leaderboard", "Entry", "score_on_folds"]
+
+
+__getattr__ = renamed(__name__, {"evaluate": "score_on_folds"})

@@ -36,6 +36,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,12 +44,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._moved import renamed
 from ..engine.progress import progress_bar
 from ..errors import DataValidationError, NoCandidateError, Problem
 
-__all__ = ["Leaderboard", "Entry", "evaluate"]
+__all__ = ["Leaderboard", "Entry", "score_on_folds"]
 
-log = logging.getLogger("segmenter.leaderboard")
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -91,7 +93,7 @@ class Leaderboard:
     ...     def fit(self, fold, c): return c
     ...     def score(self, model, fold, c): return {"score": -abs(model - fold)}
     >>> lb = Leaderboard(folds=[3, 5], metric="score", progress=False)
-    >>> _ = lb.run([(Const(), {"c": c}) for c in (1, 4, 9)])
+    >>> _ = lb.score_candidates([(Const(), {"c": c}) for c in (1, 4, 9)])
     >>> lb.to_frame()[["blueprint", "c", "score"]].to_string(index=False)
     'blueprint  c  score\\n    const  4   -1.0\\n    const  1   -3.0\\n    const  9   -5.0'
     """
@@ -135,7 +137,17 @@ class Leaderboard:
         log.info("%s: %s %s skipped: %s", self.desc, candidate.name, settings, reason)
         return e
 
-    def run(
+    def run(self, *args, **kwargs):
+        """Deprecated name of :meth:`score_candidates`; it goes in segmenter 0.4."""
+        warnings.warn(
+            "Leaderboard.run is now Leaderboard.score_candidates; the old name works "
+            "until segmenter 0.4",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.score_candidates(*args, **kwargs)
+
+    def score_candidates(
         self,
         tasks: Iterable[tuple[Any, dict]],
         engine=None,
@@ -189,7 +201,7 @@ class Leaderboard:
                 if found:
                     bar.update(len(self.folds))
                 else:
-                    out = evaluate(
+                    out = score_on_folds(
                         e.candidate,
                         e.settings,
                         self.folds,
@@ -292,7 +304,7 @@ class Leaderboard:
         return df
 
 
-def evaluate(
+def score_on_folds(
     candidate, settings: dict, folds, keep_models: bool = True, on_fold=None
 ) -> dict:
     """Fit and score ``candidate`` on every fold: the fields of its :class:`Entry`
@@ -337,7 +349,7 @@ def _evaluate_bound(context, candidate, settings, folds, keep_models) -> dict:
     """:func:`evaluate` in a worker, after binding the candidate to its ``context``."""
     if hasattr(candidate, "bind"):
         candidate.bind(context)
-    out = evaluate(candidate, settings, folds, keep_models)
+    out = score_on_folds(candidate, settings, folds, keep_models)
     if hasattr(candidate, "bind"):
         candidate.bind(None)
     return out
@@ -370,3 +382,6 @@ def _aggregate(results: list[dict]) -> dict:
 
 def _fmt_settings(settings: dict) -> str:
     return " ".join(f"{k}={v}" for k, v in settings.items())
+
+
+__getattr__ = renamed(__name__, {"evaluate": "score_on_folds"})

@@ -15,6 +15,7 @@ from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.cluster import HDBSCAN, AgglomerativeClustering
 from sklearn.utils import check_random_state
 
+from ..._moved import renamed_attribute
 from ...base import check_fitted
 from ...data.series import SeriesSet, array_width, as_series_set
 from ...distances import _dtw_kernels as K
@@ -61,6 +62,8 @@ def medoids_from_distances(D: np.ndarray, labels: np.ndarray, k: int) -> np.ndar
 class _ShapeClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
     """Shared machinery: band handling, centers, nearest-center assignment."""
 
+    centers_ = renamed_attribute("centers_", "cluster_centers_")
+
     _tags = {
         "input": "series",
         "capability:unequal_length": True,
@@ -72,7 +75,7 @@ class _ShapeClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         return band_radius(self.band, int(xs.lengths.max()))
 
     def _check_fitted(self):
-        check_fitted(self, "centers_")
+        check_fitted(self, "cluster_centers_")
 
     def _series(self, X) -> SeriesSet:
         """The series of ``X`` at fit; a 2-D array's width is recorded as
@@ -86,7 +89,7 @@ class _ShapeClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         """(labels, squared cost to the nearest center, per-series counts) for series
         ``xs``, by the pruned search (:func:`segmenter.distances._dtw_kernels.nearest_sq`;
         its labels equal the brute-force ``argmin``, ties to the lower index)."""
-        c = self.centers_ if centers is None else centers
+        c = self.cluster_centers_ if centers is None else centers
         hint = (
             np.full(len(xs), -1, dtype=np.int64)
             if hint is None
@@ -119,7 +122,7 @@ class _ShapeClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         """DTW distance of each series to the center (barycenter or medoid) of its label."""
         self._check_fitted()
         xs = as_series_set(X)
-        c = self.centers_
+        c = self.cluster_centers_
         labels = np.ascontiguousarray(labels, dtype=np.int64)
         if labels.shape != (len(xs),) or (
             len(labels) and (labels.min() < 0 or labels.max() >= len(c))
@@ -135,14 +138,14 @@ class _ShapeClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         """DTW distance of each series to each center, shape (n_series, n_clusters)."""
         self._check_fitted()
         xs = as_series_set(X)
-        c = self.centers_
+        c = self.cluster_centers_
         return np.sqrt(K.cross_sq(xs.data, xs.offsets, c.data, c.offsets, self.radius_))
 
     def fit_predict(self, X, y=None, **kw):
         return self.fit(X, **kw).labels_
 
     def _finish(self, xs, labels, centers: SeriesSet):
-        self.centers_ = centers
+        self.cluster_centers_ = centers
         self.labels_ = np.asarray(labels, dtype=np.int64)
         self.n_clusters_ = len(centers)
         self.distances_ = np.sqrt(
@@ -190,7 +193,7 @@ class DTWKMeans(_ShapeClusterer):
 
     Attributes
     ----------
-    labels_, centers_ (SeriesSet of barycenters), distances_ (DTW to own barycenter),
+    labels_, cluster_centers_ (SeriesSet of barycenters), distances_ (DTW to own barycenter),
     inertia_, n_iter_
     pruning_ : dict
         What the pruned nearest-barycenter search of the fit's assignment steps saved:

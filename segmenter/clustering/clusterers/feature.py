@@ -2,7 +2,7 @@
 
 Both pass scikit-learn's ``check_estimator``: :class:`FeatureClusterer` (median
 imputation and scaling, then any scikit-learn clusterer) and :class:`VelocityClusterer`
-(the reference product's quantile bins of one statistic).
+(DataRobot's quantile bins of one statistic).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin, clone
 from sklearn.cluster import KMeans
 from sklearn.utils.validation import validate_data
 
+from ..._moved import renamed_attribute
 from ...base import check_fitted
 
 __all__ = ["FeatureClusterer", "VelocityClusterer", "CONSTANT_SPREAD"]
@@ -168,7 +169,7 @@ class VelocityClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
     (``numpy.quantile``, linear interpolation); series are labelled by bin,
     ``0..k-1`` from low to high.
 
-    ``centers_`` holds each bin's median statistic over the fitted series (the midpoint
+    ``cluster_centers_`` holds each bin's median statistic over the fitted series (the midpoint
     of the edges for an empty bin); the distance of a series to its segment is its
     absolute difference from that median.
 
@@ -192,6 +193,8 @@ class VelocityClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
     >>> VelocityClusterer(n_clusters=3).fit(np.array([[0.], [0.], [0.], [5.]])).empty_clusters_
     [0, 1]
     """
+
+    centers_ = renamed_attribute("centers_", "cluster_centers_")
 
     _tags = {
         "input": "matrix",
@@ -222,7 +225,7 @@ class VelocityClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         self.labels_ = self._bin(x)
         self.n_clusters_ = k
         filled = np.where(ok, x, self.median_)
-        self.centers_ = np.array(
+        self.cluster_centers_ = np.array(
             [
                 np.median(filled[self.labels_ == c])
                 if np.any(self.labels_ == c)
@@ -260,12 +263,13 @@ class VelocityClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
     def transform(self, X) -> np.ndarray:
         """Absolute difference between each series' statistic and every bin's median,
         (n_series, n_clusters): the distances to the segment centers."""
-        return np.abs(self.embed(X) - self.centers_[None, :])
+        return np.abs(self.embed(X) - self.cluster_centers_[None, :])
 
     def center_distances(self, X, labels) -> np.ndarray:
         """Absolute difference between each series' statistic and its bin's median."""
         return np.abs(
-            self.embed(X)[:, 0] - self.centers_[np.asarray(labels, dtype=np.int64)]
+            self.embed(X)[:, 0]
+            - self.cluster_centers_[np.asarray(labels, dtype=np.int64)]
         )
 
     def __sklearn_tags__(self):

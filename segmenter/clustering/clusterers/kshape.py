@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.utils import check_random_state
@@ -46,7 +48,7 @@ class KShapeClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
 
     Attributes
     ----------
-    labels_, cluster_centers_ (n_clusters, length, n_dims), centers_ (SeriesSet),
+    labels_, cluster_centers_ (n_clusters, length, n_dims),
     distances_ (SBD of each series to its centroid), inertia_, n_iter_
 
     Examples
@@ -222,11 +224,20 @@ class KShapeClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         self.labels_ = labels.astype(np.int64)
         self.distances_ = d[np.arange(len(d)), self.labels_]
         self.n_clusters_ = self.n_clusters
-        C = self.cluster_centers_
-        self.centers_ = SeriesSet(
-            C.reshape(-1, C.shape[2]), np.arange(len(C) + 1) * C.shape[1]
-        )
         return self
+
+    @property
+    def centers_(self) -> SeriesSet:
+        """Deprecated: the centroids as a SeriesSet; use ``cluster_centers_`` (an array
+        ``(n_clusters, length, n_dims)``, as tslearn's and scikit-learn's)."""
+        warnings.warn(
+            "KShapeClusterer.centers_ is deprecated; use cluster_centers_ (or "
+            "segmenter.data.series.series_centers); centers_ goes in segmenter 0.4",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        C = self.cluster_centers_
+        return SeriesSet(C.reshape(-1, C.shape[2]), np.arange(len(C) + 1) * C.shape[1])
 
     def fit_predict(self, X, y=None):
         return self.fit(X).labels_
@@ -234,7 +245,7 @@ class KShapeClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
     # ------------------------------------------------------------------ assign
     def transform(self, X):
         """SBD of each series to each centroid, (n_series, n_clusters)."""
-        check_fitted(self, "centers_")
+        check_fitted(self, "cluster_centers_")
         A = equal_length_array(X, "k-Shape")
         if A.shape[1:] != (self.length_, self.n_dims_):
             raise DataValidationError(

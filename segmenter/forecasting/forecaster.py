@@ -6,7 +6,7 @@
    (fitted here when it is not), or a segment column;
 2. plans the rolling-origin backtests (:mod:`.plan`) and runs the *local* candidates
    (ETS, Theta, ARIMA, seasonal naive...) once per series and window, in parallel
-   chunks of series (:mod:`.pipeline` runs the tasks, :mod:`.backtest` is one task):
+   chunks of series (:mod:`.fit_job` runs the tasks, :mod:`.backtest` is one task):
    their errors do not depend on the segmentation;
 3. builds the segmentations to compare (:mod:`.segmentations`): the segmenter's
    row(s), the user's column, and the baselines (one global model, seeded random
@@ -68,7 +68,8 @@ from .ensemble import (
     forecast_members,
     produce_ensemble,
 )
-from .evaluation import evaluate, groups
+from .evaluation import groups, score_segmentation
+from .fit_job import FitJob, forecast_frame, with_levels
 from .forecast_driven import ForecastAssigner, forecast_driven_candidates
 from .inputs import (
     INTERMITTENT_SHARE,
@@ -79,13 +80,12 @@ from .inputs import (
     read_fit_data,
     seasons_of,
 )
-from .pipeline import FitRun, forecast_frame, with_levels
 from .plan import plan_backtests
 from .segmentations import baselines, from_segmenter, random_peers
 
 __all__ = ["SegmentedForecaster", "DEFAULT_LEVELS"]
 
-log = logging.getLogger("segmenter.runner")
+log = logging.getLogger(__name__)
 
 #: Interval levels computed at fit (``predict(level=...)`` reads them; other levels
 #: are computed on demand).
@@ -411,9 +411,9 @@ class SegmentedForecaster(SegmenterEstimator):
         timings = {"read": time.perf_counter() - t_start}
         # -- local candidates: once per series and window ---------------------------
         t0 = time.perf_counter()
-        book, zero_share = run.local_backtests(local, levels)
+        backtests, zero_share = run.local_backtests(local, levels)
         if self.intermittent == "auto":
-            book.route(
+            backtests.route(
                 zero_share >= INTERMITTENT_SHARE,
                 {b.spec for b in local if get_tag(b, "demand") == "intermittent"},
             )
@@ -428,8 +428,8 @@ class SegmentedForecaster(SegmenterEstimator):
         for s, prun in zip(segs, pooled_runs):
             t1 = time.perf_counter()
             evals.append(
-                evaluate(
-                    book,
+                score_segmentation(
+                    backtests,
                     s.labels,
                     prun.forecasts,
                     prun.errors,
@@ -440,18 +440,20 @@ class SegmentedForecaster(SegmenterEstimator):
             seconds[s.name] = sum(prun.seconds.values()) + time.perf_counter() - t1
         if self.select == "forecast" and self.forecast_driven and pooled:
             t1 = time.perf_counter()
-            driven = forecast_driven_candidates(run, book, segs, evals, pooled)
+            driven = forecast_driven_candidates(run, backtests, segs, evals, pooled)
             for d, prun in zip(driven, run.pooled_backtests(pooled, driven)):
                 segs.append(d)
                 evals.append(
-                    evaluate(book, d.labels, prun.forecasts, prun.errors, combos)
+                    score_segmentation(
+                        backtests, d.labels, prun.forecasts, prun.errors, combos
+                    )
                 )
                 pooled_runs.append(prun)
                 seconds[d.name] = (time.perf_counter() - t1) / len(driven)
             timings["forecast-driven segments"] = time.perf_counter() - t1
         if self.select == "forecast" and self.ensembles:
             for e, ev in ensemble_candidates(
-                book, segs, evals, self.ensembles, self.ensemble_method
+                backtests, segs, evals, self.ensembles, self.ensemble_method
             ):
                 segs.append(e)
                 evals.append(ev)
@@ -500,14 +502,14 @@ class SegmentedForecaster(SegmenterEstimator):
         if best.kind == "ensemble":
             self.leaderboard_, self._members, self._models, self._final = (
                 produce_ensemble(
-                    run, book, segs, evals, pooled_runs, chosen, combos, levels
+                    run, backtests, segs, evals, pooled_runs, chosen, combos, levels
                 )
             )
             self.champions_ = {g: best.name for g in self._models}
         else:
             self.leaderboard_, self.champions_, self._models, self._final = (
                 run.production(
-                    book,
+                    backtests,
                     best.labels,
                     pooled_runs[chosen],
                     combos,
@@ -536,7 +538,7 @@ class SegmentedForecaster(SegmenterEstimator):
                 self.improvement_,
                 self.comparison_text_,
             ) = compare_segmentations(
-                book,
+                backtests,
                 segs,
                 evals,
                 chosen,
@@ -551,7 +553,7 @@ class SegmentedForecaster(SegmenterEstimator):
                 self.choice_text_,
             )
         timings["comparison"] = time.perf_counter() - t0
-        self._fit_data = (panel, run.data, book)
+        self._fit_data = (panel, run.data, backtests)
         self.checkpoint_ = dict(ckpt.stats) if ckpt is not None else None
         self.fit_seconds_ = time.perf_counter() - t_start
         self.timings_ = {k: round(v, 2) for k, v in timings.items()}
@@ -591,7 +593,7 @@ class SegmentedForecaster(SegmenterEstimator):
 
     def _prepare(self, engine, panel, static_cols, future_cols):
         """Seasons, candidates, backtest plan, data spec, memory check: the fit's
-        :class:`FitRun` and its local, pooled and combined candidates."""
+        :class:`FitJob` and its local, pooled and combined candidates."""
         self.seasons_ = seasons_of(panel, self.season_length)
         self.season_length_ = self.seasons_[0]
         chunked = isinstance(panel, ChunkedPanel)
@@ -642,10 +644,10 @@ class SegmentedForecaster(SegmenterEstimator):
         )
         self._finals = {}
         data = None if chunked else ForecastData.from_panel(panel, self._spec)
-        return self._run(engine, panel, data), local, pooled, combos
+        return self._fit_job(engine, panel, data), local, pooled, combos
 
-    def _run(self, engine, panel, data) -> FitRun:
-        return FitRun(
+    def _fit_job(self, engine, panel, data) -> FitJob:
+        return FitJob(
             engine,
             panel,
             data,
@@ -763,9 +765,9 @@ class SegmentedForecaster(SegmenterEstimator):
                     )
                 ]
             )
-        panel, data, book = self._fit_data
+        panel, data, backtests = self._fit_data
         seg = self._segmentations[candidate]
-        run = self._run(self._engine(), panel, data)
+        run = self._fit_job(self._engine(), panel, data)
         levels = check_levels(level or self.levels)
         combos = [b for b in self._bps.values() if isinstance(b, Combination)]
         if seg.kind == "ensemble":
@@ -782,12 +784,14 @@ class SegmentedForecaster(SegmenterEstimator):
                 )
             segs = list(self._segmentations.values())
             runs = [
-                self._member_run(run, s) if s.name in seg.meta["members"] else None
+                self._member_backtests(run, s)
+                if s.name in seg.meta["members"]
+                else None
                 for s in segs
             ]
             _, _, _, final = produce_ensemble(
                 run,
-                book,
+                backtests,
                 segs,
                 [self._evals[s.name] for s in segs],
                 runs,
@@ -799,28 +803,28 @@ class SegmentedForecaster(SegmenterEstimator):
                 panel, final, levels, {g: candidate for g in final}, self.horizon
             )
             return with_levels(frame, check_levels(level))
-        pooled_run = self._member_run(run, seg)
+        pooled_backtests = self._member_backtests(run, seg)
         if champion is not None:
             bp = make_forecaster(champion)
             self._bps.setdefault(bp.spec, bp)
             champion = bp.spec
         _, champs, _, final = run.production(
-            book, seg.labels, pooled_run, combos, levels, champion, candidate
+            backtests, seg.labels, pooled_backtests, combos, levels, champion, candidate
         )
         frame = forecast_frame(panel, final, levels, champs, self.horizon)
         return with_levels(frame, check_levels(level))
 
-    def _member_run(self, run, seg):
+    def _member_backtests(self, run, seg):
         """The pooled backtests of segmentation ``seg`` (kept from the fit, or run)."""
         if seg.kind == "ensemble":
             return None
-        pooled_run = self._runs.get(seg.name)
-        if pooled_run is None:
-            pooled_run = run.pooled_backtests(
+        pooled_backtests = self._runs.get(seg.name)
+        if pooled_backtests is None:
+            pooled_backtests = run.pooled_backtests(
                 [b for b in self._bps.values() if b.kind == "pooled"], [seg]
             )[0]
-            self._runs[seg.name] = pooled_run
-        return pooled_run
+            self._runs[seg.name] = pooled_backtests
+        return pooled_backtests
 
     # ------------------------------------------------------------------ serving
     def set_champion(self, segment, spec, data=None, **columns) -> SegmentedForecaster:

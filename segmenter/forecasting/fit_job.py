@@ -1,10 +1,10 @@
 """One fit's work, run on an engine: the backtests, the pooled models per segmentation,
 and the champions fitted and served.
 
-:class:`FitRun` holds what every stage needs (the engine, the data, the backtest plan,
+:class:`FitJob` holds what every stage needs (the engine, the data, the backtest plan,
 the candidates); each method takes its inputs and returns its results.  The one thing
 kept between calls is ``finals``, the cache of local candidates fitted on whole
-histories, shared with the estimator so that ``forecast_with`` reuses it.  :class:`~segmenter.forecasting.runner.SegmentedForecaster`
+histories, shared with the estimator so that ``forecast_with`` reuses it.  :class:`~segmenter.forecasting.forecaster.SegmentedForecaster`
 drives it.
 """
 
@@ -19,17 +19,23 @@ import pandas as pd
 
 from ..data.chunks import ChunkedPanel
 from ..errors import DataValidationError, Problem
-from .backtest import LocalResult, run_local, run_pooled
+from .backtest import LocalResult, backtest_local, backtest_pooled
 from .champions import final_local, forecast_segment, segment_leaderboard, segment_model
 from .evaluation import Backtests, groups, segment_singles
 
-__all__ = ["FitRun", "PooledRun", "forecast_frame", "with_levels", "CHUNK_SERIES"]
+__all__ = [
+    "FitJob",
+    "PooledBacktests",
+    "forecast_frame",
+    "with_levels",
+    "SERIES_PER_TASK",
+]
 
 #: Series per local-backtest task (several tasks per worker balance the load).
-CHUNK_SERIES = 400
+SERIES_PER_TASK = 400
 
 
-class FitRun:
+class FitJob:
     """The engine and data of one fit (see the module docstring)."""
 
     def __init__(
@@ -54,11 +60,11 @@ class FitRun:
         return self.engine.map(fn, jobs, labels, desc=desc, progress=self.progress)
 
     def chunks(self) -> list[np.ndarray]:
-        """The series cut into tasks: at most :data:`CHUNK_SERIES` each, and about four
+        """The series cut into tasks: at most :data:`SERIES_PER_TASK` each, and about four
         per worker so that they balance the load."""
         n = self.panel.n_series
         per = max(
-            1, min(CHUNK_SERIES, math.ceil(n / max(1, 4 * _workers(self.engine))))
+            1, min(SERIES_PER_TASK, math.ceil(n / max(1, 4 * _workers(self.engine))))
         )
         return [np.arange(lo, min(lo + per, n)) for lo in range(0, n, per)]
 
@@ -87,7 +93,7 @@ class FitRun:
             for idx in chunks
         ]
         labels = [f"local backtests of series {idx[0]}-{idx[-1]}" for idx in chunks]
-        outs = self.map(run_local, jobs, labels, "backtests") if jobs else []
+        outs = self.map(backtest_local, jobs, labels, "backtests") if jobs else []
         r = LocalResult.merge(
             outs, n, self.plan.n_windows, self.horizon, [b.spec for b in local]
         )
@@ -107,7 +113,7 @@ class FitRun:
         ), r.zero_share
 
     def pooled_backtests(self, pooled, segs) -> list:
-        """Per segmentation, a :class:`PooledRun` of the pooled candidates on its segments
+        """Per segmentation, a :class:`PooledBacktests` of the pooled candidates on its segments
         (empty for the per-series baseline, which has local candidates only)."""
         n, W, h = self.panel.n_series, self.plan.n_windows, self.horizon
         jobs, labels, where = [], [], []
@@ -127,9 +133,9 @@ class FitRun:
                 )
                 labels.append(f"pooled backtests of {s.name}, segment {g!r}")
                 where.append((si, g, idx))
-        outs = self.map(run_pooled, jobs, labels, "pooled") if jobs else []
+        outs = self.map(backtest_pooled, jobs, labels, "pooled") if jobs else []
         runs = [
-            PooledRun(
+            PooledBacktests(
                 {b.spec: np.full((W, n, h), np.nan) for b in pooled}
                 if pooled and s.kind != "per-series"
                 else {}
@@ -137,7 +143,7 @@ class FitRun:
             for s in segs
         ]
         for (si, g, idx), out in zip(where, outs):
-            run = runs[si]
+            run = pooled[si]
             for spec_, r in out.items():
                 run.forecasts[spec_][:, idx] = r["forecasts"]
                 if r["error"]:
@@ -150,9 +156,9 @@ class FitRun:
 
     def production(
         self,
-        book,
+        backtests,
         labels,
-        run: PooledRun,
+        run: PooledBacktests,
         combos,
         levels,
         force: str | None = None,
@@ -162,20 +168,20 @@ class FitRun:
         fitted on whole histories, and the forecasts: (leaderboard, champions, models,
         final results)."""
         frames, models, jobs, names, champions = [], {}, [], [], {}
-        seconds = {**book.local_seconds, **run.seconds}
+        seconds = {**backtests.local_seconds, **run.seconds}
         segments = groups(labels)
         plans = []
         for g, idx in segments.items():
             if force is None:
                 singles, failed = segment_singles(
-                    book,
+                    backtests,
                     idx,
                     run.forecasts,
                     run.errors.get(g, {}),
                     local_only=not run.forecasts,
                 )
             else:  # one candidate everywhere, as asked
-                pool = {**book.local, **run.forecasts}
+                pool = {**backtests.local, **run.forecasts}
                 if force not in pool:
                     raise DataValidationError(
                         [
@@ -188,8 +194,8 @@ class FitRun:
                         ]
                     )
                 singles, failed = {force: pool[force]}, {}
-            frame, champ, Fc, members = segment_leaderboard(
-                book,
+            frame, champ, combined, members = segment_leaderboard(
+                backtests,
                 idx,
                 singles,
                 failed,
@@ -197,13 +203,17 @@ class FitRun:
                 self.blueprints,
                 seconds,
                 _fallback_counts(
-                    {**book.local_fallbacks, **run.fallbacks}, idx, book.plan.n_windows
+                    {**backtests.local_fallbacks, **run.fallbacks},
+                    idx,
+                    backtests.plan.n_windows,
                 ),
             )
             frame.insert(0, "segment", g)
             frames.append(frame)
             champions[g] = champ
-            models[g] = segment_model(book, g, idx, champ, members, Fc, levels)
+            models[g] = segment_model(
+                backtests, g, idx, champ, members, combined, levels
+            )
             plans.append((g, idx))
         local = {
             s_
@@ -362,7 +372,7 @@ def with_levels(frame: pd.DataFrame, levels) -> pd.DataFrame:
 
 
 @dataclass
-class PooledRun:
+class PooledBacktests:
     """The pooled candidates' backtests on one segmentation."""
 
     forecasts: dict  # spec -> (W, n, h)
