@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test test-fast lint install browser clean
+.PHONY: demo test test-fast lint docs install browser clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,13 +18,17 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(PY) examples/demo.py
 
-test: lint
+test: lint docs
 	$(PY) -m pytest -q
 
 # ruff's linter (rule sets in pyproject.toml) and its formatter, as a check
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+
+# the documentation (MkDocs + mkdocstrings, mkdocs.yml), warnings as errors; writes site/
+docs: $(STAMP)
+	$(PY) -m mkdocs build --strict --quiet
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow"
@@ -38,4 +42,4 @@ browser:
 	         --no-install-recommends chromium; }; }
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis site

@@ -1,4 +1,4 @@
-"""sktime on both sides of the runner.
+"""sktime on both sides of the forecaster.
 
 * :class:`SktimeForecaster` wraps any sktime forecaster as a *local* forecasting
   blueprint for :class:`segmenter.SegmentedForecaster` (one clone fitted per series).

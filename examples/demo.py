@@ -116,6 +116,7 @@ def main() -> int:
         random_state=0,
     )
     fc.fit(panel, segmenter=seg)
+    seg = fc.segmenter_  # the forecaster's copy of seg, following its choice
     print(f"done in {time.perf_counter() - t0:.1f}s ({fc.timings_})")
     print(f"Backtests: {fc.plan_.describe()}")
     with pd.option_context("display.width", 200, "display.max_columns", 20):

@@ -185,6 +185,7 @@ OLD_NAMES = re.compile(
         + [r"_bridge import[^\n]*\b(AutoETS|AutoARIMA|AutoTheta|LightGBM)\b"]
         + [r"\.centers_\b", r"\bCHUNK_SERIES\b", r"import[^\n]*\bevaluate\b"]
         + [r"\b(lb|lb2|board|leaderboard)\.run\("]
+        + [r"from segmenter\.forecasting import[^\n]*\b(runner|pipeline)\b"]
     )
 )
 

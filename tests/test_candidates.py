@@ -136,11 +136,11 @@ def test_combination_is_the_mean_of_the_best_members():
     singles = lb[~lb["blueprint"].str.startswith("combo")].sort_values("mase")
     members = singles["blueprint"].head(2).tolist()
     assert row["steps"].endswith(", ".join(members))
-    panel, data, book = fc._fit_data
+    panel, data, backtests = fc._fit_data
     from segmenter.forecasting.backtest import errors_of
 
-    F = (book.local[members[0]] + book.local[members[1]]) / 2
-    E = errors_of(F, book.actuals, book.scales)["mase"]
+    F = (backtests.local[members[0]] + backtests.local[members[1]]) / 2
+    E = errors_of(F, backtests.actuals, backtests.scales)["mase"]
     assert row["mase"] == pytest.approx(np.nanmean(E), rel=1e-9)
 
 

@@ -159,13 +159,13 @@ def ensemble_fit():
         progress=False,
     )
     mp = pytest.MonkeyPatch()
-    from segmenter.forecasting import runner
+    from segmenter.forecasting import forecaster
 
     def forced(segs, evals, rng, *a, **k):
         i = next(i for i, s in enumerate(segs) if s.name == "ensemble(all)")
         return i, {}
 
-    mp.setattr(runner, "choose", forced)
+    mp.setattr(forecaster, "choose", forced)
     try:
         fc = sg.SegmentedForecaster(**{**FC4, "candidates": ["naive", "theta", "lgbm"]})
         fc.fit(df, segmenter=seg)
@@ -262,16 +262,16 @@ def test_forecast_driven_segments_recover_dynamics_shape_and_features_cannot_see
             pd.DataFrame({"unique_id": ids, "segment": truth}), "unique_id"
         ),
     )
-    panel, data, book = fc._fit_data
-    run = fc._run(fc._engine(), panel, data)
+    panel, data, backtests = fc._fit_data
+    job = fc._fit_job(fc._engine(), panel, data)
     # the planted partition is a fixed point: each series is best forecast by its own
     # group's model
-    labels, moved = refine(run, book, truth, "test")
+    labels, moved = refine(job, backtests, truth, "test")
     assert ari(truth, labels) == 1.0 and moved == [0.0]
     # from random starts, the moves find it
     for seed in range(3):
         start = np.random.default_rng(seed).integers(0, 2, len(truth))
-        labels, moved = refine(run, book, start, "test")
+        labels, moved = refine(job, backtests, start, "test")
         assert ari(truth, labels) == 1.0 and moved[0] > 0, (seed, ari(truth, start))
 
 
@@ -323,7 +323,7 @@ def test_chosen_forecast_driven_segments_are_a_real_mapping(tmp_path):
     ins = Insights.from_mapping(fc._fit_data[0], fc.mapping_)
     assert list(ins.sizes["n_series"].sort_values()) == [8, 8]
     assert ins.impact_method == "surrogate random forest"
-    page = seg.report(tmp_path / "r.html", forecaster=fc).read_text()
+    page = fc.segmenter_.report(tmp_path / "r.html", forecaster=fc).read_text()
     assert "segments found by moving each series" in page
     # a series never seen in fit goes to the segment whose model forecasts it best
     new = df[df["unique_id"] == "s01"].assign(unique_id="new")

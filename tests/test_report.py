@@ -52,7 +52,7 @@ def report(tmp_path_factory):
         season_length=1,
     ).fit(df, segmenter=seg)
     path = tmp_path_factory.mktemp("report") / "report.html"
-    seg.report(path, forecaster=fc, names={0: "first segment"})
+    fc.segmenter_.report(path, forecaster=fc, names={0: "first segment"})
     return path
 
 

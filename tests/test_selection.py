@@ -66,15 +66,36 @@ def test_forecast_selection_finds_the_planted_partition_and_beats_random(planted
     assert (
         chosen["final_error"] < sel.loc[sel["kind"] == "global", "final_error"].item()
     )
-    # the segmenter follows the choice: its mapping is the planted partition
-    assert seg.chosen_row_ == chosen["row"]
-    labels = seg.mapping_.segments_of([f"s{i:02d}" for i in range(len(truth))])
+    # the forecaster's segmenter (a clone of seg) follows the choice: its mapping is
+    # the planted partition; the caller's seg is left as it was given (unfitted)
+    assert fc.segmenter_ is not seg and not hasattr(seg, "mapping_")
+    assert fc.segmenter_.chosen_row_ == chosen["row"]
+    ids = [f"s{i:02d}" for i in range(len(truth))]
+    labels = fc.segmenter_.mapping_.segments_of(ids)
     assert adjusted_rand_score(truth, labels) > 0.9
     assert fc.segmentation_ == "features_kmeans k=2"
     # each planted segment got its own model
     assert set(fc.champions_.values()) == {"naive", "seasonal_naive"}
     imp, lo, hi = fc.improvement_["random"]
     assert lo > 0 and "These segments beat random partitions" in fc.comparison_text_
+
+
+def test_fit_with_a_fitted_segmenter_leaves_it_unchanged(planted):
+    """scikit-learn's searches refit a clone: the forecaster follows its choice on its
+    own copy (``segmenter_``) and the caller's fitted Segmenter keeps its mapping."""
+    df, truth, _, first = planted
+    seg = sg.Segmenter(
+        n_clusters=[2], blueprints=["velocity_mean", "features_kmeans"], progress=False
+    ).fit(df)
+    before = (seg.mapping_, seg.chosen_row_, seg.model_, dict(vars(seg)).keys())
+    frame = seg.mapping_.to_frame()
+    fc = sg.SegmentedForecaster(**FC).fit(df, segmenter=seg)
+    assert fc.segmentation_ == first.segmentation_ == "features_kmeans k=2"
+    chosen = fc.selection_.loc[fc.selection_["chosen"], "row"].item()
+    assert fc.segmenter_.chosen_row_ == chosen != before[1]  # the copy followed
+    assert (seg.mapping_, seg.chosen_row_, seg.model_) == before[:3]  # seg did not
+    assert dict(vars(seg)).keys() == before[3]
+    pd.testing.assert_frame_equal(seg.mapping_.to_frame(), frame)
 
 
 def test_selection_table_has_every_candidate_and_baseline(planted):
@@ -186,13 +207,13 @@ def test_reused_local_errors_equal_a_direct_refit():
             "unique_id",
         ),
     )
-    panel, data, book = fc._fit_data
+    panel, data, backtests = fc._fit_data
     for spec in ("theta", "ets"):
         bp = make_forecaster(spec)
         for w in range(fc.plan_.n_windows):
             group, pos = data.group(fc.plan_.cutoffs[w], fc.horizon)
             direct = clip_nonnegative(bp.predict(None, group, fc.horizon), group).mean
-            np.testing.assert_array_equal(book.local[spec][w, pos], direct)
+            np.testing.assert_array_equal(backtests.local[spec][w, pos], direct)
 
 
 def test_forecast_with_another_row_or_one_champion_everywhere(planted):

@@ -9,7 +9,7 @@ The defaults follow DataRobot's time-series clustering:
  C2   for k clusters, at least k series with enough history  ``min_history=20`` steps
  C3   all series together span at least                      ``min_span=35`` steps
  C4   cluster count k                                        2..100, <= 10 values a run
- C5   segments fed to the forecasting runner                 ``max_segments=100``
+ C5   segments fed to the forecaster                 ``max_segments=100``
  C6   series-id column and segment-id column                 must differ
  C7   every row of a series                                  in the same segment
  C8   the clustering variable                                numeric (regression only)
@@ -59,7 +59,7 @@ class ClusteringConstraints:
     max_k_values : int, default 10
         C4: most cluster counts in one run.
     max_segments : int, default 100
-        C5: most segments passed on to the forecasting runner.
+        C5: most segments passed on to the forecaster.
 
     Examples
     --------

@@ -1,7 +1,7 @@
 """The segment mapping: series id → segment, one row per input series.
 
 :class:`SegmentMapping` is what a fitted :class:`~segmenter.Segmenter` produces and
-what the forecasting runner consumes.  Columns:
+what the forecaster consumes.  Columns:
 
 ==================  ===========================================================
 id column(s)        the series id exactly as given (composite ids: several columns),

@@ -27,6 +27,7 @@ points. In segmenter it always means grouping *many* series.
 
 from __future__ import annotations
 
+import copy
 import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -299,6 +300,35 @@ class Panel:
         """Time labels of series ``i`` on the grid, in the input's time type."""
         pos = self.start[i] + np.arange(self.lengths[i])
         return self._grid.labels(pos)
+
+    def select_columns(
+        self, value_cols: Sequence[str] = (), static_cols: Sequence[str] = ()
+    ) -> Panel:
+        """The same series with the target plus ``value_cols`` as values and only
+        ``static_cols`` as statics (e.g. what a segmenter reads of a forecaster's panel,
+        without its covariates).  With no extra value column the values are a view."""
+        names = list(self.value_cols)
+        missing = [c for c in [*value_cols] if c not in names[1:]]
+        missing += [c for c in static_cols if c not in self.static_cols]
+        if missing:
+            raise DataValidationError(
+                [
+                    Problem(
+                        "missing_columns",
+                        missing[0],
+                        f"column(s) {missing} are not in this panel (value columns "
+                        f"{names}, static columns {list(self.static_cols)})",
+                    )
+                ]
+            )
+        cols = [0] + [names.index(c) for c in value_cols]
+        values = self.values[:, :1] if len(cols) == 1 else self.values[:, cols].copy()
+        out = copy.copy(self)
+        out.value_cols = [names[0], *value_cols]
+        out.values = values
+        out.static_cols = list(static_cols)
+        out.statics = self.statics[list(static_cols)]
+        return out
 
     def subset(self, index: Sequence[int]) -> Panel:
         """A new panel holding the series at positions ``index`` (in that order)."""

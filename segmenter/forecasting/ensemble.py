@@ -196,11 +196,11 @@ def ensemble_results(
 
 
 def produce_ensemble(
-    run,
+    job,
     backtests: Backtests,
     segs: list,
     evals: list,
-    pooled_runs: list,
+    pooled_results: list,
     at: int,
     combos: list,
     levels,
@@ -212,15 +212,15 @@ def produce_ensemble(
     final results {segment: (idx, out)})."""
     ens, ev = segs[at], evals[at]
     by_name = {s.name: i for i, s in enumerate(segs)}
-    n, h = backtests.n, run.horizon
+    n, h = backtests.n, job.horizon
     frames, members, parts, fbs = [], [], [], []
     for name in ens.meta["members"]:
         i = by_name[name]
         s = segs[i]
-        lb, champs, models, final = run.production(
+        lb, champs, models, final = job.production(
             backtests,
             s.labels,
-            pooled_runs[i],
+            pooled_results[i],
             combos,
             levels,
             name=f"{s.name} in {ens.name}",
@@ -250,11 +250,11 @@ def produce_ensemble(
 
     def histories(idx):
         return materialize(
-            run.source(idx, f"{ens.name} histories"), run.spec, keys=idx
+            job.source(idx, f"{ens.name} histories"), job.spec, keys=idx
         ).values
 
     final = ensemble_results(
-        models, ens.labels, mean, fallback, histories, run.spec.season_length, levels
+        models, ens.labels, mean, fallback, histories, job.spec.season_length, levels
     )
     return pd.concat(frames, ignore_index=True), members, models, final
 

@@ -134,7 +134,7 @@ class FitJob:
                 labels.append(f"pooled backtests of {s.name}, segment {g!r}")
                 where.append((si, g, idx))
         outs = self.map(backtest_pooled, jobs, labels, "pooled") if jobs else []
-        runs = [
+        results = [
             PooledBacktests(
                 {b.spec: np.full((W, n, h), np.nan) for b in pooled}
                 if pooled and s.kind != "per-series"
@@ -143,22 +143,22 @@ class FitJob:
             for s in segs
         ]
         for (si, g, idx), out in zip(where, outs):
-            run = pooled[si]
+            result = results[si]
             for spec_, r in out.items():
-                run.forecasts[spec_][:, idx] = r["forecasts"]
+                result.forecasts[spec_][:, idx] = r["forecasts"]
                 if r["error"]:
-                    run.errors.setdefault(g, {})[spec_] = r["error"]
-                run.fallbacks.setdefault(spec_, []).extend(
+                    result.errors.setdefault(g, {})[spec_] = r["error"]
+                result.fallbacks.setdefault(spec_, []).extend(
                     (w, int(idx[i]), reason) for w, i, reason in r["fallbacks"]
                 )
-                run.seconds[spec_] = run.seconds.get(spec_, 0.0) + r["seconds"]
-        return runs
+                result.seconds[spec_] = result.seconds.get(spec_, 0.0) + r["seconds"]
+        return results
 
     def production(
         self,
         backtests,
         labels,
-        run: PooledBacktests,
+        pooled_backtests: PooledBacktests,
         combos,
         levels,
         force: str | None = None,
@@ -168,7 +168,7 @@ class FitJob:
         fitted on whole histories, and the forecasts: (leaderboard, champions, models,
         final results)."""
         frames, models, jobs, names, champions = [], {}, [], [], {}
-        seconds = {**backtests.local_seconds, **run.seconds}
+        seconds = {**backtests.local_seconds, **pooled_backtests.seconds}
         segments = groups(labels)
         plans = []
         for g, idx in segments.items():
@@ -176,12 +176,12 @@ class FitJob:
                 singles, failed = segment_singles(
                     backtests,
                     idx,
-                    run.forecasts,
-                    run.errors.get(g, {}),
-                    local_only=not run.forecasts,
+                    pooled_backtests.forecasts,
+                    pooled_backtests.errors.get(g, {}),
+                    local_only=not pooled_backtests.forecasts,
                 )
             else:  # one candidate everywhere, as asked
-                pool = {**backtests.local, **run.forecasts}
+                pool = {**backtests.local, **pooled_backtests.forecasts}
                 if force not in pool:
                     raise DataValidationError(
                         [
@@ -203,7 +203,7 @@ class FitJob:
                 self.blueprints,
                 seconds,
                 _fallback_counts(
-                    {**backtests.local_fallbacks, **run.fallbacks},
+                    {**backtests.local_fallbacks, **pooled_backtests.fallbacks},
                     idx,
                     backtests.plan.n_windows,
                 ),

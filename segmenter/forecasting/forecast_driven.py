@@ -108,12 +108,12 @@ def insample_errors(source, spec, idx, cut, segments: list, p: int) -> np.ndarra
     return E
 
 
-def refine(run, backtests, labels: np.ndarray, name: str) -> tuple[np.ndarray, list]:
+def refine(job, backtests, labels: np.ndarray, name: str) -> tuple[np.ndarray, list]:
     """Move series to the segment whose pooled model forecasts them best (module
     docstring), from ``labels``; returns the labels and the share moved each round."""
     plan = backtests.plan
     cut = plan.cutoffs[plan.n_windows - 1]  # the moves see nothing after it
-    p = ar_order(run.spec.season_length)
+    p = ar_order(job.spec.season_length)
     n = backtests.n
     idx_all = np.arange(n)
     labels = np.unique(np.asarray(labels).astype(str), return_inverse=True)[1]
@@ -121,12 +121,12 @@ def refine(run, backtests, labels: np.ndarray, name: str) -> tuple[np.ndarray, l
     for it in range(MAX_ITER):
         segs = groups(labels)
         keys = np.array(list(segs))
-        (E,) = run.map(
+        (E,) = job.map(
             insample_errors,
             [
                 (
-                    run.source(idx_all, f"{name} round {it}"),
-                    run.spec,
+                    job.source(idx_all, f"{name} round {it}"),
+                    job.spec,
                     idx_all,
                     cut,
                     list(segs.values()),
@@ -154,7 +154,7 @@ def refine(run, backtests, labels: np.ndarray, name: str) -> tuple[np.ndarray, l
 
 
 def forecast_driven_candidates(
-    run, backtests, segs: list, evals: list, pooled: list, max_k: int = 3
+    job, backtests, segs: list, evals: list, pooled: list, max_k: int = 3
 ) -> list[Segmentation]:
     """One forecast-driven segmentation per segment count of the (up to ``max_k``)
     best clustering candidates, each started from the best candidate of that count."""
@@ -181,7 +181,7 @@ def forecast_driven_candidates(
     for i in starts:
         start = segs[i]
         name = f"forecast-driven k={start.n_segments} (from {start.name})"
-        labels, moved = refine(run, backtests, start.labels, name)
+        labels, moved = refine(job, backtests, start.labels, name)
         k = len(np.unique(labels))
         out.append(
             Segmentation(
@@ -192,7 +192,7 @@ def forecast_driven_candidates(
                     "start": start.name,
                     "moved": moved,
                     "model": bp.spec,
-                    "moves": f"pooled ridge AR({ar_order(run.spec.season_length)})",
+                    "moves": f"pooled ridge AR({ar_order(job.spec.season_length)})",
                     "k_start": start.n_segments,
                     "k": k,
                 },

@@ -1,4 +1,4 @@
-"""The per-segment forecasting runner and the combined model: :class:`SegmentedForecaster`.
+"""The segmented forecaster and the combined model it serves: :class:`SegmentedForecaster`.
 
 ``fit`` does, in order:
 
@@ -30,6 +30,7 @@ or a Dask cluster), each limited to one BLAS/OpenMP thread (threadpoolctl).
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from numbers import Integral, Real
@@ -37,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .. import persistence
@@ -195,6 +197,10 @@ class SegmentedForecaster(SegmenterEstimator):
         None for an ensemble of segmentations.
         ``segmenter.reporting.Insights.from_mapping(data, fc.mapping_)`` describes
         those segments, and the report does when they are forecast-driven.
+    segmenter_ : Segmenter or None
+        The forecaster's own fitted copy of the ``segmenter`` given to ``fit``; with
+        ``select="forecast"`` it follows a clustering choice (``choose``), so its
+        report, insights and mapping describe the segments used.
     comparison_, comparison_per_series_ : DataFrame
     comparison_text_ : str
     improvement_ : dict
@@ -292,6 +298,23 @@ class SegmentedForecaster(SegmenterEstimator):
         self.engine = engine
         self.random_state = random_state
 
+    @staticmethod
+    def _own_segmenter(segmenter, panel, data, checkpoint, read_args):
+        """The forecaster's own copy of the caller's ``segmenter`` (scikit-learn's
+        searches refit a clone): a fitted one is copied, so following the choice
+        (``choose``) never changes the caller's; an unfitted one is cloned and fitted
+        here on the Panel already read (the table is not parsed again)."""
+        if segmenter is None:
+            return None
+        if hasattr(segmenter, "mapping_"):
+            return copy.copy(segmenter)
+        segmenter = clone(segmenter)
+        log.info("fitting the segmenter first")
+        sub = None if checkpoint is None else Path(checkpoint) / "segmenter"
+        if isinstance(panel, Panel):
+            return segmenter.fit(panel.select_columns(), checkpoint=sub)
+        return segmenter.fit(data, checkpoint=sub, **read_args)  # read by the workers
+
     def _engine(self):
         from ..engine.base import resolve_engine
 
@@ -324,9 +347,12 @@ class SegmentedForecaster(SegmenterEstimator):
         mapping : SegmentMapping, optional
             Series -> segment (e.g. ``Segmenter.mapping_`` or ``read_mapping(path)``).
         segmenter : Segmenter, optional
-            Fitted here on ``data`` when it is not fitted yet.  Its mapping is used (or,
-            with ``select="forecast"``, its leaderboard's best rows are compared);
-            series it has not seen are assigned with its ``predict``.
+            The forecaster works on its own copy, ``segmenter_`` (scikit-learn's
+            searches refit a clone): an unfitted one is cloned and fitted here on the
+            table already read, a fitted one is copied; the caller's object is never
+            changed.  Its mapping is used (or, with ``select="forecast"``, its
+            leaderboard's best rows are compared and ``segmenter_`` follows the
+            choice); series it has not seen are assigned with its ``predict``.
         segment_col : str, optional
             A column of ``data`` holding user-defined segments (C6, C7 checked).
         static_cols : list of str, optional
@@ -367,22 +393,20 @@ class SegmentedForecaster(SegmenterEstimator):
         )
         if isinstance(panel, Panel):
             panel.check_horizon(self.horizon)
-        if segmenter is not None and not hasattr(segmenter, "mapping_"):
-            log.info("fitting the segmenter first")
-            sub = None if checkpoint is None else Path(checkpoint) / "segmenter"
-            if isinstance(data, Panel):
-                segmenter.fit(data, checkpoint=sub)
-            else:
-                segmenter.fit(
-                    data,
-                    id_col=id_col,
-                    time_col=time_col,
-                    target_col=target_col,
-                    freq=freq,
-                    missing=missing,
-                    checkpoint=sub,
-                    **reading,
-                )
+        segmenter = self._own_segmenter(
+            segmenter,
+            panel,
+            data,
+            checkpoint,
+            dict(
+                id_col=id_col,
+                time_col=time_col,
+                target_col=target_col,
+                freq=freq,
+                missing=missing,
+                **reading,
+            ),
+        )
         ids = panel.id_labels()
         base = base_segmentation(panel, mapping, segmenter, ids)
         if base is None and not (self.select == "forecast" and segmenter is not None):
@@ -404,14 +428,14 @@ class SegmentedForecaster(SegmenterEstimator):
             engine, ckpt = self._checkpointed(
                 engine, checkpoint, panel, static_cols, future_cols, base, segmenter
             )
-        run, local, pooled, combos = self._prepare(
+        job, local, pooled, combos = self._prepare(
             engine, panel, static_cols, future_cols
         )
         levels = check_levels(self.levels, "levels")
         timings = {"read": time.perf_counter() - t_start}
         # -- local candidates: once per series and window ---------------------------
         t0 = time.perf_counter()
-        backtests, zero_share = run.local_backtests(local, levels)
+        backtests, zero_share = job.local_backtests(local, levels)
         if self.intermittent == "auto":
             backtests.route(
                 zero_share >= INTERMITTENT_SHARE,
@@ -421,34 +445,40 @@ class SegmentedForecaster(SegmenterEstimator):
         # -- segmentations: pooled backtests, scored ----------------------------------
         cands, segs = self._segmentations_of(panel, ids, base, segmenter)
         t0 = time.perf_counter()
-        pooled_runs = run.pooled_backtests(pooled, segs)
+        pooled_results = job.pooled_backtests(pooled, segs)
         timings["pooled backtests"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         evals, seconds = [], {}
-        for s, prun in zip(segs, pooled_runs):
+        for s, pooled_result in zip(segs, pooled_results):
             t1 = time.perf_counter()
             evals.append(
                 score_segmentation(
                     backtests,
                     s.labels,
-                    prun.forecasts,
-                    prun.errors,
+                    pooled_result.forecasts,
+                    pooled_result.errors,
                     combos,
                     local_only=s.kind == "per-series",
                 )
             )
-            seconds[s.name] = sum(prun.seconds.values()) + time.perf_counter() - t1
+            seconds[s.name] = (
+                sum(pooled_result.seconds.values()) + time.perf_counter() - t1
+            )
         if self.select == "forecast" and self.forecast_driven and pooled:
             t1 = time.perf_counter()
-            driven = forecast_driven_candidates(run, backtests, segs, evals, pooled)
-            for d, prun in zip(driven, run.pooled_backtests(pooled, driven)):
+            driven = forecast_driven_candidates(job, backtests, segs, evals, pooled)
+            for d, pooled_result in zip(driven, job.pooled_backtests(pooled, driven)):
                 segs.append(d)
                 evals.append(
                     score_segmentation(
-                        backtests, d.labels, prun.forecasts, prun.errors, combos
+                        backtests,
+                        d.labels,
+                        pooled_result.forecasts,
+                        pooled_result.errors,
+                        combos,
                     )
                 )
-                pooled_runs.append(prun)
+                pooled_results.append(pooled_result)
                 seconds[d.name] = (time.perf_counter() - t1) / len(driven)
             timings["forecast-driven segments"] = time.perf_counter() - t1
         if self.select == "forecast" and self.ensembles:
@@ -457,7 +487,7 @@ class SegmentedForecaster(SegmenterEstimator):
             ):
                 segs.append(e)
                 evals.append(ev)
-                pooled_runs.append(None)
+                pooled_results.append(None)
                 seconds[e.name] = sum(seconds[m] for m in e.meta["members"])
         chosen = self._choose(segs, evals, len(cands), seconds)
         timings["scoring segmentations"] = time.perf_counter() - t0
@@ -498,20 +528,20 @@ class SegmentedForecaster(SegmenterEstimator):
         self._members = None
         self._assigner = None
         if best.kind == "forecast-driven":
-            self._assigner = _forecast_assigner(run, best, self._bps, self.horizon)
+            self._assigner = _forecast_assigner(job, best, self._bps, self.horizon)
         if best.kind == "ensemble":
             self.leaderboard_, self._members, self._models, self._final = (
                 produce_ensemble(
-                    run, backtests, segs, evals, pooled_runs, chosen, combos, levels
+                    job, backtests, segs, evals, pooled_results, chosen, combos, levels
                 )
             )
             self.champions_ = {g: best.name for g in self._models}
         else:
             self.leaderboard_, self.champions_, self._models, self._final = (
-                run.production(
+                job.production(
                     backtests,
                     best.labels,
-                    pooled_runs[chosen],
+                    pooled_results[chosen],
                     combos,
                     levels,
                     name=best.name,
@@ -526,7 +556,7 @@ class SegmentedForecaster(SegmenterEstimator):
         kept = {chosen, *random_peers(segs, k)}
         self._runs = {
             s.name: r
-            for i, (s, r) in enumerate(zip(segs, pooled_runs))
+            for i, (s, r) in enumerate(zip(segs, pooled_results))
             if r is not None
             and (i in kept or s.name in members or s.kind in ("global", "per-series"))
         }
@@ -553,7 +583,7 @@ class SegmentedForecaster(SegmenterEstimator):
                 self.choice_text_,
             )
         timings["comparison"] = time.perf_counter() - t0
-        self._fit_data = (panel, run.data, backtests)
+        self._fit_data = (panel, job.data, backtests)
         self.checkpoint_ = dict(ckpt.stats) if ckpt is not None else None
         self.fit_seconds_ = time.perf_counter() - t_start
         self.timings_ = {k: round(v, 2) for k, v in timings.items()}
@@ -767,7 +797,7 @@ class SegmentedForecaster(SegmenterEstimator):
             )
         panel, data, backtests = self._fit_data
         seg = self._segmentations[candidate]
-        run = self._fit_job(self._engine(), panel, data)
+        job = self._fit_job(self._engine(), panel, data)
         levels = check_levels(level or self.levels)
         combos = [b for b in self._bps.values() if isinstance(b, Combination)]
         if seg.kind == "ensemble":
@@ -784,13 +814,13 @@ class SegmentedForecaster(SegmenterEstimator):
                 )
             segs = list(self._segmentations.values())
             runs = [
-                self._member_backtests(run, s)
+                self._member_backtests(job, s)
                 if s.name in seg.meta["members"]
                 else None
                 for s in segs
             ]
             _, _, _, final = produce_ensemble(
-                run,
+                job,
                 backtests,
                 segs,
                 [self._evals[s.name] for s in segs],
@@ -803,24 +833,24 @@ class SegmentedForecaster(SegmenterEstimator):
                 panel, final, levels, {g: candidate for g in final}, self.horizon
             )
             return with_levels(frame, check_levels(level))
-        pooled_backtests = self._member_backtests(run, seg)
+        pooled_backtests = self._member_backtests(job, seg)
         if champion is not None:
             bp = make_forecaster(champion)
             self._bps.setdefault(bp.spec, bp)
             champion = bp.spec
-        _, champs, _, final = run.production(
+        _, champs, _, final = job.production(
             backtests, seg.labels, pooled_backtests, combos, levels, champion, candidate
         )
         frame = forecast_frame(panel, final, levels, champs, self.horizon)
         return with_levels(frame, check_levels(level))
 
-    def _member_backtests(self, run, seg):
-        """The pooled backtests of segmentation ``seg`` (kept from the fit, or run)."""
+    def _member_backtests(self, job, seg):
+        """The pooled backtests of segmentation ``seg`` (kept from the fit, or run now)."""
         if seg.kind == "ensemble":
             return None
         pooled_backtests = self._runs.get(seg.name)
         if pooled_backtests is None:
-            pooled_backtests = run.pooled_backtests(
+            pooled_backtests = job.pooled_backtests(
                 [b for b in self._bps.values() if b.kind == "pooled"], [seg]
             )[0]
             self._runs[seg.name] = pooled_backtests
@@ -1111,7 +1141,7 @@ class SegmentedForecaster(SegmenterEstimator):
         return persistence.save(self, path)
 
 
-def _forecast_assigner(run, seg, blueprints, horizon):
+def _forecast_assigner(job, seg, blueprints, horizon):
     """The assigner of a chosen forecast-driven segmentation: its pooled model fitted
     on each segment's whole histories."""
     spec = seg.meta["model"]
@@ -1119,9 +1149,9 @@ def _forecast_assigner(run, seg, blueprints, horizon):
     states = {}
     for g, idx in groups(seg.labels).items():
         data = (
-            run.data.subset(idx)
-            if run.data is not None
-            else run.source(idx, f"segment {g}")
+            job.data.subset(idx)
+            if job.data is not None
+            else job.source(idx, f"segment {g}")
         )
         group, _ = data.group()
         states[g] = bp.fit(group)

@@ -13,7 +13,7 @@ from .._spec import resolve_specs
 from ..data.calendar import season_length_for
 from ..data.chunks import load_chunks, parquet_parts
 from ..data.panel import Panel
-from ..data.reading import is_dask_collection, read_panel
+from ..data.reading import is_dask_collection, read_panel, reading_args
 from ..errors import DataValidationError, Problem
 from .base import ForecastBlueprint
 from .catalogue import INTERMITTENT, MODES, make_forecaster
@@ -153,8 +153,10 @@ def base_segmentation(panel, mapping, segmenter, ids) -> Segmentation | None:
 
 
 def for_segmenter(segmenter, panel, positions) -> Panel:
-    """The series at ``positions`` read as the segmenter reads data (its own value
-    columns, not the forecaster's covariates)."""
+    """The series at ``positions`` as the segmenter reads data: its own value and
+    static columns, not the forecaster's covariates.  A view of the panel when both
+    were read alike (the usual case: the forecaster fitted the segmenter on its panel);
+    otherwise the series are read again with the segmenter's reading arguments."""
     sub = (
         panel.subset(positions)
         if isinstance(panel, Panel)
@@ -162,7 +164,18 @@ def for_segmenter(segmenter, panel, positions) -> Panel:
             panel.gather(np.asarray(positions), label="gather series")
         )
     )
-    return read_panel(sub.to_frame(), **segmenter.data_args_)
+    args = getattr(segmenter, "data_args_", None)
+    if args is None:  # not fitted yet: it reads the target
+        return sub.select_columns()
+    same = reading_args(sub)
+    alike = all(
+        same.get(k) == args.get(k)
+        for k in ("id_col", "time_col", "target_col", "freq", "missing")
+    )
+    if alike and set(args["value_cols"]) <= set(sub.value_cols[1:]):
+        if set(args["static_cols"]) <= set(sub.static_cols):
+            return sub.select_columns(args["value_cols"], args["static_cols"])
+    return read_panel(sub.to_frame(), **args)
 
 
 def mostly_zero(panel) -> bool:
