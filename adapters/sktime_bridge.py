@@ -141,34 +141,39 @@ class SegmentedSktimeForecaster(BaseForecaster):
         return df, inst, tname, col
 
     def _fit(self, y, X=None, fh=None):
-        import segmenter as sg
+        from segmenter.clustering.constraints import ClusteringConstraints
+        from segmenter.clustering.mapping import SegmentMapping
+        from segmenter.clustering.segmenter import Segmenter
+        from segmenter.data.reading import read_panel
+        from segmenter.errors import SegmenterError
+        from segmenter.forecasting.forecaster import SegmentedForecaster
 
         df, inst, tname, col = self._long(y)
-        panel = sg.read_panel(df, id_col=inst, time_col=tname, target_col=col)
+        panel = read_panel(df, id_col=inst, time_col=tname, target_col=col)
         self._inst, self._tname, self._col = inst, tname, col
         self.segmenter_ = None
         mapping = None
-        report = sg.ClusteringConstraints().check(panel, self.n_clusters)
+        report = ClusteringConstraints().check(panel, self.n_clusters)
         if report.ok:
             try:
-                self.segmenter_ = sg.Segmenter(
+                self.segmenter_ = Segmenter(
                     n_clusters=self.n_clusters,
                     blueprints=self.blueprints,
                     progress=False,
                     random_state=self.random_state,
                 ).fit(panel)
                 mapping = self.segmenter_.mapping_
-            except sg.SegmenterError:
+            except SegmenterError:
                 self.segmenter_ = None
         if mapping is None:
             frame = panel.ids.copy()
             frame["segment"] = 0
-            mapping = sg.SegmentMapping(frame, panel.id_cols)
+            mapping = SegmentMapping(frame, panel.id_cols)
         ends = panel.end_positions()
         steps = np.asarray(fh.to_relative(self.cutoff), dtype=np.int64).reshape(-1)
         self._lag = int(ends.max()) - ends  # steps each series is behind
         horizon = int(steps.max() + self._lag.max())
-        self.forecaster_ = sg.SegmentedForecaster(
+        self.forecaster_ = SegmentedForecaster(
             horizon=horizon,
             n_origins=self.n_origins,
             candidates=self.candidates,

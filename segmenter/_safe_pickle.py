@@ -199,12 +199,20 @@ class Policy:
         return obj if isinstance(obj, type) else None
 
 
-def _is_factory(module: str, name: str) -> bool:
-    if module != "segmenter.clustering.blueprints":
-        return False
-    from .clustering.blueprints import TRUSTED_FACTORIES
+#: (module, name) of the functions a pickle may call to rebuild an object (the
+#: blueprint factories); registered by the module that defines them, which the
+#: package imports before any model file can be loaded.
+_FACTORIES: set[tuple[str, str]] = set()
 
-    return any(f.__name__ == name for f in TRUSTED_FACTORIES)
+
+def trust_factory(fn):
+    """Register ``fn`` as a function a model file may call (returns ``fn``)."""
+    _FACTORIES.add((fn.__module__, fn.__qualname__))
+    return fn
+
+
+def _is_factory(module: str, name: str) -> bool:
+    return (module, name) in _FACTORIES
 
 
 def untrusted_names(payload: bytes, policy: Policy) -> list[str]:

@@ -17,7 +17,7 @@ import pytest
 
 import segmenter as sg
 from segmenter.datasets import make_planted
-from segmenter.engine.base import LocalEngine, resolve_engine
+from segmenter.engine import LocalEngine, resolve_engine
 
 distributed = pytest.importorskip(
     "distributed", reason="the dask extra is not installed"

@@ -26,6 +26,8 @@ LAYERS = {
     "_safe_pickle": 0,
     "base": 0,
     "_moved": 0,
+    "_spec": 0,
+    "persistence": 0,  # model files: header, checksum, safe unpickling
     "data": 1,
     "datasets": 1,
     "distances": 2,
@@ -35,13 +37,20 @@ LAYERS = {
     "selection": 3,
     "forecasting": 4,
     "reporting": 5,
-    "adapters": 5,
-    "persistence": 5,
     "serving": 6,
-    "cli": 7,
     "mlflow": 6,
+    "cli": 7,
     "__init__": 8,
 }
+# A bridge sits at the layer of the protocol it implements: the clusterer beside
+# clustering, the forecasting candidates beside forecasting, the sktime estimator on top.
+ADAPTERS_LAYER = {
+    "tslearn_bridge": 3,  # a clusterer, used by the clustering blueprints
+    "statsforecast_bridge": 4,  # forecasting candidates (forecasting.base protocol)
+    "mlforecast_bridge": 4,
+    "sktime_bridge": 6,  # wraps Segmenter and SegmentedForecaster for sktime
+}
+ADAPTERS_DEFAULT = 2
 
 
 def modules() -> dict[str, Path]:
@@ -83,6 +92,8 @@ def layer(module: str) -> int | None:
     parts = module.split(".")
     if parts[0] != "segmenter" or len(parts) < 2:
         return LAYERS["__init__"] if module == "segmenter" else None
+    if parts[1] == "adapters":
+        return ADAPTERS_LAYER.get(parts[2], ADAPTERS_DEFAULT) if len(parts) > 2 else 8
     return LAYERS.get(parts[1])
 
 

@@ -25,6 +25,7 @@ from sklearn.cluster import HDBSCAN, AgglomerativeClustering, KMeans
 from sklearn.mixture import GaussianMixture
 
 from .. import features as F
+from .._safe_pickle import trust_factory
 from .._spec import format_spec, parse_spec
 from ..base import get_tag, get_tags
 from ..distances import _dtw_kernels as K
@@ -456,6 +457,8 @@ TRUSTED_FACTORIES = (
     _velocity,
     _user_estimator,
 )
+for _factory in TRUSTED_FACTORIES:
+    trust_factory(_factory)
 
 CATALOGUE: dict[str, Blueprint] = {}
 

@@ -110,15 +110,6 @@ RESERVED = ("segment", "distance", "short_history", "no_values", "assigned_by")
 _MODES = {"default": DEFAULT, "quick": QUICK, "all": list(CATALOGUE)}
 
 
-def read_data(data, id_col, time_col, target_col, **kw) -> Panel:
-    """A :class:`Panel` of ``data`` (returned as is when it is one already)."""
-    if isinstance(data, Panel):
-        return data
-    return read_panel(
-        data, id_col=id_col, time_col=time_col, target_col=target_col, **kw
-    )
-
-
 def _classes_of(blueprints) -> set:
     """The estimator classes the blueprints build (the user's own among them)."""
     out = set()
@@ -311,7 +302,7 @@ class Segmenter(SegmenterEstimator):
         constraints = self.constraints or ClusteringConstraints()
         requested = normalize_k(self.n_clusters, constraints)
         from ..data.chunks import load_chunks
-        from ..engine.base import resolve_engine
+        from ..engine.resolve import resolve_engine
 
         engine = resolve_engine(self.engine)
         read_kw = dict(
@@ -325,7 +316,7 @@ class Segmenter(SegmenterEstimator):
         if engine.distributed:
             panel = load_chunks(engine, data, id_col, time_col, target_col, **read_kw)
         else:
-            panel = read_data(data, id_col, time_col, target_col, **read_kw)
+            panel = read_panel(data, id_col, time_col, target_col, **read_kw)
         clash = sorted(set(panel.id_cols) & set(RESERVED))
         if clash:
             raise DataValidationError(
@@ -594,7 +585,7 @@ class Segmenter(SegmenterEstimator):
         :class:`SegmentMapping` whose rows have ``assigned_by == "predict"``.
         """
         check_fitted(self, "model_", "predict")
-        panel = read_data(data, **{**self.data_args_, **columns})
+        panel = read_panel(data, **{**self.data_args_, **columns})
         X = self.model_.featurize(panel)
         labels = self.model_.predict_features(X)
         meta = {

@@ -32,7 +32,7 @@ __all__ = [
 
 
 def read_panel(
-    data: pd.DataFrame | str | os.PathLike,
+    data: pd.DataFrame | str | os.PathLike | Panel,
     id_col="unique_id",
     time_col="ds",
     target_col="y",
@@ -44,8 +44,11 @@ def read_panel(
 
     Parameters are those of :meth:`Panel.from_frame`, and ``encoding`` for text files
     (:func:`read_table`).  The time column is parsed by the panel (datetimes, text with
-    one format for the whole column, or integer steps).
+    one format for the whole column, or integer steps).  A Panel is returned as it is:
+    this is the one entry every estimator reads its data through.
     """
+    if isinstance(data, Panel):
+        return data
     if is_dask_collection(data):
         data = data.compute()
     elif isinstance(data, (list, tuple)):
@@ -53,15 +56,9 @@ def read_panel(
             [read_table(p, text_cols=as_list(id_col), encoding=encoding) for p in data],
             ignore_index=True,
         )
-    if isinstance(data, pd.DataFrame):
-        return Panel.from_frame(data, id_col, time_col, target_col, **kwargs)
-    return Panel.from_frame(
-        read_table(data, text_cols=as_list(id_col), encoding=encoding),
-        id_col,
-        time_col,
-        target_col,
-        **kwargs,
-    )
+    if not isinstance(data, pd.DataFrame):
+        data = read_table(data, text_cols=as_list(id_col), encoding=encoding)
+    return build_panel(data, id_col, time_col, target_col, **kwargs)
 
 
 def is_dask_collection(data) -> bool:
@@ -299,20 +296,21 @@ NEAR_DUPLICATE_POLICIES = ("refuse", "merge", "keep")
 
 def build_panel(
     df,
-    id_col,
-    time_col,
-    target_col,
-    value_cols,
-    static_cols,
-    segment_col,
-    freq,
-    missing,
-    dtype,
+    id_col="unique_id",
+    time_col="ds",
+    target_col="y",
+    value_cols=None,
+    static_cols=None,
+    segment_col=None,
+    freq=None,
+    missing="keep",
+    dtype=np.float64,
     date_format=None,
     dayfirst=None,
     near_duplicate_ids="refuse",
 ) -> Panel:
-    """Validate a long frame and build its panel (:meth:`Panel.from_frame` documents the
+    """Validate a long frame and build its panel: the one place a Panel is built from a
+    table (:meth:`Panel.from_frame` and :func:`read_panel` call it, and document the
     arguments); every problem is collected before raising."""
     if not isinstance(df, pd.DataFrame):
         raise DataValidationError(

@@ -316,7 +316,7 @@ class SegmentedForecaster(SegmenterEstimator):
         return segmenter.fit(data, checkpoint=sub, **read_args)  # read by the workers
 
     def _engine(self):
-        from ..engine.base import resolve_engine
+        from ..engine.resolve import resolve_engine
 
         return resolve_engine(self.engine, self.n_jobs)
 

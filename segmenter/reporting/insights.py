@@ -47,7 +47,7 @@ import pandas as pd
 
 from .. import features as F
 from ..base import check_fitted, get_tag
-from ..clustering.segmenter import read_data
+from ..data.reading import read_panel
 from ..data.series import series_centers
 from ..errors import DataValidationError, Problem
 
@@ -294,7 +294,7 @@ class Insights:
             segments, dist = frame["segment"].to_numpy(), frame["distance"].to_numpy()
             X = ws.features(bp)[0] if reads_matrix else None
         else:
-            panel = read_data(data, **seg.data_args_)
+            panel = read_panel(data, **seg.data_args_)
             X = model.featurize(panel)
             segments = model.predict_features(X)
             dist = model.center_distances(X, segments)
