@@ -25,14 +25,12 @@ the class's ``_tags`` (blueprints derive theirs from their clusterer class).
 from __future__ import annotations
 
 import copy
+import functools
 from numbers import Real
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.utils._param_validation import (
-    InvalidParameterError,
-    validate_parameter_constraints,
-)
+from sklearn.utils._param_validation import make_constraint
 
 from .errors import DataValidationError, NotFittedError, Problem
 
@@ -42,6 +40,7 @@ __all__ = [
     "check_fitted",
     "params_key",
     "SegmenterEstimator",
+    "fit_context",
     "Check",
     "check_levels",
     "level_label",
@@ -175,20 +174,55 @@ def check_levels(value, name: str = "level") -> tuple:
     return tuple(level_label(v) for v in (value or ()))
 
 
+def fit_context(fit):
+    """Decorate an estimator's public ``fit`` so that its parameters are checked
+    before it runs (scikit-learn's ``_fit_context``): every violated
+    ``_parameter_constraints`` entry, and what :meth:`SegmenterEstimator._param_problems`
+    adds, raised at once as one :class:`~segmenter.DataValidationError`."""
+
+    @functools.wraps(fit)
+    def checked_fit(self, *args, **kwargs):
+        self._check_params(self._param_problems())
+        return fit(self, *args, **kwargs)
+
+    return checked_fit
+
+
+def _violation(name: str, value, constraints: list) -> str | None:
+    """What ``value`` of parameter ``name`` must be when it meets none of
+    ``constraints`` (scikit-learn's constraint objects, read directly), else None."""
+    shown = [make_constraint(c) for c in constraints]
+    if any(c.is_satisfied_by(value) for c in shown):
+        return None
+    options = [str(c) for c in shown if not getattr(c, "hidden", False)]
+    must = (
+        options[0]
+        if len(options) == 1
+        else f"{', '.join(options[:-1])} or {options[-1]}"
+    )
+    return f"{name}={value!r} must be {must}"
+
+
 class SegmenterEstimator(BaseEstimator):
     """scikit-learn's estimator contract for the library's public estimators.
 
     ``__init__`` only stores parameters; ``get_params``, ``set_params``, ``clone`` and
     the ``repr`` come from scikit-learn.  Subclasses declare ``_parameter_constraints``
-    (scikit-learn's vocabulary: types, ``Interval``, ``StrOptions``...) and call
-    :meth:`_check_params` at the start of ``fit``: every violated constraint is reported
-    at once as a :class:`~segmenter.DataValidationError` that names the parameter and
-    its value.  Parameters listed in ``_shared_params`` (a live Dask client) are passed
-    to a clone as they are instead of deep-copied.
+    (scikit-learn's vocabulary: types, ``Interval``, ``StrOptions``...) and decorate
+    their public ``fit`` with :func:`fit_context`, which checks them before the fit
+    runs: every violated constraint is reported at once as a
+    :class:`~segmenter.DataValidationError` that names the parameter and its value.
+    Checks across parameters go in :meth:`_param_problems`.  Parameters listed in
+    ``_shared_params`` (a live Dask client) are passed to a clone as they are instead
+    of deep-copied.
     """
 
     _parameter_constraints: dict = {}
     _shared_params: tuple = ("engine",)
+
+    def _param_problems(self) -> list[Problem]:
+        """Problems that involve several parameters (none by default)."""
+        return []
 
     def _check_params(self, extra: list[Problem] | None = None) -> None:
         problems = list(extra or [])
@@ -212,15 +246,9 @@ class SegmenterEstimator(BaseEstimator):
                     )
                 )
                 continue
-            try:
-                validate_parameter_constraints(
-                    {name: constraints}, {name: value}, caller_name=type(self).__name__
-                )
-            except InvalidParameterError as exc:
-                why = str(exc).split(" must be ", 1)[-1].split(". Got ")[0]
-                problems.append(
-                    Problem(f"bad_{name}", None, f"{name}={value!r} must be {why}")
-                )
+            why = _violation(name, value, constraints)
+            if why is not None:
+                problems.append(Problem(f"bad_{name}", None, why))
         if problems:
             raise DataValidationError(problems)
 

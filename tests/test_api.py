@@ -248,3 +248,20 @@ def test_memory_estimate_grows_with_the_samples():
         panel, bps, make_folds(300, 0.2, 20, 5, 200, 0, 240), 240, 240
     )
     assert big["DTW matrices"] > 4 * small["DTW matrices"]
+
+
+def test_parameters_are_checked_before_fit_runs_and_bad_data_types_are_typed():
+    """fit is decorated with base.fit_context: parameters are checked from
+    _parameter_constraints before any data is read (so the data here is never touched),
+    with messages built from the constraints themselves."""
+    with pytest.raises(sg.DataValidationError) as err:
+        sg.SegmentedForecaster(horizon=0, select="nope").fit(None)
+    text = str(err.value)
+    assert "horizon=0 must be an int in the range [1, inf)" in text
+    assert "select='nope' must be a str among" in text
+    with pytest.raises(sg.DataValidationError, match="needs horizon="):
+        sg.Segmenter(metric="forecast").fit(None)
+    with pytest.raises(sg.InputTypeError, match="data is a NoneType"):
+        sg.Segmenter().fit(None)
+    with pytest.raises(sg.InputTypeError, match="data is a int"):
+        sg.read_panel(42)

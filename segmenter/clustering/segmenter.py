@@ -78,7 +78,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from .. import persistence
 from .._spec import resolve_specs
 from .._version import __version__
-from ..base import SegmenterEstimator, check_fitted, params_key
+from ..base import SegmenterEstimator, check_fitted, fit_context, params_key
 from ..data.panel import Panel
 from ..data.reading import check_read_options, read_panel, reading_args
 from ..errors import (
@@ -254,7 +254,19 @@ class Segmenter(SegmenterEstimator):
         self.horizon = horizon
         self.forecaster = forecaster
 
+    def _param_problems(self) -> list[Problem]:
+        if self.metric == "forecast" and self.horizon is None:
+            return [
+                Problem(
+                    "no_horizon",
+                    "horizon",
+                    "metric='forecast' needs horizon= (the steps to forecast)",
+                )
+            ]
+        return []
+
     # ------------------------------------------------------------------ fit
+    @fit_context
     def fit(
         self,
         data,
@@ -288,17 +300,6 @@ class Segmenter(SegmenterEstimator):
             (:meth:`segmenter.Panel.from_frame`) and ``encoding`` (of a text file).
         """
         reading = check_read_options(reading)
-        self._check_params(
-            [
-                Problem(
-                    "no_horizon",
-                    "horizon",
-                    "metric='forecast' needs horizon= (the steps to forecast)",
-                )
-            ]
-            if self.metric == "forecast" and self.horizon is None
-            else None
-        )
         constraints = self.constraints or ClusteringConstraints()
         requested = normalize_k(self.n_clusters, constraints)
         from ..data.chunks import load_chunks

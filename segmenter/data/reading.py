@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import DataValidationError, Problem
+from ..errors import DataValidationError, InputTypeError, Problem
 from .panel import Panel, id_labels
 from .timegrid import MAX_GRID_STEPS, row_numbers, time_positions
 
@@ -55,6 +55,12 @@ def read_panel(
         data = pd.concat(
             [read_table(p, text_cols=as_list(id_col), encoding=encoding) for p in data],
             ignore_index=True,
+        )
+    if not isinstance(data, (pd.DataFrame, str, os.PathLike)):
+        raise InputTypeError(
+            f"data is a {type(data).__name__}; pass a long DataFrame (one row per "
+            "series and time), a CSV or Parquet path (a folder of Parquet files too), a "
+            "list of Parquet files, a dask DataFrame or a Panel"
         )
     if not isinstance(data, pd.DataFrame):
         data = read_table(data, text_cols=as_list(id_col), encoding=encoding)

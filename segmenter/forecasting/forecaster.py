@@ -47,6 +47,7 @@ from ..base import (
     SegmenterEstimator,
     check_fitted,
     check_levels,
+    fit_context,
     get_tag,
     level_problems,
     params_key,
@@ -321,6 +322,7 @@ class SegmentedForecaster(SegmenterEstimator):
         return resolve_engine(self.engine, self.n_jobs)
 
     # ------------------------------------------------------------------ fit
+    @fit_context
     def fit(
         self,
         data,
@@ -371,7 +373,6 @@ class SegmentedForecaster(SegmenterEstimator):
             How to read the table: ``date_format``, ``dayfirst``, ``near_duplicate_ids``
             (:meth:`segmenter.Panel.from_frame`) and ``encoding`` (of a text file).
         """
-        self._check_params()
         t_start = time.perf_counter()
         for name in _COMPARISON:  # a fit without comparison keeps none
             self.__dict__.pop(name, None)
