@@ -265,3 +265,45 @@ def test_parameters_are_checked_before_fit_runs_and_bad_data_types_are_typed():
         sg.Segmenter().fit(None)
     with pytest.raises(sg.InputTypeError, match="data is a int"):
         sg.read_panel(42)
+
+
+def test_the_forecaster_parses_the_table_once_for_itself_and_its_segmenter(monkeypatch):
+    """statsforecast converts a table once on the way in: fc.fit(df, segmenter=seg)
+    builds one Panel and fits its copy of seg on a view of it (0.3 parsed it twice)."""
+    from segmenter.data import reading
+
+    calls = []
+    real = reading.build_panel
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(reading, "build_panel", counted)
+    rng = np.random.default_rng(0)
+    t = np.arange(48)
+    df = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "unique_id": f"s{i:02d}",
+                    "ds": t,
+                    "y": 10 + (i % 2) * np.sin(t) + rng.normal(0, 0.1, 48),
+                    "promo": rng.integers(0, 2, 48).astype(float),
+                }
+            )
+            for i in range(12)
+        ]
+    )
+    seg = sg.Segmenter(n_clusters=[2], blueprints=["features_kmeans"], progress=False)
+    fc = sg.SegmentedForecaster(
+        horizon=4, candidates=["naive"], n_jobs=1, progress=False, compare=False
+    )
+    fc.fit(df.drop(columns="promo"), segmenter=seg)
+    assert len(calls) == 1
+    assert len(fc.segmenter_.mapping_) == 12 and not hasattr(seg, "mapping_")
+    # the segmenter reads the target only, not the forecaster's covariates
+    panel = reading.read_panel(df, value_cols=["promo"])
+    assert fc.segmenter_.data_args_["value_cols"] == []
+    view = panel.select_columns()
+    assert view.value_cols == ["y"] and np.shares_memory(view.values, panel.values)
