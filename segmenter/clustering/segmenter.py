@@ -637,6 +637,14 @@ class Segmenter(SegmenterEstimator):
         )
 
     # ------------------------------------------------------------------ persistence
+    def __copy__(self):
+        """A shallow copy that keeps the training data and caches, which pickling
+        (``__getstate__``) leaves out, so that the copy can still ``choose`` (the
+        forecaster's own copy, ``segmenter_``, follows its choice this way)."""
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        return new
+
     def __getstate__(self):
         from ..engine.base import saveable_engine
 
