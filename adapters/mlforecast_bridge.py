@@ -26,6 +26,7 @@ their own history (mlforecast's ``new_df``).
 
 from __future__ import annotations
 
+import copy
 import warnings
 
 import numpy as np
@@ -289,7 +290,10 @@ class LightGBMCandidate(ForecastBlueprint):
                 ],
                 None,
             )
-        mf = self._train(state, horizon, m)
+        # mlforecast's predict(new_df=...) refits the target transforms and the
+        # series store in place: forecast with a copy, so a fitted model is never
+        # changed by a forecast and concurrent forecasts never share state
+        mf = copy.deepcopy(self._train(state, horizon, m))
         n = len(group)
         out = np.empty((n, horizon))
         fallbacks = []

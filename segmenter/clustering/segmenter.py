@@ -191,6 +191,9 @@ class Segmenter(SegmenterEstimator):
         and for DTW blueprints the pruned search's counts and ``pruned_share``.
     constraint_report_ : ConstraintReport
     folds_ : list of SeriesFold
+    fit_lengths_ : Series
+        Each series' length at fit (grid steps), by id: the monitor compares new data
+        on windows of the same length (:mod:`segmenter.serving.monitoring`).
 
     Examples
     --------
@@ -417,6 +420,11 @@ class Segmenter(SegmenterEstimator):
             bps, ks, lambda bp: requested is None or bp.spec in named
         )
         self.data_args_ = reading_args(panel)
+        self.fit_lengths_ = pd.Series(
+            np.asarray(panel.lengths, dtype=np.int64),
+            index=pd.Index(panel.id_labels(), tupleize_cols=False),
+            name="steps",
+        )
         self.constraint_report_ = report
         self.constraints_ = constraints
         self.n_clusters_tried_ = ks

@@ -33,6 +33,7 @@ from __future__ import annotations
 import copy
 import logging
 import time
+from datetime import UTC, datetime
 from numbers import Integral, Real
 from pathlib import Path
 
@@ -210,6 +211,11 @@ class SegmentedForecaster(SegmenterEstimator):
     plan_ : BacktestPlan
     timings_ : dict
         Seconds spent in each stage of ``fit``.
+    fitted_at_ : str
+        When ``fit`` ended (ISO 8601, UTC).
+    data_fingerprint_ : str
+        SHA-256 of the training data (:meth:`segmenter.data.Panel.fingerprint`): the
+        same data, however read, give the same fingerprint.
     """
 
     _parameter_constraints = {
@@ -587,6 +593,8 @@ class SegmentedForecaster(SegmenterEstimator):
         self._fit_data = (panel, job.data, backtests)
         self.checkpoint_ = dict(ckpt.stats) if ckpt is not None else None
         self.fit_seconds_ = time.perf_counter() - t_start
+        self.fitted_at_ = datetime.now(UTC).isoformat(timespec="seconds")
+        self.data_fingerprint_ = panel.fingerprint()
         self.timings_ = {k: round(v, 2) for k, v in timings.items()}
         log.info("forecaster fitted in %.1fs: %s", self.fit_seconds_, self.timings_)
         return self
@@ -938,7 +946,13 @@ class SegmentedForecaster(SegmenterEstimator):
         return self
 
     def predict(
-        self, data=None, future=None, level=None, refit: bool = False, **columns
+        self,
+        data=None,
+        future=None,
+        level=None,
+        refit: bool = False,
+        horizon: int | None = None,
+        **columns,
     ) -> pd.DataFrame:
         """Forecasts: id column(s), time, ``forecast``, ``segment``, ``champion``,
         ``fallback``; every series × horizon step exactly once.
@@ -958,9 +972,21 @@ class SegmentedForecaster(SegmenterEstimator):
         level : list of int, optional
             Adds ``lo-<level>``/``hi-<level>`` columns and ``interval`` ("native": the
             model's own; "conformal": from the segment's backtest residuals).
+        horizon : int, optional
+            Return only the first ``horizon`` steps (1 to the fitted ``horizon``, the
+            default).  ``future`` is then needed for those steps only: a forecast at
+            step j reads the covariates of steps up to j, never later ones.
         """
         check_fitted(self, "forecasts_", "predict")
         levels = check_levels(level)
+        h = self._check_horizon(horizon)
+        if h < self.horizon:
+            out = self.predict(
+                data, self._pad_future(future, h), level, refit, None, **columns
+            )
+            step = out.groupby(self._id_columns(), sort=False).cumcount()
+            out = out[step.to_numpy() < h].reset_index(drop=True)
+            return out
         if self.future_cols_ and future is None:
             future_values(
                 None, None, [], "", [], self.future_cols_
@@ -1073,6 +1099,58 @@ class SegmentedForecaster(SegmenterEstimator):
             forecast_frame(panel, results, levels, self.champions_, self.horizon),
             levels,
         )
+
+    def _check_horizon(self, horizon) -> int:
+        if horizon is None:
+            return self.horizon
+        if (
+            isinstance(horizon, bool)
+            or not isinstance(horizon, Integral)
+            or not 1 <= horizon <= self.horizon
+        ):
+            raise DataValidationError(
+                [
+                    Problem(
+                        "horizon",
+                        "horizon",
+                        f"horizon={horizon!r}: this model forecasts 1 to "
+                        f"{self.horizon} steps; ask for at most {self.horizon} (refit "
+                        "with a larger horizon for more)",
+                    )
+                ]
+            )
+        return int(horizon)
+
+    def _id_columns(self) -> list:
+        ids = self.data_args_["id_col"]
+        return [ids] if isinstance(ids, str) else list(ids)
+
+    def _pad_future(self, future, h: int):
+        """``future`` for ``h`` steps, each series' last given row repeated to the
+        fitted horizon: forecasts at steps <= h never read the rows added."""
+        if not isinstance(future, pd.DataFrame) or not self.future_cols_:
+            return future
+        ids, time = self._id_columns(), self.data_args_["time_col"]
+        if not set(ids + [time]) <= set(future.columns):
+            return future  # the full check names what is missing
+        fut = future.sort_values(ids + [time], kind="stable")
+        last = fut.groupby(ids, sort=False).tail(1)
+        times = pd.Index(fut[time])
+        if pd.api.types.is_datetime64_any_dtype(times):
+            freq = self.data_args_.get("freq") or pd.infer_freq(
+                fut.groupby(ids, sort=False)[time].head(3)
+            )
+            offset = pd.tseries.frequencies.to_offset(freq) if freq else None
+        else:
+            offset = self.data_args_.get("freq") or 1
+        if offset is None:
+            return future
+        extra = []
+        for k in range(1, self.horizon - h + 1):
+            more = last.copy()
+            more[time] = last[time] + k * offset
+            extra.append(more)
+        return pd.concat([fut, *extra], ignore_index=True)
 
     def _fit_positions(self, ids) -> list:
         """Each series' position in the fit, None for series not seen there."""

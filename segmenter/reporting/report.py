@@ -25,7 +25,7 @@ from .._version import __version__
 from ..persistence import atomic_write
 from . import plots
 
-__all__ = ["write_report"]
+__all__ = ["write_report", "html_page", "table", "paragraph"]
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
@@ -36,6 +36,7 @@ th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
 img { max-width: 100%; display: block; margin: .5em 0; }
 nav a { margin-right: 1em; } .note { color: #555; font-size: .9em; }
 .warning { color: #a00; font-weight: bold; }
+.good { color: #070; font-weight: bold; } .verdict { font-size: 1.2em; }
 .wide { overflow-x: auto; }
 """
 
@@ -56,7 +57,7 @@ def _img(fig, alt: str) -> str:
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
 
 
-def _table(df: pd.DataFrame, floatfmt="{:.3f}", index=False) -> str:
+def table(df: pd.DataFrame, floatfmt="{:.3f}", index=False) -> str:
     return (
         '<div class="wide">'
         + df.to_html(
@@ -66,9 +67,23 @@ def _table(df: pd.DataFrame, floatfmt="{:.3f}", index=False) -> str:
     )
 
 
-def _p(text: str, cls: str = "") -> str:
+def paragraph(text: str, cls: str = "") -> str:
     c = f' class="{cls}"' if cls else ""
     return f"<p{c}>{html.escape(text)}</p>"
+
+
+def html_page(path, title: str, parts: list, script: str = _SCRIPT) -> Path:
+    """Write one self-contained HTML page (the report's style) atomically."""
+    out = Path(path)
+    page = [
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>",
+        *parts,
+        f"<script>{script}</script></body></html>",
+    ]
+    with atomic_write(out, "w", encoding="utf-8") as fh:
+        fh.write("\n".join(page))
+    return out
 
 
 def write_report(
@@ -98,11 +113,7 @@ def write_report(
         ins.rename(names)
     panel, labels = ins.panel, ins.segments  # the data the insights describe
     meta = seg.mapping_.metadata
-    parts = [
-        f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>segmenter report</title><style>{_STYLE}</style></head><body>"
-    ]
-    parts.append("<h1>Segmentation report</h1>")
+    parts = ["<h1>Segmentation report</h1>"]
     parts.append(
         "<nav>"
         + "".join(
@@ -123,7 +134,7 @@ def write_report(
     parts.append('<section id="summary"><h2>Summary</h2>')
     score = meta.get("score")
     parts.append(
-        _p(
+        paragraph(
             f"{panel.n_series} series segmented into {meta.get('n_clusters')} segments by "
             f"{meta.get('blueprint')} ({meta.get('steps')}); {seg.metric} "
             f"{score:.3f}."
@@ -134,14 +145,14 @@ def write_report(
     if getattr(seg, "assignment_", {}).get("n_assigned"):
         a = seg.assignment_
         parts.append(
-            _p(
+            paragraph(
                 f"The model was fitted on {a['n_fit']} series (fit_sample); "
                 f"{a['n_assigned']} more were assigned by its predict.",
                 "note",
             )
         )
     parts.append(
-        _p(
+        paragraph(
             f"segmenter {__version__}; data fingerprint "
             f"{meta.get('data_fingerprint', '')[:16]}…; report written "
             f"{datetime.now(UTC).isoformat(timespec='seconds')}.",
@@ -149,7 +160,7 @@ def write_report(
         )
     )
     parts.append(
-        _p(
+        paragraph(
             "Silhouettes of different families are measured in different geometries "
             "(DTW, scaled features, a single statistic) and are not directly "
             "comparable; compare the best row of each family.",
@@ -180,11 +191,11 @@ def write_report(
     ]
     parts.append('<section id="leaderboard"><h2>Leaderboard</h2>')
     parts.append(_img(plots.plot_leaderboard(seg), "leaderboard chart"))
-    parts.append(_table(lb[cols].head(40)))
+    parts.append(table(lb[cols].head(40)))
     parts.append("</section>")
     # segments
     parts.append('<section id="segments"><h2>Segments</h2>')
-    parts.append(_table(ins.sizes))
+    parts.append(table(ins.sizes))
     parts.append(
         _img(
             plots.plot_clusters(seg, panel, names=ins.names, labels=labels),
@@ -194,13 +205,13 @@ def write_report(
     top = ins.feature_order()[:12]
     feat = ins.features
     parts.append(
-        _p(
+        paragraph(
             "Per feature and segment (features by impact, then name; the 12 "
             "most impactful shown, all in Insights.to_csv):",
             "note",
         )
     )
-    parts.append(_table(feat[feat["feature"].isin(top)]))
+    parts.append(table(feat[feat["feature"].isin(top)]))
     parts.append("</section>")
     # impact
     parts.append('<section id="impact"><h2>Feature impact</h2>')
@@ -210,17 +221,19 @@ def write_report(
         else f"Shape blueprint, explained through a surrogate random forest on the insight "
         f"features (out-of-bag accuracy {ins.surrogate_accuracy:.2f})."
     )
-    parts.append(_p(how, "note"))
+    parts.append(paragraph(how, "note"))
     parts.append(_img(plots.plot_impact(ins), "feature impact"))
     parts.append(
-        _table(ins.impact.head(20).rename_axis("feature").to_frame(), index=True)
+        table(ins.impact.head(20).rename_axis("feature").to_frame(), index=True)
     )
     parts.append("</section>")
     # associations
     parts.append('<section id="associations"><h2>Feature associations</h2>')
     parts.append(_img(plots.plot_associations(ins), "feature associations"))
-    parts.append(_p("Most associated pairs (likely redundant features):", "note"))
-    parts.append(_table(ins.top_pairs(10)))
+    parts.append(
+        paragraph("Most associated pairs (likely redundant features):", "note")
+    )
+    parts.append(table(ins.top_pairs(10)))
     parts.append("</section>")
     # geometry
     parts.append('<section id="geometry"><h2>Silhouette and map</h2>')
@@ -234,24 +247,26 @@ def write_report(
         parts.append('<section id="forecasting"><h2>Segmented forecasting</h2>')
         text = getattr(forecaster, "comparison_text_", "")
         parts.append(
-            _p(text, "warning" if text.startswith("Could not compare") else "")
+            paragraph(text, "warning" if text.startswith("Could not compare") else "")
         )
         if hasattr(forecaster, "plan_"):
-            parts.append(_p(f"Backtests: {forecaster.plan_.describe()}.", "note"))
+            parts.append(
+                paragraph(f"Backtests: {forecaster.plan_.describe()}.", "note")
+            )
         if hasattr(forecaster, "selection_") and len(forecaster.selection_) > 1:
             parts.append(
                 _img(plots.plot_selection(forecaster), "candidate segmentations")
             )
-            parts.append(_table(forecaster.selection_))
+            parts.append(table(forecaster.selection_))
         if hasattr(forecaster, "comparison_"):
-            parts.append(_table(forecaster.comparison_))
+            parts.append(table(forecaster.comparison_))
         used = getattr(forecaster, "mapping_", None)
         if used is not None and used.metadata.get("kind") == "forecast-driven":
             from .insights import Insights
 
             fd = Insights.from_mapping(forecaster._fit_data[0], used)
             parts.append(
-                _p(
+                paragraph(
                     f"The forecasts use {used.metadata['candidate']}: segments "
                     "found by moving each series to the segment whose pooled model "
                     "forecasts it best, not the clustering above. Their sizes and "
@@ -260,19 +275,15 @@ def write_report(
                     "note",
                 )
             )
-            parts.append(_table(fd.sizes))
+            parts.append(table(fd.sizes))
             top = fd.feature_order()[:8]
-            parts.append(_table(fd.features[fd.features["feature"].isin(top)]))
+            parts.append(table(fd.features[fd.features["feature"].isin(top)]))
         champ = pd.DataFrame(
             sorted(forecaster.champions_.items()), columns=["segment", "champion"]
         )
-        parts.append(_table(champ))
+        parts.append(table(champ))
         parts.append(
             _img(plots.plot_forecasts(forecaster, panel, actuals=actuals), "forecasts")
         )
         parts.append("</section>")
-    parts.append(f"<script>{_SCRIPT}</script></body></html>")
-    out = Path(path)
-    with atomic_write(out, "w", encoding="utf-8") as fh:
-        fh.write("\n".join(parts))
-    return out
+    return html_page(path, "segmenter report", parts)
