@@ -10,7 +10,8 @@ series), :mod:`segmenter.distances` (DTW), :mod:`segmenter.features`,
 Segmenter), :mod:`segmenter.selection` (the leaderboard, folds, metrics),
 :mod:`segmenter.forecasting` (candidates, backtests, the SegmentedForecaster),
 :mod:`segmenter.engine` (local and Dask execution), :mod:`segmenter.reporting`
-(insights, plots, the HTML report); bridges to other libraries in
+(insights, plots, the HTML report), :mod:`segmenter.serving` (the HTTP service, batch
+scoring, monitoring; the MLflow flavor is :mod:`segmenter.mlflow`); bridges to other libraries in
 :mod:`segmenter.adapters`.
 
 >>> import segmenter as sg
@@ -43,6 +44,16 @@ from .persistence import load
 
 _moved.install()
 
+
+def monitor(model, new_data, thresholds=None, trusted=None, **columns):
+    """Membership and accuracy drift of a saved or fitted model on new data, and a
+    recommendation: keep, refit the champions, or segment again
+    (:func:`segmenter.serving.monitoring.monitor`)."""
+    from .serving.monitoring import monitor as _monitor
+
+    return _monitor(model, new_data, thresholds, trusted, **columns)
+
+
 __all__ = [
     "__version__",
     "Panel",
@@ -51,6 +62,7 @@ __all__ = [
     "SegmentMapping",
     "read_mapping",
     "load",
+    "monitor",
     "read_panel",
     "ClusteringConstraints",
     "dtw_distance",

@@ -5,7 +5,7 @@ Run ``segmenter --help`` or ``segmenter COMMAND --help``.  Exit codes: 0 success
 data contract or cannot be read, an argument is invalid, or a model file is damaged,
 from another version or names untrusted types (the message lists every problem), 4 the
 forecasts were written but too few series could be backtested to compare strategies,
-1 anything else (e.g. no leaderboard row could be scored; the leaderboard is still
+5 and 6 from ``monitor``: refit the champions, segment again (0: keep), 1 anything else (e.g. no leaderboard row could be scored; the leaderboard is still
 written).
 """
 
@@ -26,6 +26,7 @@ from .errors import (
 )
 
 EXIT_OK, EXIT_ERROR, EXIT_CONSTRAINTS, EXIT_DATA, EXIT_NOT_SCORED = 0, 1, 2, 3, 4
+EXIT_REFIT, EXIT_RESEGMENT = 5, 6  # `monitor`: refit the champions, segment again
 
 _DESCRIPTION = """\
 segmenter groups many related time series into segments (by shape under dynamic time
@@ -45,6 +46,9 @@ examples:
   segmenter forecast sales.csv --id store --time date --target sales --mapping out/mapping.csv --horizon 8 -o out/
   segmenter forecast sales.csv --id store --time date --target sales --select forecast --horizon 8 --level 80 95 -o out/
   segmenter forecast --model out/forecaster.segmenter new_sales.csv --id store --time date --target sales --level 80 95 -o out/new/
+  segmenter serve out/forecaster.segmenter --port 8000
+  segmenter score out/forecaster.segmenter big_history.parquet --level 80 95 -o out/scored/
+  segmenter monitor out/forecaster.segmenter this_week.parquet -o out/monitor/
 """
 
 
@@ -558,6 +562,76 @@ def _cmd_forecast(args) -> int:
     return code
 
 
+def _cmd_serve(args) -> int:
+    from .serving.app import serve
+
+    print(
+        f"serving {args.model} on http://{args.host}:{args.port} (docs at /docs); "
+        "Ctrl-C stops",
+        flush=True,
+    )
+    serve(
+        args.model,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        trusted=_trust(args),
+        copies=args.threads,
+        max_request_bytes=int(args.max_request_mb * 2**20),
+        log_level="warning" if args.quiet else "info",
+    )
+    return EXIT_OK
+
+
+def _cmd_score(args) -> int:
+    from .serving.scoring import score
+
+    res = score(
+        args.model,
+        args.data,
+        args.out,
+        future=args.future,
+        level=args.level or None,
+        horizon=args.horizon,
+        refit=args.refit,
+        series_per_chunk=args.series_per_chunk,
+        engine=args.dask_address or "local",
+        n_jobs=args.n_jobs,
+        trusted=_trust(args),
+        progress=False if args.quiet else None,
+    )
+    print(
+        f"{res.kind}: {res.n_series} series in {res.n_chunks} chunks, "
+        f"{res.n_rows_written} rows in {res.seconds:.1f}s"
+        + (f"; {res.fallback_series} fell back" if res.fallback_series else "")
+        + f" -> {res.out}/{res.kind}/ (summary in {res.out}/score.json)"
+    )
+    return EXIT_OK
+
+
+def _cmd_monitor(args) -> int:
+    from pathlib import Path
+
+    from .serving.monitoring import Thresholds, monitor
+
+    thr = Thresholds(
+        **{
+            k: getattr(args, k)
+            for k in Thresholds.__dataclass_fields__
+            if getattr(args, k, None) is not None
+        }
+    )
+    res = monitor(args.model, args.data, thresholds=thr, trusted=_trust(args))
+    out = Path(args.out)
+    res.to_json(out / "monitor.json")
+    page = res.write_html(out / "monitor.html")
+    print(f"recommendation: {res.recommendation} (exit code {res.exit_code})")
+    for r in res.reasons:
+        print(f"  - {r}")
+    print(f"-> {out / 'monitor.json'}, {page}")
+    return res.exit_code
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="segmenter",
@@ -871,6 +945,127 @@ def build_parser() -> argparse.ArgumentParser:
         "by the workers unless --segment-col is given",
     )
     p.set_defaults(func=_cmd_forecast)
+
+    p = sub.add_parser(
+        "serve",
+        help="serve a saved model over HTTP (forecasts, assignments)",
+        description="Start an HTTP service (FastAPI on uvicorn; needs the serve "
+        "extra: pip install 'segmenter-ts[serve]') for MODEL: POST /forecast, "
+        "POST /assign, GET /health, GET /model; the API is described at /docs. The "
+        "model file is loaded once, before the port is bound.",
+        epilog=_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("model", help="a saved SegmentedForecaster or Segmenter")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default 127.0.0.1: this machine only; 0.0.0.0 for "
+        "every interface, e.g. in a container)",
+    )
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes, each loading the model once (default 1)",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="requests computed at once per process, each on a private copy of "
+        "the model (default: the CPUs, at most 4)",
+    )
+    p.add_argument(
+        "--max-request-mb",
+        type=float,
+        default=64,
+        help="largest request body in MiB (default 64; larger: 413, use "
+        "`segmenter score`)",
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
+    _add_trust_arg(p)
+    p.set_defaults(func=_cmd_serve)
+
+    p = sub.add_parser(
+        "score",
+        help="forecast every series of a large file with a saved model",
+        description="Forecast (with a Segmenter file: assign) every series of DATA "
+        "with MODEL, in chunks of whole series, to OUT/forecasts/part-*.parquet, "
+        "with OUT/score.json accounting for every series. The file is streamed, "
+        "never read whole.",
+        epilog=_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("model", help="a saved SegmentedForecaster or Segmenter")
+    p.add_argument(
+        "data", help="history: Parquet file, folder of Parquet files, or CSV"
+    )
+    p.add_argument("-o", "--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument(
+        "--future",
+        default=None,
+        metavar="FILE",
+        help="future covariates (a model fitted with future columns)",
+    )
+    p.add_argument(
+        "--level", nargs="*", type=int, default=None, help="interval levels, e.g. 80 95"
+    )
+    p.add_argument(
+        "--horizon", type=int, default=None, help="steps (default: the model's)"
+    )
+    p.add_argument(
+        "--refit", action="store_true", help="refit pooled champions on DATA"
+    )
+    p.add_argument(
+        "--series-per-chunk",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="series per task (default 1000)",
+    )
+    p.add_argument(
+        "--n-jobs", type=int, default=1, help="local processes (default 1; -1: all)"
+    )
+    _add_dask_arg(
+        p,
+        "the chunks run on the workers; DATA, MODEL and OUT must be "
+        "on storage they all read",
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    _add_trust_arg(p)
+    p.set_defaults(func=_cmd_score)
+
+    p = sub.add_parser(
+        "monitor",
+        help="check new data against a saved model: keep, refit or segment again",
+        description="Compare DATA (recent history, and the actuals of the periods "
+        "the model forecast when they have arrived) with what MODEL saw at fit: "
+        "segment membership, distances to the segment centres, new and vanished "
+        "series, accuracy against the seasonal naive and the backtests. Writes "
+        "OUT/monitor.json and OUT/monitor.html. Exit code: 0 keep, 5 refit the "
+        "champions, 6 segment again (3: bad input).",
+        epilog=_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("model", help="a saved SegmentedForecaster or Segmenter")
+    p.add_argument("data", help="new data: CSV or Parquet, the model's columns")
+    p.add_argument(
+        "-o", "--out", default="monitor", metavar="DIR", help="output folder"
+    )
+    from .serving.monitoring import Thresholds
+
+    for name, fld in Thresholds.__dataclass_fields__.items():
+        p.add_argument(
+            "--" + name.replace("_", "-"),
+            dest=name,
+            type=int if fld.type in ("int", int) else float,
+            default=None,
+            help=f"threshold (default {fld.default}; see segmenter.serving.monitoring)",
+        )
+    _add_trust_arg(p)
+    p.set_defaults(func=_cmd_monitor)
     return parser
 
 

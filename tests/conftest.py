@@ -44,3 +44,36 @@ def planted_frame(
 @pytest.fixture
 def long_frame():
     return make_long()
+
+
+DRIFT_KINDS = ("season", "trend", "square")
+
+
+def drift_panel(
+    n_per=8, length=48, seed=0, switch=(), shift=0.0, shift_from=None, start="2015-01"
+):
+    """Monthly series of three dynamics (a 12-month season, a trend, a 24-month square
+    wave) whose values at each step do not depend on ``length``: a longer panel
+    continues a shorter one with fresh noise.  ``switch``: ids that follow the next
+    kind's dynamics instead; ``shift``: a level shift of ``shift`` x the series'
+    amplitude from step ``shift_from`` on."""
+    rows = []
+    times = pd.date_range(start, periods=length, freq="MS")
+    for c, kind in enumerate(DRIFT_KINDS):
+        for i in range(n_per):
+            sid = f"{kind}{i}"
+            rng = np.random.default_rng([seed, c, i])
+            amp, phase = rng.uniform(2, 6), rng.uniform(0, 2 * np.pi)
+            slope, noise = rng.uniform(0.2, 0.5), rng.normal(0, 0.3, 240)
+            use = DRIFT_KINDS[(c + 1) % 3] if sid in switch else kind
+            t = np.arange(length)
+            base = {
+                "season": amp * np.sin(2 * np.pi * t / 12 + phase),
+                "trend": slope * t,
+                "square": amp * np.sign(np.sin(2 * np.pi * t / 24 + phase)),
+            }[use]
+            y = 50 + base + noise[:length]
+            if shift and shift_from is not None:
+                y[shift_from:] += shift * amp
+            rows.append(pd.DataFrame({"unique_id": sid, "ds": times, "y": y}))
+    return pd.concat(rows, ignore_index=True)

@@ -154,7 +154,7 @@ class MonitorResult:
 
     def changed_ids(self) -> list:
         s = self.series
-        return s.loc[s["changed"].fillna(False).astype(bool), "id"].tolist()
+        return s.loc[s["changed"].eq(True), "id"].tolist()
 
     def as_dict(self) -> dict:
         from .model import _plain
@@ -221,9 +221,9 @@ class MonitorResult:
             parts.append(table(self.accuracy))
         parts.append("</section><section id='series'><h2>Series that moved</h2>")
         moved = self.series[
-            self.series["changed"].fillna(False).astype(bool)
+            self.series["changed"].eq(True)
             | (self.series["status"] != "kept")
-            | self.series["far"].fillna(False).astype(bool)
+            | self.series["far"].eq(True)
         ]
         parts.append(
             table(moved.head(500))
