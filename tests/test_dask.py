@@ -474,3 +474,37 @@ def test_local_engine_reads_parquet_lists_and_dask_frames_in_read_panel(tmp_path
     a = sg.SegmentedForecaster(**kw).fit(files, mapping=mapping_for(df))
     b = sg.SegmentedForecaster(**kw).fit(df, mapping=mapping_for(df))
     pd.testing.assert_frame_equal(a.forecasts_, b.forecasts_)
+
+
+def test_score_on_dask_equals_local(client, tmp_path):
+    from conftest import drift_panel
+
+    from segmenter.serving.scoring import score
+
+    df = drift_panel(n_per=4, length=40)
+    fc = sg.SegmentedForecaster(
+        horizon=4, n_origins=2, candidates=["seasonal_naive", "lgbm"], progress=False
+    ).fit(
+        df,
+        segment_col=None,
+        mapping=None,
+        segmenter=sg.Segmenter(
+            n_clusters=[3], blueprints=["features_kmeans"], progress=False
+        ),
+    )
+    path = fc.save(tmp_path / "fc.segmenter")
+    df.to_parquet(tmp_path / "h.parquet")
+    kw = dict(series_per_chunk=4, level=[80], progress=False)
+    a = score(path, tmp_path / "h.parquet", tmp_path / "local", **kw)
+    b = score(path, tmp_path / "h.parquet", tmp_path / "dask", engine=client, **kw)
+    assert a.n_series == b.n_series == 12 and a.parts == b.parts
+    key = ["unique_id", "ds"]
+    got = pd.read_parquet(tmp_path / "dask" / "forecasts").sort_values(key)
+    want = pd.read_parquet(tmp_path / "local" / "forecasts").sort_values(key)
+    pd.testing.assert_frame_equal(
+        got.reset_index(drop=True), want.reset_index(drop=True)
+    )
+    pd.testing.assert_frame_equal(
+        want.reset_index(drop=True),
+        fc.predict(df, level=[80]).sort_values(key).reset_index(drop=True),
+    )

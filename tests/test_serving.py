@@ -492,3 +492,54 @@ def test_monitor_page_renders_in_headless_chromium(model, tmp_path):
     for section in ("membership", "accuracy", "series", "thresholds"):
         assert f'id="{section}"' in dom
     assert "season0" in dom  # a switched series is listed
+
+
+@pytest.mark.slow
+def test_mlflow_models_serve_answers_like_predict(model, tmp_path):
+    pytest.importorskip("mlflow")
+    import segmenter.mlflow as smlflow
+
+    fc = sg.load(model["path"])
+    smlflow.save_model(fc, tmp_path / "mlmodel")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"],
+    }
+    proc = subprocess.Popen(
+        [
+            os.path.join(os.path.dirname(sys.executable), "mlflow"),
+            "models",
+            "serve",
+            "-m",
+            str(tmp_path / "mlmodel"),
+            "--env-manager",
+            "local",
+            "-p",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(300):
+            try:
+                if httpx.get(url + "/ping", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.3)
+        hist = _history(model["df"], 1)
+        body = {
+            "dataframe_records": frame_records(hist),
+            "params": {"horizon": 3, "level": [80]},
+        }
+        r = httpx.post(url + "/invocations", json=body, timeout=120)
+        assert r.status_code == 200, r.text
+        got = _frame(r.json()["predictions"])
+        _same(got, fc.predict(hist, level=[80], horizon=3))
+    finally:
+        os.killpg(proc.pid, 15)
+        proc.wait(timeout=30)

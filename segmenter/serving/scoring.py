@@ -41,7 +41,8 @@ _BATCH_ROWS = 256_000
 
 @dataclass
 class ScoreResult:
-    """What :func:`score` wrote: the folder, the counts and the time taken."""
+    """What :func:`score` wrote: the folder, the counts, the time taken and the
+    largest peak memory of a process that forecast a chunk (``worker_peak_mb``)."""
 
     out: str
     kind: str
@@ -51,6 +52,7 @@ class ScoreResult:
     n_chunks: int
     seconds: float
     fallback_series: int = 0
+    worker_peak_mb: float = float("nan")
     parts: list = field(default_factory=list)
 
     def as_dict(self) -> dict:
@@ -197,7 +199,20 @@ def _score_bucket(
             else 0
         ),
         "part": str(out_part),
+        "peak_mb": _peak_mb(),
     }
+
+
+def _peak_mb() -> float:
+    """This process's peak resident memory (MB; NaN where /proc is absent)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
 
 
 def score(
@@ -317,6 +332,7 @@ def score(
         n_chunks=len(buckets),
         seconds=round(time.perf_counter() - t0, 3),
         fallback_series=sum(r["fallback_series"] for r in results),
+        worker_peak_mb=round(max(r["peak_mb"] for r in results), 1),
         parts=[Path(r["part"]).name for r in results],
     )
     with atomic_write(out / "score.json", "w", encoding="utf-8") as fh:
