@@ -1,17 +1,6 @@
 """Measuring helpers shared by the benchmark scripts."""
 
-
-def peak_mb(field: str = "VmHWM") -> float:
-    """This process's peak resident memory so far (``VmHWM``; or another
-    ``/proc/self/status`` field such as ``VmRSS``), in MB; NaN off Linux."""
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith(field):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return float("nan")
+from segmenter.engine.resources import peak_mb  # noqa: F401 - re-exported for the scripts
 
 
 def to_panel(X):

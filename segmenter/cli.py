@@ -621,7 +621,13 @@ def _cmd_monitor(args) -> int:
             if getattr(args, k, None) is not None
         }
     )
-    res = monitor(args.model, args.data, thresholds=thr, trusted=_trust(args))
+    res = monitor(
+        args.model,
+        args.data,
+        thresholds=thr,
+        trusted=_trust(args),
+        forecasts=args.forecasts,
+    )
     out = Path(args.out)
     res.to_json(out / "monitor.json")
     page = res.write_html(out / "monitor.html")
@@ -1053,6 +1059,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("data", help="new data: CSV or Parquet, the model's columns")
     p.add_argument(
         "-o", "--out", default="monitor", metavar="DIR", help="output folder"
+    )
+    p.add_argument(
+        "--forecasts",
+        default=None,
+        metavar="FILE",
+        help="forecasts served since the fit (e.g. the forecasts/ folder `segmenter "
+        "score` wrote), scored against the actuals of their periods (default: the "
+        "forecasts made at fit)",
     )
     from .serving.monitoring import Thresholds
 

@@ -387,6 +387,21 @@ def test_monitor_says_refit_champions_after_a_level_shift_in_the_actuals(model):
     assert res.exit_code == 5
 
 
+def test_monitor_scores_forecasts_served_since_the_fit(model, tmp_path):
+    served = sg.load(model["path"]).predict(drift_panel(length=54))  # months 55-60
+    served.to_parquet(tmp_path / "served.parquet")
+    ok = monitor(
+        model["path"], drift_panel(length=60), forecasts=tmp_path / "served.parquet"
+    )
+    assert ok.recommendation == "keep", ok.reasons
+    assert ok.accuracy["n_scored"].sum() == 24
+    shifted = drift_panel(length=60, shift=0.5, shift_from=54)
+    bad = monitor(model["path"], shifted, forecasts=served)
+    assert bad.recommendation == "refit champions", bad.reasons
+    with pytest.raises(sg.DataValidationError, match="lacks columns"):
+        monitor(model["path"], shifted, forecasts=served.drop(columns="champion"))
+
+
 def test_monitor_new_and_vanished_series_and_thresholds(model):
     df = drift_panel(length=54)
     df = df[~df["unique_id"].isin(["trend7"])]

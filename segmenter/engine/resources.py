@@ -36,6 +36,19 @@ def available_memory() -> int | None:
     return None
 
 
+def peak_mb(field: str = "VmHWM") -> float:
+    """This process's peak resident memory so far (``VmHWM``; or another
+    ``/proc/self/status`` field such as ``VmRSS``), in MB; NaN off Linux."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith(field):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
 def _gb(n: float) -> str:
     return f"{n / 2**30:.2f} GB"
 

@@ -252,6 +252,7 @@ def monitor(
     new_data,
     thresholds: Thresholds | None = None,
     trusted=None,
+    forecasts=None,
     **columns,
 ) -> MonitorResult:
     """Compare ``new_data`` with what ``model`` saw at fit (see the module docstring).
@@ -265,6 +266,10 @@ def monitor(
         forecast when they have arrived.  Read with the model's columns (override with
         ``columns``).
     thresholds : Thresholds, optional
+    forecasts : DataFrame or str, optional
+        Forecasts served since the fit (the rows of ``predict``, e.g. the Parquet
+        folder ``segmenter score`` wrote), scored against the actuals of their
+        periods; default: the forecasts made at fit (``forecasts_``).
     """
     from ..clustering.segmenter import Segmenter
     from ..forecasting.forecaster import SegmentedForecaster
@@ -276,7 +281,7 @@ def monitor(
     if isinstance(model, ServedModel):
         info = model.info()
         with model.instance() as obj:
-            return _monitor(obj, info, new_data, thr, columns)
+            return _monitor(obj, info, new_data, thr, columns, forecasts)
     if not isinstance(model, SegmentedForecaster | Segmenter):
         raise DataValidationError(
             [
@@ -292,10 +297,10 @@ def monitor(
         "kind": type(model).__name__,
         "fitted_at": getattr(model, "fitted_at_", None),
     }
-    return _monitor(model, info, new_data, thr, columns)
+    return _monitor(model, info, new_data, thr, columns, forecasts)
 
 
-def _monitor(obj, info, new_data, thr: Thresholds, columns) -> MonitorResult:
+def _monitor(obj, info, new_data, thr: Thresholds, columns, forecasts) -> MonitorResult:
     from ..clustering.segmenter import Segmenter
     from ..data.reading import read_panel
 
@@ -329,7 +334,7 @@ def _monitor(obj, info, new_data, thr: Thresholds, columns) -> MonitorResult:
     )
     series, membership, summary = _membership(seg, fc, seg_panel, now_ids, thr)
     accuracy, acc_note = (
-        _accuracy(fc, panel, id_cols, thr)
+        _accuracy(fc, panel, id_cols, thr, _read_forecasts(forecasts, fc, id_cols))
         if fc is not None
         else (_empty_accuracy(), "a Segmenter makes no forecasts")
     )
@@ -519,7 +524,35 @@ def _empty_accuracy() -> pd.DataFrame:
     )
 
 
-def _accuracy(fc, panel, id_cols: list, thr: Thresholds):
+def _read_forecasts(forecasts, fc, id_cols):
+    """The forecasts to score: given (a frame or a file), or those made at fit."""
+    if forecasts is None:
+        return fc.forecasts_
+    if isinstance(forecasts, str | Path):
+        from ..data.reading import read_table
+
+        forecasts = read_table(forecasts, text_cols=id_cols)
+    time_col = fc.data_args_["time_col"]
+    need = id_cols + [time_col, "forecast", "segment", "champion"]
+    missing = [c for c in need if c not in forecasts.columns]
+    if missing:
+        raise DataValidationError(
+            [
+                Problem(
+                    "forecast_columns",
+                    "forecasts",
+                    f"forecasts= lacks columns {missing}: pass the rows predict or "
+                    "segmenter score wrote",
+                )
+            ]
+        )
+    out = forecasts[need].copy()
+    if pd.api.types.is_datetime64_any_dtype(fc.forecasts_[time_col]):
+        out[time_col] = pd.to_datetime(out[time_col])
+    return out.sort_values(id_cols + [time_col], kind="stable").reset_index(drop=True)
+
+
+def _accuracy(fc, panel, id_cols: list, thr: Thresholds, forecasts):
     """Per forecast segment: error on the actuals that arrived for ``forecasts_``."""
     from ..forecasting.backtest import errors_of
     from ..forecasting.base import seasonal_naive
@@ -530,7 +563,7 @@ def _accuracy(fc, panel, id_cols: list, thr: Thresholds):
     target = fc.data_args_["target_col"]
     frame = panel.to_frame(include_gaps=True)[id_cols + [time_col, target]]
     frame["_key"] = _ids_of(frame, id_cols)
-    fcs = fc.forecasts_[id_cols + [time_col, "forecast", "segment", "champion"]].copy()
+    fcs = forecasts[id_cols + [time_col, "forecast", "segment", "champion"]].copy()
     fcs["_key"] = _ids_of(fcs, id_cols)
     fcs["_step"] = fcs.groupby("_key", sort=False).cumcount()
     origin = fcs.groupby("_key", sort=False)[time_col].min().rename("_origin")

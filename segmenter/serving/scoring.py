@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..engine.resources import peak_mb
 from ..errors import DataValidationError, Problem
 from ..persistence import atomic_write
 
@@ -199,20 +200,8 @@ def _score_bucket(
             else 0
         ),
         "part": str(out_part),
-        "peak_mb": _peak_mb(),
+        "peak_mb": peak_mb(),
     }
-
-
-def _peak_mb() -> float:
-    """This process's peak resident memory (MB; NaN where /proc is absent)."""
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return float("nan")
 
 
 def score(
