@@ -952,6 +952,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=_cmd_forecast)
 
+    _add_serving_commands(sub)
+    return parser
+
+
+def _add_serving_commands(sub) -> None:
+    """``serve``, ``score`` and ``monitor``: a saved model put to work."""
     p = sub.add_parser(
         "serve",
         help="serve a saved model over HTTP (forecasts, assignments)",
@@ -1080,7 +1086,6 @@ def build_parser() -> argparse.ArgumentParser:
         )
     _add_trust_arg(p)
     p.set_defaults(func=_cmd_monitor)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
