@@ -5,12 +5,15 @@ model directory holds the segmenter model file (loaded back with the safe-loadin
 rules of :func:`segmenter.load`), an ``MLmodel`` with a ``segmenter`` flavor and a
 ``python_function`` flavor whose loader is this module, and the environment files.
 
->>> import mlflow                                         # doctest: +SKIP
->>> import segmenter.mlflow
->>> with mlflow.start_run():
-...     info = segmenter.mlflow.log_model(fc, name="forecaster")
->>> model = mlflow.pyfunc.load_model(info.model_uri)
->>> model.predict(history, params={"horizon": 6, "level": [80, 95]})
+Example (``fc`` a fitted SegmentedForecaster, ``history`` its new history)::
+
+    import mlflow
+    import segmenter.mlflow
+
+    with mlflow.start_run():
+        info = segmenter.mlflow.log_model(fc, name="forecaster")
+    model = mlflow.pyfunc.load_model(info.model_uri)
+    model.predict(history, params={"horizon": 6, "level": [80, 95]})
 
 The pyfunc ``predict`` takes the new history as a long frame (the columns the model
 was fitted with) and returns the rows of ``SegmentedForecaster.predict``.  Options go
