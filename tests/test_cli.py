@@ -142,7 +142,7 @@ def test_segment_then_assign_end_to_end(tmp_path, capsys):
     # no -o: CSV on stdout
     capsys.readouterr()
     assert main(["assign", str(out / "model.segmenter"), str(new)]) == 0
-    assert capsys.readouterr().out.startswith("store,segment,distance")
+    assert capsys.readouterr().out.startswith("store,segment,segment_name,distance")
 
 
 def test_assign_with_a_file_that_is_not_a_model(tmp_path, capsys):
@@ -307,4 +307,4 @@ def test_segment_report_flag_writes_report_and_insight_tables(tmp_path, capsys):
     } <= names
     assert f"Report: {out / 'report.html'}" in printed
     page = (out / "report.html").read_text()
-    assert page.count("data:image/png;base64,") == 6 and 'id="impact"' in page
+    assert page.count('data-chart="') == 9 and 'id="impact"' in page

@@ -108,8 +108,10 @@ def test_cluster_insights_sizes_summaries_order_and_names(fitted_levels, tmp_pat
         "associations.csv",
     }
     assert len(pd.read_csv(tmp_path / "insights.csv")) == len(feat)
-    with pytest.raises(DataValidationError, match="do not exist"):
+    with pytest.raises(DataValidationError, match="segment 7 does not exist"):
         ins.rename({7: "x"})
+    with pytest.raises(DataValidationError, match="names must be unique"):
+        ins.rename({0: "same", 1: "same"})
 
 
 def test_associations_find_planted_redundant_pairs(fitted_levels):

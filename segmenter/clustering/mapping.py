@@ -63,6 +63,64 @@ def _jsonable(obj):
     return str(obj)
 
 
+def check_segment_names(current: dict, names: dict) -> dict:
+    """``current`` (``{segment: name}``) updated with ``names``, checked: every key a
+    segment of ``current``, every name a non-empty string, no two segments with the
+    same name.  Raises :class:`~segmenter.DataValidationError` naming what is wrong."""
+    if not isinstance(names, dict):
+        raise DataValidationError(
+            [
+                Problem(
+                    "bad_names",
+                    "names",
+                    f"names must be a dict {{segment: name}}, got {type(names).__name__}",
+                )
+            ]
+        )
+    problems = []
+    keys = {}
+    for k, v in names.items():
+        try:
+            seg = int(k)
+        except (TypeError, ValueError):
+            seg = None
+        if seg is None or seg not in current:
+            problems.append(
+                Problem(
+                    "unknown_segment",
+                    "names",
+                    f"segment {k!r} does not exist; segments are {sorted(current)}",
+                )
+            )
+        elif not isinstance(v, str) or not v.strip():
+            problems.append(
+                Problem(
+                    "bad_name",
+                    "names",
+                    f"the name of segment {seg} must be a non-empty string, got {v!r}",
+                )
+            )
+        else:
+            keys[seg] = v.strip()
+    new = {**current, **keys}
+    seen: dict[str, list] = {}
+    for seg, name in new.items():
+        seen.setdefault(name, []).append(seg)
+    for name, segs in seen.items():
+        if len(segs) > 1 and not problems:
+            problems.append(
+                Problem(
+                    "duplicate_name",
+                    "names",
+                    f"segments {segs} would all be called {name!r}; names must be "
+                    "unique",
+                )
+            )
+    if problems:
+        raise DataValidationError(problems)
+    return new
+
+
 class SegmentMapping:
     """Series id → segment, with per-series distance and flags, and metadata.
 
@@ -254,8 +312,30 @@ class SegmentMapping:
 
     # ------------------------------------------------------------------ access
     def to_frame(self) -> pd.DataFrame:
-        """A copy of the mapping table (one row per series)."""
-        return self._frame.copy()
+        """A copy of the mapping table (one row per series), with a ``segment_name``
+        column after the segment column when the segments are named (see
+        :attr:`names`)."""
+        out = self._frame.copy()
+        named = self.metadata.get("segment_names")
+        if named:
+            names = self.names
+            pos = out.columns.get_loc(self.segment_col) + 1
+            out.insert(pos, "segment_name", out[self.segment_col].map(names))
+        return out
+
+    @property
+    def names(self) -> dict:
+        """``{segment: name}`` for every segment: the names in the metadata
+        (``segment_names``, set by the Segmenter and by ``rename_segments``), else
+        ``"segment <k>"``."""
+        given = {
+            int(k): str(v)
+            for k, v in (self.metadata.get("segment_names") or {}).items()
+        }
+        return {
+            int(s): given.get(int(s), f"segment {s}")
+            for s in sorted(self._frame[self.segment_col].unique())
+        }
 
     def __len__(self) -> int:
         return len(self._frame)
@@ -339,7 +419,7 @@ class SegmentMapping:
                 "# segmenter-mapping: "
                 + json.dumps(self._meta())
                 + "\n"
-                + self._frame.to_csv(index=False)
+                + self.to_frame().to_csv(index=False)
             )
             with atomic_write(path, "w", encoding="utf-8", newline="") as fh:
                 fh.write(text)
@@ -347,7 +427,7 @@ class SegmentMapping:
             import pyarrow as pa
             import pyarrow.parquet as pq
 
-            table = pa.Table.from_pandas(self._frame, preserve_index=False)
+            table = pa.Table.from_pandas(self.to_frame(), preserve_index=False)
             meta = dict(table.schema.metadata or {})
             meta[_PARQUET_KEY] = json.dumps(self._meta()).encode()
             buf = io.BytesIO()
@@ -355,12 +435,11 @@ class SegmentMapping:
             with atomic_write(path) as fh:
                 fh.write(buf.getvalue())
         elif fmt == "json":
+            frame = self.to_frame()
             body = {
                 _JSON_TAG: 1,
                 **self._meta(),
-                "rows": _jsonable(
-                    {c: self._frame[c].tolist() for c in self._frame.columns}
-                ),
+                "rows": _jsonable({c: frame[c].tolist() for c in frame.columns}),
             }
             with atomic_write(path, "w", encoding="utf-8") as fh:
                 json.dump(body, fh, indent=1)

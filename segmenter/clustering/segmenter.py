@@ -87,11 +87,12 @@ from ..errors import (
     NotFittedError,
     Problem,
 )
+from ..features.naming import describe_segments
 from ..selection.folds import make_folds
 from ..selection.metrics import metric_names
 from .blueprints import CATALOGUE, DEFAULT, QUICK, Blueprint, make_blueprint
 from .constraints import ClusteringConstraints, normalize_k
-from .mapping import SegmentMapping
+from .mapping import SegmentMapping, check_segment_names
 from .search import (
     ChunkedExecution,
     ClusteringSearch,
@@ -516,11 +517,35 @@ class Segmenter(SegmenterEstimator):
             "n_series": panel.n_series,
             "random_state": self.random_state,
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "segment_names": describe_segments(
+                panel, choice.labels, random_state=self.random_state
+            ),
         }
         self.mapping_ = self._mapping(
             panel, choice.distances, choice.labels, choice.assigned_by, self._meta
         )
         return self.mapping_
+
+    @property
+    def segment_names_(self) -> dict:
+        """``{segment: name}``: built from the segments' summary features at fit
+        (:func:`segmenter.features.naming.describe_segments`, e.g. ``"high level,
+        strong season"``) and changed by :meth:`rename_segments`."""
+        check_fitted(self, "mapping_", "segment_names_")
+        return self.mapping_.names
+
+    def rename_segments(self, names: dict) -> Segmenter:
+        """Name segments, e.g. ``{0: "steady sellers"}``; the names go into
+        ``mapping_`` (its ``segment_name`` column), the mappings :meth:`predict`
+        returns, the insights and the report.  Unknown segments, empty or repeated
+        names are a :class:`~segmenter.DataValidationError`.  To rename the segments
+        of a fitted forecaster (and its forecasts), use
+        ``SegmentedForecaster.rename_segments``."""
+        check_fitted(self, "mapping_", "rename_segments")
+        new = check_segment_names(self.mapping_.names, names)
+        self._meta["segment_names"] = new
+        self.mapping_.metadata["segment_names"] = new
+        return self
 
     def _mapping(self, panel, distances, labels, how, meta) -> SegmentMapping:
         nobs = panel.n_observed
@@ -626,12 +651,20 @@ class Segmenter(SegmenterEstimator):
         return ins.rename(names) if names else ins
 
     def report(
-        self, path, data=None, forecaster=None, actuals=None, names=None, insights=None
+        self,
+        path,
+        data=None,
+        forecaster=None,
+        actuals=None,
+        names=None,
+        insights=None,
+        static: bool = False,
     ):
-        """Write one self-contained HTML report (leaderboard, insights, impact,
-        associations, plots; forecasting results when ``forecaster`` is a fitted
-        :class:`~segmenter.SegmentedForecaster`, with ``actuals`` over its horizon when
-        given).  Returns the path.  See :mod:`segmenter.reporting.report`."""
+        """Write one self-contained HTML report: the verdict and key figures first,
+        then the segments, the forecasts and the selection (when ``forecaster`` is a
+        fitted :class:`~segmenter.SegmentedForecaster`), the leaderboard, insights,
+        impact and associations, as interactive charts (``static=True``: images) with
+        tables on demand.  Returns the path.  See :mod:`segmenter.reporting.report`."""
         from ..reporting.report import write_report
 
         return write_report(
@@ -642,6 +675,7 @@ class Segmenter(SegmenterEstimator):
             actuals=actuals,
             names=names,
             insights=insights,
+            static=static,
         )
 
     # ------------------------------------------------------------------ persistence

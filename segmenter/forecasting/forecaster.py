@@ -54,11 +54,12 @@ from ..base import (
     params_key,
 )
 from ..clustering.constraints import check_segment_count
-from ..clustering.mapping import SegmentMapping
+from ..clustering.mapping import SegmentMapping, check_segment_names
 from ..data.chunks import ChunkedPanel
 from ..data.panel import Panel
 from ..data.reading import check_read_options, read_panel, reading_args
 from ..errors import DataValidationError, Problem
+from ..features.naming import describe_segments
 from ..selection.metrics import metric_names
 from .backtest import DataSpec, ForecastData
 from .catalogue import Combination, make_forecaster
@@ -554,8 +555,9 @@ class SegmentedForecaster(SegmenterEstimator):
                     name=best.name,
                 )
             )
-        self.forecasts_ = forecast_frame(
-            panel, self._final, levels, self.champions_, self.horizon
+        self._segment_names = self._names_at_fit(panel, best, segmenter)
+        self.forecasts_ = self._named(
+            forecast_frame(panel, self._final, levels, self.champions_, self.horizon)
         )
         timings["champions"] = time.perf_counter() - t0
         k = _peer_k(segs, evals, chosen)
@@ -936,14 +938,80 @@ class SegmentedForecaster(SegmenterEstimator):
         self._models[segment] = model
         self.champions_[segment] = bp.spec
         self._final[segment] = (idx, out)
-        self.forecasts_ = forecast_frame(
-            panel,
-            self._final,
-            check_levels(self.levels, "levels"),
-            self.champions_,
-            self.horizon,
+        self.forecasts_ = self._named(
+            forecast_frame(
+                panel,
+                self._final,
+                check_levels(self.levels, "levels"),
+                self.champions_,
+                self.horizon,
+            )
         )
         return self
+
+    # ------------------------------------------------------------------ segment names
+    def _names_at_fit(self, panel, best, segmenter) -> dict:
+        """The chosen segments' names: the segmenter's when the forecasts use its
+        segments (an ensemble's ``segment`` column holds its base segmentation's),
+        one name for a single segment, else built from the segments' summary features
+        (:func:`~segmenter.features.naming.describe_segments`)."""
+        if best.labels is None:
+            return {}
+        labels = np.asarray(best.labels)
+        if self._segmenter_follows(segmenter, labels):
+            return segmenter.mapping_.names
+        segs = np.unique(labels)
+        if len(segs) == 1:
+            return {int(segs[0]): "all series"}
+        return describe_segments(panel, labels, random_state=self.random_state)
+
+    @staticmethod
+    def _segmenter_follows(segmenter, labels) -> bool:
+        """Whether ``segmenter``'s mapping holds exactly these segment labels."""
+        m = getattr(segmenter, "mapping_", None)
+        return (
+            m is not None
+            and labels is not None
+            and len(m) == len(labels)
+            and np.array_equal(m.to_frame()["segment"].to_numpy(), np.asarray(labels))
+        )
+
+    @property
+    def segment_names_(self) -> dict:
+        """``{segment: name}`` of the segments the forecasts use (the ``segment_name``
+        column of ``forecasts_`` and of :meth:`predict`); see :meth:`rename_segments`."""
+        check_fitted(self, "forecasts_", "segment_names_")
+        return dict(getattr(self, "_segment_names", {}))
+
+    def rename_segments(self, names: dict) -> SegmentedForecaster:
+        """Name the forecasts' segments, e.g. ``{0: "steady sellers"}``: in
+        ``forecasts_``, :meth:`predict`'s frames, ``mapping_`` and, when the forecasts
+        use its segments, the segmenter's mapping and report.  Unknown segments, empty
+        or repeated names are a :class:`~segmenter.DataValidationError`."""
+        check_fitted(self, "forecasts_", "rename_segments")
+        new = check_segment_names(self.segment_names_, names)
+        seg = getattr(self, "segmenter_", None)
+        if self._segmenter_follows(seg, getattr(self, "_labels", None)):
+            seg.rename_segments(names)
+        self._segment_names = new
+        if self.mapping_ is not None:
+            self.mapping_.metadata["segment_names"] = new
+        self.forecasts_ = self._named(self.forecasts_)
+        return self
+
+    def _named(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` with a ``segment_name`` column right after ``segment``."""
+        names = getattr(self, "_segment_names", None)
+        if not names or "segment" not in frame.columns:
+            return frame
+        frame = frame.drop(columns="segment_name", errors="ignore")
+        pos = frame.columns.get_loc("segment") + 1
+        frame.insert(
+            pos,
+            "segment_name",
+            frame["segment"].map(lambda g: names.get(g, f"segment {g}")),
+        )
+        return frame
 
     def predict(
         self,
@@ -1096,7 +1164,9 @@ class SegmentedForecaster(SegmenterEstimator):
                     )
                 results[g] = (idx, forecast(self._models, g, idx, levels))
         return with_levels(
-            forecast_frame(panel, results, levels, self.champions_, self.horizon),
+            self._named(
+                forecast_frame(panel, results, levels, self.champions_, self.horizon)
+            ),
             levels,
         )
 

@@ -47,6 +47,7 @@ import pandas as pd
 
 from .. import features as F
 from ..base import check_fitted, get_tag
+from ..clustering.mapping import check_segment_names
 from ..data.reading import read_panel
 from ..data.series import series_centers
 from ..errors import DataValidationError, Problem
@@ -255,8 +256,8 @@ class Insights:
         self.surrogate_accuracy = surrogate_accuracy
         self.associations = associations
         self.names = {int(s): f"segment {s}" for s in np.unique(self.segments)}
-        if names:
-            self.rename(names)
+        if names:  # names of segments absent from these data are dropped
+            self.rename({k: v for k, v in names.items() if int(k) in self.names})
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -336,6 +337,7 @@ class Insights:
             method,
             acc,
             assoc,
+            names=seg.mapping_.names,
             distances=dist,
             centers=centers,
         )
@@ -389,24 +391,14 @@ class Insights:
             "surrogate random forest",
             acc,
             feature_associations(table, max_features=max_features),
+            names=mapping.names,
         )
 
     # ------------------------------------------------------------------ views
     def rename(self, names: dict) -> Insights:
-        """Name segments, e.g. ``{0: "steady sellers"}`` (unknown segments are an error)."""
-        unknown = sorted(set(names) - set(self.names))
-        if unknown:
-            raise DataValidationError(
-                [
-                    Problem(
-                        "unknown_segment",
-                        "names",
-                        f"segments {unknown} do not exist; segments "
-                        f"are {sorted(self.names)}",
-                    )
-                ]
-            )
-        self.names.update({int(k): str(v) for k, v in names.items()})
+        """Name segments, e.g. ``{0: "steady sellers"}`` (unknown segments, empty or
+        repeated names are an error)."""
+        self.names = check_segment_names(self.names, names)
         return self
 
     @property

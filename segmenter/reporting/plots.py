@@ -180,19 +180,29 @@ def _geometry_sample(seg, panel, sample, rng, labels=None):
     return idx, X, labels[idx]
 
 
-@_plain_text
-def plot_silhouette(seg, panel, sample: int = 1000, random_state=0, labels=None):
-    """Silhouette values of a seeded sample of series, by segment (model geometry)."""
+def silhouette_values(seg, panel, sample: int = 1000, random_state=0, labels=None):
+    """``(idx, values, labels)``: silhouette values (model geometry) of a seeded sample
+    of series, their panel positions and segments; ``values`` is None with fewer than
+    two segments (the silhouette is undefined)."""
     from sklearn.metrics import silhouette_samples
 
     rng = np.random.default_rng(random_state)
     idx, X, lab = _geometry_sample(seg, panel, sample, rng, labels)
+    if len(np.unique(lab)) < 2:
+        return idx, None, lab
+    vals = silhouette_samples(seg.model_.pairwise(X), lab, metric="precomputed")
+    return idx, vals, lab
+
+
+@_plain_text
+def plot_silhouette(seg, panel, sample: int = 1000, random_state=0, labels=None):
+    """Silhouette values of a seeded sample of series, by segment (model geometry)."""
+    idx, vals, lab = silhouette_values(seg, panel, sample, random_state, labels)
     fig = _figure(6, 4)
     ax = fig.subplots()
-    if len(np.unique(lab)) < 2:
+    if vals is None:
         ax.text(0.5, 0.5, "one segment: silhouette undefined", ha="center")
         return fig
-    vals = silhouette_samples(seg.model_.pairwise(X), lab, metric="precomputed")
     colors = _colors(int(lab.max()) + 1)
     y = 0
     for s in _order(lab):
@@ -241,25 +251,33 @@ def plot_leaderboard(seg, top: int = 25):
     return fig
 
 
-@_plain_text
-def plot_map(seg, panel, sample: int = 400, random_state=0, labels=None):
-    """2-D map of a seeded sample of series coloured by segment."""
+def map_coordinates(seg, panel, sample: int = 400, random_state=0, labels=None):
+    """``(idx, xy, labels, how)``: 2-D coordinates of a seeded sample of series (their
+    panel positions ``idx``) in the model's geometry, and how they were made."""
     rng = np.random.default_rng(random_state)
     idx, X, lab = _geometry_sample(seg, panel, sample, rng, labels)
     model = seg.model_
     if model.geometry == "dtw":
-        xy = _classical_mds(model.pairwise(X))
-        how = "classical MDS of DTW distances"
-    else:
-        emb = np.asarray(model.embed(X), dtype=float)
-        if emb.shape[1] == 1:
-            xy = np.column_stack([emb[:, 0], rng.uniform(-1, 1, len(emb))])
-            how = "the statistic (x) with random jitter (y)"
-        else:
-            from sklearn.decomposition import PCA
+        return (
+            idx,
+            _classical_mds(model.pairwise(X)),
+            lab,
+            "classical MDS of DTW distances",
+        )
+    emb = np.asarray(model.embed(X), dtype=float)
+    if emb.shape[1] == 1:
+        xy = np.column_stack([emb[:, 0], rng.uniform(-1, 1, len(emb))])
+        return idx, xy, lab, "the statistic (x) with random jitter (y)"
+    from sklearn.decomposition import PCA
 
-            xy = PCA(n_components=2, random_state=random_state).fit_transform(emb)
-            how = "PCA of the scaled features"
+    xy = PCA(n_components=2, random_state=random_state).fit_transform(emb)
+    return idx, xy, lab, "PCA of the scaled features"
+
+
+@_plain_text
+def plot_map(seg, panel, sample: int = 400, random_state=0, labels=None):
+    """2-D map of a seeded sample of series coloured by segment."""
+    idx, xy, lab, how = map_coordinates(seg, panel, sample, random_state, labels)
     fig = _figure(6, 4.5)
     ax = fig.subplots()
     colors = _colors(int(lab.max()) + 1)

@@ -1,93 +1,111 @@
 """One self-contained HTML report of a fitted Segmenter (and, optionally, its forecasts).
 
 :func:`write_report` (``Segmenter.report(path)``, CLI ``segmenter segment ... --report``)
-writes a single HTML file: every image is an embedded PNG (``data:`` URI) and there is
-no script, font or style sheet from the network, so it opens offline and can be mailed.
-Sections (element ids): ``summary``, ``leaderboard``, ``segments`` (sizes, members and
-centers, per-feature insights), ``impact``, ``associations``, ``geometry`` (silhouette
-plot and 2-D map), and ``forecasting`` when a fitted
-:class:`~segmenter.SegmentedForecaster` is given.  A tiny inline script records how many
-images the browser decoded in ``data-images-loaded`` on ``<body>`` (the report test
-reads it from a headless browser).
+writes a single HTML file that opens offline and can be mailed (see
+:mod:`segmenter.reporting.page`).  The first screen gives the answer: the verdict in
+one sentence (did segmenting help, by how much, how sure), the key figures (series,
+segments, horizon, metric, hold-out windows) and three charts: the chosen strategy
+against one global model, random partitions, per-series choice and the ensembles
+(each with its interval); the segment sizes; and what sets the segments apart.  Below
+come pictures of the segments (centres over their members' bands, typical and
+atypical members), of the forecasts (fan charts, per-series error against one global
+model), of the selection (error against k with the baselines), of the clustering
+leaderboard, feature impact and associations, and a map of the series.  Every table
+sits in a collapsible section with a CSV download.  A segment picker filters every
+chart that shows segments.
+
+Section ids: ``summary``, ``segments``, ``forecasting`` (with a forecaster),
+``leaderboard``, ``impact``, ``associations``, ``geometry`` and ``tables``.  Charts
+draw seeded samples of large panels, and the page says how many; tables and key
+figures use every series.  ``static=True`` draws every chart as a PNG and writes no
+script (for PDF export).
 """
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .._version import __version__
-from ..persistence import atomic_write
-from . import plots
+from . import charts
+from .page import Page, details_table, html_page, paragraph, table
 
-__all__ = ["write_report", "html_page", "table", "paragraph"]
+__all__ = ["write_report", "verdict", "html_page", "table", "paragraph"]
 
-_STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
-h1 { font-size: 1.6em; } h2 { border-bottom: 1px solid #ccc; padding-bottom: .2em; }
-table { border-collapse: collapse; font-size: .8em; margin: .5em 0 1.5em; }
-th, td { border: 1px solid #ddd; padding: 2px 6px; text-align: right; }
-th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
-img { max-width: 100%; display: block; margin: .5em 0; }
-nav a { margin-right: 1em; } .note { color: #555; font-size: .9em; }
-.warning { color: #a00; font-weight: bold; }
-.good { color: #070; font-weight: bold; } .verdict { font-size: 1.2em; }
-.wide { overflow-x: auto; }
-"""
-
-_SCRIPT = """
-window.addEventListener("load", function () {
-  var imgs = document.images, n = 0;
-  for (var i = 0; i < imgs.length; i++) { if (imgs[i].complete && imgs[i].naturalWidth > 0) n++; }
-  document.body.setAttribute("data-images-loaded", String(n));
-  document.body.setAttribute("data-images-total", String(imgs.length));
-});
-"""
+#: Members drawn per segment in the segment-centre bands.
+SHAPE_SAMPLE = 200
+#: Series drawn in the map, and whose silhouettes are drawn.
+MAP_SAMPLE = 400
+SILHOUETTE_SAMPLE = 1000
+#: Rows of a per-series table offered for download (the full tables are written by
+#: ``Insights.to_csv`` and the forecaster's attributes).
+PER_SERIES_DOWNLOAD = 5000
 
 
-def _img(fig, alt: str) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+def _pct(x: float) -> str:
+    return f"{x:+.1%}"
 
 
-def table(df: pd.DataFrame, floatfmt="{:.3f}", index=False) -> str:
-    return (
-        '<div class="wide">'
-        + df.to_html(
-            index=index, border=0, na_rep="", float_format=lambda v: floatfmt.format(v)
+def verdict(forecaster) -> tuple[str, str]:
+    """``(sentence, css class)``: did segmenting help, by how much and how sure, in
+    one sentence, from the forecaster's comparison on the most recent window."""
+    chosen = getattr(forecaster, "segmentation_", "?")
+    imp = (getattr(forecaster, "improvement_", None) or {}).get("global")
+    sel = getattr(forecaster, "selection_", None)
+    if chosen == "global":
+        return (
+            "One global model was kept: no candidate segmentation beat it on every "
+            "selection window with an interval clear of zero.",
+            "note verdict",
         )
-        + "</div>"
+    if imp is None or not np.isfinite(imp[1]):
+        text = getattr(forecaster, "comparison_text_", "") or "No comparison was made."
+        return text.split(". ")[0].rstrip(".") + ".", "warning verdict"
+    gain, lo, hi = imp
+    consistent = False
+    if sel is not None and "consistent" in sel.columns:
+        row = sel[sel["candidate"] == chosen]
+        consistent = bool(len(row)) and row["consistent"].iloc[0] is True
+    figures = (
+        f"{chosen} forecast {_pct(gain)} against one global model on the most recent "
+        f"window (90% interval {_pct(lo)} to {_pct(hi)}, series and windows resampled)"
     )
+    if lo > 0 and consistent:
+        return f"Segmenting helped: {figures}, consistent across windows.", (
+            "good verdict"
+        )
+    if lo > 0:
+        return (
+            f"Segmenting probably helped: {figures}, but not on every window.",
+            "good verdict",
+        )
+    if hi < 0:
+        return f"Segmenting did not help: {figures}.", "warning verdict"
+    return f"No clear gain from segmenting: {figures}.", "warning verdict"
 
 
-def paragraph(text: str, cls: str = "") -> str:
-    c = f' class="{cls}"' if cls else ""
-    return f"<p{c}>{html.escape(text)}</p>"
-
-
-def html_page(path, title: str, parts: list, script: str = _SCRIPT) -> Path:
-    """Write one self-contained HTML page (the report's style) atomically."""
-    out = Path(path)
-    page = [
-        f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>",
-        *parts,
-        f"<script>{script}</script></body></html>",
-    ]
-    with atomic_write(out, "w", encoding="utf-8") as fh:
-        fh.write("\n".join(page))
-    return out
+def _forecaster_names(seg, forecaster, names):
+    fc_names = dict(forecaster.segment_names_)
+    if names and forecaster._segmenter_follows(
+        seg, getattr(forecaster, "_labels", None)
+    ):
+        fc_names.update({int(k): str(v) for k, v in names.items()})
+    return fc_names
 
 
 def write_report(
-    seg, path, data=None, forecaster=None, actuals=None, names=None, insights=None
+    seg,
+    path,
+    data=None,
+    forecaster=None,
+    actuals=None,
+    names=None,
+    insights=None,
+    static: bool = False,
 ) -> Path:
     """Write the HTML report of ``seg`` to ``path`` (see the module docstring).
 
@@ -99,191 +117,224 @@ def write_report(
         The data to report on (default: the fit data); ignored when ``insights`` are
         given, which carry their own.
     forecaster : SegmentedForecaster, optional
-        Fitted; adds the ``forecasting`` section.
+        Fitted; adds the verdict, the forecasts and the selection.
     actuals : DataFrame, optional
-        Long frame of the actual values over the forecast horizon (plotted against the
-        forecasts).
+        Accepted for compatibility; the fan charts show the history before the
+        forecasts (the backtests score against actuals).
     names : dict, optional
-        Segment names, e.g. ``{0: "steady"}``.
+        Segment names for this page only, e.g. ``{0: "steady"}``; to rename them
+        everywhere use ``rename_segments``.
     insights : Insights, optional
         Reuse already computed insights.
+    static : bool, default False
+        Draw the charts as PNG images and write no script (for PDF export).
     """
     ins = insights if insights is not None else seg.insights(data=data)
     if names:
         ins.rename(names)
-    panel, labels = ins.panel, ins.segments  # the data the insights describe
+    panel = ins.panel
     meta = seg.mapping_.metadata
-    parts = ["<h1>Segmentation report</h1>"]
-    parts.append(
-        "<nav>"
-        + "".join(
-            f'<a href="#{s}">{s}</a>'
-            for s in (
-                "summary",
-                "leaderboard",
-                "segments",
-                "impact",
-                "associations",
-                "geometry",
+    page = Page("segmenter report", static=static)
+    page.add("<h1>Segmentation report</h1>")
+    figures = {
+        "series": f"{panel.n_series:,}",
+        "segments": len(ins.order),
+        "segmented by": f"{meta.get('blueprint')}",
+    }
+    if forecaster is not None:
+        text, cls = verdict(forecaster)
+        page.add(f'<p class="{cls}" id="verdict">{html.escape(text)}</p>')
+        plan = getattr(forecaster, "plan_", None)
+        figures.update(
+            {
+                "forecasts use": forecaster.segmentation_,
+                "horizon": forecaster.horizon,
+                "metric": charts._metric_label(forecaster),
+                "hold-out": "the most recent window"
+                + (
+                    f"; chosen on {len(plan.selection_windows)} earlier"
+                    if plan is not None and hasattr(plan, "selection_windows")
+                    else ""
+                ),
+            }
+        )
+    else:
+        score = meta.get("score")
+        page.add(
+            paragraph(
+                f"{panel.n_series} series segmented into {len(ins.order)} segments by "
+                f"{meta.get('blueprint')} ({meta.get('steps')})"
+                + (f"; {seg.metric} {score:.3f}." if isinstance(score, float) else "."),
+                "verdict",
             )
-            + (("forecasting",) if forecaster is not None else ())
         )
-        + "</nav>"
+    page.add(Page.figures(figures), Page.picker(ins.names))
+    # -- the first screen -------------------------------------------------------
+    first = []
+    if forecaster is not None and hasattr(forecaster, "comparison_"):
+        first.append(page.chart(charts.verdict_chart(forecaster), "verdict chart"))
+    first.append(page.chart(charts.sizes_chart(ins), "segment sizes"))
+    first.append(page.chart(charts.profile_chart(ins), "segment profiles"))
+    leaderboard_first = len(first) < 3
+    if leaderboard_first:
+        first.append(page.chart(charts.leaderboard_chart(seg), "leaderboard chart"))
+    page.add('<section id="summary"><div class="grid">', *first, "</div>")
+    drawn = (
+        f"Charts draw seeded samples of large panels: at most {SHAPE_SAMPLE} members "
+        f"per segment in the bands, {MAP_SAMPLE} series in the map and "
+        f"{SILHOUETTE_SAMPLE} in the silhouettes; sizes, profiles and tables use every "
+        "series."
     )
-    # summary
-    parts.append('<section id="summary"><h2>Summary</h2>')
-    score = meta.get("score")
-    parts.append(
-        paragraph(
-            f"{panel.n_series} series segmented into {meta.get('n_clusters')} segments by "
-            f"{meta.get('blueprint')} ({meta.get('steps')}); {seg.metric} "
-            f"{score:.3f}."
-            if isinstance(score, float)
-            else f"{panel.n_series} series segmented by {meta.get('blueprint')}."
-        )
-    )
+    notes = [drawn]
     if getattr(seg, "assignment_", {}).get("n_assigned"):
         a = seg.assignment_
-        parts.append(
-            paragraph(
-                f"The model was fitted on {a['n_fit']} series (fit_sample); "
-                f"{a['n_assigned']} more were assigned by its predict.",
-                "note",
-            )
+        notes.append(
+            f"The segmenter was fitted on {a['n_fit']} series (fit_sample); "
+            f"{a['n_assigned']} more were assigned by its predict."
         )
-    parts.append(
-        paragraph(
-            f"segmenter {__version__}; data fingerprint "
-            f"{meta.get('data_fingerprint', '')[:16]}…; report written "
-            f"{datetime.now(UTC).isoformat(timespec='seconds')}.",
-            "note",
-        )
+    notes.append(
+        f"segmenter {__version__}; data fingerprint "
+        f"{meta.get('data_fingerprint', '')[:16]}…; report written "
+        f"{datetime.now(UTC).isoformat(timespec='seconds')}."
     )
-    parts.append(
+    page.add(*[paragraph(n, "note") for n in notes], "</section>")
+    sections = ["segments"] + (["forecasting"] if forecaster is not None else [])
+    sections += ["leaderboard", "impact", "associations", "geometry", "tables"]
+    page.add("<nav>" + "".join(f'<a href="#{s}">{s}</a>' for s in sections) + "</nav>")
+    # -- segments -----------------------------------------------------------------
+    page.add(
+        '<section id="segments"><h2>Segments</h2>',
+        paragraph(
+            "Names are built from each segment's most distinctive summary features; "
+            "rename them with rename_segments({segment: name}).",
+            "note",
+        ),
+        page.chart(charts.shape_chart(ins, sample=SHAPE_SAMPLE), "segment centres"),
+        page.chart(charts.members_chart(ins), "typical and atypical members"),
+        details_table(ins.sizes, "sizes", "Segment sizes and representatives"),
+        "</section>",
+    )
+    if forecaster is not None:
+        _forecasting(page, seg, forecaster, panel, names)
+    # -- clustering ---------------------------------------------------------------
+    lb = seg.leaderboard_
+    page.add(
+        '<section id="leaderboard"><h2>Clustering leaderboard</h2>',
         paragraph(
             "Silhouettes of different families are measured in different geometries "
             "(DTW, scaled features, a single statistic) and are not directly "
             "comparable; compare the best row of each family.",
             "note",
-        )
+        ),
+        ""
+        if leaderboard_first
+        else page.chart(charts.leaderboard_chart(seg), "leaderboard chart"),
+        details_table(lb, "leaderboard", "Leaderboard"),
+        "</section>",
     )
-    parts.append("</section>")
-    # leaderboard
-    lb = seg.leaderboard_
-    cols = [
-        c
-        for c in (
-            "rank",
-            "row",
-            "blueprint",
-            "n_clusters",
-            "silhouette",
-            "silhouette_train",
-            "calinski_harabasz",
-            "davies_bouldin",
-            "n_clusters_found",
-            "fit_seconds",
-            "status",
-            "demoted",
-            "reason",
-        )
-        if c in lb.columns
-    ]
-    parts.append('<section id="leaderboard"><h2>Leaderboard</h2>')
-    parts.append(_img(plots.plot_leaderboard(seg), "leaderboard chart"))
-    parts.append(table(lb[cols].head(40)))
-    parts.append("</section>")
-    # segments
-    parts.append('<section id="segments"><h2>Segments</h2>')
-    parts.append(table(ins.sizes))
-    parts.append(
-        _img(
-            plots.plot_clusters(seg, panel, names=ins.names, labels=labels),
-            "segment members",
-        )
-    )
-    top = ins.feature_order()[:12]
-    feat = ins.features
-    parts.append(
-        paragraph(
-            "Per feature and segment (features by impact, then name; the 12 "
-            "most impactful shown, all in Insights.to_csv):",
-            "note",
-        )
-    )
-    parts.append(table(feat[feat["feature"].isin(top)]))
-    parts.append("</section>")
-    # impact
-    parts.append('<section id="impact"><h2>Feature impact</h2>')
     how = (
         "Permutation impact on the model's distances to the segment centers."
         if ins.impact_method == "permutation"
-        else f"Shape blueprint, explained through a surrogate random forest on the insight "
-        f"features (out-of-bag accuracy {ins.surrogate_accuracy:.2f})."
+        else "Shape blueprint, explained through a surrogate random forest on the "
+        f"insight features (out-of-bag accuracy {ins.surrogate_accuracy:.2f})."
     )
-    parts.append(paragraph(how, "note"))
-    parts.append(_img(plots.plot_impact(ins), "feature impact"))
-    parts.append(
-        table(ins.impact.head(20).rename_axis("feature").to_frame(), index=True)
+    page.add(
+        '<section id="impact"><h2>Feature impact</h2>',
+        paragraph(how, "note"),
+        page.chart(charts.impact_chart(ins), "feature impact"),
+        details_table(
+            ins.impact.rename_axis("feature").to_frame(), "impact", "Impact", index=True
+        ),
+        "</section>",
+        '<section id="associations"><h2>Feature associations</h2>',
+        page.chart(charts.associations_chart(ins), "feature associations"),
+        details_table(
+            ins.top_pairs(50), "associated_pairs", "Most associated pairs (redundant)"
+        ),
+        "</section>",
+        '<section id="geometry"><h2>Silhouette and map</h2><div class="grid">',
+        page.chart(
+            charts.silhouette_chart(seg, ins, sample=SILHOUETTE_SAMPLE), "silhouettes"
+        ),
+        page.chart(charts.map_chart(seg, ins, sample=MAP_SAMPLE), "map of series"),
+        "</div></section>",
+        '<section id="tables"><h2>Tables</h2>',
+        details_table(ins.features, "insights", "Per feature and segment"),
+        details_table(
+            ins.associations, "associations", "Feature associations", index=True
+        ),
+        "</section>",
     )
-    parts.append("</section>")
-    # associations
-    parts.append('<section id="associations"><h2>Feature associations</h2>')
-    parts.append(_img(plots.plot_associations(ins), "feature associations"))
-    parts.append(
-        paragraph("Most associated pairs (likely redundant features):", "note")
-    )
-    parts.append(table(ins.top_pairs(10)))
-    parts.append("</section>")
-    # geometry
-    parts.append('<section id="geometry"><h2>Silhouette and map</h2>')
-    parts.append(
-        _img(plots.plot_silhouette(seg, panel, labels=labels), "silhouette plot")
-    )
-    parts.append(_img(plots.plot_map(seg, panel, labels=labels), "map of series"))
-    parts.append("</section>")
-    # forecasting
-    if forecaster is not None:
-        parts.append('<section id="forecasting"><h2>Segmented forecasting</h2>')
-        text = getattr(forecaster, "comparison_text_", "")
-        parts.append(
-            paragraph(text, "warning" if text.startswith("Could not compare") else "")
-        )
-        if hasattr(forecaster, "plan_"):
-            parts.append(
-                paragraph(f"Backtests: {forecaster.plan_.describe()}.", "note")
-            )
-        if hasattr(forecaster, "selection_") and len(forecaster.selection_) > 1:
-            parts.append(
-                _img(plots.plot_selection(forecaster), "candidate segmentations")
-            )
-            parts.append(table(forecaster.selection_))
-        if hasattr(forecaster, "comparison_"):
-            parts.append(table(forecaster.comparison_))
-        used = getattr(forecaster, "mapping_", None)
-        if used is not None and used.metadata.get("kind") == "forecast-driven":
-            from .insights import Insights
+    return page.write(path)
 
-            fd = Insights.from_mapping(forecaster._fit_data[0], used)
-            parts.append(
-                paragraph(
-                    f"The forecasts use {used.metadata['candidate']}: segments "
-                    "found by moving each series to the segment whose pooled model "
-                    "forecasts it best, not the clustering above. Their sizes and "
-                    "the features that tell them apart (surrogate random forest, "
-                    f"out-of-bag accuracy {fd.surrogate_accuracy:.2f}):",
-                    "note",
-                )
+
+def _forecasting(page, seg, forecaster, panel, names) -> None:
+    fc_names = _forecaster_names(seg, forecaster, names)
+    page.add('<section id="forecasting"><h2>Segmented forecasting</h2>')
+    text = getattr(forecaster, "comparison_text_", "")
+    page.add(
+        '<details id="comparison-text"><summary>How the segmentation was chosen and '
+        "compared (the full comparison)</summary>",
+        paragraph(text, "warning" if text.startswith("Could not compare") else ""),
+        "</details>",
+    )
+    if hasattr(forecaster, "plan_"):
+        page.add(paragraph(f"Backtests: {forecaster.plan_.describe()}.", "note"))
+    saved = getattr(forecaster, "_segment_names", None)
+    forecaster._segment_names = fc_names  # the page's names, restored below
+    try:
+        page.add(page.chart(charts.fan_chart(forecaster, panel), "forecasts"))
+        if charts._per_series_errors(forecaster) is not None:
+            page.add(page.chart(charts.error_chart(forecaster), "per-series error"))
+    finally:
+        forecaster._segment_names = saved
+    sel = getattr(forecaster, "selection_", None)
+    if sel is not None and len(sel) > 1:
+        page.add(
+            page.chart(charts.selection_chart(forecaster), "candidate segmentations"),
+            details_table(sel, "selection", "Candidate segmentations and baselines"),
+        )
+    if hasattr(forecaster, "comparison_"):
+        page.add(
+            details_table(
+                forecaster.comparison_, "comparison", "Comparison on the final window"
             )
-            parts.append(table(fd.sizes))
-            top = fd.feature_order()[:8]
-            parts.append(table(fd.features[fd.features["feature"].isin(top)]))
-        champ = pd.DataFrame(
-            sorted(forecaster.champions_.items()), columns=["segment", "champion"]
         )
-        parts.append(table(champ))
-        parts.append(
-            _img(plots.plot_forecasts(forecaster, panel, actuals=actuals), "forecasts")
+        per = forecaster.comparison_per_series_
+        page.add(
+            details_table(
+                per,
+                "comparison_per_series",
+                "Per-series errors",
+                max_download_rows=PER_SERIES_DOWNLOAD,
+            )
         )
-        parts.append("</section>")
-    return html_page(path, "segmenter report", parts)
+    used = getattr(forecaster, "mapping_", None)
+    if used is not None and used.metadata.get("kind") == "forecast-driven":
+        from .insights import Insights
+
+        fd = Insights.from_mapping(forecaster._fit_data[0], used)
+        page.add(
+            paragraph(
+                f"The forecasts use {used.metadata['candidate']}: segments found by "
+                "moving each series to the segment whose pooled model forecasts it "
+                "best, not the clustering above. The features that tell them apart "
+                f"(surrogate random forest, out-of-bag accuracy "
+                f"{fd.surrogate_accuracy:.2f}) are in the table below.",
+                "note",
+            ),
+            details_table(
+                fd.sizes, "forecast_driven_sizes", "Forecast-driven segments"
+            ),
+            details_table(
+                fd.features, "forecast_driven_features", "Their features by segment"
+            ),
+        )
+    champ = pd.DataFrame(
+        [
+            (g, fc_names.get(g, f"segment {g}"), c)
+            for g, c in sorted(forecaster.champions_.items(), key=lambda kv: str(kv[0]))
+        ],
+        columns=["segment", "segment_name", "champion"],
+    )
+    page.add(details_table(champ, "champions", "Champions per segment"), "</section>")
