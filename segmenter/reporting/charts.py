@@ -29,6 +29,9 @@ What each chart draws, and how much of a large panel:
 * :func:`selection_chart` -- every candidate segmentation's validation error against
   its number of segments, by blueprint, with one global model and per-series choice
   as rules, the random partitions as a band, and the choice marked.
+* :func:`drift_chart`, :func:`accuracy_chart` -- the monitoring page's: per segment the
+  share of series that changed segment or sit far from it, and the error ratio of the
+  served forecasts, against their thresholds.
 * :func:`leaderboard_chart`, :func:`impact_chart`, :func:`associations_chart`,
   :func:`map_chart`, :func:`silhouette_chart` -- the clustering leaderboard, feature
   impact, feature associations, a 2-D map and the silhouettes of a seeded sample.
@@ -59,6 +62,8 @@ __all__ = [
     "associations_chart",
     "map_chart",
     "silhouette_chart",
+    "drift_chart",
+    "accuracy_chart",
     "PICK",
     "ALL",
 ]
@@ -925,5 +930,117 @@ def silhouette_chart(seg, insights, sample: int = 1000, random_state=0):
         height=max(120, 22 * len(order)),
         title=alt.TitleParams(
             f"Silhouette of {len(idx)} series", subtitle=seg.model_.blueprint.geometry
+        ),
+    )
+
+
+# ---------------------------------------------------------------------- monitoring
+def _names_of(frame: pd.DataFrame) -> pd.Series:
+    if "segment_name" in frame.columns:
+        return frame["segment_name"].astype(str)
+    return "segment " + frame["segment"].astype(str)
+
+
+def drift_chart(membership: pd.DataFrame, thresholds):
+    """Per fit-time segment the share of series that changed segment and the share
+    far from their segment, with the two thresholds as rules."""
+    alt = _alt()
+    m = membership.assign(segment_name=_names_of(membership))
+    long = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "segment_name": m["segment_name"],
+                    "measure": label,
+                    "share": m[col].astype(float),
+                    "threshold": float(getattr(thresholds, thr)),
+                }
+            )
+            for col, label, thr in (
+                ("changed_share", "changed segment", "max_changed_share"),
+                ("far_share", "far from its segment", "max_far_share"),
+            )
+        ],
+        ignore_index=True,
+    )
+    color = alt.Color(
+        "measure:N",
+        scale=alt.Scale(
+            domain=["changed segment", "far from its segment"],
+            range=["#4477aa", "#ee7733"],
+        ),
+        legend=alt.Legend(title="share of series", orient="bottom"),
+    )
+    bars = (
+        alt.Chart(long)
+        .mark_bar()
+        .encode(
+            x=alt.X("segment_name:N", title="segment at fit"),
+            xOffset="measure:N",
+            y=alt.Y("share:Q", title="share of the segment's series"),
+            color=color,
+            tooltip=[
+                "segment_name",
+                "measure",
+                alt.Tooltip("share:Q", format=".1%"),
+                alt.Tooltip("threshold:Q", format=".0%"),
+            ],
+        )
+    )
+    rules = (
+        alt.Chart(long.drop_duplicates("measure"))
+        .mark_rule(strokeDash=[5, 3], strokeWidth=2)
+        .encode(
+            y=alt.Y("threshold:Q", title="share of the segment's series"), color=color
+        )
+    )
+    return alt.layer(bars, rules).properties(
+        width=max(_SMALL, 60 * len(m)),
+        height=200,
+        title=alt.TitleParams(
+            "Membership drift by segment", subtitle="dashed: the thresholds"
+        ),
+    )
+
+
+def accuracy_chart(accuracy: pd.DataFrame, thresholds):
+    """Per segment the served forecasts' error against the fit's backtest error, with
+    the threshold as a rule."""
+    alt = _alt()
+    a = accuracy.assign(segment_name=_names_of(accuracy))
+    a["error_ratio"] = a["error_ratio"].astype(float)
+    a["flagged"] = a["flagged"].astype(bool)
+    bars = (
+        alt.Chart(a)
+        .mark_bar()
+        .encode(
+            x=alt.X("segment_name:N", title="segment"),
+            y=alt.Y("error_ratio:Q", title="error now / error in the backtests"),
+            color=alt.Color(
+                "flagged:N",
+                scale=alt.Scale(domain=[False, True], range=["#4477aa", "#cc3311"]),
+                legend=alt.Legend(title="flagged", orient="bottom"),
+            ),
+            tooltip=[
+                "segment_name",
+                "champion",
+                "n_scored",
+                alt.Tooltip("error:Q", format=".4f"),
+                alt.Tooltip("fit_error:Q", format=".4f"),
+                alt.Tooltip("error_ratio:Q", format=".2f"),
+            ],
+        )
+    )
+    rule = (
+        alt.Chart(pd.DataFrame({"threshold": [float(thresholds.max_error_ratio)]}))
+        .mark_rule(strokeDash=[5, 3], strokeWidth=2, color="#cc3311")
+        .encode(y=alt.Y("threshold:Q", title="error now / error in the backtests"))
+    )
+    return alt.layer(bars, rule).properties(
+        width=max(_SMALL, 50 * len(a)),
+        height=200,
+        title=alt.TitleParams(
+            "Accuracy of the served forecasts",
+            subtitle="dashed: the threshold (max_error_ratio)",
         ),
     )

@@ -127,14 +127,15 @@ class MonitorResult:
     summary : dict
         Series at fit, in the new data, new, vanished, changed, far; the shares.
     membership : DataFrame
-        Per fit-time segment: ``n_fit``, ``n_present``, ``changed``,
+        Per fit-time segment: ``segment_name``, ``n_fit``, ``n_present``, ``changed``,
         ``changed_share``, ``far``, ``far_share``, ``fit_distance_q``.
     series : DataFrame
         Per series (fit and new): ``status`` (kept, new, vanished),
         ``fit_segment``, ``segment`` (now), ``changed``, ``distance``,
         ``fit_distance_q``, ``far``.
     accuracy : DataFrame
-        Per forecast segment with arrived actuals: ``champion``, ``n_scored``,
+        Per forecast segment with arrived actuals: ``segment_name``, ``champion``,
+        ``n_scored``,
         ``error``, ``naive_error``, ``fit_error``, ``error_ratio``, ``naive_ratio``,
         ``flagged``.
     """
@@ -184,49 +185,68 @@ class MonitorResult:
                 fh.write(text)
         return text
 
-    def write_html(self, path) -> Path:
-        """The monitoring page, in the style of the report (one self-contained file)."""
-        from ..reporting.report import html_page, paragraph, table
+    def write_html(self, path, static: bool = False) -> Path:
+        """The monitoring page, built from the report's components (one self-contained
+        file; ``static=True`` draws the charts as images)."""
+        from ..reporting import charts
+        from ..reporting.page import Page, details_table, paragraph
 
         colour = {KEEP: "good", REFIT: "warning", RESEGMENT: "warning"}
         s = self.summary
-        parts = [
+        page = Page("segmenter monitoring", static=static)
+        page.add(
             "<h1>Monitoring</h1>",
             paragraph(
                 f"Recommendation: {self.recommendation}",
                 colour[self.recommendation] + " verdict",
             ),
-        ]
-        parts += [paragraph(r) for r in self.reasons] or [
-            paragraph("No threshold was crossed.")
-        ]
-        parts.append(
+            *(
+                [paragraph(r) for r in self.reasons]
+                or [paragraph("No threshold was crossed.")]
+            ),
+            Page.figures(
+                {
+                    "series now": s["n_present"],
+                    "at fit": s["n_fit"],
+                    "new": s["n_new"],
+                    "vanished": s["n_vanished"],
+                    "fitted": self.model.get("fitted_at", ""),
+                }
+            ),
             paragraph(
-                f"{s['n_present']} series in the new data ({s['n_fit']} at fit; "
-                f"{s['n_new']} new, {s['n_vanished']} vanished). Model "
-                f"{self.model.get('file', '')}, fitted {self.model.get('fitted_at')}, "
-                f"segmenter {__version__}.",
-                "note",
-            )
+                f"Model {self.model.get('file', '')}, segmenter {__version__}.", "note"
+            ),
+            "<section id='membership'><h2>Segment membership</h2>",
         )
-        parts.append("<section id='membership'><h2>Segment membership</h2>")
         if self.membership.empty:
-            parts.append(paragraph(s.get("membership_note", ""), "note"))
+            page.add(paragraph(s.get("membership_note", ""), "note"))
         else:
-            parts.append(table(self.membership))
-        parts.append("</section><section id='accuracy'><h2>Accuracy</h2>")
+            page.add(
+                page.chart(
+                    charts.drift_chart(self.membership, self.thresholds),
+                    "membership drift",
+                ),
+                details_table(self.membership, "membership", "Membership by segment"),
+            )
+        page.add("</section><section id='accuracy'><h2>Accuracy</h2>")
         if self.accuracy.empty:
-            parts.append(paragraph(s.get("accuracy_note", ""), "note"))
+            page.add(paragraph(s.get("accuracy_note", ""), "note"))
         else:
-            parts.append(table(self.accuracy))
-        parts.append("</section><section id='series'><h2>Series that moved</h2>")
+            page.add(
+                page.chart(
+                    charts.accuracy_chart(self.accuracy, self.thresholds),
+                    "accuracy drift",
+                ),
+                details_table(self.accuracy, "accuracy", "Accuracy by segment"),
+            )
+        page.add("</section><section id='series'><h2>Series that moved</h2>")
         moved = self.series[
             self.series["changed"].eq(True)
             | (self.series["status"] != "kept")
             | self.series["far"].eq(True)
         ]
-        parts.append(
-            table(moved.head(500))
+        page.add(
+            details_table(moved, "moved", "Series that moved, are new or vanished")
             if len(moved)
             else paragraph("None: every series is in its fit-time segment.", "note")
         )
@@ -234,11 +254,12 @@ class MonitorResult:
             [(k, v) for k, v in asdict(self.thresholds).items()],
             columns=["threshold", "value"],
         )
-        parts.append(
-            f"</section><section id='thresholds'><h2>Thresholds</h2>{table(thr)}"
+        page.add(
+            "</section><section id='thresholds'><h2>Thresholds</h2>",
+            details_table(thr, "thresholds", "Thresholds"),
+            "</section>",
         )
-        parts.append("</section>")
-        return html_page(path, "segmenter monitoring", parts)
+        return page.write(path)
 
 
 def _ids_of(frame: pd.DataFrame, id_cols: list) -> list:
@@ -463,6 +484,7 @@ def _membership(seg, fc, panel, now_ids, thr: Thresholds):
         rows.append(
             {
                 "segment": g,
+                "segment_name": seg.mapping_.names.get(g, f"segment {g}"),
                 "n_fit": int((fit["segment"] == g).sum()),
                 "n_present": len(mine),
                 "changed": int(mine["changed"].astype(bool).sum()),
@@ -512,6 +534,7 @@ def _empty_accuracy() -> pd.DataFrame:
     return pd.DataFrame(
         columns=[
             "segment",
+            "segment_name",
             "champion",
             "n_scored",
             "error",
@@ -616,6 +639,7 @@ def _accuracy(fc, panel, id_cols: list, thr: Thresholds, forecasts):
         out.append(
             {
                 "segment": g,
+                "segment_name": fc.segment_names_.get(g, f"segment {g}"),
                 "champion": d["champion"].iloc[0],
                 "n_scored": len(ok),
                 "error": e,
