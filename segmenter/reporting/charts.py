@@ -518,10 +518,11 @@ def fan_chart(forecaster, panel, history: int | None = None, random_state=0):
     rows = []
     for g, key, why, err in picks:
         label = " / ".join(map(str, key))
-        title = f"{names.get(g, f'segment {g}')}: {label} ({why}"
+        title = f"{names.get(g, f'segment {g}')} ({why}"
         title += (
             f", {_metric_label(forecaster)} {err:.2f})" if np.isfinite(err) else ")"
         )
+        title += f"|{label}"  # the header draws one line per "|"-separated part
         common = {
             "panel": title,
             "series": label,
@@ -690,15 +691,27 @@ def selection_chart(forecaster):
         alt.Tooltip("final_error:Q", format=".4f", title="most recent window"),
         "chosen",
     ]
+    ks = cands["n_segments"].astype(float)
     x = alt.X(
-        "n_segments:Q", title="number of segments (k)", scale=alt.Scale(zero=False)
+        "n_segments:Q",
+        title="number of segments (k)",
+        scale=alt.Scale(
+            domain=[float(ks.min()) - 0.5, float(ks.max()) + 0.5]
+            if len(ks)
+            else alt.Undefined,
+            zero=False,
+        ),
     )
     lines = (
         alt.Chart(cands)
         .mark_line(point=True)
         .encode(
             x=x,
-            y=alt.Y("valid_error:Q", title=y_title, scale=alt.Scale(zero=False)),
+            y=alt.Y(
+                "valid_error:Q",
+                title=y_title,
+                scale=alt.Scale(zero=False, padding=12),
+            ),
             color=alt.Color("blueprint:N", legend=alt.Legend(title="candidate")),
             tooltip=tip,
         )
