@@ -11,8 +11,9 @@ feature's word, then the segment's number.
 
 The features are the summary statistics of :mod:`segmenter.features.statistics`
 (level, trend and seasonal strength, volatility of the non-zero values, share of
-zeros, history length), computed on a seeded sample of at most ``sample`` series, so
-naming 100k series costs what naming 2,000 does.  Users rename segments with
+zeros, history length), computed on a seeded sample of at most ``sample`` series
+(stratified by segment; gathered from the workers on a distributed engine), so naming
+100k series costs what naming 2,000 does.  Users rename segments with
 ``Segmenter.rename_segments`` / ``SegmentedForecaster.rename_segments``.
 """
 
@@ -65,7 +66,13 @@ def describe_segments(
                 rng.choice(members, size=min(take, len(members)), replace=False)
             )
         idx = np.sort(np.concatenate(parts))
-    table = summary_features(panel.subset(idx))
+    if hasattr(panel, "subset"):
+        sub = panel.subset(idx)
+    else:  # a ChunkedPanel: the sample is gathered from the engine's workers
+        sub = panel.engine.result(
+            panel.gather(idx, label=f"gather {len(idx)} series to name the segments")
+        )
+    table = summary_features(sub)
     lab = labels[idx]
     words: dict[int, list[str]] = {}
     for s in segments:

@@ -843,7 +843,7 @@ class SegmentedForecaster(SegmenterEstimator):
             frame = forecast_frame(
                 panel, final, levels, {g: candidate for g in final}, self.horizon
             )
-            return with_levels(frame, check_levels(level))
+            return with_levels(self._named_as(candidate, frame), check_levels(level))
         pooled_backtests = self._member_backtests(job, seg)
         if champion is not None:
             bp = make_forecaster(champion)
@@ -853,7 +853,20 @@ class SegmentedForecaster(SegmenterEstimator):
             backtests, seg.labels, pooled_backtests, combos, levels, champion, candidate
         )
         frame = forecast_frame(panel, final, levels, champs, self.horizon)
-        return with_levels(frame, check_levels(level))
+        return with_levels(self._named_as(candidate, frame), check_levels(level))
+
+    def _named_as(self, candidate: str, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` with ``segment_name``: the chosen segments' names for the chosen
+        candidate, ``"all series"`` / ``"segment <k>"`` for another one."""
+        if candidate == self.segmentation_:
+            return self._named(frame)
+        segs = frame["segment"].unique()
+        names = (
+            {segs[0]: "all series"}
+            if len(segs) == 1
+            else {g: f"segment {g}" for g in segs}
+        )
+        return self._named(frame, names)
 
     def _member_backtests(self, job, seg):
         """The pooled backtests of segmentation ``seg`` (kept from the fit, or run now)."""
@@ -999,9 +1012,10 @@ class SegmentedForecaster(SegmenterEstimator):
         self.forecasts_ = self._named(self.forecasts_)
         return self
 
-    def _named(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """``frame`` with a ``segment_name`` column right after ``segment``."""
-        names = getattr(self, "_segment_names", None)
+    def _named(self, frame: pd.DataFrame, names: dict | None = None) -> pd.DataFrame:
+        """``frame`` with a ``segment_name`` column right after ``segment`` (the
+        chosen segments' names, or ``names``)."""
+        names = names if names is not None else getattr(self, "_segment_names", None)
         if not names or "segment" not in frame.columns:
             return frame
         frame = frame.drop(columns="segment_name", errors="ignore")
