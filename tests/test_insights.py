@@ -201,3 +201,36 @@ def test_insight_table_uses_the_model_featurizer_parameters():
     last5 = pf.groupby("unique_id", sort=False)["y"].apply(lambda s: s.iloc[-5:].mean())
     np.testing.assert_allclose(ins.table["velocity_mean"], last5.to_numpy())
     assert ins.impact.index[0] == "velocity_mean"
+
+
+def test_segment_names_say_what_planted_segments_are():
+    """Three planted segments: high level with a strong season, low level and flat,
+    middle level with long runs of zeros.  Their names name those traits; two segments
+    drawn alike get distinct names; the sample is stratified (every segment named)."""
+    from segmenter.features.naming import describe_segments
+
+    rng = np.random.default_rng(0)
+    t = np.arange(48)
+    ds = pd.date_range("2020-01-01", periods=48, freq="MS")  # monthly: season 12
+    rows, labels = [], []
+    for i in range(30):
+        y = 500 + 200 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 5, 48)
+        rows.append(pd.DataFrame({"unique_id": f"a{i}", "ds": ds, "y": y}))
+        labels.append(0)
+    for i in range(30):
+        y = 5 + rng.normal(0, 0.05, 48)
+        rows.append(pd.DataFrame({"unique_id": f"b{i}", "ds": ds, "y": y}))
+        labels.append(1)
+    for i in range(30):
+        y = np.where(rng.uniform(size=48) < 0.6, 0.0, 50 + rng.normal(0, 20, 48))
+        rows.append(pd.DataFrame({"unique_id": f"c{i}", "ds": ds, "y": y}))
+        labels.append(2)
+    panel = sg.read_panel(pd.concat(rows))
+    labels = np.array(labels)
+    names = describe_segments(panel, labels)
+    assert "high level" in names[0] and "strong season" in names[0]
+    assert "low level" in names[1] and "season" not in names[1].replace("weak", "")
+    assert "intermittent" in names[2]
+    assert describe_segments(panel, labels, sample=9).keys() == names.keys()
+    twins = describe_segments(panel, np.r_[np.zeros(15), np.ones(15), labels[30:] + 1])
+    assert len(set(twins.values())) == 4  # unique, even for look-alike segments
