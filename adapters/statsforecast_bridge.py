@@ -66,13 +66,19 @@ class StatsForecastModel(LocalForecaster):
     def _forecast_full(self, y, horizon, m, levels, x=None, x_future=None, seasons=()):
         kw = {"X": x, "X_future": x_future} if x is not None else {}
         native = get_tag(self, "intervals") == "native"
-        return _fit_predict(
-            self._model(self._season(y, m)),
-            y,
-            horizon,
-            levels if native else None,
-            **kw,
-        )
+        try:
+            return _fit_predict(
+                self._model(self._season(y, m)),
+                y,
+                horizon,
+                levels if native else None,
+                **kw,
+            )
+        except Exception:
+            searched = getattr(self, "searched", None)  # a reused form (with_form)
+            if searched is None:
+                raise
+            return searched._forecast_full(y, horizon, m, levels, x, x_future, seasons)
 
 
 class ETSCandidate(StatsForecastModel):
@@ -96,9 +102,22 @@ class ETSCandidate(StatsForecastModel):
         from statsforecast.models import AutoETS as _AutoETS
 
         p = {**self.defaults, **self.params}
-        return _AutoETS(
-            season_length=season_length, model=p["model"], damped=p["damped"]
-        )
+        model = p["model"]
+        if season_length == 1 and model[2] not in "NZ":
+            model = model[:2] + "N"  # a fixed seasonal form on a series too short
+        return _AutoETS(season_length=season_length, model=model, damped=p["damped"])
+
+    def fitted_form(self, y, m):
+        p = {**self.defaults, **self.params}
+        if "Z" not in p["model"] and p["damped"] is not None:
+            return None
+        fit = self._model(self._season(y, m)).fit(y)
+        # "ETS(M,Ad,A)": error, trend (d: damped), season
+        error, trend, season = fit.model_["method"][4:-1].split(",")
+        return {
+            "model": error + trend[0] + season,
+            "damped": trend.endswith("d"),
+        }
 
 
 class ARIMACandidate(StatsForecastModel):
@@ -109,6 +128,13 @@ class ARIMACandidate(StatsForecastModel):
     steps = "statsforecast AutoARIMA per series (stepwise, AICc; future covariates as regressors)"
     min_length = 6
     _tags = {"uses:future": True}
+    #: Longest season fitted with a seasonal part: the search's cost grows with the
+    #: season (weekly series of 156 steps: 11 s each with season 52, 0.4 s without),
+    #: so a longer one is fitted without it and the plan says so.
+    max_season = 24
+
+    def _season(self, y, m):
+        return 1 if m > self.max_season else super()._season(y, m)
 
     def _model(self, season_length):
         from statsforecast.models import AutoARIMA as _AutoARIMA
@@ -156,6 +182,12 @@ class ThetaCandidate(StatsForecastModel):
         from statsforecast.models import AutoTheta as _AutoTheta
 
         return _AutoTheta(season_length=season_length, **self.params)
+
+    def fitted_form(self, y, m):
+        if self.params.get("model"):
+            return None
+        fit = self._model(self._season(y, m)).fit(y)
+        return {"model": fit.model_["modeltype"]}
 
 
 class _Intermittent(StatsForecastModel):

@@ -43,6 +43,7 @@ __all__ = [
     "Naive",
     "seasonal_naive",
     "clip_nonnegative",
+    "modal_form",
 ]
 
 
@@ -228,6 +229,22 @@ class LocalForecaster(ForecastBlueprint):
         (None, None) when the model reads none."""
         return None, None
 
+    def fitted_form(self, y: np.ndarray, m: int) -> dict | None:
+        """The parameters that fix the model form an automatic search picks on the
+        series ``y`` (e.g. ``{"model": "MAN", "damped": True}`` for AutoETS), or None
+        when the candidate searches nothing (or its form is already fixed).  A
+        forecaster that selects on a sample (``forecast_sample=``) fits each segment's
+        other series with the form chosen most often on its sampled series, so the
+        search is not repeated series by series (:func:`modal_form`)."""
+        return None
+
+    def with_form(self, form: dict) -> LocalForecaster:
+        """This candidate with its form fixed to ``form`` (its other parameters kept);
+        a series the fixed form fails on is fitted by the search (``searched``)."""
+        fixed = type(self)(**{**self.params, **form})
+        fixed.searched = self
+        return fixed
+
     def predict(
         self, state, group: SeriesGroup, horizon: int, levels=None, strict: bool = True
     ) -> Forecast:
@@ -276,6 +293,27 @@ class LocalForecaster(ForecastBlueprint):
         if strict:
             check_failures(self.spec, group, fallbacks, need)
         return Forecast(out, fallbacks, ivals if native else None)
+
+
+def modal_form(blueprint: LocalForecaster, values: list, m: int) -> dict | None:
+    """The form ``blueprint``'s search picks most often on the series ``values`` (ties:
+    the first seen), or None when it fixes none there."""
+    counts: dict = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for y in values:
+            if len(y) < blueprint.min_history(m, 1):
+                continue
+            try:
+                form = blueprint.fitted_form(np.asarray(y, dtype=np.float64), m)
+            except Exception:  # noqa: BLE001 - a series the search fails on casts no vote
+                continue
+            if form:
+                key = tuple(sorted(form.items()))
+                counts[key] = counts.get(key, 0) + 1
+    if not counts:
+        return None
+    return dict(max(counts, key=counts.get))
 
 
 def failures(group: SeriesGroup, fallbacks: list, need: int) -> tuple[list, int]:

@@ -28,7 +28,7 @@ from ..data.series import clean_history
 from ..selection.leaderboard import Leaderboard
 from ..selection.metrics import mase_scale
 from .backtest import FORECAST_METRICS, errors_of, materialize
-from .base import clip_nonnegative, seasonal_naive
+from .base import clip_nonnegative, modal_form, seasonal_naive
 from .evaluation import Backtests, champion_of, conformal_quantiles
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "StoredCandidate",
     "with_intervals",
     "segment_model",
+    "segment_forms",
 ]
 
 
@@ -156,6 +157,7 @@ class SegmentModel:
     states: dict = field(default_factory=dict)  # pooled spec -> fitted state
     quantiles: dict = field(default_factory=dict)  # level -> (h,) conformal quantiles
     residuals: np.ndarray | None = None  # (r, h) absolute scaled residuals
+    forms: dict = field(default_factory=dict)  # searched spec -> the form reused
 
     def quantile(self, level) -> np.ndarray:
         if level in self.quantiles:
@@ -246,6 +248,18 @@ def final_local(source, spec, idx, horizon: int, blueprints: list, levels) -> di
                 :3
             ]
     return out
+
+
+def segment_forms(source, spec, idx, blueprints: list) -> dict:
+    """The form each searching local candidate picks most often on the series ``idx``
+    (a task): spec -> form params, or None (:func:`~segmenter.forecasting.base.modal_form`)."""
+    data = materialize(source, spec, keys=idx)
+    group, _ = data.group()
+    with threadpool_limits(limits=1):
+        return {
+            bp.spec: modal_form(bp, group.values, group.season_length)
+            for bp in blueprints
+        }
 
 
 def forecast_segment(

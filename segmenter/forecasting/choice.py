@@ -119,7 +119,9 @@ def choose(
     elig = [
         i
         for i, s in enumerate(segs)
-        if s.kind in ELIGIBLE and np.isfinite(evals[i].valid_error)
+        if s.kind in ELIGIBLE
+        and s.meta.get("eligible", True)
+        and np.isfinite(evals[i].valid_error)
     ]
     if glob is None or not np.isfinite(evals[glob].valid_error):
         pick = elig or [i for i, s in enumerate(segs) if s.kind != "random"] or [0]
@@ -168,6 +170,9 @@ def choice_text(
         "validation window"
         if require_consistent
         else "a candidate is preferred to one global model only when"
+        if confidence is not None
+        else "the candidate with the least validation error is preferred to one "
+        "global model when it is better"
     )
     if confidence is not None:
         rule += (

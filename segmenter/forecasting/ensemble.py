@@ -204,15 +204,21 @@ def produce_ensemble(
     at: int,
     combos: list,
     levels,
+    sample=None,
 ):
     """The ensemble ``segs[at]`` fitted and served: each member's champions fitted on
     whole histories (:meth:`FitJob.production`), their forecasts combined, and the
     ensemble's conformal intervals from its own backtest residuals.  Returns
     (leaderboard with a ``member`` column, members, the ensemble's segment models,
-    final results {segment: (idx, out)})."""
+    final results {segment: (idx, out)}).  ``sample``: the panel positions the
+    backtests ran on (``forecast_sample=``; ``segs`` then label every series)."""
     ens, ev = segs[at], evals[at]
     by_name = {s.name: i for i, s in enumerate(segs)}
-    n, h = backtests.n, job.horizon
+    n, h = len(ens.labels), job.horizon
+    in_sample = np.arange(n)
+    if sample is not None:
+        in_sample = np.full(n, -1)
+        in_sample[sample] = np.arange(len(sample))
     frames, members, parts, fbs = [], [], [], []
     for name in ens.meta["members"]:
         i = by_name[name]
@@ -224,6 +230,7 @@ def produce_ensemble(
             combos,
             levels,
             name=f"{s.name} in {ens.name}",
+            sample=sample,
         )
         lb.insert(0, "member", name)
         frames.append(lb)
@@ -239,10 +246,10 @@ def produce_ensemble(
         g: segment_model(
             backtests,
             g,
-            idx,
+            in_sample[idx][in_sample[idx] >= 0],
             ens.name,
             [m.name for m in members],
-            ev.final_forecasts[:, idx],
+            ev.final_forecasts[:, in_sample[idx][in_sample[idx] >= 0]],
             levels,
         )
         for g, idx in groups(ens.labels).items()

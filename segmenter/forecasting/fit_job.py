@@ -10,6 +10,8 @@ drives it.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import logging
 import math
 from dataclasses import dataclass, field
@@ -20,7 +22,14 @@ import pandas as pd
 from ..data.chunks import ChunkedPanel
 from ..errors import DataValidationError, Problem
 from .backtest import LocalResult, backtest_local, backtest_pooled
-from .champions import final_local, forecast_segment, segment_leaderboard, segment_model
+from .base import LocalForecaster
+from .champions import (
+    final_local,
+    forecast_segment,
+    segment_forms,
+    segment_leaderboard,
+    segment_model,
+)
 from .evaluation import Backtests, groups, segment_singles
 
 __all__ = [
@@ -33,6 +42,10 @@ __all__ = [
 
 #: Series per local-backtest task (several tasks per worker balance the load).
 SERIES_PER_TASK = 400
+
+#: Sampled series per segment whose searches vote on a segment's model form
+#: (:meth:`FitJob.reuse_forms`).
+FORM_SERIES = 30
 
 
 class FitJob:
@@ -55,30 +68,52 @@ class FitJob:
         self.plan, self.horizon, self.blueprints = plan, horizon, blueprints
         self.metric, self.progress = metric, progress
         self.finals = {} if finals is None else finals  # local fits on whole histories
+        self.rows = None  # a view's series: their positions in the panel
+
+    @property
+    def n_series(self) -> int:
+        return self.panel.n_series if self.rows is None else len(self.rows)
+
+    def view(self, rows: np.ndarray) -> FitJob:
+        """The job on the series at ``rows`` only (e.g. the sample that selection runs
+        on, ``forecast_sample=``): positions ``0..len(rows)-1`` of the view are those
+        series, in that order; the data are not copied."""
+        sub = copy.copy(self)
+        sub.rows = np.asarray(rows, dtype=np.int64)
+        sub.plan = dataclasses.replace(
+            self.plan, cutoffs=self.plan.cutoffs[:, sub.rows]
+        )
+        sub.finals = {}
+        return sub
 
     def map(self, fn, jobs, labels, desc):
         return self.engine.map(fn, jobs, labels, desc=desc, progress=self.progress)
 
-    def chunks(self) -> list[np.ndarray]:
-        """The series cut into tasks: at most :data:`SERIES_PER_TASK` each, and about four
-        per worker so that they balance the load."""
-        n = self.panel.n_series
+    def chunks(self, idx: np.ndarray | None = None) -> list[np.ndarray]:
+        """The series (``idx``, default all) cut into tasks: at most
+        :data:`SERIES_PER_TASK` each, and about four per worker so that they balance
+        the load."""
+        idx = np.arange(self.n_series) if idx is None else np.asarray(idx)
+        n = len(idx)
         per = max(
             1, min(SERIES_PER_TASK, math.ceil(n / max(1, 4 * _workers(self.engine))))
         )
-        return [np.arange(lo, min(lo + per, n)) for lo in range(0, n, per)]
+        return [idx[lo : lo + per] for lo in range(0, n, per)]
 
     def source(self, idx, label):
         """The task data of the series ``idx``: a slice here, or a panel gathered on a
         distributed engine's worker."""
+        idx = np.asarray(idx, dtype=np.int64)
+        if self.rows is not None:
+            idx = self.rows[idx]
         if isinstance(self.panel, ChunkedPanel):
-            return self.panel.gather(np.asarray(idx), label=f"gather {label}")
+            return self.panel.gather(idx, label=f"gather {label}")
         return self.data.subset(idx)
 
     def local_backtests(self, local, levels) -> tuple[Backtests, np.ndarray]:
         """The local candidates on every series and window, in chunks of series (their
         forecasts do not depend on the segmentation); and each series' zero share."""
-        n = self.panel.n_series
+        n = self.n_series
         chunks = self.chunks()
         jobs = [
             (
@@ -115,7 +150,7 @@ class FitJob:
     def pooled_backtests(self, pooled, segs) -> list:
         """Per segmentation, a :class:`PooledBacktests` of the pooled candidates on its segments
         (empty for the per-series baseline, which has local candidates only)."""
-        n, W, h = self.panel.n_series, self.plan.n_windows, self.horizon
+        n, W, h = self.n_series, self.plan.n_windows, self.horizon
         jobs, labels, where = [], [], []
         for si, s in enumerate(segs):
             if not pooled or s.kind == "per-series":
@@ -163,19 +198,38 @@ class FitJob:
         levels,
         force: str | None = None,
         name: str = "",
+        sample: np.ndarray | None = None,
     ):
         """Every segment's candidates ranked on all windows, its champion (or ``force``)
         fitted on whole histories, and the forecasts: (leaderboard, champions, models,
-        final results)."""
+        final results).
+
+        ``labels`` hold a segment for every series of the panel.  With ``sample`` (the
+        panel positions the backtests were run on, ``forecast_sample=``), each segment
+        is ranked on its sampled series, its local champions search their form once on
+        them (:func:`~segmenter.forecasting.base.modal_form`), and every series of the
+        segment is forecast with that form."""
         frames, models, jobs, names, champions = [], {}, [], [], {}
         seconds = {**backtests.local_seconds, **pooled_backtests.seconds}
         segments = groups(labels)
-        plans = []
+        in_sample = _positions_in(sample, len(labels))
         for g, idx in segments.items():
+            scored = idx if sample is None else in_sample[idx][in_sample[idx] >= 0]
+            if not len(scored):
+                raise DataValidationError(
+                    [
+                        Problem(
+                            "segment_not_sampled",
+                            "forecast_sample",
+                            f"segment {g!r} of {name} has none of its {len(idx)} "
+                            "series in the selection sample; raise forecast_sample",
+                        )
+                    ]
+                )
             if force is None:
                 singles, failed = segment_singles(
                     backtests,
-                    idx,
+                    scored,
                     pooled_backtests.forecasts,
                     pooled_backtests.errors.get(g, {}),
                     local_only=not pooled_backtests.forecasts,
@@ -196,7 +250,7 @@ class FitJob:
                 singles, failed = {force: pool[force]}, {}
             frame, champ, combined, members = segment_leaderboard(
                 backtests,
-                idx,
+                scored,
                 singles,
                 failed,
                 combos if force is None else [],
@@ -204,7 +258,7 @@ class FitJob:
                 seconds,
                 _fallback_counts(
                     {**backtests.local_fallbacks, **pooled_backtests.fallbacks},
-                    idx,
+                    scored,
                     backtests.plan.n_windows,
                 ),
             )
@@ -212,17 +266,19 @@ class FitJob:
             frames.append(frame)
             champions[g] = champ
             models[g] = segment_model(
-                backtests, g, idx, champ, members, combined, levels
+                backtests, g, scored, champ, members, combined, levels
             )
-            plans.append((g, idx))
-        local = {
-            s_
-            for m_ in models.values()
-            for s_ in m_.members
-            if self.blueprints[s_].kind == "local"
-        }
-        finals = self.local_finals(sorted(local), levels)
-        for g, idx in plans:
+        if sample is not None:
+            self.reuse_forms(models, segments, sample, in_sample)
+        rows: dict = {}
+        for g, idx in segments.items():
+            for s_ in models[g].members:
+                if self.blueprints[s_].kind == "local":
+                    rows.setdefault(s_, []).append(idx)
+        finals = self.local_finals(
+            {s_: np.sort(np.concatenate(parts)) for s_, parts in rows.items()}, levels
+        )
+        for g, idx in segments.items():
             known = {
                 s_: tuple(None if a is None else _take_rows(a, idx) for a in finals[s_])
                 for s_ in models[g].members
@@ -250,22 +306,83 @@ class FitJob:
             final[g] = (idx, out)
         return pd.concat(frames, ignore_index=True), champions, models, final
 
-    def local_finals(self, specs: list, levels) -> dict:
-        """Local candidates fitted on every series' whole history, computed once per
-        candidate and interval levels and reused by every segmentation: spec ->
-        (forecast (n, h), fallback (n,), intervals {level: (lo, hi)} or None)."""
+    def reuse_forms(self, models: dict, segments: dict, sample, in_sample) -> None:
+        """Each segment's local members that search a form (AutoETS, AutoTheta) fixed
+        to the form their search picks most often on up to :data:`FORM_SERIES` of the
+        segment's sampled series (a task per segment); the fixed candidates join
+        ``blueprints`` and replace the members, so the final fits and later
+        ``predict`` calls do not search again."""
+        jobs, where = [], []
+        for g, idx in segments.items():
+            searching = [
+                s_
+                for s_ in models[g].members
+                if self.blueprints[s_].kind == "local"
+                and type(self.blueprints[s_]).fitted_form
+                is not LocalForecaster.fitted_form
+            ]
+            if not searching:
+                continue
+            voters = idx[in_sample[idx] >= 0][:FORM_SERIES]
+            jobs.append(
+                (
+                    self.source(voters, f"segment {g} forms"),
+                    self.spec,
+                    voters,
+                    [self.blueprints[s_] for s_ in searching],
+                )
+            )
+            where.append(g)
+        outs = self.map(
+            segment_forms,
+            jobs,
+            [f"model forms of segment {g!r}" for g in where],
+            "forms",
+        )
+        for g, forms in zip(where, outs):
+            members = []
+            for s_ in models[g].members:
+                form = forms.get(s_)
+                if form:
+                    fixed = self.blueprints[s_].with_form(form)
+                    self.blueprints.setdefault(fixed.spec, fixed)
+                    s_ = fixed.spec
+                members.append(s_)
+            models[g].members = members
+            models[g].forms = {k: v for k, v in forms.items() if v}
+
+    def local_finals(self, rows: dict, levels) -> dict:
+        """Local candidates fitted on the whole histories of the series ``rows[spec]``
+        (panel positions), computed once per candidate, series and interval levels and
+        reused by every segmentation: spec -> (forecast (n, h), fallback (n,),
+        intervals {level: (lo, hi)} or None), NaN where not asked."""
         cache = self.finals
-        todo = [s_ for s_ in specs if (s_, levels) not in cache]
-        if todo:
-            n = self.panel.n_series
-            chunks = self.chunks()
-            bps = [self.blueprints[s_] for s_ in todo]
+        n, h = self.panel.n_series, self.horizon
+        todo = {}
+        for s_, idx in rows.items():
+            if (s_, levels) not in cache:
+                cache[(s_, levels)] = (
+                    np.full((n, h), np.nan),
+                    np.zeros(n, dtype=bool),
+                    None,
+                    np.zeros(n, dtype=bool),
+                )
+            missing = np.asarray(idx)[~cache[(s_, levels)][3][idx]]
+            if len(missing):
+                todo[s_] = missing
+        # one pass per set of series: every candidate wanted there in the same task
+        by_rows: dict = {}
+        for s_, idx in todo.items():
+            by_rows.setdefault(idx.tobytes(), (idx, []))[1].append(s_)
+        for idx_all, specs in by_rows.values():
+            chunks = self.chunks(idx_all)
+            bps = [self.blueprints[s_] for s_ in specs]
             jobs = [
                 (
                     self.source(idx, f"series {idx[0]}-{idx[-1]}"),
                     self.spec,
                     idx,
-                    self.horizon,
+                    h,
                     bps,
                     levels,
                 )
@@ -275,30 +392,26 @@ class FitJob:
                 final_local,
                 jobs,
                 [
-                    f"final fits of {','.join(todo)} at {levels} for series "
-                    f"{i[0]}-{i[-1]}"
+                    f"final fits of {','.join(specs)} at {levels} for series "
+                    f"{i[0]}-{i[-1]} ({len(i)})"
                     for i in chunks
                 ],
                 "final",
             )
-            for s_ in todo:
-                F = np.full((n, self.horizon), np.nan)
-                fb = np.zeros(n, dtype=bool)
-                iv = None
+            for s_ in specs:
+                F, fb, iv, done = cache[(s_, levels)]
                 for idx, out in zip(chunks, outs):
                     F[idx], fb[idx], piv = out[s_]
+                    done[idx] = True
                     if piv:
                         iv = iv or {
-                            lv: (
-                                np.full((n, self.horizon), np.nan),
-                                np.full((n, self.horizon), np.nan),
-                            )
+                            lv: (np.full((n, h), np.nan), np.full((n, h), np.nan))
                             for lv in piv
                         }
                         for lv, (lo, hi) in piv.items():
                             iv[lv][0][idx], iv[lv][1][idx] = lo, hi
-                cache[(s_, levels)] = (F, fb, iv)
-        return {s_: cache[(s_, levels)] for s_ in specs}
+                cache[(s_, levels)] = (F, fb, iv, done)
+        return {s_: cache[(s_, levels)][:3] for s_ in rows}
 
 
 def forecast_frame(
@@ -391,6 +504,15 @@ def _fallback_counts(fallbacks: dict, idx, W: int) -> dict:
             if i in members:
                 c[w] += 1
         out[s] = c
+    return out
+
+
+def _positions_in(sample, n: int) -> np.ndarray:
+    """Each panel position's position in ``sample`` (-1: not sampled; None: all)."""
+    if sample is None:
+        return np.arange(n)
+    out = np.full(n, -1, dtype=np.int64)
+    out[np.asarray(sample)] = np.arange(len(sample))
     return out
 
 

@@ -45,6 +45,7 @@ __all__ = [
     "forecast_driven_candidates",
     "refine",
     "ForecastAssigner",
+    "assign_series",
     "MAX_ITER",
     "TOL",
     "MIN_SEGMENT",
@@ -243,3 +244,8 @@ class ForecastAssigner:
             [keys[b] if np.isfinite(E[b, i]) else keys[0] for i, b in enumerate(best)],
             dtype=object,
         )
+
+
+def assign_series(assigner: ForecastAssigner, source, spec, idx, blueprints) -> list:
+    """The segments ``assigner`` gives the series ``idx`` (a task)."""
+    return assigner.assign(materialize(source, spec, keys=idx), blueprints).tolist()

@@ -31,6 +31,7 @@ or a Dask cluster), each limited to one BLAS/OpenMP thread (threadpoolctl).
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import time
 from datetime import UTC, datetime
@@ -61,7 +62,7 @@ from ..data.reading import check_read_options, read_panel, reading_args
 from ..errors import DataValidationError, Problem
 from ..features.naming import describe_segments
 from ..selection.metrics import metric_names
-from .backtest import DataSpec, ForecastData
+from .backtest import DataSpec, ForecastData, materialize
 from .catalogue import Combination, make_forecaster
 from .champions import SegmentModel, forecast_segment
 from .choice import choice_text, choose
@@ -75,7 +76,11 @@ from .ensemble import (
 )
 from .evaluation import groups, score_segmentation
 from .fit_job import FitJob, forecast_frame, with_levels
-from .forecast_driven import ForecastAssigner, forecast_driven_candidates
+from .forecast_driven import (
+    ForecastAssigner,
+    assign_series,
+    forecast_driven_candidates,
+)
 from .inputs import (
     INTERMITTENT_SHARE,
     base_segmentation,
@@ -86,7 +91,12 @@ from .inputs import (
     seasons_of,
 )
 from .plan import plan_backtests
-from .segmentations import baselines, from_segmenter, random_peers
+from .segmentations import (
+    baselines,
+    from_segmenter,
+    random_peers,
+    stratified_sample,
+)
 
 __all__ = ["SegmentedForecaster", "DEFAULT_LEVELS"]
 
@@ -160,6 +170,16 @@ class SegmentedForecaster(SegmenterEstimator):
         count of the best clustering candidates.
     compare : bool, default True
         Score the baselines and write ``comparison_``.
+    forecast_sample : int or None, default None
+        Choose the segmentation and each segment's champion on a seeded sample of at
+        most this many series, stratified by segment
+        (:func:`~segmenter.forecasting.segmentations.stratified_sample`), then forecast
+        every series: each segment's local champions search their form (AutoETS,
+        AutoTheta) once on its sampled series, and every series is fitted with that
+        form (the search is not repeated series by series).  ``forecast_sample_``
+        records the sample; ``comparison_`` and ``selection_`` are computed on it, and
+        a model per series is scored as a baseline but not chosen (it would need every
+        series' backtests).  None: every series.
     intermittent : "auto", bool, default "auto"
         Croston, TSB, ADIDA and IMAPA.  "auto": added when some series are mostly zeros
         (:data:`INTERMITTENT_SHARE`), and a segment whose series are mostly such series
@@ -210,6 +230,11 @@ class SegmentedForecaster(SegmenterEstimator):
         ``{"global": (gain, lo, hi), "random": (...)}``: the chosen segmentation's
         relative gain and its bootstrap 90% interval.
     plan_ : BacktestPlan
+    forecast_sample_ : dict or None
+        With ``forecast_sample``: ``n_series``, ``n_sampled``, ``stratified_by``, the
+        sampled series' ``ids`` (panel order) and per segment of the chosen
+        segmentation ``segments``: {segment: (sampled, total)}; None when selection ran
+        on every series.
     timings_ : dict
         Seconds spent in each stage of ``fit``.
     fitted_at_ : str
@@ -241,6 +266,7 @@ class SegmentedForecaster(SegmenterEstimator):
         "n_candidates": [Interval(Integral, 1, None, closed="left")],
         "n_random": [Interval(Integral, 1, None, closed="left")],
         "compare": ["boolean"],
+        "forecast_sample": [None, Interval(Integral, 2, None, closed="left")],
         "intermittent": ["boolean", StrOptions({"auto"})],
         "holidays": [None, str],
         "levels": [Check(level_problems)],
@@ -270,6 +296,7 @@ class SegmentedForecaster(SegmenterEstimator):
         n_candidates: int = 8,
         n_random: int = 3,
         compare: bool = True,
+        forecast_sample: int | None = None,
         intermittent="auto",
         holidays: str | None = None,
         levels=DEFAULT_LEVELS,
@@ -296,6 +323,7 @@ class SegmentedForecaster(SegmenterEstimator):
         self.n_candidates = n_candidates
         self.n_random = n_random
         self.compare = compare
+        self.forecast_sample = forecast_sample
         self.intermittent = intermittent
         self.holidays = holidays
         self.levels = levels
@@ -441,9 +469,13 @@ class SegmentedForecaster(SegmenterEstimator):
         )
         levels = check_levels(self.levels, "levels")
         timings = {"read": time.perf_counter() - t_start}
+        cands, full_segs = self._segmentations_of(panel, ids, base, segmenter)
+        sample = self._selection_sample(full_segs, panel)
+        segs = full_segs if sample is None else _restricted(full_segs, sample)
+        sjob = job if sample is None else job.view(sample)
         # -- local candidates: once per series and window ---------------------------
         t0 = time.perf_counter()
-        backtests, zero_share = job.local_backtests(local, levels)
+        backtests, zero_share = sjob.local_backtests(local, levels)
         if self.intermittent == "auto":
             backtests.route(
                 zero_share >= INTERMITTENT_SHARE,
@@ -451,9 +483,8 @@ class SegmentedForecaster(SegmenterEstimator):
             )
         timings["local backtests"] = time.perf_counter() - t0
         # -- segmentations: pooled backtests, scored ----------------------------------
-        cands, segs = self._segmentations_of(panel, ids, base, segmenter)
         t0 = time.perf_counter()
-        pooled_results = job.pooled_backtests(pooled, segs)
+        pooled_results = sjob.pooled_backtests(pooled, segs)
         timings["pooled backtests"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         evals, seconds = [], {}
@@ -474,8 +505,8 @@ class SegmentedForecaster(SegmenterEstimator):
             )
         if self.select == "forecast" and self.forecast_driven and pooled:
             t1 = time.perf_counter()
-            driven = forecast_driven_candidates(job, backtests, segs, evals, pooled)
-            for d, pooled_result in zip(driven, job.pooled_backtests(pooled, driven)):
+            driven = forecast_driven_candidates(sjob, backtests, segs, evals, pooled)
+            for d, pooled_result in zip(driven, sjob.pooled_backtests(pooled, driven)):
                 segs.append(d)
                 evals.append(
                     score_segmentation(
@@ -499,7 +530,10 @@ class SegmentedForecaster(SegmenterEstimator):
                 seconds[e.name] = sum(seconds[m] for m in e.meta["members"])
         chosen = self._choose(segs, evals, len(cands), seconds)
         timings["scoring segmentations"] = time.perf_counter() - t0
-        best = segs[chosen]
+        t0 = time.perf_counter()
+        served = self._full_labels(segs, full_segs, chosen, sample, sjob, job)
+        best = served[chosen]
+        self.forecast_sample_ = self._sample_record(panel, sample, full_segs, best)
         self.segmentation_ = best.name
         if (
             best.kind in ("clustering", "ensemble")
@@ -530,17 +564,26 @@ class SegmentedForecaster(SegmenterEstimator):
                 max_segments=max(self.max_segments, int(best.n_segments)),
             )
         )
-        t0 = time.perf_counter()
-        self._segmentations = {s.name: s for s in segs}
+        self._segmentations = {s.name: s for s in served}
         self._evals = {s.name: e for s, e in zip(segs, evals)}
         self._members = None
         self._assigner = None
         if best.kind == "forecast-driven":
-            self._assigner = _forecast_assigner(job, best, self._bps, self.horizon)
+            self._assigner = best.meta.get("assigner") or _forecast_assigner(
+                job, best, self._bps, self.horizon
+            )
         if best.kind == "ensemble":
             self.leaderboard_, self._members, self._models, self._final = (
                 produce_ensemble(
-                    job, backtests, segs, evals, pooled_results, chosen, combos, levels
+                    job,
+                    backtests,
+                    served,
+                    evals,
+                    pooled_results,
+                    chosen,
+                    combos,
+                    levels,
+                    sample,
                 )
             )
             self.champions_ = {g: best.name for g in self._models}
@@ -553,6 +596,7 @@ class SegmentedForecaster(SegmenterEstimator):
                     combos,
                     levels,
                     name=best.name,
+                    sample=sample,
                 )
             )
         self._segment_names = self._names_at_fit(panel, best, segmenter)
@@ -583,7 +627,9 @@ class SegmentedForecaster(SegmenterEstimator):
                 chosen,
                 seconds,
                 levels,
-                panel.ids,
+                panel.ids
+                if sample is None
+                else panel.ids.iloc[sample].reset_index(drop=True),
                 np.random.default_rng(self.random_state),
                 self.min_scored,
                 self.horizon,
@@ -591,8 +637,11 @@ class SegmentedForecaster(SegmenterEstimator):
                 k,
                 self.choice_text_,
             )
+            if sample is not None:
+                self.comparison_text_ += " " + _sample_sentence(self.forecast_sample_)
         timings["comparison"] = time.perf_counter() - t0
         self._fit_data = (panel, job.data, backtests)
+        self._sample = sample
         self.checkpoint_ = dict(ckpt.stats) if ckpt is not None else None
         self.fit_seconds_ = time.perf_counter() - t_start
         self.fitted_at_ = datetime.now(UTC).isoformat(timespec="seconds")
@@ -722,6 +771,79 @@ class SegmentedForecaster(SegmenterEstimator):
             )
         return cands, cands
 
+    def _selection_sample(self, segs, panel) -> np.ndarray | None:
+        """The panel positions selection runs on (``forecast_sample``), or None for
+        every series."""
+        if self.forecast_sample is None or panel.n_series <= self.forecast_sample:
+            return None
+        sample, self._stratified_by = stratified_sample(
+            segs, panel.n_series, self.forecast_sample, self.random_state
+        )
+        log.info(
+            "selecting on a sample of %d of %d series (stratified by %s)",
+            len(sample),
+            panel.n_series,
+            self._stratified_by,
+        )
+        return sample
+
+    def _full_labels(self, segs, full_segs, chosen, sample, sjob, job) -> list:
+        """``segs`` (scored on the sample) with every series' labels: the candidates'
+        and baselines' from ``full_segs``, an ensemble's from its lead, and a chosen
+        forecast-driven segmentation's from its pooled models fitted on the sampled
+        series (the others are assigned like new series, in chunks on the engine)."""
+        if sample is None:
+            return segs
+        full = {s.name: s for s in full_segs}
+        out = []
+        for i, s in enumerate(segs):
+            if s.name in full:
+                s = full[s.name]
+            elif s.kind == "ensemble":
+                s = dataclasses.replace(s, labels=full[s.meta["lead"]].labels)
+            elif s.kind == "forecast-driven" and i == chosen:
+                assigner = _forecast_assigner(sjob, s, self._bps, self.horizon)
+                labels = np.empty(job.panel.n_series, dtype=object)
+                labels[sample] = s.labels
+                rest = np.setdiff1d(np.arange(job.panel.n_series), sample)
+                chunks = job.chunks(rest)
+                outs = job.map(
+                    assign_series,
+                    [
+                        (assigner, job.source(c, "assign"), job.spec, c, self._bps)
+                        for c in chunks
+                    ],
+                    [f"assign series {c[0]}-{c[-1]} to {s.name}" for c in chunks],
+                    "assign",
+                )
+                for c, got in zip(chunks, outs):
+                    labels[c] = got
+                s = dataclasses.replace(
+                    s,
+                    labels=labels.astype(np.int64),
+                    meta={**s.meta, "assigner": assigner},
+                )
+            out.append(s)
+        return out
+
+    def _sample_record(self, panel, sample, full_segs, best) -> dict | None:
+        """``forecast_sample_``: what selection ran on."""
+        if sample is None:
+            return None
+        in_sample = np.zeros(panel.n_series, dtype=bool)
+        in_sample[sample] = True
+        segments = {
+            g: (int(in_sample[idx].sum()), len(idx))
+            for g, idx in groups(best.labels).items()
+        }
+        return {
+            "n_series": int(panel.n_series),
+            "n_sampled": len(sample),
+            "stratified_by": self._stratified_by,
+            "ids": panel.id_labels(sample),
+            "segments": segments,
+        }
+
     def _choose(self, segs, evals, n_cands, seconds) -> int:
         """The chosen segmentation's index and ``selection_``: with
         ``select="forecast"`` by the rule of :mod:`.choice` (the global model unless a
@@ -808,6 +930,22 @@ class SegmentedForecaster(SegmenterEstimator):
             )
         panel, data, backtests = self._fit_data
         seg = self._segmentations[candidate]
+        sample = getattr(self, "_sample", None)
+        if sample is not None and (
+            seg.kind == "per-series" or len(seg.labels) != panel.n_series
+        ):
+            raise DataValidationError(
+                [
+                    Problem(
+                        "sampled_candidate",
+                        "candidate",
+                        f"{candidate!r} was scored on the selection sample only "
+                        f"(forecast_sample={self.forecast_sample}) and does not "
+                        "label every series; fit with forecast_sample=None to "
+                        "forecast with it",
+                    )
+                ]
+            )
         job = self._fit_job(self._engine(), panel, data)
         levels = check_levels(level or self.levels)
         combos = [b for b in self._bps.values() if isinstance(b, Combination)]
@@ -839,6 +977,7 @@ class SegmentedForecaster(SegmenterEstimator):
                 segs.index(seg),
                 combos,
                 levels,
+                sample,
             )
             frame = forecast_frame(
                 panel, final, levels, {g: candidate for g in final}, self.horizon
@@ -850,7 +989,14 @@ class SegmentedForecaster(SegmenterEstimator):
             self._bps.setdefault(bp.spec, bp)
             champion = bp.spec
         _, champs, _, final = job.production(
-            backtests, seg.labels, pooled_backtests, combos, levels, champion, candidate
+            backtests,
+            seg.labels,
+            pooled_backtests,
+            combos,
+            levels,
+            champion,
+            candidate,
+            sample,
         )
         frame = forecast_frame(panel, final, levels, champs, self.horizon)
         return with_levels(self._named_as(candidate, frame), check_levels(level))
@@ -874,6 +1020,9 @@ class SegmentedForecaster(SegmenterEstimator):
             return None
         pooled_backtests = self._runs.get(seg.name)
         if pooled_backtests is None:
+            sample = getattr(self, "_sample", None)
+            if sample is not None:  # backtests run on the sampled series only
+                job, seg = job.view(sample), _restricted([seg], sample)[0]
             pooled_backtests = job.pooled_backtests(
                 [b for b in self._bps.values() if b.kind == "pooled"], [seg]
             )[0]
@@ -1311,14 +1460,32 @@ def _forecast_assigner(job, seg, blueprints, horizon):
     bp = blueprints[spec]
     states = {}
     for g, idx in groups(seg.labels).items():
-        data = (
-            job.data.subset(idx)
-            if job.data is not None
-            else job.source(idx, f"segment {g}")
-        )
+        data = materialize(job.source(idx, f"segment {g}"), job.spec, keys=idx)
         group, _ = data.group()
         states[g] = bp.fit(group)
     return ForecastAssigner(spec, states, horizon)
+
+
+def _restricted(segs: list, sample: np.ndarray) -> list:
+    """``segs`` on the sampled series only; a model per series stays a baseline (it
+    cannot be chosen: the other series have no backtests)."""
+    return [
+        dataclasses.replace(
+            s,
+            labels=np.asarray(s.labels)[sample],
+            meta={**s.meta, "eligible": False} if s.kind == "per-series" else s.meta,
+        )
+        for s in segs
+    ]
+
+
+def _sample_sentence(record: dict) -> str:
+    return (
+        f"Selection ran on a stratified sample of {record['n_sampled']:,} of "
+        f"{record['n_series']:,} series (forecast_sample, stratified by "
+        f"{record['stratified_by']}); the comparison is on those series, and every "
+        "series is forecast."
+    )
 
 
 def _peer_k(segs, evals, chosen) -> int:

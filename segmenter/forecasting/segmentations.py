@@ -22,7 +22,14 @@ import pandas as pd
 
 from ..errors import DataValidationError, Problem
 
-__all__ = ["Segmentation", "baselines", "from_segmenter", "random_peers"]
+__all__ = [
+    "Segmentation",
+    "baselines",
+    "from_segmenter",
+    "random_peers",
+    "stratified_sample",
+    "MIN_SAMPLED",
+]
 
 
 @dataclass
@@ -145,3 +152,49 @@ def from_segmenter(
             )
         )
     return out
+
+
+#: With ``forecast_sample=``, each segment of each candidate segmentation keeps at
+#: least this many of its series in the sample (all of them when it has fewer).
+MIN_SAMPLED = 5
+
+
+def stratified_sample(
+    segs: list[Segmentation], n: int, size: int, random_state
+) -> tuple[np.ndarray, str]:
+    """A seeded sample of about ``size`` of ``n`` series for selection
+    (``forecast_sample=``), and what it is stratified by: allocated to the segments of
+    the first candidate segmentation in proportion to their sizes, and holding at
+    least :data:`MIN_SAMPLED` series of every segment of every candidate (clustering
+    or user segments), so that each can be ranked on its own series.  Sorted panel
+    positions."""
+    rng = np.random.default_rng([int(random_state or 0), 26])
+    cands = [s for s in segs if s.kind in ("clustering", "user")]
+    keep = np.zeros(n, dtype=bool)
+    for s in cands:
+        for idx in _groups(s.labels):
+            keep[rng.permutation(idx)[:MIN_SAMPLED]] = True
+    strata = _groups(cands[0].labels) if cands else [np.arange(n)]
+    left = size - int(keep.sum())
+    if left > 0:
+        free = [idx[~keep[idx]] for idx in strata]
+        n_free = sum(len(f) for f in free)
+        if n_free:
+            quota = [len(f) * min(left, n_free) / n_free for f in free]
+            take = np.floor(quota).astype(int)
+            # the largest remainders get the series the floors left
+            for j in np.argsort([t - q for t, q in zip(take, quota)])[
+                : min(left, n_free) - int(take.sum())
+            ]:
+                take[j] += 1
+            for f, t in zip(free, take):
+                keep[rng.permutation(f)[:t]] = True
+    by = cands[0].name if cands else "nothing (no candidate segments)"
+    return np.flatnonzero(keep), by
+
+
+def _groups(labels) -> list[np.ndarray]:
+    codes = np.unique(np.asarray(labels).astype(str), return_inverse=True)[1]
+    order = np.argsort(codes, kind="stable")
+    cuts = np.flatnonzero(np.diff(codes[order])) + 1
+    return np.split(order, cuts)
