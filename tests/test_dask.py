@@ -508,3 +508,22 @@ def test_score_on_dask_equals_local(client, tmp_path):
         want.reset_index(drop=True),
         fc.predict(df, level=[80]).sort_values(key).reset_index(drop=True),
     )
+
+
+def test_sampled_forecaster_on_dask_equals_local(client):
+    from test_forecasting import mapping_for, seasonal_frame
+
+    df = seasonal_frame(n=24, length=40)
+    kw = dict(
+        horizon=6,
+        n_origins=2,
+        candidates=["theta", "lgbm"],
+        forecast_sample=10,
+        progress=False,
+    )
+    local = sg.SegmentedForecaster(**kw, n_jobs=1).fit(df, mapping=mapping_for(df))
+    dask = sg.SegmentedForecaster(**kw, engine=client).fit(df, mapping=mapping_for(df))
+    assert local.forecast_sample_["ids"] == dask.forecast_sample_["ids"]
+    pd.testing.assert_frame_equal(local.forecasts_, dask.forecasts_)
+    # predict runs its chunks on the cluster too
+    pd.testing.assert_frame_equal(local.predict(df), dask.predict(df))

@@ -398,3 +398,95 @@ def test_series_too_short_for_any_backtest_get_the_baseline():
     assert fc.leaderboard_["mase"].isna().all()
     out = fc.predict()
     assert len(out) == 16 and out["forecast"].notna().all()
+
+
+# ---------------------------------------------------------------- forecast_sample
+@pytest.fixture(scope="module")
+def sampled():
+    df = seasonal_frame(n=40, length=48)
+    fc = sg.SegmentedForecaster(
+        horizon=6,
+        n_origins=3,
+        candidates=["ets", "theta", "lgbm"],
+        season_length=12,
+        forecast_sample=12,
+        n_jobs=1,
+        progress=False,
+    )
+    return df, fc.fit(df, mapping=mapping_for(df))
+
+
+def test_a_sampled_selection_forecasts_every_series_and_records_the_sample(sampled):
+    df, fc = sampled
+    rec = fc.forecast_sample_
+    ids = sorted(pd.unique(df["unique_id"]))
+    # every series forecast once per step, none left to the baseline
+    f = fc.forecasts_
+    assert sorted(pd.unique(f["unique_id"])) == ids
+    assert len(f) == len(ids) * 6
+    assert f[["forecast", "lo-80", "hi-95"]].notna().all().all()
+    # the sample: its size, its series, stratified by the given segments
+    assert rec["n_series"] == 40 and rec["n_sampled"] == len(rec["ids"]) == 12
+    assert set(rec["ids"]) < set(ids)
+    assert rec["stratified_by"] == "user"
+    assert rec["segments"] == {0: (6, 20), 1: (6, 20)}
+    # selection and comparison ran on the sampled series only, and say so
+    assert sorted(fc.comparison_per_series_["unique_id"]) == sorted(rec["ids"])
+    assert "sample of 12 of 40 series" in fc.comparison_text_
+    # the per-series baseline is scored but cannot be chosen
+    assert "per-series" in set(fc.selection_["kind"])
+    with pytest.raises(DataValidationError, match="selection sample"):
+        fc.forecast_with("per-series")
+    # a searching champion is served with the form its search chose on the sample
+    reused = {g: m.forms for g, m in fc._models.items() if m.forms}
+    for g, forms in reused.items():
+        for spec, form in forms.items():
+            assert fc._models[g].members != [spec]
+            assert all(f"{k}=" in fc._models[g].members[0] for k in form)
+    # predicting the fit data gives the fit's forecasts
+    p = fc.predict(df)
+    np.testing.assert_allclose(p["forecast"], f["forecast"])
+
+
+def test_a_sample_as_large_as_the_panel_is_no_sample():
+    df = seasonal_frame(n=8, length=40)
+    kw = dict(horizon=6, n_origins=2, candidates=["theta"], n_jobs=1, progress=False)
+    a = sg.SegmentedForecaster(**kw, forecast_sample=8).fit(df, mapping=mapping_for(df))
+    b = sg.SegmentedForecaster(**kw).fit(df, mapping=mapping_for(df))
+    assert a.forecast_sample_ is None
+    pd.testing.assert_frame_equal(a.forecasts_, b.forecasts_)
+
+
+def test_the_plan_caps_arima_on_a_long_season():
+    from segmenter.adapters.statsforecast_bridge import ARIMACandidate
+
+    df = seasonal_frame(n=4, length=40)
+    fc = sg.SegmentedForecaster(
+        horizon=4,
+        n_origins=2,
+        candidates=["arima"],
+        season_length=52,
+        compare=False,
+        n_jobs=1,
+        progress=False,
+    ).fit(df, mapping=mapping_for(df))
+    assert any("arima is fitted without a seasonal part" in x for x in fc.plan_.notes)
+    y = np.arange(120.0)
+    assert ARIMACandidate()._season(y, 52) == 1
+    assert ARIMACandidate()._season(y, 12) == 12
+
+
+def test_predict_in_chunks_on_the_engine_equals_one_process(monkeypatch):
+    from segmenter.forecasting import forecaster as module
+
+    df = seasonal_frame(n=12, length=40)
+    fc = sg.SegmentedForecaster(
+        horizon=6, n_origins=2, candidates=["theta", "lgbm"], n_jobs=1, progress=False
+    ).fit(df, mapping=mapping_for(df))
+    whole = fc.predict(df)
+    monkeypatch.setattr(module, "SERIES_PER_TASK", 2)  # 6 tasks, 2 processes
+    fc.n_jobs = 2
+    chunked = fc.predict(df, level=[80])
+    pd.testing.assert_frame_equal(
+        whole.drop(columns=["lo-95", "hi-95"]), chunked, check_exact=False
+    )

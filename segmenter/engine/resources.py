@@ -18,6 +18,7 @@ __all__ = [
     "segmenter_bytes",
     "forecaster_bytes",
     "MARGIN",
+    "POOLED_COLUMNS",
 ]
 
 #: Multiplier on the counted arrays (temporary copies, Python objects).
@@ -110,6 +111,12 @@ def segmenter_bytes(panel, blueprints, folds, fit_sample, n_series_fit: int) -> 
     return parts
 
 
+#: Columns of a pooled model's training frame per row (target, about 15 lags, the
+#: rolling and expanding means, calendar): :func:`forecaster_bytes` counts it 3 times
+#: (the frame, mlforecast's features, LightGBM's dataset).
+POOLED_COLUMNS = 24
+
+
 def forecaster_bytes(
     n_series: int,
     n_windows: int,
@@ -118,13 +125,22 @@ def forecaster_bytes(
     n_pooled: int,
     n_levels: int,
     n_segmentations: int,
+    n_selection: int | None = None,
+    n_steps: int = 0,
 ) -> dict:
-    """The large arrays of a forecaster fit, by name (bytes)."""
-    cell = n_windows * n_series * horizon * 8
+    """The large arrays of a forecaster fit, by name (bytes): the backtests of the
+    ``n_selection`` series selection runs on (all by default; fewer with
+    ``forecast_sample``), the final forecasts of all ``n_series``, and the largest
+    pooled model's training frame (the global model's: every one of the ``n_steps``
+    values of the panel is a row)."""
+    m = n_series if n_selection is None else min(n_series, n_selection)
+    cell = n_windows * m * horizon * 8
     return {
         "actuals": cell,
         "local backtests": n_local * cell * (1 + 2 * n_levels)
         + n_local * 3 * cell // horizon,
         "pooled backtests": n_pooled * cell * min(n_segmentations, 8),
         "evaluations": n_segmentations * cell,
+        "final forecasts": (n_local + 1) * n_series * horizon * 8 * (1 + 2 * n_levels),
+        "pooled training frame": (3 * n_steps * POOLED_COLUMNS * 8 if n_pooled else 0),
     }

@@ -75,7 +75,7 @@ from .ensemble import (
     produce_ensemble,
 )
 from .evaluation import groups, score_segmentation
-from .fit_job import FitJob, forecast_frame, with_levels
+from .fit_job import SERIES_PER_TASK, FitJob, forecast_frame, with_levels
 from .forecast_driven import (
     ForecastAssigner,
     assign_series,
@@ -702,6 +702,14 @@ class SegmentedForecaster(SegmenterEstimator):
             panel.lengths, self.horizon, self.n_origins, self.step
         )
         self.step_ = plan.step
+        for b in bps:  # candidates whose cost explodes with the season are capped
+            cap = getattr(b, "max_season", None)
+            if cap is not None and self.season_length_ > cap:
+                plan.notes.append(
+                    f"{b.spec} is fitted without a seasonal part: season "
+                    f"{self.season_length_} is longer than the {cap} its search "
+                    "handles at a reasonable cost"
+                )
         for note in plan.notes:
             log.warning("backtests: %s", note)
         calendar = Calendar(panel.grid, self.season_length_, self.holidays)
@@ -726,11 +734,13 @@ class SegmentedForecaster(SegmenterEstimator):
                 len(pooled),
                 len(self.levels),
                 self.n_candidates + 3 * self.n_random + 2,
+                self.forecast_sample,
+                int(np.asarray(panel.lengths).sum()),
             ),
             "this forecast",
-            "forecast fewer series at a time (e.g. per region), "
-            "use fewer candidates, backtest windows (n_origins) or levels, or lower "
-            "n_candidates",
+            "select on a sample of the series (forecast_sample=, e.g. 2000), run on a "
+            "Dask cluster (engine=), forecast fewer series at a time (e.g. per region), "
+            "or use fewer candidates, backtest windows (n_origins) or levels",
         )
         self._finals = {}
         data = None if chunked else ForecastData.from_panel(panel, self._spec)
@@ -1275,21 +1285,14 @@ class SegmentedForecaster(SegmenterEstimator):
             )
             fut = {c: arr[:, :, j] for j, c in enumerate(self.future_cols_)}
         fdata = ForecastData.from_panel(panel, self._spec)
+        engine = self._engine()
+        if not engine.distributed and panel.n_series <= SERIES_PER_TASK:
+            from ..engine.base import LocalEngine
 
-        def forecast(models, g, idx, lv):
-            out = forecast_segment(
-                models[g],
-                fdata.subset(idx),
-                self._spec,
-                idx,
-                self.horizon,
-                self._bps,
-                lv,
-                {k: v[idx] for k, v in fut.items()} if fut else None,
-                refit,
-            )
-            out.pop("states")
-            return out
+            engine = LocalEngine(1)  # a small request: no worker processes to start
+
+        def forecast(models, parts, lv):
+            return self._forecast_parts(engine, models, parts, fdata, fut, lv, refit)
 
         if getattr(self, "_members", None):
             mean, fallback = forecast_members(
@@ -1297,7 +1300,7 @@ class SegmentedForecaster(SegmenterEstimator):
                 {"positions": self._fit_positions(ids), "ids": ids},
                 panel.n_series,
                 self.horizon,
-                lambda mem, g, idx: forecast(mem.models, g, idx, ()),
+                lambda mem, g, idx: forecast(mem.models, [(g, idx)], ())[g][1],
                 lambda mem, pos: self._assign_member(mem, panel, pos),
                 self.ensemble_method,
             )
@@ -1311,8 +1314,8 @@ class SegmentedForecaster(SegmenterEstimator):
                 levels,
             )
         else:
-            results = {}
-            for g, idx in groups(segs).items():
+            parts = list(groups(segs).items())
+            for g, idx in parts:
                 if g not in self._models:
                     raise DataValidationError(
                         [
@@ -1325,13 +1328,50 @@ class SegmentedForecaster(SegmenterEstimator):
                             )
                         ]
                     )
-                results[g] = (idx, forecast(self._models, g, idx, levels))
+            results = forecast(self._models, parts, levels)
         return with_levels(
             self._named(
                 forecast_frame(panel, results, levels, self.champions_, self.horizon)
             ),
             levels,
         )
+
+    def _forecast_parts(self, engine, models, parts, fdata, fut, levels, refit):
+        """Each segment's series of ``parts`` [(segment, positions)] forecast by its
+        model, in tasks of at most :data:`~.fit_job.SERIES_PER_TASK` series on the
+        engine (a segment whose pooled models are refitted is one task):
+        {segment: (positions, output)}."""
+        jobs, labels, where = [], [], []
+        for g, idx in parts:
+            whole = refit and any(
+                self._bps[s_].kind == "pooled" for s_ in models[g].members
+            )
+            step = len(idx) if whole else SERIES_PER_TASK
+            for lo in range(0, len(idx), max(step, 1)):
+                c = np.asarray(idx[lo : lo + step])
+                jobs.append(
+                    (
+                        models[g],
+                        fdata.subset(c),
+                        self._spec,
+                        c,
+                        self.horizon,
+                        self._bps,
+                        levels,
+                        {k: v[c] for k, v in fut.items()} if fut else None,
+                        refit,
+                    )
+                )
+                labels.append(f"predict segment {g!r}, series {c[0]}-{c[-1]}")
+                where.append((g, c))
+        outs = engine.map(
+            forecast_segment, jobs, labels, desc="predict", progress=self.progress
+        )
+        pieces: dict = {}
+        for (g, c), out in zip(where, outs):
+            out.pop("states")
+            pieces.setdefault(g, []).append((c, out))
+        return {g: _joined(got) for g, got in pieces.items()}
 
     def _check_horizon(self, horizon) -> int:
         if horizon is None:
@@ -1464,6 +1504,21 @@ def _forecast_assigner(job, seg, blueprints, horizon):
         group, _ = data.group()
         states[g] = bp.fit(group)
     return ForecastAssigner(spec, states, horizon)
+
+
+def _joined(pieces: list) -> tuple:
+    """Chunks of one segment's forecasts [(positions, output)] as one (positions,
+    output)."""
+    if len(pieces) == 1:
+        return pieces[0]
+    outs = [o for _, o in pieces]
+    return np.concatenate([c for c, _ in pieces]), {
+        "forecast": np.concatenate([o["forecast"] for o in outs]),
+        "fallback": np.concatenate([o["fallback"] for o in outs]),
+        "lo": {lv: np.concatenate([o["lo"][lv] for o in outs]) for lv in outs[0]["lo"]},
+        "hi": {lv: np.concatenate([o["hi"][lv] for o in outs]) for lv in outs[0]["hi"]},
+        "method": np.concatenate([o["method"] for o in outs]),
+    }
 
 
 def _restricted(segs: list, sample: np.ndarray) -> list:
