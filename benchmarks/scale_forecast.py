@@ -94,7 +94,9 @@ def holdout_mase(forecasts: pd.DataFrame, history, holdout, m: int = 12) -> floa
     """Mean over series of the MASE of the forecasts on the hold-out."""
     h = history.sort_values(["unique_id", "ds"])
     scale = h.groupby("unique_id")["y"].apply(
-        lambda y: np.nanmean(np.abs(np.diff(y.to_numpy(), m))) if len(y) > m else np.nan
+        lambda y: np.nanmean(np.abs(y.to_numpy()[m:] - y.to_numpy()[:-m]))
+        if len(y) > m
+        else np.nan
     )
     got = holdout.merge(
         forecasts[["unique_id", "ds", "forecast"]], on=["unique_id", "ds"]
