@@ -466,6 +466,7 @@ def _cmd_forecast(args) -> int:
         season_length=season,
         select=args.select,
         n_candidates=args.n_candidates,
+        forecast_sample=args.forecast_sample,
         compare=not args.no_compare,
         holidays=args.holidays,
         n_jobs=args.jobs,
@@ -867,6 +868,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=8,
         metavar="N",
         help="with --select forecast: leaderboard rows compared (default 8)",
+    )
+    p.add_argument(
+        "--forecast-sample",
+        type=int,
+        default=None,
+        metavar="N",
+        help="choose the segmentation and champions on a stratified sample of about "
+        "N series (at least 5 of every segment), then forecast every series "
+        "(default: all series)",
     )
     p.add_argument(
         "--horizon",

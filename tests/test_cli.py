@@ -247,6 +247,8 @@ def test_forecast_end_to_end(tmp_path, capsys):
             "theta",
             "--season-length",
             "12",
+            "--forecast-sample",
+            "8",
             "--jobs",
             "1",
             "-o",
@@ -267,7 +269,10 @@ def test_forecast_end_to_end(tmp_path, capsys):
     comp = pd.read_csv(out / "comparison.csv")
     assert set(comp["strategy"]) == {"segmented", "global", "per-series", "random"}
     assert comp["strategy"].iloc[0] in printed and "segmenting" in printed
-    assert sg.load(out / "forecaster.segmenter").predict().shape[0] == 48
+    loaded = sg.load(out / "forecaster.segmenter")
+    assert loaded.predict().shape[0] == 48  # every series, though 8 were sampled
+    # 8 asked; each of the 2 segments keeps at least 5 of its series
+    assert loaded.forecast_sample_["n_sampled"] == 10
     assert main(["forecast", str(data), "--horizon", "4", "-o", str(out)]) == 3
     assert "give exactly one of --mapping" in capsys.readouterr().err
 

@@ -171,8 +171,10 @@ class SegmentedForecaster(SegmenterEstimator):
     compare : bool, default True
         Score the baselines and write ``comparison_``.
     forecast_sample : int or None, default None
-        Choose the segmentation and each segment's champion on a seeded sample of at
-        most this many series, stratified by segment
+        Choose the segmentation and each segment's champion on a seeded sample of
+        this many series (more when every segment of every candidate needs its
+        :data:`~segmenter.forecasting.segmentations.MIN_SAMPLED` series), stratified
+        by segment
         (:func:`~segmenter.forecasting.segmentations.stratified_sample`), then forecast
         every series: each segment's local champions search their form (AutoETS,
         AutoTheta) once on its sampled series, and every series is fitted with that
