@@ -148,6 +148,56 @@ def test_planted_dynamics_are_chosen_consistently_across_windows():
     assert "Chose" in fc.choice_text_ and "consistent" in fc.comparison_text_
 
 
+def regime_switch(n_per=12, length=72, switch=60, seed=0):
+    """Two groups that need different models until ``switch``, then one that does not:
+    A is seasonal noise throughout (the seasonal naive forecast is right); B is a
+    random walk, then repeats its last year (the seasonal naive forecast is right for
+    it too).  With 4 windows of 6 steps, selection window 2 ([54, 60)) favours the
+    true segments and selection window 1 ([60, 66)) favours one global model."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    t = np.arange(length)
+    for i in range(2 * n_per):
+        level = rng.uniform(50, 200)
+        if i % 2 == 0:
+            phase = rng.uniform(0, 6)
+            y = level + level * 0.4 * np.sin(2 * np.pi * t / 12 + phase)
+            y = y + rng.normal(0, level * 0.1, length)
+        else:
+            y = level + np.cumsum(rng.normal(0, level * 0.05, length))
+            for k in range(switch, length):
+                y[k] = y[k - 12] + rng.normal(0, level * 0.01)
+        group = "AB"[i % 2]
+        rows.append(
+            pd.DataFrame(
+                {"unique_id": f"s{i:02d}", "ds": t + 1, "y": y, "group": group}
+            )
+        )
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_segments_that_win_one_window_and_lose_the_other_are_not_chosen():
+    df = regime_switch()
+    fc = sg.SegmentedForecaster(**FC4).fit(df, segment_col="group")
+    assert fc.plan_.selection_windows == [1, 2]
+    sel = fc.selection_.set_index("candidate")
+    user, glob = sel.loc["user column"], sel.loc["global"]
+    # the planted segments win window 2 and lose window 1
+    assert user["valid_w2"] < 0.8 * glob["valid_w2"]
+    assert user["valid_w1"] > 1.2 * glob["valid_w1"]
+    assert sel["consistent"].eq(False).all() or not sel["consistent"].any()
+    assert fc.segmentation_ == "global" and glob["chosen"]
+    assert fc.choice_text_.startswith("Kept one global model")
+    assert "changes sign between windows" in fc.choice_text_
+    assert "consistent across windows" not in fc.comparison_text_
+    # an average gain is there (the ensemble's): only the rule keeps global
+    assert sel.loc[sel["kind"] != "global", "gain"].max() > 0
+    loose = sg.SegmentedForecaster(
+        **FC4, confidence=None, require_consistent=False
+    ).fit(df, segment_col="group")
+    assert loose.segmentation_ != "global"
+
+
 @pytest.fixture(scope="module")
 def ensemble_fit():
     """A fit whose choice is forced to the ensemble of every segmentation, to test how

@@ -65,6 +65,21 @@ def test_backtest_cutoffs_are_relative_to_each_series_end():
     assert cut.tolist() == [[42, 24, -1], [36, 18, -1], [30, 12, -1]]
 
 
+def test_auto_plan_prefers_two_selection_windows_to_a_full_champion_window():
+    from segmenter.forecasting.plan import plan_backtests
+
+    # M1-monthly-like lengths: 4 windows of step 9 score 77% in the oldest window
+    lengths = np.r_[np.full(77, 60), np.full(15, 48), np.full(8, 30)]
+    plan = plan_backtests(lengths, 18, "auto", None)
+    assert (plan.n_windows, plan.step, plan.selection_windows) == (4, 9, [1, 2])
+    assert (plan.cutoffs[:3] >= 0).all(axis=0).mean() >= 0.8
+    assert (plan.cutoffs[3] >= 0).mean() == pytest.approx(0.77)
+    assert any("second selection window" in n for n in plan.notes)
+    # when even the newer windows do not fit, it falls back to 3
+    short = plan_backtests(np.r_[np.full(70, 48), np.full(30, 30)], 18, "auto", None)
+    assert short.n_windows == 3
+
+
 # ---------------------------------------------------------------------------- leakage
 class Spy(LocalForecaster):
     """Records every history it is given; forecasts its last value."""

@@ -1127,7 +1127,8 @@ class SegmentedForecaster(SegmenterEstimator):
     def _names_at_fit(self, panel, best, segmenter) -> dict:
         """The chosen segments' names: the segmenter's when the forecasts use its
         segments (an ensemble's ``segment`` column holds its base segmentation's),
-        one name for a single segment, else built from the segments' summary features
+        the labels of a user column that are not integers, one name for a single
+        segment, else built from the segments' summary features
         (:func:`~segmenter.features.naming.describe_segments`)."""
         if best.labels is None:
             return {}
@@ -1135,6 +1136,8 @@ class SegmentedForecaster(SegmenterEstimator):
         if self._segmenter_follows(segmenter, labels):
             return segmenter.mapping_.names
         segs = np.unique(labels)
+        if not np.issubdtype(labels.dtype, np.integer):  # a user column's own labels
+            return {s: str(s) for s in segs.tolist()}
         if len(segs) == 1:
             return {int(segs[0]): "all series"}
         return describe_segments(panel, labels, random_state=self.random_state)

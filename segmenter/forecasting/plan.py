@@ -24,7 +24,10 @@ on the champions' own window and with one window everything shares it: the plan 
 selection windows: 4 windows with a step of the horizon or half of it, else 3 windows
 with the longest step that fits (the horizon, half of it, 1), else 4 windows one step
 apart, else 2 or 1 window; "fits" means at least :data:`AUTO_SHARE` of the series are
-scored in every window.  A requested plan under
+scored in every window.  Two selection windows are worth more than a full champion
+window: when no 4-window plan fits, one whose oldest window (champions only) scores at
+least :data:`CHAMPION_SHARE` of the series, and whose other windows fit, comes before
+3 windows.  A requested plan under
 which a window scores no series is kept (those series get the seasonal naive forecast)
 and its ``notes`` say what would fit.
 """
@@ -38,7 +41,13 @@ import numpy as np
 
 from ..selection.folds import backtest_cutoffs
 
-__all__ = ["BacktestPlan", "plan_backtests", "MIN_TRAIN", "AUTO_SHARE"]
+__all__ = [
+    "BacktestPlan",
+    "plan_backtests",
+    "MIN_TRAIN",
+    "AUTO_SHARE",
+    "CHAMPION_SHARE",
+]
 
 #: Values a series needs before a cutoff to be scored in that window (a naive forecast
 #: and the MASE scale need a few).
@@ -46,6 +55,10 @@ MIN_TRAIN = 4
 
 #: ``n_origins="auto"``: share of the series that must be scored in every window.
 AUTO_SHARE = 0.8
+
+#: ``n_origins="auto"``: share of the series the oldest window (which only chooses each
+#: segment's champion) must score when that buys a second selection window.
+CHAMPION_SHARE = 0.5
 
 
 @dataclass
@@ -117,6 +130,18 @@ def _levels(W: int) -> tuple[list, list, list]:
     )
 
 
+def _fits(scored: np.ndarray, partial: bool) -> bool:
+    """Whether a plan whose ``scored`` is (windows, series) fits: :data:`AUTO_SHARE` of
+    the series scored in every window, or with ``partial`` in every window but the
+    oldest, which scores :data:`CHAMPION_SHARE` of them."""
+    if not partial:
+        return scored.all(axis=0).mean() >= AUTO_SHARE
+    return (
+        scored[:-1].all(axis=0).mean() >= AUTO_SHARE
+        and scored[-1].mean() >= CHAMPION_SHARE
+    )
+
+
 def plan_backtests(
     lengths: np.ndarray,
     horizon: int,
@@ -136,6 +161,9 @@ def plan_backtests(
     >>> a = plan_backtests(np.array([24, 22]), 6, "auto", None)
     >>> a.n_windows, a.step, a.selection_windows
     (4, 3, [1, 2])
+    >>> b = plan_backtests(np.array([25, 25, 25, 18, 18]), 6, "auto", None)
+    >>> b.n_windows, b.step, int((b.cutoffs[3] >= 0).sum())  # 3 of 5 in the oldest
+    (4, 3, 3)
     """
     lengths = np.asarray(lengths, dtype=np.int64)
     n = len(lengths)
@@ -146,17 +174,20 @@ def plan_backtests(
             else sorted({horizon, max(1, math.ceil(horizon / 2)), 1}, reverse=True)
         )
         half = max(1, math.ceil(horizon / 2))
-        # two selection windows at least half a horizon apart first, then one
+        # two selection windows at least half a horizon apart first (with a full
+        # champion window, then with a partial one), then one
+        wide = [st for st in steps if st >= half or step]
         order = (
-            [(4, st) for st in steps if st >= half or step]
-            + [(3, st) for st in steps]
-            + [(4, st) for st in steps if st < half and not step]
-            + [(W, st) for W in (2, 1) for st in steps]
+            [(4, st, False) for st in wide]
+            + [(4, st, True) for st in wide]
+            + [(3, st, False) for st in steps]
+            + [(4, st, False) for st in steps if st < half and not step]
+            + [(W, st, False) for W in (2, 1) for st in steps]
         )
         choice = None
-        for W, st in order:
+        for W, st, partial in order:
             cut = backtest_cutoffs(lengths, horizon, W, st, min_train)
-            if n and (cut >= 0).all(axis=0).mean() >= AUTO_SHARE:
+            if n and _fits(cut >= 0, partial):
                 choice = (W, st, cut)
                 break
         if choice is None:  # fewer than AUTO_SHARE fit even one window: take what fits
@@ -172,6 +203,14 @@ def plan_backtests(
             f"n_origins='auto' chose {W} window(s) {st} steps apart: {share:.0%} of the "
             f"series are scored in every window"
         ] + notes
+        if n and W > 2 and share < AUTO_SHARE:
+            newer = (cut[: W - 1] >= 0).all(axis=0).mean()
+            notes.append(
+                f"the oldest window, which only chooses champions, scores "
+                f"{(cut[W - 1] >= 0).mean():.0%} of the series and the others "
+                f"{newer:.0%}: a second selection window was preferred to a full "
+                "champion window"
+            )
         return BacktestPlan(horizon, W, st, cut, champ, sel, 0, notes)
     W = int(n_origins)
     st = int(step or horizon)
