@@ -379,3 +379,9 @@ def test_chosen_forecast_driven_segments_are_a_real_mapping(tmp_path):
     new = df[df["unique_id"] == "s01"].assign(unique_id="new")
     out = fc.predict(new)
     assert out["segment"].iloc[0] == m.loc["s01", "segment"]
+    # fresh series of each planted dynamic land in that dynamic's segment, as the
+    # moves would place them (the same linear model decides)
+    fresh, fresh_truth = lag_dynamics(n_per=8, length=96, seed=7)
+    fresh["unique_id"] = "new-" + fresh["unique_id"]
+    got = fc.predict(fresh).groupby("unique_id", sort=True)["segment"].first()
+    assert ari(fresh_truth, got.to_numpy()) == 1.0

@@ -24,9 +24,9 @@ selection windows that then score the result, never the final window.  A segment
 with fewer than :data:`MIN_SEGMENT` series is dissolved into the others.  One candidate
 is made per segment count of the best clustering candidates, so ``k`` is chosen by the
 same validation error and rule as everything else (``kind="forecast-driven"`` in
-``selection_``).  ``predict`` assigns a series never seen in fit to the segment whose
-fitted model forecasts the last ``horizon`` steps of its history best
-(:class:`ForecastAssigner`).
+``selection_``).  ``predict`` assigns a series never seen in fit the way the moves
+placed the others: to the segment whose pooled linear AR, refitted on the segment's
+whole histories, forecasts its history best one step ahead (:class:`ForecastAssigner`).
 """
 
 from __future__ import annotations
@@ -34,10 +34,8 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
-from .backtest import errors_of, materialize
-from .base import clip_nonnegative
+from .backtest import materialize
 from .evaluation import groups
 from .segmentations import Segmentation
 
@@ -52,6 +50,9 @@ __all__ = [
     "RIDGE",
     "ar_order",
     "insample_errors",
+    "segment_models",
+    "pooled_ar",
+    "one_step_errors",
 ]
 
 log = logging.getLogger(__name__)
@@ -89,24 +90,43 @@ def design(data, cut: np.ndarray, p: int) -> list:
     return rows
 
 
+def pooled_ar(rows: list, members, p: int):
+    """The ridge AR(p) coefficients fitted on the one-step rows of ``members`` pooled,
+    or None when they hold fewer than ``2 p`` rows."""
+    X = np.concatenate([rows[i][0] for i in members])
+    y = np.concatenate([rows[i][1] for i in members])
+    if len(y) < 2 * p:
+        return None
+    return np.linalg.solve(X.T @ X + RIDGE * np.eye(p), X.T @ y)
+
+
+def one_step_errors(rows: list, coefs: list) -> np.ndarray:
+    """(k, n) mean absolute one-step errors of every series' ``rows`` under each of the
+    ``coefs`` (inf where the series or the model is missing)."""
+    E = np.full((len(coefs), len(rows)), np.inf)
+    for g, coef in enumerate(coefs):
+        if coef is None:
+            continue
+        for i, (Xi, yi) in enumerate(rows):
+            if len(yi):
+                E[g, i] = np.abs(yi - Xi @ coef).mean()
+    return E
+
+
 def insample_errors(source, spec, idx, cut, segments: list, p: int) -> np.ndarray:
     """A task: one pooled ridge AR(p) per segment (``segments``: positions in ``idx``),
     fitted on its series' histories before ``cut``; returns the (k, n) mean absolute
     one-step errors of every series under every segment's model over that history
     (inf where a series or a segment is too short)."""
-    data = materialize(source, spec, keys=idx)
-    rows = design(data, cut, p)
-    E = np.full((len(segments), len(data)), np.inf)
-    for g, members in enumerate(segments):
-        X = np.concatenate([rows[i][0] for i in members])
-        y = np.concatenate([rows[i][1] for i in members])
-        if len(y) < 2 * p:
-            continue
-        coef = np.linalg.solve(X.T @ X + RIDGE * np.eye(p), X.T @ y)
-        for i, (Xi, yi) in enumerate(rows):
-            if len(yi):
-                E[g, i] = np.abs(yi - Xi @ coef).mean()
-    return E
+    rows = design(materialize(source, spec, keys=idx), cut, p)
+    return one_step_errors(rows, [pooled_ar(rows, m, p) for m in segments])
+
+
+def segment_models(source, spec, idx, segments: list, p: int) -> list:
+    """A task: each segment's pooled ridge AR(p) fitted on its series' whole histories
+    (``segments``: positions in ``idx``)."""
+    rows = design(materialize(source, spec, keys=idx), None, p)
+    return [pooled_ar(rows, m, p) for m in segments]
 
 
 def refine(job, backtests, labels: np.ndarray, name: str) -> tuple[np.ndarray, list]:
@@ -210,42 +230,45 @@ def forecast_driven_candidates(
 
 
 class ForecastAssigner:
-    """Assigns series never seen in fit to the segment whose fitted pooled model
-    forecasts the last ``horizon`` steps of their history best (MASE)."""
+    """Assigns series never seen in fit to a forecast-driven segment the way the moves
+    placed the series of fit: to the segment whose pooled ridge AR (refitted on each
+    segment's whole histories) gives the lowest mean absolute one-step error over the
+    series' history.  A series too short for that goes to the largest segment."""
 
-    def __init__(self, spec: str, states: dict, horizon: int):
-        self.spec = spec  # the pooled candidate
-        self.states = states  # segment -> its fitted state
-        self.horizon = horizon
+    def __init__(self, coefs: dict, p: int, largest):
+        self.coefs = coefs  # segment -> AR coefficients (None: too short to fit)
+        self.p = p
+        self.largest = largest
 
-    def assign(self, data, blueprints: dict) -> np.ndarray:
+    @classmethod
+    def fit(cls, job, labels: np.ndarray, name: str) -> ForecastAssigner:
+        """Fit each segment's model on the whole histories of its series (one task)."""
+        segs = groups(np.asarray(labels))
+        p = ar_order(job.spec.season_length)
+        idx = np.arange(len(labels))
+        (coefs,) = job.map(
+            segment_models,
+            [(job.source(idx, name), job.spec, idx, list(segs.values()), p)],
+            [f"{name}: models to assign new series"],
+            "forecast-driven segments",
+        )
+        largest = max(segs, key=lambda g: len(segs[g]))
+        return cls(dict(zip(segs, coefs)), p, largest)
+
+    def assign(self, data) -> np.ndarray:
         """Segments of the series of ``data`` (a ForecastData)."""
-        bp = blueprints[self.spec]
-        h = self.horizon
-        lengths = np.array([len(v) for v in data.values])
-        cut = np.where(lengths - h >= 4, lengths - h, -1)
-        A = data.actuals(cut, h)[None]
-        S = data.scales(cut)[0][None]
-        group, pos = data.group(cut, h)
-        keys = list(self.states)
-        E = np.full((len(keys), len(data)), np.inf)
-        for j, g in enumerate(keys):
-            F = np.full((1, len(data), h), np.nan)
-            if len(pos):
-                with threadpool_limits(limits=1):
-                    F[0, pos] = clip_nonnegative(
-                        bp.predict(self.states[g], group, h), group
-                    ).mean
-            e = errors_of(F, A, S)["mase"][0]
-            E[j] = np.where(np.isfinite(e), e, np.inf)
+        keys = list(self.coefs)
+        E = one_step_errors(design(data, None, self.p), list(self.coefs.values()))
         best = E.argmin(axis=0)
-        # a series too short to backtest goes to the largest segment (the first key)
         return np.array(
-            [keys[b] if np.isfinite(E[b, i]) else keys[0] for i, b in enumerate(best)],
+            [
+                keys[b] if np.isfinite(E[b, i]) else self.largest
+                for i, b in enumerate(best)
+            ],
             dtype=object,
         )
 
 
-def assign_series(assigner: ForecastAssigner, source, spec, idx, blueprints) -> list:
+def assign_series(assigner: ForecastAssigner, source, spec, idx) -> list:
     """The segments ``assigner`` gives the series ``idx`` (a task)."""
-    return assigner.assign(materialize(source, spec, keys=idx), blueprints).tolist()
+    return assigner.assign(materialize(source, spec, keys=idx)).tolist()

@@ -62,7 +62,7 @@ from ..data.reading import check_read_options, read_panel, reading_args
 from ..errors import DataValidationError, Problem
 from ..features.naming import describe_segments
 from ..selection.metrics import metric_names
-from .backtest import DataSpec, ForecastData, materialize
+from .backtest import DataSpec, ForecastData
 from .catalogue import Combination, make_forecaster
 from .champions import SegmentModel, forecast_segment
 from .choice import choice_text, choose
@@ -571,8 +571,8 @@ class SegmentedForecaster(SegmenterEstimator):
         self._members = None
         self._assigner = None
         if best.kind == "forecast-driven":
-            self._assigner = best.meta.get("assigner") or _forecast_assigner(
-                job, best, self._bps, self.horizon
+            self._assigner = best.meta.get("assigner") or ForecastAssigner.fit(
+                job, best.labels, best.name
             )
         if best.kind == "ensemble":
             self.leaderboard_, self._members, self._models, self._final = (
@@ -814,17 +814,14 @@ class SegmentedForecaster(SegmenterEstimator):
             elif s.kind == "ensemble":
                 s = dataclasses.replace(s, labels=full[s.meta["lead"]].labels)
             elif s.kind == "forecast-driven" and i == chosen:
-                assigner = _forecast_assigner(sjob, s, self._bps, self.horizon)
+                assigner = ForecastAssigner.fit(sjob, s.labels, s.name)
                 labels = np.empty(job.panel.n_series, dtype=object)
                 labels[sample] = s.labels
                 rest = np.setdiff1d(np.arange(job.panel.n_series), sample)
                 chunks = job.chunks(rest)
                 outs = job.map(
                     assign_series,
-                    [
-                        (assigner, job.source(c, "assign"), job.spec, c, self._bps)
-                        for c in chunks
-                    ],
+                    [(assigner, job.source(c, "assign"), job.spec, c) for c in chunks],
                     [f"assign series {c[0]}-{c[-1]} to {s.name}" for c in chunks],
                     "assign",
                 )
@@ -1460,7 +1457,7 @@ class SegmentedForecaster(SegmenterEstimator):
         unknown = [i for i, s in enumerate(segs) if s is None]
         if unknown and getattr(self, "_assigner", None) is not None:
             fdata = ForecastData.from_panel(panel, self._spec).subset(unknown)
-            segs[unknown] = self._assigner.assign(fdata, self._bps)
+            segs[unknown] = self._assigner.assign(fdata)
         elif unknown:
             if self.segmenter_ is None:
                 raise DataValidationError(
@@ -1496,19 +1493,6 @@ class SegmentedForecaster(SegmenterEstimator):
         """Write the fitted combined model (``segmenter.load`` reads it)."""
         check_fitted(self, "forecasts_", "save")
         return persistence.save(self, path)
-
-
-def _forecast_assigner(job, seg, blueprints, horizon):
-    """The assigner of a chosen forecast-driven segmentation: its pooled model fitted
-    on each segment's whole histories."""
-    spec = seg.meta["model"]
-    bp = blueprints[spec]
-    states = {}
-    for g, idx in groups(seg.labels).items():
-        data = materialize(job.source(idx, f"segment {g}"), job.spec, keys=idx)
-        group, _ = data.group()
-        states[g] = bp.fit(group)
-    return ForecastAssigner(spec, states, horizon)
 
 
 def _joined(pieces: list) -> tuple:
