@@ -143,10 +143,10 @@ class SegmentedSktimeForecaster(BaseForecaster):
     def _fit(self, y, X=None, fh=None):
         from segmenter.clustering.constraints import ClusteringConstraints
         from segmenter.clustering.mapping import SegmentMapping
-        from segmenter.clustering.segmenter import Segmenter
         from segmenter.data.reading import read_panel
         from segmenter.errors import SegmenterError
         from segmenter.forecasting.forecaster import SegmentedForecaster
+        from segmenter.segmenter import Segmenter
 
         df, inst, tname, col = self._long(y)
         panel = read_panel(df, id_col=inst, time_col=tname, target_col=col)

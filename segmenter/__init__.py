@@ -23,7 +23,6 @@ from . import _moved
 from ._version import __version__
 from .clustering.constraints import ClusteringConstraints, ConstraintReport
 from .clustering.mapping import SegmentMapping, read_mapping
-from .clustering.segmenter import Segmenter
 from .data.panel import Panel
 from .data.reading import read_panel
 from .distances.dtw import dtw_distance, dtw_pairwise
@@ -41,6 +40,7 @@ from .errors import (
 )
 from .forecasting.forecaster import SegmentedForecaster
 from .persistence import load
+from .segmenter import Segmenter
 
 _moved.install()
 

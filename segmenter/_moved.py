@@ -23,7 +23,8 @@ MOVED = {
     "segmenter.clusterers": "segmenter.clustering.clusterers",
     "segmenter.constraints": "segmenter.clustering.constraints",
     "segmenter.mapping": "segmenter.clustering.mapping",
-    "segmenter.segmentation": "segmenter.clustering.segmenter",
+    "segmenter.segmentation": "segmenter.segmenter",
+    "segmenter.clustering.segmenter": "segmenter.segmenter",
     "segmenter.leaderboard": "segmenter.selection.leaderboard",
     "segmenter.runner": "segmenter.forecasting.forecaster",
     "segmenter.forecasting.runner": "segmenter.forecasting.forecaster",
@@ -76,6 +77,26 @@ def renamed(module: str, names: dict[str, str]):
                 stacklevel=2,
             )
             return getattr(sys.modules[module], new)
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+
+    return __getattr__
+
+
+def relocated(module: str, places: dict[str, str]):
+    """A module ``__getattr__`` that serves names which moved to another module
+    (``places``: name -> its module now) with a ``DeprecationWarning``; the aliases go
+    in 0.4.  The new module is imported by name when the old name is used, so the
+    old module need not import it (the new one usually imports the old)."""
+
+    def __getattr__(name: str):
+        if name in places:
+            warnings.warn(
+                f"{module}.{name} is in {places[name]}; the old place works until "
+                "segmenter 0.4",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            return getattr(importlib.import_module(places[name]), name)
         raise AttributeError(f"module {module!r} has no attribute {name!r}")
 
     return __getattr__

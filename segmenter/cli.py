@@ -259,8 +259,8 @@ def _blueprints(values):
 def _cmd_segment(args) -> int:
     from pathlib import Path
 
-    from .clustering.segmenter import Segmenter
     from .persistence import atomic_write
+    from .segmenter import Segmenter
 
     out = Path(args.out)
     seg = Segmenter(
@@ -320,8 +320,8 @@ def _cmd_segment(args) -> int:
 
 
 def _cmd_assign(args) -> int:
-    from .clustering.segmenter import Segmenter
     from .persistence import load
+    from .segmenter import Segmenter
 
     seg = load(args.model, expected=Segmenter, trusted=_trust(args))
     mapping = seg.predict(args.data, **_column_kwargs(args))
@@ -407,10 +407,10 @@ def _cmd_forecast(args) -> int:
     from pathlib import Path
 
     from .clustering.mapping import read_mapping
-    from .clustering.segmenter import Segmenter
     from .errors import DataValidationError, Problem
     from .forecasting.forecaster import SegmentedForecaster
     from .persistence import load
+    from .segmenter import Segmenter
 
     out = Path(args.out)
     model = load(args.model, trusted=_trust(args)) if args.model else None
@@ -656,6 +656,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="log progress (each leaderboard row) to standard error",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_check_command(sub)
+    _add_segment_command(sub)
+    _add_assign_command(sub)
+    _add_forecast_command(sub)
+    _add_serving_commands(sub)
+    return parser
+
+
+def _add_check_command(sub) -> None:
+    """`segmenter check`: validate a table and report the constraints."""
     p = sub.add_parser(
         "check",
         help="validate a table and report whether it can be clustered",
@@ -676,6 +686,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=_cmd_check)
 
+
+def _add_segment_command(sub) -> None:
+    """`segmenter segment`: rank blueprints × k and write the mapping."""
     p = sub.add_parser(
         "segment",
         help="rank clustering blueprints × k and write the segment mapping",
@@ -777,6 +790,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=_cmd_segment)
 
+
+def _add_assign_command(sub) -> None:
+    """`segmenter assign`: map new series with a saved Segmenter."""
     p = sub.add_parser(
         "assign",
         help="map new series to the segments of a saved model",
@@ -800,6 +816,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_trust_arg(p)
     p.set_defaults(func=_cmd_assign)
 
+
+def _add_forecast_command(sub) -> None:
+    """`segmenter forecast`: champions per segment, and the comparison."""
     p = sub.add_parser(
         "forecast",
         help="one forecasting champion per segment, and the comparison",
@@ -961,9 +980,6 @@ def build_parser() -> argparse.ArgumentParser:
         "by the workers unless --segment-col is given",
     )
     p.set_defaults(func=_cmd_forecast)
-
-    _add_serving_commands(sub)
-    return parser
 
 
 def _add_serving_commands(sub) -> None:

@@ -145,7 +145,15 @@ RENAMED = [
     ("segmenter.selection", "evaluate", "score_on_folds"),
     ("segmenter.selection.leaderboard", "evaluate", "score_on_folds"),
     ("segmenter.data.panel", "read_panel", "read_panel"),
+    ("segmenter.clustering", "Segmenter", "Segmenter"),
+    ("segmenter.data.reading", "build_panel", "from_frame"),
 ]
+#: Where the new object of a RENAMED entry lives, when it moved.
+NEW_HOME = {
+    ("segmenter.data.panel", "read_panel"): "segmenter.data.reading",
+    ("segmenter.clustering", "Segmenter"): "segmenter.segmenter",
+    ("segmenter.data.reading", "build_panel"): "segmenter.data.panel.Panel",
+}
 
 
 @pytest.mark.parametrize("module,old,new", RENAMED)
@@ -153,11 +161,14 @@ def test_old_names_warn_and_give_the_new_object(module, old, new):
     mod = importlib.import_module(module)
     with pytest.warns(DeprecationWarning, match="segmenter 0.4"):
         got = getattr(mod, old)
-    if module == "segmenter.data.panel":
-        from segmenter.data import reading
+    home = NEW_HOME.get((module, old))
+    if home == "segmenter.data.panel.Panel":
+        from segmenter.data.panel import Panel
 
-        mod = reading
-    assert got is getattr(mod, new)
+        mod = Panel
+    elif home:
+        mod = importlib.import_module(home)
+    assert got == getattr(mod, new)  # == : a classmethod is bound anew at each access
 
 
 def test_old_attribute_and_method_names_warn():
@@ -270,16 +281,16 @@ def test_parameters_are_checked_before_fit_runs_and_bad_data_types_are_typed():
 def test_the_forecaster_parses_the_table_once_for_itself_and_its_segmenter(monkeypatch):
     """statsforecast converts a table once on the way in: fc.fit(df, segmenter=seg)
     builds one Panel and fits its copy of seg on a view of it (0.3 parsed it twice)."""
-    from segmenter.data import reading
+    from segmenter.data import panel as panel_module
 
     calls = []
-    real = reading.build_panel
+    real = panel_module.panel_parts
 
     def counted(*args, **kwargs):
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(reading, "build_panel", counted)
+    monkeypatch.setattr(panel_module, "panel_parts", counted)
     rng = np.random.default_rng(0)
     t = np.arange(48)
     df = pd.concat(
@@ -303,7 +314,7 @@ def test_the_forecaster_parses_the_table_once_for_itself_and_its_segmenter(monke
     assert len(calls) == 1
     assert len(fc.segmenter_.mapping_) == 12 and not hasattr(seg, "mapping_")
     # the segmenter reads the target only, not the forecaster's covariates
-    panel = reading.read_panel(df, value_cols=["promo"])
+    panel = sg.read_panel(df, value_cols=["promo"])
     assert fc.segmenter_.data_args_["value_cols"] == []
     view = panel.select_columns()
     assert view.value_cols == ["y"] and np.shares_memory(view.values, panel.values)

@@ -9,13 +9,13 @@ from segmenter import persistence
 from segmenter._spec import resolve_specs
 from segmenter.clustering.blueprints import Blueprint, make_blueprint
 from segmenter.clustering.search import default_k
-from segmenter.clustering.segmenter import _MODES
 from segmenter.errors import (
     ConstraintViolationError,
     DataValidationError,
     IncompatibleVersionError,
     NotFittedError,
 )
+from segmenter.segmenter import _MODES
 from segmenter.selection.folds import make_folds
 from segmenter.selection.scoring import silhouette_against
 

@@ -37,6 +37,7 @@ LAYERS = {
     "selection": 3,
     "forecasting": 4,
     "reporting": 5,
+    "segmenter": 5,  # the Segmenter: clustering, selection, forecasts and report together
     "serving": 6,
     "mlflow": 6,
     "cli": 7,

@@ -1,7 +1,10 @@
 """Clustering: clusterers (:mod:`.clusterers`), blueprints (:mod:`.blueprints`), the
 constraints C1-C8 (:mod:`.constraints`), the segment mapping (:mod:`.mapping`) and the
-:class:`Segmenter` (:mod:`.segmenter`)."""
+leaderboard search (:mod:`.search`).  The :class:`~segmenter.Segmenter`, which puts
+them together with forecasting and reporting, sits above them in
+:mod:`segmenter.segmenter`."""
 
+from .._moved import relocated
 from .blueprints import (
     CATALOGUE,
     DEFAULT,
@@ -13,10 +16,8 @@ from .blueprints import (
 )
 from .constraints import ClusteringConstraints, ConstraintReport
 from .mapping import SegmentMapping, read_mapping
-from .segmenter import Segmenter
 
 __all__ = [
-    "Segmenter",
     "SegmentMapping",
     "read_mapping",
     "ClusteringConstraints",
@@ -29,3 +30,6 @@ __all__ = [
     "DEFAULT",
     "QUICK",
 ]
+
+# 0.3 exported the Segmenter here; it is in segmenter.segmenter now (above clustering)
+__getattr__ = relocated(__name__, {"Segmenter": "segmenter.segmenter"})

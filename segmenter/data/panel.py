@@ -35,22 +35,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._moved import relocated
 from ..errors import DataValidationError, Problem
+from .building import id_labels, panel_parts
 from .timegrid import Grid, grid_steps
 
 __all__ = ["Panel", "combine_fingerprint", "id_labels"]
-
-
-def id_labels(frame: pd.DataFrame) -> list:
-    """Series ids of an id frame as given: scalars for one id column, tuples for a
-    composite key.
-
-    >>> id_labels(pd.DataFrame({"a": [1, 2], "b": ["x", "y"]}))
-    [(1, 'x'), (2, 'y')]
-    """
-    if frame.shape[1] == 1:
-        return frame.iloc[:, 0].tolist()
-    return list(frame.itertuples(index=False, name=None))
 
 
 class Panel:
@@ -210,22 +200,22 @@ class Panel:
         >>> p.n_series, p.n_gap_steps, p.lengths.tolist()
         (2, 1, [2, 3])
         """
-        from .reading import build_panel
-
-        return build_panel(
-            df,
-            id_col,
-            time_col,
-            target_col,
-            value_cols,
-            static_cols,
-            segment_col,
-            freq,
-            missing,
-            dtype,
-            date_format,
-            dayfirst,
-            near_duplicate_ids,
+        return cls(
+            **panel_parts(
+                df,
+                id_col,
+                time_col,
+                target_col,
+                value_cols,
+                static_cols,
+                segment_col,
+                freq,
+                missing,
+                dtype,
+                date_format,
+                dayfirst,
+                near_duplicate_ids,
+            )
         )
 
     # ------------------------------------------------------------------ properties
@@ -638,19 +628,7 @@ def combine_fingerprint(
     return h.hexdigest()
 
 
-def __getattr__(name: str):
-    """``read_panel`` and ``read_table`` lived in 0.2's ``segmenter.panel``; they are
-    in :mod:`segmenter.data.reading` now, which imports this module (hence lazily)."""
-    if name in ("read_panel", "read_table"):
-        import warnings
-
-        from . import reading
-
-        warnings.warn(
-            f"segmenter.data.panel.{name} is in segmenter.data.reading; the old place "
-            "works until segmenter 0.4",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return getattr(reading, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = relocated(
+    __name__,
+    {"read_panel": "segmenter.data.reading", "read_table": "segmenter.data.reading"},
+)

@@ -475,7 +475,59 @@ class SegmentedForecaster(SegmenterEstimator):
         sample = self._selection_sample(full_segs, panel)
         segs = full_segs if sample is None else _restricted(full_segs, sample)
         sjob = job if sample is None else job.view(sample)
-        # -- local candidates: once per series and window ---------------------------
+        backtests, pooled_results, evals, seconds = self._score_segmentations(
+            sjob, segs, local, pooled, combos, levels, timings
+        )
+        t0 = time.perf_counter()
+        chosen = self._choose(segs, evals, len(cands), seconds)
+        timings["scoring segmentations"] += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        served = self._full_labels(segs, full_segs, chosen, sample, sjob, job)
+        best = served[chosen]
+        self.forecast_sample_ = self._sample_record(panel, sample, full_segs, best)
+        self._follow_choice(best, panel, ids, base, segmenter)
+        self._segmentations = {s.name: s for s in served}
+        self._evals = {s.name: e for s, e in zip(segs, evals)}
+        self._produce(
+            job,
+            backtests,
+            served,
+            evals,
+            pooled_results,
+            chosen,
+            combos,
+            levels,
+            sample,
+        )
+        self._segment_names = self._names_at_fit(panel, best, segmenter)
+        self.forecasts_ = self._named(
+            forecast_frame(panel, self._final, levels, self.champions_, self.horizon)
+        )
+        timings["champions"] = time.perf_counter() - t0
+        k = _peer_k(segs, evals, chosen)
+        self._runs = _kept_runs(segs, pooled_results, chosen, k)
+        t0 = time.perf_counter()
+        if self.compare and len(segs) > 1:
+            self._compare(
+                panel, backtests, segs, evals, chosen, seconds, levels, k, sample
+            )
+        timings["comparison"] = time.perf_counter() - t0
+        self._fit_data = (panel, job.data, backtests)
+        self._sample = sample
+        self.checkpoint_ = dict(ckpt.stats) if ckpt is not None else None
+        self.fit_seconds_ = time.perf_counter() - t_start
+        self.fitted_at_ = datetime.now(UTC).isoformat(timespec="seconds")
+        self.data_fingerprint_ = panel.fingerprint()
+        self.timings_ = {k: round(v, 2) for k, v in timings.items()}
+        log.info("forecaster fitted in %.1fs: %s", self.fit_seconds_, self.timings_)
+        return self
+
+    # ------------------------------------------------------------------ fit stages
+    def _score_segmentations(self, sjob, segs, local, pooled, combos, levels, timings):
+        """Backtest the local candidates once per series and window and the pooled ones
+        per segment of every segmentation, score each segmentation, and add the
+        forecast-driven segments and the ensembles (``segs`` grows); returns the
+        backtests, the pooled results, the evaluations and the seconds per candidate."""
         t0 = time.perf_counter()
         backtests, zero_share = sjob.local_backtests(local, levels)
         if self.intermittent == "auto":
@@ -484,7 +536,6 @@ class SegmentedForecaster(SegmenterEstimator):
                 {b.spec for b in local if get_tag(b, "demand") == "intermittent"},
             )
         timings["local backtests"] = time.perf_counter() - t0
-        # -- segmentations: pooled backtests, scored ----------------------------------
         t0 = time.perf_counter()
         pooled_results = sjob.pooled_backtests(pooled, segs)
         timings["pooled backtests"] = time.perf_counter() - t0
@@ -530,12 +581,12 @@ class SegmentedForecaster(SegmenterEstimator):
                 evals.append(ev)
                 pooled_results.append(None)
                 seconds[e.name] = sum(seconds[m] for m in e.meta["members"])
-        chosen = self._choose(segs, evals, len(cands), seconds)
         timings["scoring segmentations"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        served = self._full_labels(segs, full_segs, chosen, sample, sjob, job)
-        best = served[chosen]
-        self.forecast_sample_ = self._sample_record(panel, sample, full_segs, best)
+        return backtests, pooled_results, evals, seconds
+
+    def _follow_choice(self, best, panel, ids, base, segmenter) -> None:
+        """Record the chosen segmentation: its name, where its segments come from, its
+        mapping, and the forecaster's segmenter following a clustering choice."""
         self.segmentation_ = best.name
         if (
             best.kind in ("clustering", "ensemble")
@@ -554,7 +605,6 @@ class SegmentedForecaster(SegmenterEstimator):
             if self.select != "forecast"
             else "forecast selection",
         }.get(best.kind, best.kind)
-        # -- production: champions on all windows, fitted and served ----------------
         self._labels, self._id_labels = best.labels, ids
         self.mapping_ = (
             None
@@ -566,8 +616,22 @@ class SegmentedForecaster(SegmenterEstimator):
                 max_segments=max(self.max_segments, int(best.n_segments)),
             )
         )
-        self._segmentations = {s.name: s for s in served}
-        self._evals = {s.name: e for s, e in zip(segs, evals)}
+
+    def _produce(
+        self,
+        job,
+        backtests,
+        served,
+        evals,
+        pooled_results,
+        chosen,
+        combos,
+        levels,
+        sample,
+    ) -> None:
+        """Production: each segment's champion chosen on all windows, fitted on every
+        series and forecast (an ensemble's members each, then averaged)."""
+        best = served[chosen]
         self._members = None
         self._assigner = None
         if best.kind == "forecast-driven":
@@ -601,56 +665,36 @@ class SegmentedForecaster(SegmenterEstimator):
                     sample=sample,
                 )
             )
-        self._segment_names = self._names_at_fit(panel, best, segmenter)
-        self.forecasts_ = self._named(
-            forecast_frame(panel, self._final, levels, self.champions_, self.horizon)
+
+    def _compare(
+        self, panel, backtests, segs, evals, chosen, seconds, levels, k, sample
+    ):
+        """``comparison_`` and its text: the choice against the baselines (on the
+        selection ``sample`` of series, when there is one)."""
+        (
+            self.comparison_,
+            self.comparison_per_series_,
+            self.improvement_,
+            self.comparison_text_,
+        ) = compare_segmentations(
+            backtests,
+            segs,
+            evals,
+            chosen,
+            seconds,
+            levels,
+            panel.ids
+            if sample is None
+            else panel.ids.iloc[sample].reset_index(drop=True),
+            np.random.default_rng(self.random_state),
+            self.min_scored,
+            self.horizon,
+            self.plan_.notes,
+            k,
+            self.choice_text_,
         )
-        timings["champions"] = time.perf_counter() - t0
-        k = _peer_k(segs, evals, chosen)
-        members = {m for s in segs if s.kind == "ensemble" for m in s.meta["members"]}
-        kept = {chosen, *random_peers(segs, k)}
-        self._runs = {
-            s.name: r
-            for i, (s, r) in enumerate(zip(segs, pooled_results))
-            if r is not None
-            and (i in kept or s.name in members or s.kind in ("global", "per-series"))
-        }
-        t0 = time.perf_counter()
-        if self.compare and len(segs) > 1:
-            (
-                self.comparison_,
-                self.comparison_per_series_,
-                self.improvement_,
-                self.comparison_text_,
-            ) = compare_segmentations(
-                backtests,
-                segs,
-                evals,
-                chosen,
-                seconds,
-                levels,
-                panel.ids
-                if sample is None
-                else panel.ids.iloc[sample].reset_index(drop=True),
-                np.random.default_rng(self.random_state),
-                self.min_scored,
-                self.horizon,
-                self.plan_.notes,
-                k,
-                self.choice_text_,
-            )
-            if sample is not None:
-                self.comparison_text_ += " " + _sample_sentence(self.forecast_sample_)
-        timings["comparison"] = time.perf_counter() - t0
-        self._fit_data = (panel, job.data, backtests)
-        self._sample = sample
-        self.checkpoint_ = dict(ckpt.stats) if ckpt is not None else None
-        self.fit_seconds_ = time.perf_counter() - t_start
-        self.fitted_at_ = datetime.now(UTC).isoformat(timespec="seconds")
-        self.data_fingerprint_ = panel.fingerprint()
-        self.timings_ = {k: round(v, 2) for k, v in timings.items()}
-        log.info("forecaster fitted in %.1fs: %s", self.fit_seconds_, self.timings_)
-        return self
+        if sample is not None:
+            self.comparison_text_ += " " + _sample_sentence(self.forecast_sample_)
 
     def _checkpointed(
         self, engine, checkpoint, panel, static_cols, future_cols, base, segmenter
@@ -1493,6 +1537,19 @@ class SegmentedForecaster(SegmenterEstimator):
         """Write the fitted combined model (``segmenter.load`` reads it)."""
         check_fitted(self, "forecasts_", "save")
         return persistence.save(self, path)
+
+
+def _kept_runs(segs, pooled_results, chosen, k) -> dict:
+    """The pooled results kept after fit: the choice, its random peers, the ensembles'
+    members and the baselines (the comparison and the report read them)."""
+    members = {m for s in segs if s.kind == "ensemble" for m in s.meta["members"]}
+    kept = {chosen, *random_peers(segs, k)}
+    return {
+        s.name: r
+        for i, (s, r) in enumerate(zip(segs, pooled_results))
+        if r is not None
+        and (i in kept or s.name in members or s.kind in ("global", "per-series"))
+    }
 
 
 def _joined(pieces: list) -> tuple:

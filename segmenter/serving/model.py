@@ -19,10 +19,10 @@ from pathlib import Path
 import pandas as pd
 
 from .._version import __version__
-from ..clustering.segmenter import Segmenter
 from ..errors import DataValidationError, Problem
 from ..forecasting.forecaster import SegmentedForecaster
 from ..persistence import _parse_header, _read_bytes, loads
+from ..segmenter import Segmenter
 
 __all__ = ["ServedModel"]
 

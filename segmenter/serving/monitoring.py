@@ -292,8 +292,8 @@ def monitor(
         folder ``segmenter score`` wrote), scored against the actuals of their
         periods; default: the forecasts made at fit (``forecasts_``).
     """
-    from ..clustering.segmenter import Segmenter
     from ..forecasting.forecaster import SegmentedForecaster
+    from ..segmenter import Segmenter
     from .model import ServedModel
 
     thr = thresholds if thresholds is not None else Thresholds()
@@ -322,8 +322,8 @@ def monitor(
 
 
 def _monitor(obj, info, new_data, thr: Thresholds, columns, forecasts) -> MonitorResult:
-    from ..clustering.segmenter import Segmenter
     from ..data.reading import read_panel
+    from ..segmenter import Segmenter
 
     fc = None if isinstance(obj, Segmenter) else obj
     seg = obj if isinstance(obj, Segmenter) else obj.segmenter_

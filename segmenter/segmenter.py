@@ -75,31 +75,31 @@ import numpy as np
 import pandas as pd
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from .. import persistence
-from .._spec import resolve_specs
-from .._version import __version__
-from ..base import SegmenterEstimator, check_fitted, fit_context, params_key
-from ..data.panel import Panel
-from ..data.reading import check_read_options, read_panel, reading_args
-from ..errors import (
-    ConstraintViolationError,
-    DataValidationError,
-    NotFittedError,
-    Problem,
-)
-from ..features.naming import describe_segments
-from ..selection.folds import make_folds
-from ..selection.metrics import metric_names
-from .blueprints import CATALOGUE, DEFAULT, QUICK, Blueprint, make_blueprint
-from .constraints import ClusteringConstraints, normalize_k
-from .mapping import SegmentMapping, check_segment_names
-from .search import (
+from . import persistence
+from ._spec import resolve_specs
+from ._version import __version__
+from .base import SegmenterEstimator, check_fitted, fit_context, params_key
+from .clustering.blueprints import CATALOGUE, DEFAULT, QUICK, Blueprint, make_blueprint
+from .clustering.constraints import ClusteringConstraints, normalize_k
+from .clustering.mapping import SegmentMapping, check_segment_names
+from .clustering.search import (
     ChunkedExecution,
     ClusteringSearch,
     LocalExecution,
     choose_positions,
     default_k,
 )
+from .data.panel import Panel
+from .data.reading import check_read_options, read_panel, reading_args
+from .errors import (
+    ConstraintViolationError,
+    DataValidationError,
+    NotFittedError,
+    Problem,
+)
+from .features.naming import describe_segments
+from .selection.folds import make_folds
+from .selection.metrics import metric_names
 
 __all__ = ["Segmenter", "default_k", "RESERVED"]
 
@@ -306,8 +306,8 @@ class Segmenter(SegmenterEstimator):
         reading = check_read_options(reading)
         constraints = self.constraints or ClusteringConstraints()
         requested = normalize_k(self.n_clusters, constraints)
-        from ..data.chunks import load_chunks
-        from ..engine.resolve import resolve_engine
+        from .data.chunks import load_chunks
+        from .engine.resolve import resolve_engine
 
         engine = resolve_engine(self.engine)
         read_kw = dict(
@@ -364,7 +364,7 @@ class Segmenter(SegmenterEstimator):
             self.random_state,
             self.fit_sample,
         )
-        from ..engine.resources import check_memory, segmenter_bytes
+        from .engine.resources import check_memory, segmenter_bytes
 
         parts = segmenter_bytes(
             panel,
@@ -394,7 +394,7 @@ class Segmenter(SegmenterEstimator):
             execution = LocalExecution(panel, folds)
         ckpt = None
         if checkpoint is not None:
-            from ..engine.checkpoint import Checkpoint, fingerprint_of
+            from .engine.checkpoint import Checkpoint, fingerprint_of
 
             ckpt = Checkpoint(
                 checkpoint,
@@ -443,7 +443,7 @@ class Segmenter(SegmenterEstimator):
         the leaderboard by that error and map with its best row."""
         from sklearn.base import clone
 
-        from ..forecasting.forecaster import SegmentedForecaster
+        from .forecasting.forecaster import SegmentedForecaster
 
         fc = (
             clone(self.forecaster)
@@ -645,7 +645,7 @@ class Segmenter(SegmenterEstimator):
         (:class:`segmenter.reporting.insights.Insights`; ``kw``: ``sample``,
         ``n_repeats``, ``max_features``, ``random_state``).  ``data`` is needed only after
         :func:`segmenter.load`; ``names`` names segments, e.g. ``{0: "steady"}``."""
-        from ..reporting.insights import Insights
+        from .reporting.insights import Insights
 
         ins = Insights.from_segmenter(self, data=data, **kw)
         return ins.rename(names) if names else ins
@@ -665,7 +665,7 @@ class Segmenter(SegmenterEstimator):
         fitted :class:`~segmenter.SegmentedForecaster`), the leaderboard, insights,
         impact and associations, as interactive charts (``static=True``: images) with
         tables on demand.  Returns the path.  See :mod:`segmenter.reporting.report`."""
-        from ..reporting.report import write_report
+        from .reporting.report import write_report
 
         return write_report(
             self,
@@ -688,7 +688,7 @@ class Segmenter(SegmenterEstimator):
         return new
 
     def __getstate__(self):
-        from ..engine.base import saveable_engine
+        from .engine.base import saveable_engine
 
         state = {k: v for k, v in self.__dict__.items() if k != "_search"}
         state["engine"] = saveable_engine(self.engine)
