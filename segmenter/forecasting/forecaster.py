@@ -541,18 +541,20 @@ class SegmentedForecaster(SegmenterEstimator):
         timings["pooled backtests"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         evals, seconds = [], {}
+
+        def scored(s, pooled_result):
+            return score_segmentation(
+                backtests,
+                s.labels,
+                pooled_result.forecasts,
+                pooled_result.errors,
+                combos,
+                local_only=s.kind == "per-series",
+            )
+
         for s, pooled_result in zip(segs, pooled_results):
             t1 = time.perf_counter()
-            evals.append(
-                score_segmentation(
-                    backtests,
-                    s.labels,
-                    pooled_result.forecasts,
-                    pooled_result.errors,
-                    combos,
-                    local_only=s.kind == "per-series",
-                )
-            )
+            evals.append(scored(s, pooled_result))
             seconds[s.name] = (
                 sum(pooled_result.seconds.values()) + time.perf_counter() - t1
             )
@@ -561,15 +563,7 @@ class SegmentedForecaster(SegmenterEstimator):
             driven = forecast_driven_candidates(sjob, backtests, segs, evals, pooled)
             for d, pooled_result in zip(driven, sjob.pooled_backtests(pooled, driven)):
                 segs.append(d)
-                evals.append(
-                    score_segmentation(
-                        backtests,
-                        d.labels,
-                        pooled_result.forecasts,
-                        pooled_result.errors,
-                        combos,
-                    )
-                )
+                evals.append(scored(d, pooled_result))
                 pooled_results.append(pooled_result)
                 seconds[d.name] = (time.perf_counter() - t1) / len(driven)
             timings["forecast-driven segments"] = time.perf_counter() - t1
