@@ -63,7 +63,7 @@ from ..errors import DataValidationError, Problem
 from ..features.naming import describe_segments
 from ..selection.metrics import metric_names
 from .backtest import DataSpec, ForecastData
-from .catalogue import Combination, make_forecaster
+from .catalogue import make_forecaster
 from .champions import SegmentModel, forecast_segment
 from .choice import choice_text, choose
 from .comparison import compare_segmentations
@@ -737,7 +737,7 @@ class SegmentedForecaster(SegmenterEstimator):
         self.candidates_ = [b.spec for b in bps]
         local = [b for b in bps if b.kind == "local"]
         pooled = [b for b in bps if b.kind == "pooled"]
-        combos = [b for b in bps if isinstance(b, Combination)]
+        combos = [b for b in bps if b.kind == "combination"]
         self.plan_ = plan = plan_backtests(
             panel.lengths, self.horizon, self.n_origins, self.step
         )
@@ -995,7 +995,7 @@ class SegmentedForecaster(SegmenterEstimator):
             )
         job = self._fit_job(self._engine(), panel, data)
         levels = check_levels(level or self.levels)
-        combos = [b for b in self._bps.values() if isinstance(b, Combination)]
+        combos = [b for b in self._bps.values() if b.kind == "combination"]
         if seg.kind == "ensemble":
             if champion is not None:
                 raise DataValidationError(
