@@ -28,9 +28,11 @@ from __future__ import annotations
 
 import copy
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from segmenter._moved import renamed
 from segmenter.forecasting.base import (
@@ -60,15 +62,6 @@ class LightGBMCandidate(ForecastBlueprint):
     """
 
     name = "lgbm"
-    defaults = {
-        "strategy": "recursive",
-        "n_estimators": 100,
-        "learning_rate": 0.1,
-        "num_leaves": 31,
-        "transform": "auto",
-        "max_rows_per_series": None,
-        "random_state": 0,
-    }
     steps = (
         "LightGBM (mlforecast) pooled over the segment: {transform} target, lags, "
         "rolling and expanding means, calendar and covariates; {strategy} forecasts"
@@ -79,24 +72,33 @@ class LightGBMCandidate(ForecastBlueprint):
         "uses:future": True,
         "uses:static": True,
     }
+    _parameter_constraints = {
+        "strategy": [StrOptions({"recursive", "direct"})],
+        "n_estimators": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "num_leaves": [Interval(Integral, 2, None, closed="left")],
+        "transform": [StrOptions({"auto", "log-diff", "diff", "scale"})],
+        "max_rows_per_series": [Interval(Integral, 1, None, closed="left"), None],
+        "random_state": [Interval(Integral, 0, None, closed="left")],
+    }
 
-    def __init__(self, **params):
-        unknown = sorted(set(params) - set(self.defaults))
-        if unknown:
-            raise TypeError(f"lgbm takes {sorted(self.defaults)}, not {unknown}")
-        p = {**self.defaults, **params}
-        if p["strategy"] not in ("recursive", "direct") or p["transform"] not in (
-            "auto",
-            "log-diff",
-            "diff",
-            "scale",
-        ):
-            raise TypeError(
-                "lgbm: strategy is 'recursive' or 'direct', transform 'auto', "
-                "'log-diff', 'diff' or 'scale'"
-            )
-        super().__init__(**params)
-        self.p = p
+    def __init__(
+        self,
+        strategy: str = "recursive",
+        n_estimators: int = 100,
+        learning_rate: float = 0.1,
+        num_leaves: int = 31,
+        transform: str = "auto",
+        max_rows_per_series: int | None = None,
+        random_state: int = 0,
+    ):
+        self.strategy = strategy
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.transform = transform
+        self.max_rows_per_series = max_rows_per_series
+        self.random_state = random_state
 
     # ------------------------------------------------------------------ features
     def lags(self, m: int, seasons=(), typical_length: int | None = None) -> list[int]:
@@ -181,7 +183,7 @@ class LightGBMCandidate(ForecastBlueprint):
         )
         from sklearn.preprocessing import FunctionTransformer
 
-        how = self.p["transform"]
+        how = self.transform
         if how == "auto":
             how = (
                 "log-diff"
@@ -213,10 +215,8 @@ class LightGBMCandidate(ForecastBlueprint):
         typical = int(np.median([len(v) for v in sub.values]))
         how, transforms = self._transforms(sub)
         df, dynamic, static = self._frame(sub, keys)
-        if self.p["max_rows_per_series"]:
-            df = df.groupby("unique_id", sort=False).tail(
-                int(self.p["max_rows_per_series"])
-            )
+        if self.max_rows_per_series:
+            df = df.groupby("unique_id", sort=False).tail(int(self.max_rows_per_series))
         return {
             "df": df,
             "dynamic": dynamic,
@@ -229,7 +229,7 @@ class LightGBMCandidate(ForecastBlueprint):
         }
 
     def _train(self, state, horizon: int, m: int):
-        key = horizon if self.p["strategy"] == "direct" else 0
+        key = horizon if self.strategy == "direct" else 0
         if key in state["models"]:
             return state["models"][key]
         import lightgbm as lgb
@@ -237,14 +237,14 @@ class LightGBMCandidate(ForecastBlueprint):
         from mlforecast.lag_transforms import ExpandingMean, RollingMean
 
         reg = lgb.LGBMRegressor(
-            n_estimators=self.p["n_estimators"],
-            learning_rate=self.p["learning_rate"],
-            num_leaves=self.p["num_leaves"],
+            n_estimators=self.n_estimators,
+            learning_rate=self.learning_rate,
+            num_leaves=self.num_leaves,
             min_child_samples=20,
             subsample=0.8,
             subsample_freq=1,
             colsample_bytree=0.8,
-            random_state=self.p["random_state"],
+            random_state=self.random_state,
             n_jobs=1,
             max_bin=63,
             deterministic=True,
@@ -333,9 +333,6 @@ class LightGBMCandidate(ForecastBlueprint):
                 else:
                     out[i] = vals[j]
         return Forecast(out, fallbacks, None)
-
-    def describe(self) -> str:
-        return self.steps.format(**self.p)
 
 
 # the old class name shadowed LightGBM's own; it goes in segmenter 0.4

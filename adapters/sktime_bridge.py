@@ -42,9 +42,14 @@ class SktimeForecaster(LocalForecaster):
     min_length = 3
 
     def __init__(self, forecaster, name: str | None = None):
-        super().__init__()
         self.forecaster = forecaster
         self.name = name or f"sktime_{type(forecaster).__name__}"
+
+    @property
+    def params(self) -> dict:
+        """None in the spec: it is the name (the wrapped forecaster is in
+        :meth:`describe`)."""
+        return {}
 
     def describe(self) -> str:
         return f"sktime {self.forecaster!r} per series"

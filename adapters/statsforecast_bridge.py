@@ -14,10 +14,14 @@ them, else none; MSTL uses every season that fits twice.
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+
 import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from segmenter._moved import renamed
-from segmenter.base import get_tag
+from segmenter.base import Check, get_tag
+from segmenter.errors import Problem
 from segmenter.forecasting.base import LocalForecaster
 
 __all__ = [
@@ -81,6 +85,26 @@ class StatsForecastModel(LocalForecaster):
             return searched._forecast_full(y, horizon, m, levels, x, x_future, seasons)
 
 
+def _ets_model_problems(name: str, value) -> list[Problem]:
+    ok = (
+        isinstance(value, str)
+        and len(value) == 3
+        and value[0] in "AMZ"
+        and value[1] in "NAMZ"
+        and value[2] in "NAMZ"
+    )
+    if ok:
+        return []
+    return [
+        Problem(
+            f"bad_{name}",
+            None,
+            f"{name}={value!r} must be three letters: error (A, M or Z), trend and "
+            "season (N, A, M or Z; Z lets AICc choose), e.g. 'ZZZ' or 'AAN'",
+        )
+    ]
+
+
 class ETSCandidate(StatsForecastModel):
     """statsforecast ``AutoETS``: exponential smoothing with error, trend (damped or
     not) and season chosen by AICc, as R's ``ets``.
@@ -94,22 +118,27 @@ class ETSCandidate(StatsForecastModel):
     """
 
     name = "ets"
-    defaults = {"model": "ZZZ", "damped": None}
     steps = "statsforecast AutoETS per series (model {model}, damped {damped}; AICc)"
     min_length = 10  # statsforecast refuses "tiny datasets"
+    _parameter_constraints = {
+        "model": [Check(_ets_model_problems)],
+        "damped": ["boolean", None],
+    }
+
+    def __init__(self, model: str = "ZZZ", damped: bool | None = None):
+        self.model = model
+        self.damped = damped
 
     def _model(self, season_length):
         from statsforecast.models import AutoETS as _AutoETS
 
-        p = {**self.defaults, **self.params}
-        model = p["model"]
+        model = self.model
         if season_length == 1 and model[2] not in "NZ":
             model = model[:2] + "N"  # a fixed seasonal form on a series too short
-        return _AutoETS(season_length=season_length, model=model, damped=p["damped"])
+        return _AutoETS(season_length=season_length, model=model, damped=self.damped)
 
     def fitted_form(self, y, m):
-        p = {**self.defaults, **self.params}
-        if "Z" not in p["model"] and p["damped"] is not None:
+        if "Z" not in self.model and self.damped is not None:
             return None
         fit = self._model(self._season(y, m)).fit(y)
         # "ETS(M,Ad,A)": error, trend (d: damped), season
@@ -122,7 +151,18 @@ class ETSCandidate(StatsForecastModel):
 
 class ARIMACandidate(StatsForecastModel):
     """statsforecast ``AutoARIMA`` (R's ``auto.arima`` stepwise search); numeric
-    future-known covariates enter as regressors."""
+    future-known covariates enter as regressors.
+
+    Parameters
+    ----------
+    d, D : int or None, default None
+        Orders of (seasonal) differencing; None lets the unit-root tests choose.
+    max_p, max_q : int, default 5
+    max_P, max_Q : int, default 2
+        Largest (seasonal) AR and MA orders searched.
+    stepwise : bool, default True
+        False searches every model in the bounds (much slower).
+    """
 
     name = "arima"
     steps = "statsforecast AutoARIMA per series (stepwise, AICc; future covariates as regressors)"
@@ -133,13 +173,41 @@ class ARIMACandidate(StatsForecastModel):
     #: so a longer one is fitted without it and the plan says so.
     max_season = 24
 
+    _parameter_constraints = {
+        "d": [Interval(Integral, 0, None, closed="left"), None],
+        "D": [Interval(Integral, 0, None, closed="left"), None],
+        "max_p": [Interval(Integral, 0, None, closed="left")],
+        "max_q": [Interval(Integral, 0, None, closed="left")],
+        "max_P": [Interval(Integral, 0, None, closed="left")],
+        "max_Q": [Interval(Integral, 0, None, closed="left")],
+        "stepwise": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        d: int | None = None,
+        D: int | None = None,
+        max_p: int = 5,
+        max_q: int = 5,
+        max_P: int = 2,
+        max_Q: int = 2,
+        stepwise: bool = True,
+    ):
+        self.d = d
+        self.D = D
+        self.max_p = max_p
+        self.max_q = max_q
+        self.max_P = max_P
+        self.max_Q = max_Q
+        self.stepwise = stepwise
+
     def _season(self, y, m):
         return 1 if m > self.max_season else super()._season(y, m)
 
     def _model(self, season_length):
         from statsforecast.models import AutoARIMA as _AutoARIMA
 
-        return _AutoARIMA(season_length=season_length, **self.params)
+        return _AutoARIMA(season_length=season_length, **self.get_params(deep=False))
 
     def _covariates(self, group, i):
         if not group.future:
@@ -172,19 +240,42 @@ def _filled(a: np.ndarray, before: np.ndarray | None = None) -> np.ndarray:
 
 class ThetaCandidate(StatsForecastModel):
     """statsforecast ``AutoTheta``: the best of the standard, optimised and dynamic
-    Theta models by in-sample MSE, on the deseasonalised series."""
+    Theta models by in-sample MSE, on the deseasonalised series.
+
+    Parameters
+    ----------
+    model : {"STM", "OTM", "DSTM", "DOTM"} or None, default None
+        A fixed Theta model (standard, optimised, dynamic standard, dynamic
+        optimised); None lets the in-sample MSE choose.
+    decomposition_type : {"multiplicative", "additive"}, default "multiplicative"
+        How the season is removed (when two seasons fit).
+    """
 
     name = "theta"
     steps = "statsforecast AutoTheta per series (deseasonalised when two seasons fit)"
     min_length = 4
+    _parameter_constraints = {
+        "model": [StrOptions({"STM", "OTM", "DSTM", "DOTM"}), None],
+        "decomposition_type": [StrOptions({"multiplicative", "additive"})],
+    }
+
+    def __init__(
+        self, model: str | None = None, decomposition_type: str = "multiplicative"
+    ):
+        self.model = model
+        self.decomposition_type = decomposition_type
 
     def _model(self, season_length):
         from statsforecast.models import AutoTheta as _AutoTheta
 
-        return _AutoTheta(season_length=season_length, **self.params)
+        return _AutoTheta(
+            season_length=season_length,
+            model=self.model,
+            decomposition_type=self.decomposition_type,
+        )
 
     def fitted_form(self, y, m):
-        if self.params.get("model"):
+        if self.model:
             return None
         fit = self._model(self._season(y, m)).fit(y)
         return {"model": fit.model_["modeltype"]}
@@ -201,7 +292,7 @@ class _Intermittent(StatsForecastModel):
     def _model(self, season_length):
         import statsforecast.models as M
 
-        return getattr(M, self.model_name)(**self.params)
+        return getattr(M, self.model_name)()
 
 
 class CrostonCandidate(_Intermittent):
@@ -222,14 +313,21 @@ class TSBCandidate(_Intermittent):
     """
 
     name = "tsb"
-    defaults = {"alpha_d": 0.1, "alpha_p": 0.1}
     steps = "statsforecast TSB per series (alpha_d {alpha_d}, alpha_p {alpha_p})"
     model_name = "TSB"
+    _parameter_constraints = {
+        "alpha_d": [Interval(Real, 0, 1, closed="both")],
+        "alpha_p": [Interval(Real, 0, 1, closed="both")],
+    }
+
+    def __init__(self, alpha_d: float = 0.1, alpha_p: float = 0.1):
+        self.alpha_d = alpha_d
+        self.alpha_p = alpha_p
 
     def _model(self, season_length):
         from statsforecast.models import TSB as _TSB
 
-        return _TSB(**{**self.defaults, **self.params})
+        return _TSB(alpha_d=self.alpha_d, alpha_p=self.alpha_p)
 
 
 class ADIDACandidate(_Intermittent):

@@ -174,3 +174,75 @@ def test_intermittent_segment_chooses_an_intermittent_method():
     lb = fc.leaderboard_
     assert set(lb[lb["segment"] == 0]["blueprint"]) <= intermittent | {"seasonal_naive"}
     assert not intermittent & set(lb[lb["segment"] == 1]["blueprint"])
+
+
+@pytest.mark.filterwarnings("ignore:'pooled_gbm':FutureWarning")
+@pytest.mark.parametrize("name", sorted(sg.forecasting.FORECASTERS))
+def test_candidates_declare_their_parameters_in_init(name):
+    """scikit-learn's contract: every parameter is an ``__init__`` argument with a
+    default, stored unchanged; clone and the spec round-trip keep them; each has a
+    declared constraint."""
+    from sklearn.base import clone
+
+    bp = make_forecaster(name)
+    defaults = type(bp).param_defaults()
+    assert bp.get_params(deep=False) == defaults
+    assert bp.params == {} and bp.spec == name
+    assert set(bp._parameter_constraints) == set(defaults)
+    for key, value in defaults.items():
+        assert getattr(bp, key) is value
+    assert clone(bp).get_params(deep=False) == defaults
+    changed = {
+        k: v
+        for k, v in {
+            "k": 2,
+            "how": "median",
+            "damped": False,
+            "model": "STM" if name == "theta" else "AAN",
+            "stepwise": False,
+            "strategy": "direct",
+            "n_estimators": 7,
+            "alpha_d": 0.3,
+        }.items()
+        if k in defaults
+    }
+    if changed:
+        bp2 = make_forecaster(bp.set_params(**changed).spec)
+        assert bp2.params == changed
+        assert bp2.get_params(deep=False) == {**defaults, **changed}
+
+
+@pytest.mark.parametrize(
+    "spec,says",
+    [
+        ("combo(k=1)", "k=1 must be an int in the range [2, inf)"),
+        ("combo(k=True)", "k=True is a boolean"),
+        ("lgbm(strategy='sideways')", "strategy='sideways' must be a str among"),
+        ("lgbm(learning_rate=0)", "learning_rate=0 must be"),
+        ("ets(model='XYZ')", "must be three letters"),
+        ("theta(model='ses')", "model='ses' must be a str among"),
+        ("arima(max_p=-1)", "max_p=-1 must be an int"),
+        ("tsb(alpha_d=2.0)", "alpha_d=2.0 must be a float in the range [0.0, 1.0]"),
+        ("lgbm(trees=5)", "unexpected keyword argument 'trees'"),
+    ],
+)
+def test_bad_candidate_parameters_are_typed_errors_naming_the_spec(spec, says):
+    with pytest.raises(sg.DataValidationError) as err:
+        make_forecaster(spec)
+    (problem,) = err.value.problems
+    assert problem.kind == "bad_forecaster_spec" and problem.column == "candidates"
+    assert spec in problem.message and says in problem.message
+
+
+def test_a_candidate_given_as_an_object_is_checked_like_a_spec():
+    from segmenter.forecasting import Combination
+
+    with pytest.raises(sg.DataValidationError, match="how='max' must be"):
+        sg.SegmentedForecaster(horizon=3, candidates=[Combination(how="max")]).fit(
+            pd.DataFrame(
+                {"series_id": ["a"] * 30, "t": range(30), "y": np.arange(30.0)}
+            ),
+            id_col="series_id",
+            time_col="t",
+            target_col="y",
+        )

@@ -22,10 +22,19 @@ Capability tags (:func:`segmenter.base.get_tag`): ``kind`` (``"local"``,
 ``"pooled"`` or ``"combination"``), ``intervals`` (``"native"`` when the model computes
 its own, ``"conformal"`` when the runner derives them from backtest residuals),
 ``uses:future`` / ``uses:static`` (reads future-known or static covariates).
+
+Parameters follow scikit-learn's estimator contract (:class:`segmenter.base.
+SegmenterEstimator`): a candidate's ``__init__`` names each parameter with its default
+and only stores it; ``get_params``, ``set_params`` and ``clone`` work, and
+``_parameter_constraints`` declares what each may be, checked by :func:`~segmenter.
+forecasting.catalogue.make_forecaster` (and so by every fit that names the candidate).
+The short spec (``ets(damped=False)``) shows the parameters set away from their
+defaults (:attr:`ForecastBlueprint.params`).
 """
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from dataclasses import dataclass, field, replace
 
@@ -33,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from .._spec import format_spec
+from ..base import SegmenterEstimator, get_tag
 
 __all__ = [
     "SeriesGroup",
@@ -159,8 +169,14 @@ def seasonal_naive(y: np.ndarray, horizon: int, m: int) -> np.ndarray:
     return np.full(horizon, y[-1])
 
 
-class ForecastBlueprint:
-    """Base of forecasting blueprints; see the module docstring for the protocol."""
+class ForecastBlueprint(SegmenterEstimator):
+    """Base of forecasting blueprints; see the module docstring for the protocol.
+
+    Subclasses set ``name`` (the spec's name), ``steps`` (what the model does, a
+    format string over its parameters) and ``_tags``, and declare their parameters in
+    ``__init__`` (keyword arguments with defaults, stored unchanged under the same
+    names) with their ``_parameter_constraints``.
+    """
 
     name = "forecaster"
     steps = ""
@@ -171,22 +187,42 @@ class ForecastBlueprint:
         "uses:static": False,
     }
 
-    def __init__(self, **params):
-        self.params = params
-
     @property
     def kind(self) -> str:
         """``"local"``, ``"pooled"`` or ``"combination"`` (the ``kind`` tag)."""
-        from ..base import get_tag
-
         return get_tag(self, "kind")
+
+    @classmethod
+    def param_defaults(cls) -> dict:
+        """Each ``__init__`` parameter with its default."""
+        sig = inspect.signature(cls.__init__)
+        return {
+            n: p.default
+            for n, p in sig.parameters.items()
+            if n != "self" and p.default is not inspect.Parameter.empty
+        }
+
+    @property
+    def params(self) -> dict:
+        """The parameters set away from their defaults: what the spec shows.
+
+        >>> from segmenter.forecasting.catalogue import make_forecaster
+        >>> make_forecaster("ets(damped=False)").params
+        {'damped': False}
+        """
+        defaults = self.param_defaults()
+        return {
+            k: v
+            for k, v in self.get_params(deep=False).items()
+            if k not in defaults or not _same(v, defaults[k])
+        }
 
     @property
     def spec(self) -> str:
         return format_spec(self.name, self.params)
 
     def describe(self) -> str:
-        return self.steps.format(**{**getattr(self, "defaults", {}), **self.params})
+        return self.steps.format(**self.get_params(deep=False))
 
     def min_history(self, m: int, horizon: int) -> int:
         """Values of history a series needs for this model to run on it (shorter series
@@ -241,7 +277,7 @@ class LocalForecaster(ForecastBlueprint):
     def with_form(self, form: dict) -> LocalForecaster:
         """This candidate with its form fixed to ``form`` (its other parameters kept);
         a series the fixed form fails on is fitted by the search (``searched``)."""
-        fixed = type(self)(**{**self.params, **form})
+        fixed = type(self)(**{**self.get_params(deep=False), **form})
         fixed.searched = self
         return fixed
 
@@ -293,6 +329,11 @@ class LocalForecaster(ForecastBlueprint):
         if strict:
             check_failures(self.spec, group, fallbacks, need)
         return Forecast(out, fallbacks, ivals if native else None)
+
+
+def _same(value, default) -> bool:
+    """``value`` is the default itself (``1.0`` is no default ``1``, ``0`` no ``False``)."""
+    return value is default or (type(value) is type(default) and value == default)
 
 
 def modal_form(blueprint: LocalForecaster, values: list, m: int) -> dict | None:

@@ -33,8 +33,10 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from functools import partial
+from numbers import Integral
 
 import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._spec import parse_spec
 from ..errors import DataValidationError, Problem
@@ -65,23 +67,16 @@ class Combination(ForecastBlueprint):
     """
 
     name = "combo"
-    defaults = {"k": 3, "how": "mean"}
     steps = "the {how} of the segment's {k} best candidates (chosen on the backtests)"
     _tags = {"kind": "combination", "intervals": "conformal"}
+    _parameter_constraints = {
+        "k": [Interval(Integral, 2, None, closed="left")],
+        "how": [StrOptions({"mean", "median"})],
+    }
 
     def __init__(self, k: int = 3, how: str = "mean"):
-        if not (isinstance(k, int) and k >= 2) or how not in ("mean", "median"):
-            raise TypeError(
-                f"combo takes k (an int >= 2) and how ('mean' or 'median'), got "
-                f"k={k!r}, how={how!r}"
-            )
-        params = {}
-        if k != 3:
-            params["k"] = k
-        if how != "mean":
-            params["how"] = how
-        super().__init__(**params)
-        self.k, self.how = k, how
+        self.k = k
+        self.how = how
 
     def combine(self, forecasts: list[np.ndarray]) -> np.ndarray:
         """The combination of equally shaped forecasts."""
@@ -156,13 +151,24 @@ def make_forecaster(spec) -> ForecastBlueprint:
     "combo(how='median', k=2)"
     """
     if isinstance(spec, ForecastBlueprint):
-        return spec
-    name, kw = parse_spec(
-        spec, FORECASTERS, "forecaster", "candidates", "ets(damped=False)"
-    )
+        bp = spec
+    else:
+        name, kw = parse_spec(
+            spec, FORECASTERS, "forecaster", "candidates", "ets(damped=False)"
+        )
+        try:
+            bp = FORECASTERS[name](**kw)
+        except TypeError as exc:
+            raise DataValidationError(
+                [Problem("bad_forecaster_spec", "candidates", f"{spec!r}: {exc}")]
+            ) from None
     try:
-        return FORECASTERS[name](**kw)
-    except TypeError as exc:
+        bp._check_params()
+    except DataValidationError as exc:
         raise DataValidationError(
-            [Problem("bad_forecaster_spec", "candidates", f"{spec!r}: {exc}")]
+            [
+                Problem("bad_forecaster_spec", "candidates", f"{spec!r}: {p.message}")
+                for p in exc.problems
+            ]
         ) from None
+    return bp

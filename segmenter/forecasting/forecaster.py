@@ -84,6 +84,7 @@ from .forecast_driven import (
 from .inputs import (
     INTERMITTENT_SHARE,
     base_segmentation,
+    candidate_problems,
     candidates_of,
     for_segmenter,
     mostly_zero,
@@ -250,7 +251,7 @@ class SegmentedForecaster(SegmenterEstimator):
         "horizon": [Interval(Integral, 1, None, closed="left")],
         "n_origins": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "step": [None, Interval(Integral, 1, None, closed="left")],
-        "candidates": "no_validation",
+        "candidates": [Check(candidate_problems)],
         "metric": [StrOptions(set(metric_names("forecast")))],
         "season_length": [
             None,

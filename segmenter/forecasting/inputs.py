@@ -208,11 +208,9 @@ def seasons_of(panel, season_length) -> tuple:
     return (int(m or 1),)
 
 
-def candidates_of(
-    candidates, intermittent, seasons, has_zeros
-) -> list[ForecastBlueprint]:
-    """The candidate blueprints: the given ones, the seasonal naive baseline, the
-    intermittent methods and MSTL when the data call for them."""
+def named_candidates(candidates) -> list[ForecastBlueprint]:
+    """The blueprints ``candidates=`` names (a mode, a spec or blueprint, or a list of
+    them), each checked against its parameter constraints."""
     bps, _ = resolve_specs(
         candidates,
         MODES,
@@ -222,6 +220,25 @@ def candidates_of(
         "candidates",
         "ets(damped=False)",
     )
+    return bps
+
+
+def candidate_problems(name: str, value) -> list:
+    """The problems of ``candidates=`` (a :class:`~segmenter.base.Check`), so that a fit
+    reports them before it reads any data."""
+    try:
+        named_candidates(value)
+    except DataValidationError as exc:
+        return exc.problems
+    return []
+
+
+def candidates_of(
+    candidates, intermittent, seasons, has_zeros
+) -> list[ForecastBlueprint]:
+    """The candidate blueprints: the given ones, the seasonal naive baseline, the
+    intermittent methods and MSTL when the data call for them."""
+    bps = named_candidates(candidates)
     specs = [b.spec for b in bps]
     if "seasonal_naive" not in specs:
         bps.insert(0, make_forecaster("seasonal_naive"))
