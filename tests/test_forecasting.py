@@ -116,6 +116,27 @@ def test_backtest_windows_never_show_future_values():
     assert E["rmse"][0, 0] == pytest.approx(np.sqrt(np.mean(np.arange(1, 6) ** 2)))
 
 
+def test_forecast_data_is_a_read_only_view_of_the_panel():
+    """The forecasting half reads the panel's value array itself: no copy of the
+    values, a subset is a view, and nothing downstream can write into the panel."""
+    panel = sg.Panel.from_frame(
+        seasonal_frame(n=6).assign(price=lambda d: d["y"] * 2.0),
+        id_col="unique_id",
+        time_col="ds",
+        target_col="y",
+        value_cols=["price"],
+    )
+    data = ForecastData.from_panel(panel, DataSpec(12, (12,), future_cols=["price"]))
+    sub = data.subset([4, 1])
+    for i, y in [(4, sub.values[0]), (1, sub.values[1])]:
+        assert np.shares_memory(y, panel.values)
+        np.testing.assert_array_equal(y, panel.series(i))
+    assert np.shares_memory(sub.future["price"][0], panel.values)
+    with pytest.raises(ValueError, match="read-only"):
+        data.values[0][0] = 0.0
+    assert panel.values.flags.writeable  # the panel itself is untouched
+
+
 # ---------------------------------------------------------------------------- the runner
 @pytest.fixture(scope="module")
 def fitted():

@@ -80,13 +80,20 @@ class ForecastData:
 
     @classmethod
     def from_panel(cls, panel, spec: DataSpec, keys=None) -> ForecastData:
+        """The panel's series as read-only views of its value array (no copy); a
+        :meth:`subset` is a view too."""
         n = panel.n_series
-        values = [panel.series(i).astype(np.float64) for i in range(n)]
         cols = list(panel.value_cols)
-        future = {
-            c: [panel.series(i, cols.index(c)).astype(np.float64) for i in range(n)]
-            for c in spec.future_cols
-        }
+        arr = np.asarray(panel.values, dtype=np.float64)  # a copy only when float32
+        arr = arr.view()
+        arr.flags.writeable = False
+        off = panel.offsets
+
+        def column(c: int) -> list:
+            return [arr[off[i] : off[i + 1], c] for i in range(n)]
+
+        values = column(0)
+        future = {c: column(cols.index(c)) for c in spec.future_cols}
         parts = []
         if spec.id_as_static:
             parts.append(panel.ids.reset_index(drop=True))
