@@ -435,12 +435,16 @@ class Segmenter(SegmenterEstimator):
         self.leaderboard_ = search.frame()
         self.choose()
         if self.metric == "forecast":
-            self._rank_by_forecasts(data, id_col, time_col, target_col, freq, missing)
+            self.forecaster_, self.leaderboard_ = self._rank_by_forecasts(
+                data, id_col, time_col, target_col, freq, missing
+            )
+            self.choose()
         return self
 
     def _rank_by_forecasts(self, data, id_col, time_col, target_col, freq, missing):
-        """``metric="forecast"``: score the rows by the forecasts they lead to, rerank
-        the leaderboard by that error and map with its best row."""
+        """``metric="forecast"``: score the rows by the forecasts they lead to; returns
+        the forecaster that scored them and the leaderboard reranked by that error
+        (``fit`` sets both and maps with its best row)."""
         from sklearn.base import clone
 
         from .forecasting.forecaster import SegmentedForecaster
@@ -469,7 +473,6 @@ class Segmenter(SegmenterEstimator):
                 freq=freq,
                 missing=missing,
             )
-        self.forecaster_ = fc
         lb = self._search.leaderboard
         sel = fc.selection_[fc.selection_["kind"] == "clustering"]
         errors = dict(zip(sel["row"].astype(int), sel["valid_error"]))
@@ -477,8 +480,7 @@ class Segmenter(SegmenterEstimator):
             if e.status == "ok":
                 e.metrics["forecast_error"] = float(errors.get(e.row, np.nan))
         lb.metric, lb.greater_is_better = "forecast_error", False
-        self.leaderboard_ = self._search.frame()
-        self.choose()
+        return fc, self._search.frame()
 
     # ------------------------------------------------------------------ choose / rerun
     def _fitted_search(self, what: str) -> ClusteringSearch:

@@ -328,6 +328,29 @@ def test_parallel_equals_serial():
     )
 
 
+def test_fit_stages_return_what_they_find_and_fit_sets_it_in_one_place():
+    """The stages of fit write no attribute: ``_prepare`` (seasons, candidates, plan)
+    and ``_choose`` return what they find, and ``fit`` sets every fitted attribute."""
+    df = seasonal_frame(n=8)
+    fc = sg.SegmentedForecaster(
+        horizon=3,
+        n_origins=2,
+        candidates=["seasonal_naive", "ets"],
+        season_length=12,
+        progress=False,
+    )
+    before = dict(vars(fc))
+    panel = sg.Panel.from_frame(df)
+    prep = fc._prepare(fc._engine(), panel, [], [])
+    assert vars(fc) == before
+    assert prep.seasons[0] == 12 and list(prep.blueprints) == ["seasonal_naive", "ets"]
+    assert prep.plan.n_windows == 2 and prep.job.plan is prep.plan
+    fc.fit(df, mapping=mapping_for(df))
+    assert fc.candidates_ == ["seasonal_naive", "ets"] and fc.plan_.n_windows == 2
+    assert fc.season_length_ == 12 and fc.step_ == fc.plan_.step
+    assert set(fc.champions_) == {0, 1} and not fc.forecasts_.empty
+
+
 def test_bad_parameters_and_unfitted():
     with pytest.raises(DataValidationError, match="horizon=0"):
         sg.SegmentedForecaster(horizon=0).fit(seasonal_frame(n=4), segment_col="x")

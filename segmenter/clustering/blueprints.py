@@ -24,7 +24,7 @@ from sklearn.base import clone
 from sklearn.cluster import HDBSCAN, AgglomerativeClustering, KMeans
 from sklearn.mixture import GaussianMixture
 
-from .. import features as F
+from .. import features
 from .._safe_pickle import trust_factory
 from .._spec import format_spec, parse_spec
 from ..base import get_tag, get_tags
@@ -121,9 +121,9 @@ class Blueprint:
         """Names of the feature columns the clusterer reads (None for shape blueprints,
         whose input is time points)."""
         if self.representation == "summary":
-            return list(F.SUMMARY_FEATURES)
+            return list(features.SUMMARY_FEATURES)
         if self.representation == "velocity":
-            return [f"velocity_{s}" for s in F.VELOCITY_STATS]
+            return [f"velocity_{s}" for s in features.VELOCITY_STATS]
         if self.representation == "catch22":
             from sktime.transformations.catch22 import CATCH22_SHORT_FEATURE_NAMES
 
@@ -183,20 +183,20 @@ class Blueprint:
             if length == "median":
                 length = state.get("length") or self.panel_state(panel)["length"]
                 state["length"] = length
-            return F.shape_series(
+            return features.shape_series(
                 panel,
                 normalize=fp.get("normalize", "z"),
                 length=length,
                 columns=fp.get("columns"),
             ), state
         if self.representation == "summary":
-            X = F.summary_features(panel, season_length=fp.get("season_length"))
+            X = features.summary_features(panel, season_length=fp.get("season_length"))
             return X.to_numpy(), state
         if self.representation == "velocity":
-            X = F.velocity_features(panel, window=fp.get("window"))
+            X = features.velocity_features(panel, window=fp.get("window"))
             return X.to_numpy(), state
         if self.representation == "catch22":
-            return F.catch22_features(panel).to_numpy(), state
+            return features.catch22_features(panel).to_numpy(), state
         raise DataValidationError(
             [
                 Problem(
@@ -586,7 +586,7 @@ register(
         "standardise → k-means",
     )
 )
-for _i, _stat in enumerate(F.VELOCITY_STATS):
+for _i, _stat in enumerate(features.VELOCITY_STATS):
     register(
         Blueprint(
             f"velocity_{_stat}",

@@ -219,15 +219,15 @@ class LocalResult:
     @classmethod
     def empty(cls, idx, n_windows: int, horizon: int, specs) -> LocalResult:
         """A result for the series ``idx`` with nothing computed yet (NaN forecasts)."""
-        W, n, h = n_windows, len(idx), horizon
+        n_windows, n, h = n_windows, len(idx), horizon
         return cls(
             np.asarray(idx),
-            np.full((W, n, h), np.nan),
-            np.full((W, n), np.nan),
-            np.zeros((W, n), dtype=np.int64),
-            np.zeros((W, n), dtype=bool),
+            np.full((n_windows, n, h), np.nan),
+            np.full((n_windows, n), np.nan),
+            np.zeros((n_windows, n), dtype=np.int64),
+            np.zeros((n_windows, n), dtype=bool),
             np.zeros(n),
-            {s: np.full((W, n, h), np.nan) for s in specs},
+            {s: np.full((n_windows, n, h), np.nan) for s in specs},
             {s: {} for s in specs},
             {s: [] for s in specs},
             {s: np.zeros(n, dtype=bool) for s in specs},
@@ -278,16 +278,21 @@ def backtest_local(
 ) -> LocalResult:
     """The local candidates on the series ``idx`` in every window (a task)."""
     data = materialize(source, spec, keys=idx)
-    W, n = cutoffs.shape[0], len(data)
-    res = LocalResult.empty(idx, W, horizon, [bp.spec for bp in candidates])
-    A, S, lags, nonneg = res.actuals, res.scales, res.scale_lags, res.nonnegative
-    F, IV, FB, secs = res.forecasts, res.intervals, res.fallbacks, res.seconds
+    n_windows, n = cutoffs.shape[0], len(data)
+    res = LocalResult.empty(idx, n_windows, horizon, [bp.spec for bp in candidates])
+    actuals, scales, lags, nonneg = (
+        res.actuals,
+        res.scales,
+        res.scale_lags,
+        res.nonnegative,
+    )
+    forecasts, IV, FB, secs = res.forecasts, res.intervals, res.fallbacks, res.seconds
     failed, usable = res.failed, res.usable
     m = spec.season_length
     with threadpool_limits(limits=1):
-        for w in range(W):
-            A[w] = data.actuals(cutoffs[w], horizon)
-            S[w], lags[w], nonneg[w] = data.scales(cutoffs[w])
+        for w in range(n_windows):
+            actuals[w] = data.actuals(cutoffs[w], horizon)
+            scales[w], lags[w], nonneg[w] = data.scales(cutoffs[w])
             group, pos = data.group(cutoffs[w], horizon)
             if not len(pos):
                 continue
@@ -297,8 +302,8 @@ def backtest_local(
                     bp.predict(None, group, horizon, levels, strict=False), group
                 )
                 secs[bp.spec] += time.perf_counter() - t0
-                F[bp.spec][w, pos] = fc.mean
-                _store_intervals(IV[bp.spec], fc, w, pos, (W, n, horizon))
+                forecasts[bp.spec][w, pos] = fc.mean
+                _store_intervals(IV[bp.spec], fc, w, pos, (n_windows, n, horizon))
                 need = bp.min_history(m, horizon)
                 fails, _ = failures(group, fc.fallbacks, need)
                 for j, reason in fc.fallbacks:
@@ -335,28 +340,28 @@ def backtest_pooled(
     Returns per candidate its forecasts (W, n, h), fallbacks, seconds, and the error
     message when it failed on the segment (then no forecasts)."""
     data = materialize(source, spec, keys=idx)
-    W, n = cutoffs.shape[0], len(data)
+    n_windows, n = cutoffs.shape[0], len(data)
     out = {}
     with threadpool_limits(limits=1):
         for bp in candidates:
-            F = np.full((W, n, horizon), np.nan)
+            forecasts = np.full((n_windows, n, horizon), np.nan)
             fb, error = [], ""
             t0 = time.perf_counter()
             try:
-                for w in range(W):
+                for w in range(n_windows):
                     group, pos = data.group(cutoffs[w], horizon)
                     if not len(pos):
                         continue
                     fc = clip_nonnegative(
                         bp.predict(bp.fit(group), group, horizon), group
                     )
-                    F[w, pos] = fc.mean
+                    forecasts[w, pos] = fc.mean
                     fb += [(w, int(pos[j]), r) for j, r in fc.fallbacks]
             except Exception as exc:  # noqa: BLE001 - recorded as a failure on the segment
                 error = f"{type(exc).__name__}: {exc}"
-                F[:] = np.nan
+                forecasts[:] = np.nan
             out[bp.spec] = {
-                "forecasts": F,
+                "forecasts": forecasts,
                 "fallbacks": fb,
                 "error": error,
                 "seconds": time.perf_counter() - t0,
@@ -364,18 +369,18 @@ def backtest_pooled(
     return out
 
 
-def errors_of(F: np.ndarray, A: np.ndarray, S: np.ndarray) -> dict:
+def errors_of(forecasts: np.ndarray, actuals: np.ndarray, scales: np.ndarray) -> dict:
     """Per-series, per-window errors of forecasts ``F`` against actuals ``A`` (both
     (W, n, h), NaN where absent) with MASE scales ``S`` (W, n): {metric: (W, n)}."""
     with np.errstate(all="ignore"):
-        ok = ~np.isnan(A) & ~np.isnan(F)
+        ok = ~np.isnan(actuals) & ~np.isnan(forecasts)
         cnt = ok.sum(axis=2)
-        diff = np.where(ok, np.abs(A - F), 0.0)
+        diff = np.where(ok, np.abs(actuals - forecasts), 0.0)
         mae = np.where(cnt > 0, diff.sum(axis=2) / np.maximum(cnt, 1), np.nan)
-        den = np.abs(A) + np.abs(F)
+        den = np.abs(actuals) + np.abs(forecasts)
         sm = np.where(ok & (den > 0), 200.0 * diff / np.where(den > 0, den, 1.0), 0.0)
         smape = np.where(cnt > 0, sm.sum(axis=2) / np.maximum(cnt, 1), np.nan)
         rmse = np.where(
             cnt > 0, np.sqrt((diff**2).sum(axis=2) / np.maximum(cnt, 1)), np.nan
         )
-        return {"mase": mae / S, "smape": smape, "rmse": rmse}
+        return {"mase": mae / scales, "smape": smape, "rmse": rmse}

@@ -95,28 +95,36 @@ def segment_leaderboard(
 ) -> tuple[pd.DataFrame, str, np.ndarray, list]:
     """The segment's candidates ranked on every window; returns the frame, the champion,
     its backtest forecasts (W, len(idx), h) and the members of a combination champion."""
-    W = backtests.plan.n_windows
-    windows = list(range(W))
+    n_windows = backtests.plan.n_windows
+    windows = list(range(n_windows))
     champ, combined, ranking = champion_of(backtests, idx, windows, singles, combos)
-    A, S = backtests.actuals[:, idx], backtests.scales[:, idx]
+    actuals, scales = backtests.actuals[:, idx], backtests.scales[:, idx]
     ranked_singles = [s for s, _ in ranking if s in singles]
     cands = []
-    for s, F in singles.items():
-        E = backtests.errors(s) if s in backtests.local else errors_of(F[:, idx], A, S)
-        E = {k: v[:, idx] if s in backtests.local else v for k, v in E.items()}
+    for s, forecasts in singles.items():
+        errors = (
+            backtests.errors(s)
+            if s in backtests.local
+            else errors_of(forecasts[:, idx], actuals, scales)
+        )
+        errors = {
+            k: v[:, idx] if s in backtests.local else v for k, v in errors.items()
+        }
         cands.append(
-            StoredCandidate(blueprints[s], E, fallback_counts.get(s, np.zeros(W)))
+            StoredCandidate(
+                blueprints[s], errors, fallback_counts.get(s, np.zeros(n_windows))
+            )
         )
     for c in combos:
         if len(ranked_singles) < c.k:
             continue
         members = ranked_singles[: c.k]
-        F = c.combine([singles[s][:, idx] for s in members])
+        forecasts = c.combine([singles[s][:, idx] for s in members])
         cands.append(
             StoredCandidate(
                 c,
-                errors_of(F, A, S),
-                np.zeros(W),
+                errors_of(forecasts, actuals, scales),
+                np.zeros(n_windows),
                 describe=f"{c.describe()}: {', '.join(members)}",
             )
         )
@@ -126,7 +134,9 @@ def segment_leaderboard(
             if reason.split(":")[0].isidentifier() and ": " in reason
             else ("RuntimeError", "", reason)
         )
-        cands.append(StoredCandidate(blueprints[s], None, np.zeros(W), (kind, msg)))
+        cands.append(
+            StoredCandidate(blueprints[s], None, np.zeros(n_windows), (kind, msg))
+        )
     lb = Leaderboard(
         windows,
         backtests.metric,
@@ -165,11 +175,11 @@ class SegmentModel:
         return _quantile(self.residuals, level)
 
 
-def _quantile(R, level) -> np.ndarray:
-    h = R.shape[1] if R is not None and R.ndim == 2 else 0
+def _quantile(residuals, level) -> np.ndarray:
+    h = residuals.shape[1] if residuals is not None and residuals.ndim == 2 else 0
     q = np.full(h, np.nan)
     for t in range(h):
-        r = np.sort(R[np.isfinite(R[:, t]), t])
+        r = np.sort(residuals[np.isfinite(residuals[:, t]), t])
         if len(r) >= 5:
             q[t] = r[min(len(r), int(math.ceil((len(r) + 1) * level / 100.0))) - 1]
     return q
@@ -191,13 +201,18 @@ def segment_model(
     full[:, idx] = combined
     q = conformal_quantiles(backtests, full, idx, windows, levels)
     with np.errstate(all="ignore"):
-        R = (
+        residuals = (
             np.abs(backtests.actuals[:, idx] - combined)
             / backtests.scales[:, idx][:, :, None]
         )
-    R = R.reshape(-1, R.shape[2]).astype(np.float32)
+    residuals = residuals.reshape(-1, residuals.shape[2]).astype(np.float32)
     return SegmentModel(
-        segment, champ, list(members), {}, q, R[np.isfinite(R).any(axis=1)]
+        segment,
+        champ,
+        list(members),
+        {},
+        q,
+        residuals[np.isfinite(residuals).any(axis=1)],
     )
 
 
@@ -208,11 +223,11 @@ def member_forecast(
     native intervals or None, pooled state).  A candidate that raises leaves the
     seasonal naive forecast, flagged as a fallback."""
     m = group.season_length
-    F = np.full((n, horizon), np.nan)
+    forecasts = np.full((n, horizon), np.nan)
     fb = np.zeros(n, dtype=bool)
     iv = None
     if not len(pos):
-        return F, fb, iv, state
+        return forecasts, fb, iv, state
     try:
         if bp.kind == "pooled":
             if state is None and fit_pooled:
@@ -221,7 +236,7 @@ def member_forecast(
         else:
             fc = bp.predict(None, group, horizon, levels, strict=False)
         fc = clip_nonnegative(fc, group)
-        F[pos] = fc.mean
+        forecasts[pos] = fc.mean
         for j, _ in fc.fallbacks:
             fb[pos[j]] = True
         if fc.intervals:
@@ -231,9 +246,9 @@ def member_forecast(
             }
     except Exception:  # noqa: BLE001 - the baseline stands in, flagged
         for j, i in enumerate(pos):
-            F[i] = seasonal_naive(group.values[j], horizon, m)
+            forecasts[i] = seasonal_naive(group.values[j], horizon, m)
         fb[pos] = True
-    return F, fb, iv, state
+    return forecasts, fb, iv, state
 
 
 def final_local(source, spec, idx, horizon: int, blueprints: list, levels) -> dict:
@@ -288,16 +303,16 @@ def forecast_segment(
     with threadpool_limits(limits=1):
         for s in model.members:
             if known and s in known:
-                F, fb, iv = known[s]
+                forecasts, fb, iv = known[s]
             else:
                 bp = blueprints[s]
                 state = None if refit else model.states.get(s)
-                F, fb, iv, state = member_forecast(
+                forecasts, fb, iv, state = member_forecast(
                     bp, group, pos, n, horizon, levels, state
                 )
                 if bp.kind == "pooled":
                     states[s] = state
-            preds.append(F)
+            preds.append(forecasts)
             fbs.append(fb)
             natives.append(iv)
     if len(preds) > 1:

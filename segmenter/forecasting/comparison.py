@@ -121,10 +121,10 @@ def interval_scores(
     plan = backtests.plan
     w0 = plan.final_window
     older = [w for w in range(plan.n_windows) if w != w0] or [w0]
-    A, S = backtests.actuals[w0], backtests.scales[w0]
-    F = ev.final_forecasts[w0]
+    actuals, scales = backtests.actuals[w0], backtests.scales[w0]
+    forecasts = ev.final_forecasts[w0]
     nonneg = backtests.nonnegative[w0]
-    n, h = F.shape
+    n, h = forecasts.shape
     out = {}
     lo = {lv: np.full((n, h), np.nan) for lv in levels}
     hi = {lv: np.full((n, h), np.nan) for lv in levels}
@@ -134,8 +134,8 @@ def interval_scores(
         native = backtests.local_iv.get(spec, {})
         q = conformal_quantiles(backtests, ev.final_forecasts, idx, older, levels)
         for lv in levels:
-            clo = F[idx] - q[lv][None, :] * S[idx, None]
-            chi = F[idx] + q[lv][None, :] * S[idx, None]
+            clo = forecasts[idx] - q[lv][None, :] * scales[idx, None]
+            chi = forecasts[idx] + q[lv][None, :] * scales[idx, None]
             clo = np.where(nonneg[idx, None], np.maximum(clo, 0.0), clo)
             if lv in native:
                 nlo, nhi = native[lv][0][w0, idx], native[lv][1][w0, idx]
@@ -143,7 +143,7 @@ def interval_scores(
                 clo[use], chi[use] = nlo[use], nhi[use]
             lo[lv][idx], hi[lv][idx] = clo, chi
     for lv in levels:
-        a, l_, h_ = A[common], lo[lv][common], hi[lv][common]
+        a, l_, h_ = actuals[common], lo[lv][common], hi[lv][common]
         ok = np.isfinite(a) & np.isfinite(l_) & np.isfinite(h_)
         cover = float(((a >= l_) & (a <= h_))[ok].mean()) if ok.any() else math.nan
         alpha = 1.0 - lv / 100.0
@@ -156,7 +156,7 @@ def interval_scores(
                     np.where(ok, sc, 0.0).sum(axis=1) / np.maximum(cnt, 1),
                     np.nan,
                 )
-                / S[common]
+                / scales[common]
             )
         out[f"coverage_{lv}"] = cover
         out[f"msis_{lv}"] = (

@@ -152,11 +152,11 @@ class EnsembleMember:
 
 def assemble(results: dict, n: int, h: int) -> tuple[np.ndarray, np.ndarray]:
     """{segment: (idx, out)} -> forecasts (n, h) and fallbacks (n,) in series order."""
-    F = np.full((n, h), np.nan)
+    forecasts = np.full((n, h), np.nan)
     fb = np.zeros(n, dtype=bool)
     for idx, out in results.values():
-        F[idx], fb[idx] = out["forecast"], out["fallback"]
-    return F, fb
+        forecasts[idx], fb[idx] = out["forecast"], out["fallback"]
+    return forecasts, fb
 
 
 def ensemble_results(
@@ -237,8 +237,8 @@ def produce_ensemble(
         members.append(
             EnsembleMember(name, s.kind, s.labels, models, champs, s.meta.get("model"))
         )
-        F, fb = assemble(final, n, h)
-        parts.append(F)
+        forecasts, fb = assemble(final, n, h)
+        parts.append(forecasts)
         fbs.append(fb)
     mean = combine_forecasts(parts, ens.meta["method"])
     fallback = np.logical_or.reduce(fbs)
@@ -284,7 +284,7 @@ def forecast_members(
                 labels[i] = mem.labels[pos]
         if unknown:
             labels[unknown] = assign(mem, unknown)
-        F = np.full((n, horizon), np.nan)
+        forecasts = np.full((n, horizon), np.nan)
         fb = np.zeros(n, dtype=bool)
         for g, idx in groups(labels).items():
             if g not in mem.models:
@@ -300,7 +300,7 @@ def forecast_members(
                     ]
                 )
             out = forecast(mem, g, idx)
-            F[idx], fb[idx] = out["forecast"], out["fallback"]
-        parts.append(F)
+            forecasts[idx], fb[idx] = out["forecast"], out["fallback"]
+        parts.append(forecasts)
         fbs.append(fb)
     return combine_forecasts(parts, method), np.logical_or.reduce(fbs)

@@ -78,7 +78,9 @@ class Backtests:
         self.local_usable = local_usable
         self.local_seconds = local_seconds
         self.metric = metric
-        self._errors = {s: errors_of(F, actuals, scales) for s, F in local.items()}
+        self._errors = {
+            s: errors_of(forecasts, actuals, scales) for s, forecasts in local.items()
+        }
         self.intermittent = np.zeros(actuals.shape[1], dtype=bool)
         self.intermittent_specs: set = set()
 
@@ -99,10 +101,12 @@ class Backtests:
     def n(self) -> int:
         return self.actuals.shape[1]
 
-    def errors(self, spec: str, F: np.ndarray | None = None) -> dict:
+    def errors(self, spec: str, forecasts: np.ndarray | None = None) -> dict:
         """{metric: (W, n)} of a local candidate, or of forecasts ``F``."""
         return (
-            self._errors[spec] if F is None else errors_of(F, self.actuals, self.scales)
+            self._errors[spec]
+            if forecasts is None
+            else errors_of(forecasts, self.actuals, self.scales)
         )
 
     def scored(self) -> np.ndarray:
@@ -164,33 +168,33 @@ def champion_of(
     forecasts (W, n, h)) and the combinations of their best members.  Returns its spec,
     its forecasts of those series (W, len(idx), h) and the ranking [(spec, score)]."""
     metric = backtests.metric
-    A, S = backtests.actuals[:, idx], backtests.scales[:, idx]
-    scores, forecasts = {}, {}
-    for s, F in singles.items():
-        Fi = F[:, idx]
-        E = (
+    actuals, scales = backtests.actuals[:, idx], backtests.scales[:, idx]
+    scores, of_idx = {}, {}
+    for s, forecasts in singles.items():
+        mine = forecasts[:, idx]
+        errors = (
             backtests.errors(s)[metric][:, idx]
             if s in backtests.local
-            else errors_of(Fi, A, S)[metric]
+            else errors_of(mine, actuals, scales)[metric]
         )
-        scores[s] = _mean(E[windows])
-        forecasts[s] = Fi
+        scores[s] = _mean(errors[windows])
+        of_idx[s] = mine
     ranked = sorted(
         (s for s in scores if np.isfinite(scores[s])), key=lambda s: scores[s]
     )
     for c in combos:
         if len(ranked) < c.k:
             continue
-        combined = c.combine([forecasts[s] for s in ranked[: c.k]])
-        scores[c.spec] = _mean(errors_of(combined, A, S)[metric][windows])
-        forecasts[c.spec] = combined
+        combined = c.combine([of_idx[s] for s in ranked[: c.k]])
+        scores[c.spec] = _mean(errors_of(combined, actuals, scales)[metric][windows])
+        of_idx[c.spec] = combined
     ranking = sorted(
         ((s, v) for s, v in scores.items() if np.isfinite(v)), key=lambda t: t[1]
     )
     if not ranking:
-        return BASELINE, forecasts.get(BASELINE, np.full_like(A, np.nan)), []
+        return BASELINE, of_idx.get(BASELINE, np.full_like(actuals, np.nan)), []
     best = ranking[0][0]
-    return best, forecasts[best], ranking
+    return best, of_idx[best], ranking
 
 
 def segment_singles(
@@ -205,7 +209,7 @@ def segment_singles(
     that ran on it.  Returns (spec -> forecasts, spec -> reason of the excluded)."""
     singles, failed = {}, {}
     lumpy = bool(backtests.intermittent[idx].mean() > 0.5)
-    for s, F in backtests.local.items():
+    for s, forecasts in backtests.local.items():
         if not backtests.allowed(s, lumpy):
             continue
         usable = backtests.local_usable[s][idx]
@@ -221,15 +225,15 @@ def segment_singles(
             )
             failed[s] = failure_message(s, [first] * int(bad.sum()), int(usable.sum()))
             continue
-        singles[s] = F
+        singles[s] = forecasts
     if not local_only:
-        for s, F in pooled.items():
+        for s, forecasts in pooled.items():
             if not backtests.allowed(s, lumpy):
                 continue
             if pooled_errors.get(s):
                 failed[s] = pooled_errors[s]
             else:
-                singles[s] = F
+                singles[s] = forecasts
     return singles, failed
 
 
@@ -276,16 +280,16 @@ def score_segmentation(
         )
         failed_all[g] = failed
         for j, w in enumerate(sel_w):
-            spec, F, _ = champion_of(
+            spec, forecasts, _ = champion_of(
                 backtests, idx, plan.champion_windows_for(w), singles, combos or []
             )
-            E = errors_of(
-                F[w : w + 1],
+            errors = errors_of(
+                forecasts[w : w + 1],
                 backtests.actuals[w : w + 1, idx],
                 backtests.scales[w : w + 1, idx],
             )
-            valid[j, idx] = E[metric][0]
-            valid_fc[w, idx] = F[w]
+            valid[j, idx] = errors[metric][0]
+            valid_fc[w, idx] = forecasts[w]
             if j == 0:
                 valid_ch[g] = spec
         spec2, F2, _ = champion_of(
@@ -379,7 +383,7 @@ def _per_series(backtests: Backtests, labels, sel_w, final_w) -> Evaluation:
             base = specs.index(BASELINE) if BASELINE in specs else 0
             return np.where(np.isfinite(sc.min(axis=0)), best, base)
 
-        E = {
+        errors = {
             k: np.stack([backtests.errors(s)[k] for s in specs])
             for k in FORECAST_METRICS
         }  # (C, W, n)
@@ -390,10 +394,10 @@ def _per_series(backtests: Backtests, labels, sel_w, final_w) -> Evaluation:
         for j, w in enumerate(sel_w):
             pw = pick(plan.champion_windows_for(w))
             v = pw if v is None else v
-            valid[j] = E[metric][pw, w, cols]
+            valid[j] = errors[metric][pw, w, cols]
             valid_fc[w] = Fs[pw, w, cols]
         f = pick(final_w)
-        final_err = {k: E[k][f, plan.final_window, cols] for k in FORECAST_METRICS}
+        final_err = {k: errors[k][f, plan.final_window, cols] for k in FORECAST_METRICS}
         final_fc = np.moveaxis(Fs[f, :, cols], 0, 1)  # (W, n, h)
     champs = np.array(specs, dtype=object)
     return Evaluation(
@@ -413,21 +417,24 @@ def _per_series(backtests: Backtests, labels, sel_w, final_w) -> Evaluation:
 
 
 def conformal_quantiles(
-    backtests: Backtests, F: np.ndarray, idx: np.ndarray, windows: list, levels
+    backtests: Backtests, forecasts: np.ndarray, idx: np.ndarray, windows: list, levels
 ) -> dict:
     """Per horizon step, the ``levels``% quantiles of the absolute scaled residuals
     ``|actual - forecast| / scale`` of the series ``idx`` over ``windows`` (finite-sample
     corrected: the ceil((n + 1) L) / n empirical quantile); {level: (h,) array}, NaN
     where there are fewer than 5 residuals."""
-    A, S = backtests.actuals[windows][:, idx], backtests.scales[windows][:, idx]
+    actuals, scales = (
+        backtests.actuals[windows][:, idx],
+        backtests.scales[windows][:, idx],
+    )
     with np.errstate(all="ignore"):
-        R = np.abs(A - F[windows][:, idx]) / S[:, :, None]
-    R = R.reshape(-1, R.shape[2])
+        residuals = np.abs(actuals - forecasts[windows][:, idx]) / scales[:, :, None]
+    residuals = residuals.reshape(-1, residuals.shape[2])
     out = {}
     for lv in levels:
-        q = np.full(R.shape[1], np.nan)
-        for t in range(R.shape[1]):
-            r = np.sort(R[np.isfinite(R[:, t]), t])
+        q = np.full(residuals.shape[1], np.nan)
+        for t in range(residuals.shape[1]):
+            r = np.sort(residuals[np.isfinite(residuals[:, t]), t])
             if len(r) >= 5:
                 k = min(len(r), int(math.ceil((len(r) + 1) * lv / 100.0)))
                 q[t] = r[k - 1]

@@ -150,7 +150,7 @@ class FitJob:
     def pooled_backtests(self, pooled, segs) -> list:
         """Per segmentation, a :class:`PooledBacktests` of the pooled candidates on its segments
         (empty for the per-series baseline, which has local candidates only)."""
-        n, W, h = self.n_series, self.plan.n_windows, self.horizon
+        n, n_windows, h = self.n_series, self.plan.n_windows, self.horizon
         jobs, labels, where = [], [], []
         for si, s in enumerate(segs):
             if not pooled or s.kind == "per-series":
@@ -171,7 +171,7 @@ class FitJob:
         outs = self.map(backtest_pooled, jobs, labels, "pooled") if jobs else []
         results = [
             PooledBacktests(
-                {b.spec: np.full((W, n, h), np.nan) for b in pooled}
+                {b.spec: np.full((n_windows, n, h), np.nan) for b in pooled}
                 if pooled and s.kind != "per-series"
                 else {}
             )
@@ -399,9 +399,9 @@ class FitJob:
                 "final",
             )
             for s_ in specs:
-                F, fb, iv, done = cache[(s_, levels)]
+                forecasts, fb, iv, done = cache[(s_, levels)]
                 for idx, out in zip(chunks, outs):
-                    F[idx], fb[idx], piv = out[s_]
+                    forecasts[idx], fb[idx], piv = out[s_]
                     done[idx] = True
                     if piv:
                         iv = iv or {
@@ -410,7 +410,7 @@ class FitJob:
                         }
                         for lv, (lo, hi) in piv.items():
                             iv[lv][0][idx], iv[lv][1][idx] = lo, hi
-                cache[(s_, levels)] = (F, fb, iv, done)
+                cache[(s_, levels)] = (forecasts, fb, iv, done)
         return {s_: cache[(s_, levels)][:3] for s_ in rows}
 
 
@@ -494,12 +494,12 @@ class PooledBacktests:
     seconds: dict = field(default_factory=dict)  # spec -> seconds
 
 
-def _fallback_counts(fallbacks: dict, idx, W: int) -> dict:
+def _fallback_counts(fallbacks: dict, idx, n_windows: int) -> dict:
     """Per candidate, the fallbacks of the series ``idx`` in each window."""
     members = set(np.asarray(idx).tolist())
     out = {}
     for s, fb in fallbacks.items():
-        c = np.zeros(W)
+        c = np.zeros(n_windows)
         for w, i, _ in fb:
             if i in members:
                 c[w] += 1

@@ -103,14 +103,14 @@ def pooled_ar(rows: list, members, p: int):
 def one_step_errors(rows: list, coefs: list) -> np.ndarray:
     """(k, n) mean absolute one-step errors of every series' ``rows`` under each of the
     ``coefs`` (inf where the series or the model is missing)."""
-    E = np.full((len(coefs), len(rows)), np.inf)
+    errors = np.full((len(coefs), len(rows)), np.inf)
     for g, coef in enumerate(coefs):
         if coef is None:
             continue
         for i, (Xi, yi) in enumerate(rows):
             if len(yi):
-                E[g, i] = np.abs(yi - Xi @ coef).mean()
-    return E
+                errors[g, i] = np.abs(yi - Xi @ coef).mean()
+    return errors
 
 
 def insample_errors(source, spec, idx, cut, segments: list, p: int) -> np.ndarray:
@@ -142,7 +142,7 @@ def refine(job, backtests, labels: np.ndarray, name: str) -> tuple[np.ndarray, l
     for it in range(MAX_ITER):
         segs = groups(labels)
         keys = np.array(list(segs))
-        (E,) = job.map(
+        (errors,) = job.map(
             insample_errors,
             [
                 (
@@ -157,13 +157,13 @@ def refine(job, backtests, labels: np.ndarray, name: str) -> tuple[np.ndarray, l
             [f"{name}: round {it}"],
             "forecast-driven segments",
         )
-        best = keys[E.argmin(axis=0)]
-        keep = np.isfinite(E.min(axis=0))
+        best = keys[errors.argmin(axis=0)]
+        keep = np.isfinite(errors.min(axis=0))
         new = np.where(keep, best, labels)
         counts = np.bincount(new, minlength=labels.max() + 1)
         small = np.flatnonzero((counts > 0) & (counts < MIN_SEGMENT))
         if len(small) and len(np.flatnonzero(counts >= MIN_SEGMENT)):
-            E2 = E.copy()
+            E2 = errors.copy()
             E2[np.isin(keys, small)] = np.inf
             new = np.where(np.isin(new, small), keys[E2.argmin(axis=0)], new)
         share = float((new != labels).mean())
@@ -258,11 +258,11 @@ class ForecastAssigner:
     def assign(self, data) -> np.ndarray:
         """Segments of the series of ``data`` (a ForecastData)."""
         keys = list(self.coefs)
-        E = one_step_errors(design(data, None, self.p), list(self.coefs.values()))
-        best = E.argmin(axis=0)
+        errors = one_step_errors(design(data, None, self.p), list(self.coefs.values()))
+        best = errors.argmin(axis=0)
         return np.array(
             [
-                keys[b] if np.isfinite(E[b, i]) else self.largest
+                keys[b] if np.isfinite(errors[b, i]) else self.largest
                 for i, b in enumerate(best)
             ],
             dtype=object,

@@ -115,6 +115,41 @@ _COMPARISON = (
 )
 
 
+@dataclasses.dataclass
+class _Prepared:
+    """What :meth:`SegmentedForecaster._prepare` returns: the fit's seasons, plan,
+    candidates and data spec, and its job with the candidates by kind."""
+
+    seasons: tuple
+    plan: object
+    blueprints: dict
+    spec: DataSpec
+    finals: dict
+    job: FitJob
+    local: list
+    pooled: list
+    combos: list
+
+
+def _sample_record(panel, sample, stratified_by, best) -> dict | None:
+    """``forecast_sample_``: what selection ran on."""
+    if sample is None:
+        return None
+    in_sample = np.zeros(panel.n_series, dtype=bool)
+    in_sample[sample] = True
+    segments = {
+        g: (int(in_sample[idx].sum()), len(idx))
+        for g, idx in groups(best.labels).items()
+    }
+    return {
+        "n_series": int(panel.n_series),
+        "n_sampled": len(sample),
+        "stratified_by": stratified_by,
+        "ids": panel.id_labels(sample),
+        "segments": segments,
+    }
+
+
 class SegmentedForecaster(SegmenterEstimator):
     """One forecasting champion per segment, chosen on honest backtests, served as one
     combined model.
@@ -467,29 +502,28 @@ class SegmentedForecaster(SegmenterEstimator):
             engine, ckpt = self._checkpointed(
                 engine, checkpoint, panel, static_cols, future_cols, base, segmenter
             )
-        job, local, pooled, combos = self._prepare(
-            engine, panel, static_cols, future_cols
-        )
+        prep = self._prepare(engine, panel, static_cols, future_cols)
+        job, local, pooled, combos = prep.job, prep.local, prep.pooled, prep.combos
         levels = check_levels(self.levels, "levels")
         timings = {"read": time.perf_counter() - t_start}
         cands, full_segs = self._segmentations_of(panel, ids, base, segmenter)
-        sample = self._selection_sample(full_segs, panel)
+        sample, stratified_by = self._selection_sample(full_segs, panel)
         segs = full_segs if sample is None else _restricted(full_segs, sample)
         sjob = job if sample is None else job.view(sample)
         backtests, pooled_results, evals, seconds = self._score_segmentations(
             sjob, segs, local, pooled, combos, levels, timings
         )
         t0 = time.perf_counter()
-        chosen = self._choose(segs, evals, len(cands), seconds)
+        chosen, choice_text_, selection_ = self._choose(
+            segs, evals, len(cands), seconds, prep.plan
+        )
         timings["scoring segmentations"] += time.perf_counter() - t0
         t0 = time.perf_counter()
         served = self._full_labels(segs, full_segs, chosen, sample, sjob, job)
         best = served[chosen]
-        self.forecast_sample_ = self._sample_record(panel, sample, full_segs, best)
-        self._follow_choice(best, panel, ids, base, segmenter)
-        self._segmentations = {s.name: s for s in served}
-        self._evals = {s.name: e for s, e in zip(segs, evals)}
-        self._produce(
+        sample_record = _sample_record(panel, sample, stratified_by, best)
+        choice = self._follow_choice(best, panel, ids, base, segmenter)
+        production = self._produce(
             job,
             backtests,
             served,
@@ -500,28 +534,79 @@ class SegmentedForecaster(SegmenterEstimator):
             levels,
             sample,
         )
-        self._segment_names = self._names_at_fit(panel, best, segmenter)
-        self.forecasts_ = self._named(
-            forecast_frame(panel, self._final, levels, self.champions_, self.horizon)
+        names = self._names_at_fit(panel, best, segmenter)
+        forecasts = self._named(
+            forecast_frame(
+                panel,
+                production["_final"],
+                levels,
+                production["champions_"],
+                self.horizon,
+            ),
+            names or {},
         )
         timings["champions"] = time.perf_counter() - t0
         k = _peer_k(segs, evals, chosen)
-        self._runs = _kept_runs(segs, pooled_results, chosen, k)
         t0 = time.perf_counter()
+        comparison = {}
         if self.compare and len(segs) > 1:
-            self._compare(
-                panel, backtests, segs, evals, chosen, seconds, levels, k, sample
+            comparison = self._compare(
+                panel,
+                backtests,
+                segs,
+                evals,
+                chosen,
+                seconds,
+                levels,
+                k,
+                sample,
+                prep.plan,
+                choice_text_,
+                sample_record,
             )
         timings["comparison"] = time.perf_counter() - t0
-        self._fit_data = (panel, job.data, backtests)
-        self._sample = sample
-        self.checkpoint_ = dict(ckpt.stats) if ckpt is not None else None
-        self.fit_seconds_ = time.perf_counter() - t_start
-        self.fitted_at_ = datetime.now(UTC).isoformat(timespec="seconds")
-        self.data_fingerprint_ = panel.fingerprint()
-        self.timings_ = {k: round(v, 2) for k, v in timings.items()}
+        fit_seconds = time.perf_counter() - t_start
+        # every fitted attribute is set here, from what the stages returned
+        self._set_fitted(
+            seasons_=prep.seasons,
+            season_length_=prep.seasons[0],
+            candidates_=list(prep.blueprints),
+            plan_=prep.plan,
+            step_=prep.plan.step,
+            data_args_=reading_args(panel),
+            static_cols_=static_cols,
+            future_cols_=future_cols,
+            selection_=selection_,
+            choice_text_=choice_text_,
+            forecast_sample_=sample_record,
+            **choice,
+            **production,
+            forecasts_=forecasts,
+            **comparison,
+            checkpoint_=dict(ckpt.stats) if ckpt is not None else None,
+            fit_seconds_=fit_seconds,
+            fitted_at_=datetime.now(UTC).isoformat(timespec="seconds"),
+            data_fingerprint_=panel.fingerprint(),
+            timings_={k: round(v, 2) for k, v in timings.items()},
+            # private state predict, forecast_with and set_champion read
+            _bps=prep.blueprints,
+            _spec=prep.spec,
+            _finals=prep.finals,
+            _segmentations={s.name: s for s in served},
+            _evals={s.name: e for s, e in zip(segs, evals)},
+            _segment_names=names,
+            _runs=_kept_runs(segs, pooled_results, chosen, k),
+            _fit_data=(panel, job.data, backtests),
+            _sample=sample,
+        )
         log.info("forecaster fitted in %.1fs: %s", self.fit_seconds_, self.timings_)
         return self
+
+    def _set_fitted(self, **attributes) -> None:
+        """Set the fitted attributes of one fit, all at once (the one place a fit
+        writes them)."""
+        for name, value in attributes.items():
+            setattr(self, name, value)
 
     # ------------------------------------------------------------------ fit stages
     def _score_segmentations(self, sjob, segs, local, pooled, combos, levels, timings):
@@ -579,10 +664,10 @@ class SegmentedForecaster(SegmenterEstimator):
         timings["scoring segmentations"] = time.perf_counter() - t0
         return backtests, pooled_results, evals, seconds
 
-    def _follow_choice(self, best, panel, ids, base, segmenter) -> None:
-        """Record the chosen segmentation: its name, where its segments come from, its
-        mapping, and the forecaster's segmenter following a clustering choice."""
-        self.segmentation_ = best.name
+    def _follow_choice(self, best, panel, ids, base, segmenter) -> dict:
+        """The chosen segmentation's fitted attributes: its name, where its segments
+        come from, its mapping, and the forecaster's segmenter following a clustering
+        choice."""
         if (
             best.kind in ("clustering", "ensemble")
             and best.row is not None
@@ -591,26 +676,28 @@ class SegmentedForecaster(SegmenterEstimator):
             and getattr(segmenter, "_search", None)
         ):
             segmenter.choose(best.row)  # the segmenter follows the choice
-        self.segmenter_ = segmenter
-        self.segment_source_ = {
-            "user": "user column"
-            if base is not None and base.name == "user column"
-            else "mapping",
-            "clustering": "mapping"
-            if self.select != "forecast"
-            else "forecast selection",
-        }.get(best.kind, best.kind)
-        self._labels, self._id_labels = best.labels, ids
-        self.mapping_ = (
-            None
+        return {
+            "segmentation_": best.name,
+            "segmenter_": segmenter,
+            "segment_source_": {
+                "user": "user column"
+                if base is not None and base.name == "user column"
+                else "mapping",
+                "clustering": "mapping"
+                if self.select != "forecast"
+                else "forecast selection",
+            }.get(best.kind, best.kind),
+            "mapping_": None
             if best.kind == "ensemble"
             else SegmentMapping(
                 panel.ids.assign(segment=np.asarray(best.labels)),
                 panel.id_cols,
                 metadata={"candidate": best.name, "kind": best.kind},
                 max_segments=max(self.max_segments, int(best.n_segments)),
-            )
-        )
+            ),
+            "_labels": best.labels,
+            "_id_labels": ids,
+        }
 
     def _produce(
         self,
@@ -623,55 +710,66 @@ class SegmentedForecaster(SegmenterEstimator):
         combos,
         levels,
         sample,
-    ) -> None:
+    ) -> dict:
         """Production: each segment's champion chosen on all windows, fitted on every
-        series and forecast (an ensemble's members each, then averaged)."""
+        series and forecast (an ensemble's members each, then averaged); returns the
+        fitted attributes (leaderboard, champions, the segment models)."""
         best = served[chosen]
-        self._members = None
-        self._assigner = None
+        members = assigner = None
         if best.kind == "forecast-driven":
-            self._assigner = best.meta.get("assigner") or ForecastAssigner.fit(
+            assigner = best.meta.get("assigner") or ForecastAssigner.fit(
                 job, best.labels, best.name
             )
         if best.kind == "ensemble":
-            self.leaderboard_, self._members, self._models, self._final = (
-                produce_ensemble(
-                    job,
-                    backtests,
-                    served,
-                    evals,
-                    pooled_results,
-                    chosen,
-                    combos,
-                    levels,
-                    sample,
-                )
+            leaderboard, members, models, final = produce_ensemble(
+                job,
+                backtests,
+                served,
+                evals,
+                pooled_results,
+                chosen,
+                combos,
+                levels,
+                sample,
             )
-            self.champions_ = {g: best.name for g in self._models}
+            champions = {g: best.name for g in models}
         else:
-            self.leaderboard_, self.champions_, self._models, self._final = (
-                job.production(
-                    backtests,
-                    best.labels,
-                    pooled_results[chosen],
-                    combos,
-                    levels,
-                    name=best.name,
-                    sample=sample,
-                )
+            leaderboard, champions, models, final = job.production(
+                backtests,
+                best.labels,
+                pooled_results[chosen],
+                combos,
+                levels,
+                name=best.name,
+                sample=sample,
             )
+        return {
+            "leaderboard_": leaderboard,
+            "champions_": champions,
+            "_members": members,
+            "_assigner": assigner,
+            "_models": models,
+            "_final": final,
+        }
 
     def _compare(
-        self, panel, backtests, segs, evals, chosen, seconds, levels, k, sample
-    ):
+        self,
+        panel,
+        backtests,
+        segs,
+        evals,
+        chosen,
+        seconds,
+        levels,
+        k,
+        sample,
+        plan,
+        choice_text_,
+        sample_record,
+    ) -> dict:
         """``comparison_`` and its text: the choice against the baselines (on the
         selection ``sample`` of series, when there is one)."""
-        (
-            self.comparison_,
-            self.comparison_per_series_,
-            self.improvement_,
-            self.comparison_text_,
-        ) = compare_segmentations(
+        comparison, per_series, improvement, text = compare_segmentations(
             backtests,
             segs,
             evals,
@@ -684,12 +782,18 @@ class SegmentedForecaster(SegmenterEstimator):
             np.random.default_rng(self.random_state),
             self.min_scored,
             self.horizon,
-            self.plan_.notes,
+            plan.notes,
             k,
-            self.choice_text_,
+            choice_text_,
         )
         if sample is not None:
-            self.comparison_text_ += " " + _sample_sentence(self.forecast_sample_)
+            text += " " + _sample_sentence(sample_record)
+        return {
+            "comparison_": comparison,
+            "comparison_per_series_": per_series,
+            "improvement_": improvement,
+            "comparison_text_": text,
+        }
 
     def _checkpointed(
         self, engine, checkpoint, panel, static_cols, future_cols, base, segmenter
@@ -722,48 +826,42 @@ class SegmentedForecaster(SegmenterEstimator):
         ]
         return CheckpointedEngine(engine, ckpt), ckpt
 
-    def _prepare(self, engine, panel, static_cols, future_cols):
+    def _prepare(self, engine, panel, static_cols, future_cols) -> _Prepared:
         """Seasons, candidates, backtest plan, data spec, memory check: the fit's
         :class:`FitJob` and its local, pooled and combined candidates."""
-        self.seasons_ = seasons_of(panel, self.season_length)
-        self.season_length_ = self.seasons_[0]
+        seasons = seasons_of(panel, self.season_length)
+        m = seasons[0]
         chunked = isinstance(panel, ChunkedPanel)
         bps = candidates_of(
             self.candidates,
             self.intermittent,
-            self.seasons_,
+            seasons,
             True if chunked else mostly_zero(panel),
         )
-        self._bps = {b.spec: b for b in bps}
-        self.candidates_ = [b.spec for b in bps]
+        blueprints = {b.spec: b for b in bps}
         local = [b for b in bps if b.kind == "local"]
         pooled = [b for b in bps if b.kind == "pooled"]
         combos = [b for b in bps if b.kind == "combination"]
-        self.plan_ = plan = plan_backtests(
-            panel.lengths, self.horizon, self.n_origins, self.step
-        )
-        self.step_ = plan.step
+        plan = plan_backtests(panel.lengths, self.horizon, self.n_origins, self.step)
         for b in bps:  # candidates whose cost explodes with the season are capped
             cap = getattr(b, "max_season", None)
-            if cap is not None and self.season_length_ > cap:
+            if cap is not None and m > cap:
                 plan.notes.append(
                     f"{b.spec} is fitted without a seasonal part: season "
-                    f"{self.season_length_} is longer than the {cap} its search "
+                    f"{m} is longer than the {cap} its search "
                     "handles at a reasonable cost"
                 )
         for note in plan.notes:
             log.warning("backtests: %s", note)
-        calendar = Calendar(panel.grid, self.season_length_, self.holidays)
-        self._spec = DataSpec(
-            self.season_length_,
-            self.seasons_,
+        calendar = Calendar(panel.grid, m, self.holidays)
+        spec = DataSpec(
+            m,
+            seasons,
             calendar,
             static_cols,
             future_cols,
             id_as_static=len(panel.id_cols) > 1,
         )
-        self.data_args_ = reading_args(panel)
-        self.static_cols_, self.future_cols_ = static_cols, future_cols
         from ..engine.resources import check_memory, forecaster_bytes
 
         check_memory(
@@ -783,22 +881,29 @@ class SegmentedForecaster(SegmenterEstimator):
             "Dask cluster (engine=), forecast fewer series at a time (e.g. per region), "
             "or use fewer candidates, backtest windows (n_origins) or levels",
         )
-        self._finals = {}
-        data = None if chunked else ForecastData.from_panel(panel, self._spec)
-        return self._fit_job(engine, panel, data), local, pooled, combos
+        finals = {}
+        data = None if chunked else ForecastData.from_panel(panel, spec)
+        job = self._fit_job(engine, panel, data, plan, spec, blueprints, finals)
+        return _Prepared(
+            seasons, plan, blueprints, spec, finals, job, local, pooled, combos
+        )
 
-    def _fit_job(self, engine, panel, data) -> FitJob:
+    def _fit_job(
+        self, engine, panel, data, plan=None, spec=None, blueprints=None, finals=None
+    ) -> FitJob:
+        """The fit's job: on the given plan, data spec and candidates, or (after fit)
+        on the fitted ones."""
         return FitJob(
             engine,
             panel,
             data,
-            self._spec,
-            self.plan_,
+            self._spec if spec is None else spec,
+            self.plan_ if plan is None else plan,
             self.horizon,
-            self._bps,
+            self._bps if blueprints is None else blueprints,
             self.metric,
             self.progress,
-            self.__dict__.setdefault("_finals", {}),
+            self.__dict__.setdefault("_finals", {}) if finals is None else finals,
         )
 
     def _segmentations_of(self, panel, ids, base, segmenter):
@@ -822,21 +927,21 @@ class SegmentedForecaster(SegmenterEstimator):
             )
         return cands, cands
 
-    def _selection_sample(self, segs, panel) -> np.ndarray | None:
-        """The panel positions selection runs on (``forecast_sample``), or None for
-        every series."""
+    def _selection_sample(self, segs, panel) -> tuple[np.ndarray | None, str | None]:
+        """The panel positions selection runs on (``forecast_sample``; None for every
+        series) and the segmentation the sample is stratified by."""
         if self.forecast_sample is None or panel.n_series <= self.forecast_sample:
-            return None
-        sample, self._stratified_by = stratified_sample(
+            return None, None
+        sample, stratified_by = stratified_sample(
             segs, panel.n_series, self.forecast_sample, self.random_state
         )
         log.info(
             "selecting on a sample of %d of %d series (stratified by %s)",
             len(sample),
             panel.n_series,
-            self._stratified_by,
+            stratified_by,
         )
-        return sample
+        return sample, stratified_by
 
     def _full_labels(self, segs, full_segs, chosen, sample, sjob, job) -> list:
         """``segs`` (scored on the sample) with every series' labels: the candidates'
@@ -874,26 +979,8 @@ class SegmentedForecaster(SegmenterEstimator):
             out.append(s)
         return out
 
-    def _sample_record(self, panel, sample, full_segs, best) -> dict | None:
-        """``forecast_sample_``: what selection ran on."""
-        if sample is None:
-            return None
-        in_sample = np.zeros(panel.n_series, dtype=bool)
-        in_sample[sample] = True
-        segments = {
-            g: (int(in_sample[idx].sum()), len(idx))
-            for g, idx in groups(best.labels).items()
-        }
-        return {
-            "n_series": int(panel.n_series),
-            "n_sampled": len(sample),
-            "stratified_by": self._stratified_by,
-            "ids": panel.id_labels(sample),
-            "segments": segments,
-        }
-
-    def _choose(self, segs, evals, n_cands, seconds) -> int:
-        """The chosen segmentation's index and ``selection_``: with
+    def _choose(self, segs, evals, n_cands, seconds, plan) -> tuple:
+        """The chosen segmentation's index, the text saying why and ``selection_``: with
         ``select="forecast"`` by the rule of :mod:`.choice` (the global model unless a
         candidate beats it), else the first candidate with the least validation error."""
         verdicts = {}
@@ -912,7 +999,7 @@ class SegmentedForecaster(SegmenterEstimator):
             chosen = (
                 min(finite, key=lambda i: evals[i].valid_error) if finite else pick[0]
             )
-        self.choice_text_ = choice_text(
+        text = choice_text(
             segs,
             evals,
             chosen,
@@ -921,7 +1008,7 @@ class SegmentedForecaster(SegmenterEstimator):
             self.min_gain,
             self.require_consistent,
         )
-        windows = self.plan_.selection_windows
+        windows = plan.selection_windows
         rows = []
         for i, (s, e) in enumerate(zip(segs, evals)):
             v = verdicts.get(i)
@@ -942,8 +1029,7 @@ class SegmentedForecaster(SegmenterEstimator):
             row["gain_lo"] = v.gain_lo if v else np.nan
             row["consistent"] = v.consistent if v else None
             rows.append(row)
-        self.selection_ = pd.DataFrame(rows)
-        return chosen
+        return chosen, text, pd.DataFrame(rows)
 
     def forecast_with(
         self, candidate: str, champion: str | None = None, level=None

@@ -98,10 +98,10 @@ class BacktestPlan:
         )
 
 
-def _levels(W: int) -> tuple[list, list, list]:
-    if W >= 4:
-        return [W - 1], list(range(1, W - 1)), []
-    if W == 3:
+def _levels(n_windows: int) -> tuple[list, list, list]:
+    if n_windows >= 4:
+        return [n_windows - 1], list(range(1, n_windows - 1)), []
+    if n_windows == 3:
         return (
             [2],
             [1],
@@ -110,7 +110,7 @@ def _levels(W: int) -> tuple[list, list, list]:
                 "segmentation is judged on one period"
             ],
         )
-    if W == 2:
+    if n_windows == 2:
         return (
             [1],
             [1],
@@ -182,13 +182,13 @@ def plan_backtests(
             + [(4, st, True) for st in wide]
             + [(3, st, False) for st in steps]
             + [(4, st, False) for st in steps if st < half and not step]
-            + [(W, st, False) for W in (2, 1) for st in steps]
+            + [(n_windows, st, False) for n_windows in (2, 1) for st in steps]
         )
         choice = None
-        for W, st, partial in order:
-            cut = backtest_cutoffs(lengths, horizon, W, st, min_train)
+        for n_windows, st, partial in order:
+            cut = backtest_cutoffs(lengths, horizon, n_windows, st, min_train)
             if n and _fits(cut >= 0, partial):
-                choice = (W, st, cut)
+                choice = (n_windows, st, cut)
                 break
         if choice is None:  # fewer than AUTO_SHARE fit even one window: take what fits
             choice = (
@@ -196,31 +196,31 @@ def plan_backtests(
                 steps[0],
                 backtest_cutoffs(lengths, horizon, 1, steps[0], min_train),
             )
-        W, st, cut = choice
-        champ, sel, notes = _levels(W)
+        n_windows, st, cut = choice
+        champ, sel, notes = _levels(n_windows)
         share = (cut >= 0).all(axis=0).mean() if n else 0.0
         notes = [
-            f"n_origins='auto' chose {W} window(s) {st} steps apart: {share:.0%} of the "
-            f"series are scored in every window"
+            f"n_origins='auto' chose {n_windows} window(s) {st} steps apart: "
+            f"{share:.0%} of the series are scored in every window"
         ] + notes
-        if n and W > 2 and share < AUTO_SHARE:
-            newer = (cut[: W - 1] >= 0).all(axis=0).mean()
+        if n and n_windows > 2 and share < AUTO_SHARE:
+            newer = (cut[: n_windows - 1] >= 0).all(axis=0).mean()
             notes.append(
                 f"the oldest window, which only chooses champions, scores "
-                f"{(cut[W - 1] >= 0).mean():.0%} of the series and the others "
+                f"{(cut[n_windows - 1] >= 0).mean():.0%} of the series and the others "
                 f"{newer:.0%}: a second selection window was preferred to a full "
                 "champion window"
             )
-        return BacktestPlan(horizon, W, st, cut, champ, sel, 0, notes)
-    W = int(n_origins)
+        return BacktestPlan(horizon, n_windows, st, cut, champ, sel, 0, notes)
+    n_windows = int(n_origins)
     st = int(step or horizon)
-    cut = backtest_cutoffs(lengths, horizon, W, st, min_train)
-    empty = [w for w in range(W) if not (cut[w] >= 0).any()]
+    cut = backtest_cutoffs(lengths, horizon, n_windows, st, min_train)
+    empty = [w for w in range(n_windows) if not (cut[w] >= 0).any()]
     notes = []
     if empty and n:
         need = horizon + max(empty) * st + min_train
         fits = None
-        for W2 in range(W, 0, -1):
+        for W2 in range(n_windows, 0, -1):
             for st2 in sorted({st, max(1, math.ceil(st / 2)), 1}, reverse=True):
                 if (
                     (backtest_cutoffs(lengths, horizon, W2, st2, min_train) >= 0)
@@ -237,16 +237,16 @@ def plan_backtests(
             else "no backtest of this horizon fits: shorten the horizon"
         )
         notes.append(
-            f"the requested backtests do not fit: n_origins={W} with step={st} and "
-            f"horizon={horizon} needs series of at least {need} steps for window "
+            f"the requested backtests do not fit: n_origins={n_windows} with step={st} "
+            f"and horizon={horizon} needs series of at least {need} steps for window "
             f"{max(empty)} ({min_train} values before its cutoff), the longest has "
             f"{int(lengths.max())}; {hint}"
         )
-    champ, sel, level_notes = _levels(W)
+    champ, sel, level_notes = _levels(n_windows)
     short = int((cut < 0).any(axis=0).sum())
     if short and not empty:
         notes.append(
             f"{short} of {n} series are too short for some windows and are scored "
             "only in the windows they fit"
         )
-    return BacktestPlan(horizon, W, st, cut, champ, sel, 0, notes + level_notes)
+    return BacktestPlan(horizon, n_windows, st, cut, champ, sel, 0, notes + level_notes)

@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import features as F
+from .. import features
 from ..base import check_fitted, get_tag
 from ..clustering.mapping import check_segment_names
 from ..data.reading import read_panel
@@ -64,10 +64,10 @@ def insight_features(panel, blueprint=None) -> pd.DataFrame:
     """
     fp = blueprint.featurizer_params() if blueprint is not None else {}
     rep = getattr(blueprint, "representation", None)
-    summ = F.summary_features(panel, **(fp if rep == "summary" else {}))
-    vel = F.velocity_features(panel, **(fp if rep == "velocity" else {})).add_prefix(
-        "velocity_"
-    )
+    summ = features.summary_features(panel, **(fp if rep == "summary" else {}))
+    vel = features.velocity_features(
+        panel, **(fp if rep == "velocity" else {})
+    ).add_prefix("velocity_")
     out = pd.concat([summ, vel], axis=1)
     if len(panel.static_cols):
         st = panel.statics[list(panel.static_cols)].reset_index(drop=True)

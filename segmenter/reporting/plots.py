@@ -30,7 +30,7 @@ import functools
 import numpy as np
 import pandas as pd
 
-from .. import features as F
+from .. import features
 from ..data.series import series_centers
 from ..errors import missing_dependency
 
@@ -148,7 +148,7 @@ def plot_clusters(
     for ax, s in zip(axes, order):
         members = np.flatnonzero(labels == s)
         shown = _sample(members, max_members, rng)
-        xs = F.shape_series(panel.subset(shown), normalize="z", columns=[0])
+        xs = features.shape_series(panel.subset(shown), normalize="z", columns=[0])
         for i in range(len(xs)):
             y = xs[i][:, 0]
             ax.plot(np.linspace(0, 1, len(y)), y, color=colors[s], alpha=0.15, lw=0.8)

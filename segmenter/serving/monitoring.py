@@ -607,14 +607,14 @@ def _accuracy(fc, panel, id_cols: list, thr: Thresholds, forecasts):
         y = hist_of.get(key)
         if y is None or not np.isfinite(y).any():
             continue  # no history before the origin: cannot scale or run the naive
-        F = np.full(h, np.nan)
-        A = np.full(h, np.nan)
-        F[g["_step"].to_numpy()] = g["forecast"].to_numpy(dtype=float)
-        A[g["_step"].to_numpy()] = g[target].to_numpy(dtype=float)
-        S = np.array([[mase_scale(y[np.isfinite(y)], m)[0]]])
-        N = seasonal_naive(y, h, m)
-        err = errors_of(F[None, None], A[None, None], S)[fc.metric][0, 0]
-        nerr = errors_of(N[None, None], A[None, None], S)[fc.metric][0, 0]
+        served = np.full(h, np.nan)
+        actual = np.full(h, np.nan)
+        served[g["_step"].to_numpy()] = g["forecast"].to_numpy(dtype=float)
+        actual[g["_step"].to_numpy()] = g[target].to_numpy(dtype=float)
+        scale = np.array([[mase_scale(y[np.isfinite(y)], m)[0]]])
+        naive = seasonal_naive(y, h, m)
+        err = errors_of(served[None, None], actual[None, None], scale)[fc.metric][0, 0]
+        nerr = errors_of(naive[None, None], actual[None, None], scale)[fc.metric][0, 0]
         rows.append((g["segment"].iloc[0], g["champion"].iloc[0], err, nerr))
     if not rows:
         return _empty_accuracy(), (
