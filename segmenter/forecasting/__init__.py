@@ -12,7 +12,9 @@
 * :mod:`.covariates` -- calendar, holidays, static and future covariates;
 * :mod:`.inputs` -- what a fit reads: the table, the segments given, seasons, candidates;
 * :mod:`.fit_job` -- one fit's work on the engine (backtests, pooled runs, champions);
-* :mod:`.forecaster` -- :class:`SegmentedForecaster`, which drives them.
+* :mod:`.forecaster` -- :class:`SegmentedForecaster`, whose fit drives them;
+* :mod:`.predicting` -- what it answers after fit (``predict``, ``forecast_with``,
+  ``set_champion``).
 """
 
 from ..data.series import clean_history

@@ -27,6 +27,7 @@ __all__ = [
     "mostly_zero",
     "seasons_of",
     "candidates_of",
+    "segments_from",
     "INTERMITTENT_SHARE",
 ]
 
@@ -253,3 +254,8 @@ def candidates_of(
                 len([b for b in bps if b.kind == "local"]), make_forecaster(name)
             )
     return bps
+
+
+def segments_from(segmenter, model, panel, pos):
+    """The segments a segmenter's leaderboard ``model`` gives the series at ``pos``."""
+    return model.predict_features(model.featurize(for_segmenter(segmenter, panel, pos)))

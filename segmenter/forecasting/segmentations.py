@@ -15,7 +15,7 @@ series.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -28,6 +28,7 @@ __all__ = [
     "from_segmenter",
     "random_peers",
     "stratified_sample",
+    "restricted_to",
     "MIN_SAMPLED",
 ]
 
@@ -198,3 +199,16 @@ def _groups(labels) -> list[np.ndarray]:
     order = np.argsort(codes, kind="stable")
     cuts = np.flatnonzero(np.diff(codes[order])) + 1
     return np.split(order, cuts)
+
+
+def restricted_to(segs: list, sample: np.ndarray) -> list:
+    """``segs`` on the sampled series only; a model per series stays a baseline (it
+    cannot be chosen: the other series have no backtests)."""
+    return [
+        replace(
+            s,
+            labels=np.asarray(s.labels)[sample],
+            meta={**s.meta, "eligible": False} if s.kind == "per-series" else s.meta,
+        )
+        for s in segs
+    ]
