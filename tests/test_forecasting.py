@@ -536,7 +536,7 @@ def test_the_plan_caps_arima_on_a_long_season():
 
 
 def test_predict_in_chunks_on_the_engine_equals_one_process(monkeypatch):
-    from segmenter.forecasting import forecaster as module
+    from segmenter.forecasting import predicting as module
 
     df = seasonal_frame(n=12, length=40)
     fc = sg.SegmentedForecaster(
