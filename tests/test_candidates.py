@@ -67,7 +67,7 @@ def test_lightgbm_never_sees_values_after_the_cutoff(monkeypatch):
         np.array([60, 50]), horizon=6, n_windows=3, step=6, min_train=4
     )
     out = backtest_pooled(
-        data, data.spec, np.arange(2), cut, 6, [make_forecaster("lgbm")]
+        data, data.data_spec, np.arange(2), cut, 6, [make_forecaster("lgbm")]
     )
     assert not out["lgbm"]["error"] and len(seen) == 6  # fit and predict, 3 windows
     for w in range(3):

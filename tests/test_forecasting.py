@@ -104,7 +104,7 @@ def test_backtest_windows_never_show_future_values():
         np.array([40, 25]), horizon=5, n_windows=3, step=5, min_train=4
     )
     spy = Spy()
-    res = backtest_local(data, data.spec, np.arange(2), cut, 5, [spy], None)
+    res = backtest_local(data, data.data_spec, np.arange(2), cut, 5, [spy], None)
     assert len(spy.seen) == 6
     for w in range(3):
         for seen, c in zip(spy.seen[2 * w : 2 * w + 2], cut[w]):

@@ -66,20 +66,20 @@ class ForecastData:
         self,
         values: list,
         starts: np.ndarray,
-        spec: DataSpec,
+        data_spec: DataSpec,
         keys: np.ndarray | None = None,
         statics: pd.DataFrame | None = None,
         future: dict | None = None,
     ):
         self.values = values
         self.starts = np.asarray(starts, dtype=np.int64)
-        self.spec = spec
+        self.data_spec = data_spec
         self.keys = np.arange(len(values)) if keys is None else np.asarray(keys)
         self.statics = statics
         self.future = future or {}
 
     @classmethod
-    def from_panel(cls, panel, spec: DataSpec, keys=None) -> ForecastData:
+    def from_panel(cls, panel, data_spec: DataSpec, keys=None) -> ForecastData:
         """The panel's series as read-only views of its value array (no copy); a
         :meth:`subset` is a view too."""
         n = panel.n_series
@@ -93,14 +93,16 @@ class ForecastData:
             return [arr[off[i] : off[i + 1], c] for i in range(n)]
 
         values = column(0)
-        future = {c: column(cols.index(c)) for c in spec.future_cols}
+        future = {c: column(cols.index(c)) for c in data_spec.future_cols}
         parts = []
-        if spec.id_as_static:
+        if data_spec.id_as_static:
             parts.append(panel.ids.reset_index(drop=True))
-        if spec.static_cols:
-            parts.append(panel.statics[list(spec.static_cols)].reset_index(drop=True))
+        if data_spec.static_cols:
+            parts.append(
+                panel.statics[list(data_spec.static_cols)].reset_index(drop=True)
+            )
         statics = pd.concat(parts, axis=1) if parts else None
-        return cls(values, panel.start, spec, keys, statics, future)
+        return cls(values, panel.start, data_spec, keys, statics, future)
 
     def __len__(self) -> int:
         return len(self.values)
@@ -110,7 +112,7 @@ class ForecastData:
         return ForecastData(
             [self.values[i] for i in idx],
             self.starts[idx],
-            self.spec,
+            self.data_spec,
             self.keys[idx],
             None
             if self.statics is None
@@ -122,8 +124,8 @@ class ForecastData:
         """Clean histories up to each cutoff (whole series when None), and the positions
         of the series kept (cutoff -1 leaves a series out).  In a backtest the future
         covariates of the ``horizon`` steps after the cutoff come from the data."""
-        spec = self.spec
-        m = spec.season_length
+        data_spec = self.data_spec
+        m = data_spec.season_length
         vals, phases, ends, pos = [], [], [], []
         fut = {k: [] for k in self.future}
         fut_h = {k: [] for k in self.future}
@@ -145,10 +147,10 @@ class ForecastData:
             vals,
             np.asarray(phases, dtype=np.int64),
             m,
-            spec.seasons,
+            data_spec.seasons,
             ends=np.asarray(ends, dtype=np.int64),
             keys=self.keys[pos],
-            calendar=spec.calendar,
+            calendar=data_spec.calendar,
             statics=None
             if self.statics is None
             else self.statics.iloc[pos].reset_index(drop=True),
@@ -173,7 +175,7 @@ class ForecastData:
     def scales(self, cutoffs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Each series' MASE scale at its cutoff, the lag it used (m, 1 or 0), and
         whether its history up to the cutoff has no negative value."""
-        m = self.spec.season_length
+        m = self.data_spec.season_length
         s, lag = np.full(len(self), np.nan), np.zeros(len(self), dtype=np.int64)
         nonneg = np.zeros(len(self), dtype=bool)
         for i, y in enumerate(self.values):
@@ -191,12 +193,12 @@ def _pad(a: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def materialize(source, spec: DataSpec, keys=None) -> ForecastData:
+def materialize(source, data_spec: DataSpec, keys=None) -> ForecastData:
     """A task's data: ForecastData as is, or built from a panel (a gathered panel on a
     distributed engine's worker)."""
     if isinstance(source, ForecastData):
         return source
-    return ForecastData.from_panel(source, spec, keys)
+    return ForecastData.from_panel(source, data_spec, keys)
 
 
 @dataclass
@@ -269,7 +271,7 @@ class LocalResult:
 
 def backtest_local(
     source,
-    spec: DataSpec,
+    data_spec: DataSpec,
     idx,
     cutoffs: np.ndarray,
     horizon: int,
@@ -277,7 +279,7 @@ def backtest_local(
     levels,
 ) -> LocalResult:
     """The local candidates on the series ``idx`` in every window (a task)."""
-    data = materialize(source, spec, keys=idx)
+    data = materialize(source, data_spec, keys=idx)
     n_windows, n = cutoffs.shape[0], len(data)
     res = LocalResult.empty(idx, n_windows, horizon, [bp.spec for bp in candidates])
     actuals, scales, lags, nonneg = (
@@ -288,7 +290,7 @@ def backtest_local(
     )
     forecasts, IV, FB, secs = res.forecasts, res.intervals, res.fallbacks, res.seconds
     failed, usable = res.failed, res.usable
-    m = spec.season_length
+    m = data_spec.season_length
     with threadpool_limits(limits=1):
         for w in range(n_windows):
             actuals[w] = data.actuals(cutoffs[w], horizon)
@@ -329,7 +331,7 @@ def _store_intervals(store: dict, fc: Forecast, w: int, pos, shape) -> None:
 
 def backtest_pooled(
     source,
-    spec: DataSpec,
+    data_spec: DataSpec,
     idx,
     cutoffs: np.ndarray,
     horizon: int,
@@ -339,7 +341,7 @@ def backtest_pooled(
 
     Returns per candidate its forecasts (W, n, h), fallbacks, seconds, and the error
     message when it failed on the segment (then no forecasts)."""
-    data = materialize(source, spec, keys=idx)
+    data = materialize(source, data_spec, keys=idx)
     n_windows, n = cutoffs.shape[0], len(data)
     out = {}
     with threadpool_limits(limits=1):

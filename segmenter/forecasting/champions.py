@@ -251,10 +251,10 @@ def member_forecast(
     return forecasts, fb, iv, state
 
 
-def final_local(source, spec, idx, horizon: int, blueprints: list, levels) -> dict:
+def final_local(source, data_spec, idx, horizon: int, blueprints: list, levels) -> dict:
     """Local candidates fitted on the whole histories of the series ``idx`` (a task):
     spec -> (forecast, fallback, intervals)."""
-    data = materialize(source, spec, keys=idx)
+    data = materialize(source, data_spec, keys=idx)
     group, pos = data.group()
     out = {}
     with threadpool_limits(limits=1):
@@ -265,10 +265,10 @@ def final_local(source, spec, idx, horizon: int, blueprints: list, levels) -> di
     return out
 
 
-def segment_forms(source, spec, idx, blueprints: list) -> dict:
+def segment_forms(source, data_spec, idx, blueprints: list) -> dict:
     """The form each searching local candidate picks most often on the series ``idx``
     (a task): spec -> form params, or None (:func:`~segmenter.forecasting.base.modal_form`)."""
-    data = materialize(source, spec, keys=idx)
+    data = materialize(source, data_spec, keys=idx)
     group, _ = data.group()
     with threadpool_limits(limits=1):
         return {
@@ -280,7 +280,7 @@ def segment_forms(source, spec, idx, blueprints: list) -> dict:
 def forecast_segment(
     model: SegmentModel,
     source,
-    spec,
+    data_spec,
     idx,
     horizon: int,
     blueprints: dict,
@@ -294,7 +294,7 @@ def forecast_segment(
     {level: (n, h)}, ``method`` (n,) ("native" or "conformal") and the pooled
     ``states`` it fitted (the model's own are reused unless ``refit``).  ``known``: spec
     -> (forecast, fallback, intervals) of members already fitted on these histories."""
-    data = materialize(source, spec, keys=idx)
+    data = materialize(source, data_spec, keys=idx)
     n = len(data)
     group, pos = data.group()
     if future_h:
@@ -323,7 +323,7 @@ def forecast_segment(
         mean, native = preds[0], natives[0]
     fallback = np.logical_or.reduce(fbs)
     lo, hi, method = with_intervals(
-        model, data.values, spec.season_length, mean, native, fallback, levels
+        model, data.values, data_spec.season_length, mean, native, fallback, levels
     )
     return {
         "forecast": mean,

@@ -257,11 +257,17 @@ def produce_ensemble(
 
     def histories(idx):
         return materialize(
-            job.source(idx, f"{ens.name} histories"), job.spec, keys=idx
+            job.source(idx, f"{ens.name} histories"), job.data_spec, keys=idx
         ).values
 
     final = ensemble_results(
-        models, ens.labels, mean, fallback, histories, job.spec.season_length, levels
+        models,
+        ens.labels,
+        mean,
+        fallback,
+        histories,
+        job.data_spec.season_length,
+        levels,
     )
     return pd.concat(frames, ignore_index=True), members, models, final
 

@@ -56,7 +56,7 @@ class FitJob:
         engine,
         panel,
         data,
-        spec,
+        data_spec,
         plan,
         horizon: int,
         blueprints: dict,
@@ -64,7 +64,12 @@ class FitJob:
         progress=None,
         finals: dict | None = None,
     ):
-        self.engine, self.panel, self.data, self.spec = engine, panel, data, spec
+        self.engine, self.panel, self.data, self.data_spec = (
+            engine,
+            panel,
+            data,
+            data_spec,
+        )
         self.plan, self.horizon, self.blueprints = plan, horizon, blueprints
         self.metric, self.progress = metric, progress
         self.finals = {} if finals is None else finals  # local fits on whole histories
@@ -118,7 +123,7 @@ class FitJob:
         jobs = [
             (
                 self.source(idx, f"series {idx[0]}-{idx[-1]}"),
-                self.spec,
+                self.data_spec,
                 idx,
                 self.plan.cutoffs[:, idx],
                 self.horizon,
@@ -159,7 +164,7 @@ class FitJob:
                 jobs.append(
                     (
                         self.source(idx, f"{s.name} segment {g}"),
-                        self.spec,
+                        self.data_spec,
                         idx,
                         self.plan.cutoffs[:, idx],
                         h,
@@ -288,7 +293,7 @@ class FitJob:
                 (
                     models[g],
                     self.source(idx, f"segment {g}"),
-                    self.spec,
+                    self.data_spec,
                     idx,
                     self.horizon,
                     self.blueprints,
@@ -327,7 +332,7 @@ class FitJob:
             jobs.append(
                 (
                     self.source(voters, f"segment {g} forms"),
-                    self.spec,
+                    self.data_spec,
                     voters,
                     [self.blueprints[s_] for s_ in searching],
                 )
@@ -380,7 +385,7 @@ class FitJob:
             jobs = [
                 (
                     self.source(idx, f"series {idx[0]}-{idx[-1]}"),
-                    self.spec,
+                    self.data_spec,
                     idx,
                     h,
                     bps,

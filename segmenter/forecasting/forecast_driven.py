@@ -113,19 +113,19 @@ def one_step_errors(rows: list, coefs: list) -> np.ndarray:
     return errors
 
 
-def insample_errors(source, spec, idx, cut, segments: list, p: int) -> np.ndarray:
+def insample_errors(source, data_spec, idx, cut, segments: list, p: int) -> np.ndarray:
     """A task: one pooled ridge AR(p) per segment (``segments``: positions in ``idx``),
     fitted on its series' histories before ``cut``; returns the (k, n) mean absolute
     one-step errors of every series under every segment's model over that history
     (inf where a series or a segment is too short)."""
-    rows = design(materialize(source, spec, keys=idx), cut, p)
+    rows = design(materialize(source, data_spec, keys=idx), cut, p)
     return one_step_errors(rows, [pooled_ar(rows, m, p) for m in segments])
 
 
-def segment_models(source, spec, idx, segments: list, p: int) -> list:
+def segment_models(source, data_spec, idx, segments: list, p: int) -> list:
     """A task: each segment's pooled ridge AR(p) fitted on its series' whole histories
     (``segments``: positions in ``idx``)."""
-    rows = design(materialize(source, spec, keys=idx), None, p)
+    rows = design(materialize(source, data_spec, keys=idx), None, p)
     return [pooled_ar(rows, m, p) for m in segments]
 
 
@@ -134,7 +134,7 @@ def refine(job, backtests, labels: np.ndarray, name: str) -> tuple[np.ndarray, l
     docstring), from ``labels``; returns the labels and the share moved each round."""
     plan = backtests.plan
     cut = plan.cutoffs[plan.n_windows - 1]  # the moves see nothing after it
-    p = ar_order(job.spec.season_length)
+    p = ar_order(job.data_spec.season_length)
     n = backtests.n
     idx_all = np.arange(n)
     labels = np.unique(np.asarray(labels).astype(str), return_inverse=True)[1]
@@ -147,7 +147,7 @@ def refine(job, backtests, labels: np.ndarray, name: str) -> tuple[np.ndarray, l
             [
                 (
                     job.source(idx_all, f"{name} round {it}"),
-                    job.spec,
+                    job.data_spec,
                     idx_all,
                     cut,
                     list(segs.values()),
@@ -213,7 +213,7 @@ def forecast_driven_candidates(
                     "start": start.name,
                     "moved": moved,
                     "model": bp.spec,
-                    "moves": f"pooled ridge AR({ar_order(job.spec.season_length)})",
+                    "moves": f"pooled ridge AR({ar_order(job.data_spec.season_length)})",
                     "k_start": start.n_segments,
                     "k": k,
                 },
@@ -244,11 +244,11 @@ class ForecastAssigner:
     def fit(cls, job, labels: np.ndarray, name: str) -> ForecastAssigner:
         """Fit each segment's model on the whole histories of its series (one task)."""
         segs = groups(np.asarray(labels))
-        p = ar_order(job.spec.season_length)
+        p = ar_order(job.data_spec.season_length)
         idx = np.arange(len(labels))
         (coefs,) = job.map(
             segment_models,
-            [(job.source(idx, name), job.spec, idx, list(segs.values()), p)],
+            [(job.source(idx, name), job.data_spec, idx, list(segs.values()), p)],
             [f"{name}: models to assign new series"],
             "forecast-driven segments",
         )
@@ -269,6 +269,6 @@ class ForecastAssigner:
         )
 
 
-def assign_series(assigner: ForecastAssigner, source, spec, idx) -> list:
+def assign_series(assigner: ForecastAssigner, source, data_spec, idx) -> list:
     """The segments ``assigner`` gives the series ``idx`` (a task)."""
-    return assigner.assign(materialize(source, spec, keys=idx)).tolist()
+    return assigner.assign(materialize(source, data_spec, keys=idx)).tolist()

@@ -124,7 +124,7 @@ class _Prepared:
     seasons: tuple
     plan: object
     blueprints: dict
-    spec: DataSpec
+    data_spec: DataSpec
     finals: dict
     job: FitJob
     local: list
@@ -563,7 +563,7 @@ class SegmentedForecaster(PredictingMixin, SegmenterEstimator):
             timings_={k: round(v, 2) for k, v in timings.items()},
             # private state predict, forecast_with and set_champion read
             _bps=prep.blueprints,
-            _spec=prep.spec,
+            _data_spec=prep.data_spec,
             _finals=prep.finals,
             _segmentations={s.name: s for s in served},
             _evals={s.name: e for s, e in zip(segs, evals)},
@@ -880,7 +880,7 @@ class SegmentedForecaster(PredictingMixin, SegmenterEstimator):
         for note in plan.notes:
             log.warning("backtests: %s", note)
         calendar = Calendar(panel.grid, m, self.holidays)
-        spec = DataSpec(
+        data_spec = DataSpec(
             m,
             seasons,
             calendar,
@@ -908,14 +908,21 @@ class SegmentedForecaster(PredictingMixin, SegmenterEstimator):
             "or use fewer candidates, backtest windows (n_origins) or levels",
         )
         finals = {}
-        data = None if chunked else ForecastData.from_panel(panel, spec)
-        job = self._fit_job(engine, panel, data, plan, spec, blueprints, finals)
+        data = None if chunked else ForecastData.from_panel(panel, data_spec)
+        job = self._fit_job(engine, panel, data, plan, data_spec, blueprints, finals)
         return _Prepared(
-            seasons, plan, blueprints, spec, finals, job, local, pooled, combos
+            seasons, plan, blueprints, data_spec, finals, job, local, pooled, combos
         )
 
     def _fit_job(
-        self, engine, panel, data, plan=None, spec=None, blueprints=None, finals=None
+        self,
+        engine,
+        panel,
+        data,
+        plan=None,
+        data_spec=None,
+        blueprints=None,
+        finals=None,
     ) -> FitJob:
         """The fit's job: on the given plan, data spec and candidates, or (after fit)
         on the fitted ones."""
@@ -923,7 +930,7 @@ class SegmentedForecaster(PredictingMixin, SegmenterEstimator):
             engine,
             panel,
             data,
-            self._spec if spec is None else spec,
+            self._data_spec if data_spec is None else data_spec,
             self.plan_ if plan is None else plan,
             self.horizon,
             self._bps if blueprints is None else blueprints,
@@ -991,7 +998,10 @@ class SegmentedForecaster(PredictingMixin, SegmenterEstimator):
                 chunks = job.chunks(rest)
                 outs = job.map(
                     assign_series,
-                    [(assigner, job.source(c, "assign"), job.spec, c) for c in chunks],
+                    [
+                        (assigner, job.source(c, "assign"), job.data_spec, c)
+                        for c in chunks
+                    ],
                     [f"assign series {c[0]}-{c[-1]} to {s.name}" for c in chunks],
                     "assign",
                 )

@@ -219,11 +219,11 @@ class PredictingMixin:
             segment, bp.spec, [bp.spec], {}, old.quantiles, old.residuals
         )
         idx = self._final[segment][0]
-        fdata = ForecastData.from_panel(panel, self._spec)
+        fdata = ForecastData.from_panel(panel, self._data_spec)
         out = forecast_segment(
             model,
             fdata.subset(idx),
-            self._spec,
+            self._data_spec,
             idx,
             self.horizon,
             self._bps,
@@ -345,7 +345,7 @@ class PredictingMixin:
                 self.future_cols_,
             )
             fut = {c: arr[:, :, j] for j, c in enumerate(self.future_cols_)}
-        fdata = ForecastData.from_panel(panel, self._spec)
+        fdata = ForecastData.from_panel(panel, self._data_spec)
         engine = self._engine()
         if not engine.distributed and panel.n_series <= SERIES_PER_TASK:
             from ..engine.base import LocalEngine
@@ -414,7 +414,7 @@ class PredictingMixin:
                     (
                         models[g],
                         fdata.subset(c),
-                        self._spec,
+                        self._data_spec,
                         c,
                         self.horizon,
                         self._bps,
@@ -515,7 +515,7 @@ class PredictingMixin:
         segs = np.array([known.get(i, None) for i in ids], dtype=object)
         unknown = [i for i, s in enumerate(segs) if s is None]
         if unknown and getattr(self, "_assigner", None) is not None:
-            fdata = ForecastData.from_panel(panel, self._spec).subset(unknown)
+            fdata = ForecastData.from_panel(panel, self._data_spec).subset(unknown)
             segs[unknown] = self._assigner.assign(fdata)
         elif unknown:
             if self.segmenter_ is None:
