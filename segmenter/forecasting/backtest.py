@@ -288,7 +288,8 @@ def backtest_local(
         res.scale_lags,
         res.nonnegative,
     )
-    forecasts, IV, FB, secs = res.forecasts, res.intervals, res.fallbacks, res.seconds
+    forecasts, intervals, fallbacks = res.forecasts, res.intervals, res.fallbacks
+    secs = res.seconds
     failed, usable = res.failed, res.usable
     m = data_spec.season_length
     with threadpool_limits(limits=1):
@@ -305,11 +306,13 @@ def backtest_local(
                 )
                 secs[bp.spec] += time.perf_counter() - t0
                 forecasts[bp.spec][w, pos] = fc.mean
-                _store_intervals(IV[bp.spec], fc, w, pos, (n_windows, n, horizon))
+                _store_intervals(
+                    intervals[bp.spec], fc, w, pos, (n_windows, n, horizon)
+                )
                 need = bp.min_history(m, horizon)
                 fails, _ = failures(group, fc.fallbacks, need)
                 for j, reason in fc.fallbacks:
-                    FB[bp.spec].append((w, int(pos[j]), reason))
+                    fallbacks[bp.spec].append((w, int(pos[j]), reason))
                     if len(group.values[j]) >= need:
                         failed[bp.spec][pos[j]] = True
                 usable[bp.spec][pos[[len(v) >= need for v in group.values]]] = True
