@@ -58,7 +58,8 @@ class LightGBMCandidate(ForecastBlueprint):
     transform : {"auto", "log-diff", "diff", "scale"}, default "auto"
     max_rows_per_series : int or None, default None
         Train on at most this many recent rows of each series.
-    random_state : int, default 0
+    random_state : int or None, default 0
+        None: LightGBM's own seeding (not reproducible run to run).
     """
 
     name = "lgbm"
@@ -79,7 +80,7 @@ class LightGBMCandidate(ForecastBlueprint):
         "num_leaves": [Interval(Integral, 2, None, closed="left")],
         "transform": [StrOptions({"auto", "log-diff", "diff", "scale"})],
         "max_rows_per_series": [Interval(Integral, 1, None, closed="left"), None],
-        "random_state": [Interval(Integral, 0, None, closed="left")],
+        "random_state": [Interval(Integral, 0, None, closed="left"), None],
     }
 
     def __init__(

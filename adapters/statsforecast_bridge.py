@@ -160,8 +160,22 @@ class ARIMACandidate(StatsForecastModel):
     max_p, max_q : int, default 5
     max_P, max_Q : int, default 2
         Largest (seasonal) AR and MA orders searched.
+    max_order : int, default 5
+        Largest p + q + P + Q searched.
+    max_d, max_D : int, default 2 and 1
+        Largest (seasonal) differencing the tests may choose.
+    seasonal : bool, default True
+        False searches non-seasonal models only.
     stepwise : bool, default True
         False searches every model in the bounds (much slower).
+    approximation : bool, default False
+        Approximate the likelihood during the search (faster on long series).
+    allowdrift, allowmean : bool, default True
+        Whether a drift (with differencing) or a mean (without) may be fitted.
+    ic : {"aicc", "aic", "bic"}, default "aicc"
+        The criterion the search minimises.
+
+    Every default is statsforecast's own.
     """
 
     name = "arima"
@@ -180,7 +194,15 @@ class ARIMACandidate(StatsForecastModel):
         "max_q": [Interval(Integral, 0, None, closed="left")],
         "max_P": [Interval(Integral, 0, None, closed="left")],
         "max_Q": [Interval(Integral, 0, None, closed="left")],
+        "max_order": [Interval(Integral, 0, None, closed="left")],
+        "max_d": [Interval(Integral, 0, None, closed="left")],
+        "max_D": [Interval(Integral, 0, None, closed="left")],
+        "seasonal": ["boolean"],
         "stepwise": ["boolean"],
+        "approximation": ["boolean"],
+        "allowdrift": ["boolean"],
+        "allowmean": ["boolean"],
+        "ic": [StrOptions({"aicc", "aic", "bic"})],
     }
 
     def __init__(
@@ -191,7 +213,15 @@ class ARIMACandidate(StatsForecastModel):
         max_q: int = 5,
         max_P: int = 2,
         max_Q: int = 2,
+        max_order: int = 5,
+        max_d: int = 2,
+        max_D: int = 1,
+        seasonal: bool = True,
         stepwise: bool = True,
+        approximation: bool = False,
+        allowdrift: bool = True,
+        allowmean: bool = True,
+        ic: str = "aicc",
     ):
         self.d = d
         self.D = D
@@ -199,7 +229,15 @@ class ARIMACandidate(StatsForecastModel):
         self.max_q = max_q
         self.max_P = max_P
         self.max_Q = max_Q
+        self.max_order = max_order
+        self.max_d = max_d
+        self.max_D = max_D
+        self.seasonal = seasonal
         self.stepwise = stepwise
+        self.approximation = approximation
+        self.allowdrift = allowdrift
+        self.allowmean = allowmean
+        self.ic = ic
 
     def _season(self, y, m):
         return 1 if m > self.max_season else super()._season(y, m)

@@ -43,8 +43,10 @@ __all__ = ["save", "load", "atomic_write", "FORMAT_VERSION"]
 
 MAGIC = b"SEGMENTER-MODEL\n"
 #: Version of the file layout; bumped when the header or payload changes incompatibly
-#: (2: the header carries the payload's SHA-256 and length).
-FORMAT_VERSION = 2
+#: (2: the header carries the payload's SHA-256 and length; 3: forecasting candidates
+#: hold their parameters as attributes and the forecaster its ``_data_spec``, so a
+#: format-2 file cannot be served by this code).
+FORMAT_VERSION = 3
 
 
 @contextmanager

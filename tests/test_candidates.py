@@ -246,3 +246,55 @@ def test_a_candidate_given_as_an_object_is_checked_like_a_spec():
             time_col="t",
             target_col="y",
         )
+
+
+def test_specs_read_back_for_numpy_values_and_equal_models_are_one_spec():
+    from segmenter.forecasting import Combination
+
+    assert Combination(k=np.int64(4)).spec == "combo(k=4)"
+    assert make_forecaster(Combination(k=np.int64(4)).spec).k == 4
+    assert Combination(k=np.int64(3)).spec == "combo"
+    # a default written out is the same model, so the same spec
+    assert make_forecaster("ets(model='ZZZ')").spec == "ets"
+    with pytest.raises(sg.DataValidationError, match="twice"):
+        sg.SegmentedForecaster(horizon=2, candidates=["ets", "ets(model='ZZZ')"]).fit(
+            pd.DataFrame({"unique_id": ["a"] * 30, "ds": range(30), "y": 1.0}),
+            segment_col="unique_id",
+        )
+
+
+def test_arima_passes_every_search_setting_to_statsforecast():
+    from statsforecast.models import AutoARIMA
+
+    bp = make_forecaster("arima(max_order=3, approximation=True, ic='bic', d=1)")
+    model = bp._model(12)
+    assert isinstance(model, AutoARIMA)
+    assert (model.max_order, model.approximation, model.ic, model.d) == (
+        3,
+        True,
+        "bic",
+        1,
+    )
+    # unchanged defaults are statsforecast's own
+    plain = make_forecaster("arima")._model(12)
+    for name in ("max_p", "max_q", "max_P", "max_Q", "max_d", "max_D", "stepwise"):
+        assert getattr(plain, name) == getattr(AutoARIMA(season_length=12), name)
+
+
+def test_a_02_style_candidate_still_constructs_with_a_deprecation_warning():
+    from segmenter.forecasting import LocalForecaster
+
+    class Shrunk(LocalForecaster):
+        name = "shrunk"
+
+        def __init__(self, alpha=0.5):
+            super().__init__(alpha=alpha)
+
+        def _forecast(self, y, horizon, m):
+            return np.full(horizon, self.alpha * y[-1])
+
+    with pytest.warns(DeprecationWarning, match="declare them as its own __init__"):
+        bp = Shrunk(alpha=0.2)
+    assert bp.alpha == 0.2 and bp.spec == "shrunk(alpha=0.2)"
+    fc = bp.predict(None, SeriesGroup([np.arange(1.0, 6.0)], [0], 1), 2)
+    np.testing.assert_allclose(fc.mean, [[1.0, 1.0]])

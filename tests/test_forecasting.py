@@ -479,6 +479,8 @@ def test_a_sampled_selection_forecasts_every_series_and_records_the_sample(sampl
     df, fc = sampled
     rec = fc.forecast_sample_
     ids = sorted(pd.unique(df["unique_id"]))
+    # the candidates compared, not the fixed forms production reused (below)
+    assert fc.candidates_ == ["seasonal_naive", "ets", "theta", "lgbm"]
     # every series forecast once per step, none left to the baseline
     f = fc.forecasts_
     assert sorted(pd.unique(f["unique_id"])) == ids

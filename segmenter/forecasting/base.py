@@ -187,6 +187,22 @@ class ForecastBlueprint(SegmenterEstimator):
         "uses:static": False,
     }
 
+    def __init__(self, **params):
+        # segmenter 0.2's protocol passed parameters up as keywords; they are now
+        # the subclass's own ``__init__`` arguments (stored as attributes)
+        if params:
+            warnings.warn(
+                f"{type(self).__name__} passes {sorted(params)} to "
+                "ForecastBlueprint.__init__; declare them as its own __init__ "
+                "arguments and store each as an attribute of the same name "
+                "(scikit-learn's convention); the keywords are stored that way until "
+                "segmenter 0.4",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            for name, value in params.items():
+                setattr(self, name, value)
+
     @property
     def kind(self) -> str:
         """``"local"``, ``"pooled"`` or ``"combination"`` (the ``kind`` tag)."""
@@ -211,11 +227,12 @@ class ForecastBlueprint(SegmenterEstimator):
         {'damped': False}
         """
         defaults = self.param_defaults()
-        return {
-            k: v
-            for k, v in self.get_params(deep=False).items()
-            if k not in defaults or not _same(v, defaults[k])
-        }
+        out = {}
+        for k, v in self.get_params(deep=False).items():
+            v = v.item() if isinstance(v, np.generic) else v  # np.int64(4) -> 4
+            if k not in defaults or not _same(v, defaults[k]):
+                out[k] = v
+        return out
 
     @property
     def spec(self) -> str:

@@ -123,6 +123,7 @@ class _Prepared:
 
     seasons: tuple
     plan: object
+    candidates: list
     blueprints: dict
     data_spec: DataSpec
     finals: dict
@@ -543,7 +544,7 @@ class SegmentedForecaster(PredictingMixin, SegmenterEstimator):
         self._set_fitted(
             seasons_=prep.seasons,
             season_length_=prep.seasons[0],
-            candidates_=list(prep.blueprints),
+            candidates_=prep.candidates,
             plan_=prep.plan,
             step_=prep.plan.step,
             data_args_=reading_args(panel),
@@ -911,7 +912,16 @@ class SegmentedForecaster(PredictingMixin, SegmenterEstimator):
         data = None if chunked else ForecastData.from_panel(panel, data_spec)
         job = self._fit_job(engine, panel, data, plan, data_spec, blueprints, finals)
         return _Prepared(
-            seasons, plan, blueprints, data_spec, finals, job, local, pooled, combos
+            seasons,
+            plan,
+            [b.spec for b in bps],
+            blueprints,
+            data_spec,
+            finals,
+            job,
+            local,
+            pooled,
+            combos,
         )
 
     def _fit_job(
