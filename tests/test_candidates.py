@@ -263,7 +263,7 @@ def test_specs_read_back_for_numpy_values_and_equal_models_are_one_spec():
         )
 
 
-def test_arima_passes_every_search_setting_to_statsforecast():
+def test_arima_passes_its_search_settings_to_statsforecast():
     from statsforecast.models import AutoARIMA
 
     bp = make_forecaster("arima(max_order=3, approximation=True, ic='bic', d=1)")
