@@ -304,8 +304,6 @@ class Segmenter(SegmenterEstimator):
             (:meth:`segmenter.Panel.from_frame`) and ``encoding`` (of a text file).
         """
         reading = check_read_options(reading)
-        constraints = self.constraints or ClusteringConstraints()
-        requested = normalize_k(self.n_clusters, constraints)
         from .data.chunks import load_chunks
         from .engine.resolve import resolve_engine
 
@@ -334,6 +332,26 @@ class Segmenter(SegmenterEstimator):
                     )
                 ]
             )
+        return self._fit(
+            panel,
+            engine,
+            checkpoint,
+            dict(
+                id_col=id_col,
+                time_col=time_col,
+                target_col=target_col,
+                freq=freq,
+                missing=missing,
+            ),
+            data,
+        )
+
+    def _fit(self, panel, engine, checkpoint, read_args: dict, data) -> Segmenter:
+        """The algorithm on the panel ``fit`` read: the constraints, the leaderboard of
+        blueprints × k, the mapping (and with ``metric="forecast"`` the ranking by
+        forecasts, which reads ``data`` with ``read_args``)."""
+        constraints = self.constraints or ClusteringConstraints()
+        requested = normalize_k(self.n_clusters, constraints)
         ks = (
             requested
             if requested is not None
@@ -436,7 +454,7 @@ class Segmenter(SegmenterEstimator):
         self.choose()
         if self.metric == "forecast":
             self.forecaster_, self.leaderboard_ = self._rank_by_forecasts(
-                data, id_col, time_col, target_col, freq, missing
+                data, **read_args
             )
             self.choose()
         return self

@@ -471,6 +471,33 @@ class SegmentedForecaster(PredictingMixin, SegmenterEstimator):
             future_cols,
             checkpoint,
         )
+        return self._fit(
+            engine,
+            panel,
+            segmenter,
+            ids,
+            base,
+            static_cols,
+            future_cols,
+            checkpoint,
+            t_start,
+        )
+
+    def _fit(
+        self,
+        engine,
+        panel,
+        segmenter,
+        ids,
+        base,
+        static_cols,
+        future_cols,
+        checkpoint,
+        t_start,
+    ) -> SegmentedForecaster:
+        """The algorithm on the inputs ``fit`` checked and read (``t_start``: when the
+        fit began): backtests, the choice, production and the comparison; then every
+        fitted attribute is set, in one place."""
         ckpt = None
         if checkpoint is not None:
             engine, ckpt = self._checkpointed(
