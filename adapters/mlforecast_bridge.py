@@ -211,7 +211,7 @@ class LightGBMCandidate(ForecastBlueprint):
         usable = [i for i, v in enumerate(group.values) if len(v) >= need]
         if not usable:  # predict falls back, series by series
             return {"models": None, "need": need}
-        sub = group.take(usable)
+        sub = group.subset(usable)
         keys = sub.keys if sub.keys is not None else np.arange(len(sub))
         typical = int(np.median([len(v) for v in sub.values]))
         how, transforms = self._transforms(sub)
@@ -309,7 +309,7 @@ class LightGBMCandidate(ForecastBlueprint):
                         (i, f"{len(y)} values, fewer than the {need} lgbm needs")
                     )
         if usable:
-            sub = group.take(usable)
+            sub = group.subset(usable)
             keys = np.arange(len(sub))  # new_df: keys of its own
             df, _, _ = self._frame(sub, keys)
             lengths = np.array([len(v) for v in sub.values])

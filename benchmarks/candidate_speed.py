@@ -112,7 +112,9 @@ def main(argv=None) -> int:
                 keys=np.arange(n),
             )
             bp = make_forecaster(spec)
-            bp.predict(bp.fit(group.take([0, 1])), group.take([0, 1]), h)  # warm (JIT)
+            bp.predict(
+                bp.fit(group.subset([0, 1])), group.subset([0, 1]), h
+            )  # warm (JIT)
             t0 = time.perf_counter()
             bp.predict(bp.fit(group), group, h)
             ours = time.perf_counter() - t0

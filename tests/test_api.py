@@ -147,6 +147,7 @@ RENAMED = [
     ("segmenter.data.panel", "read_panel", "read_panel"),
     ("segmenter.clustering", "Segmenter", "Segmenter"),
     ("segmenter.data.reading", "build_panel", "from_frame"),
+    ("segmenter.forecasting.backtest", "ForecastData", "SeriesGroup"),
 ]
 #: Where the new object of a RENAMED entry lives, when it moved.
 NEW_HOME = {
@@ -185,6 +186,11 @@ def test_old_attribute_and_method_names_warn():
     assert np.allclose(old[1][:, 0], ks.cluster_centers_[1][:, 0])
     with pytest.raises(AttributeError):  # unfitted: no warning, the usual error
         _ = DTWKMeans(n_clusters=2).centers_
+    from segmenter.forecasting import SeriesGroup
+
+    group = SeriesGroup([np.arange(3.0), np.arange(4.0)], [0, 0], 1)
+    with pytest.warns(DeprecationWarning, match="subset"):
+        assert group.take([1]).values[0].tolist() == [0.0, 1.0, 2.0, 3.0]
     assert callable(Leaderboard.score_candidates)
     with pytest.warns(DeprecationWarning, match="score_candidates"):
         Leaderboard(folds=[1], metric="err", progress=False).run([])
@@ -195,6 +201,7 @@ OLD_NAMES = re.compile(
         [re.escape(old) + r"\b" for old in MOVED]
         + [r"_bridge import[^\n]*\b(AutoETS|AutoARIMA|AutoTheta|LightGBM)\b"]
         + [r"\.centers_\b", r"\bCHUNK_SERIES\b", r"import[^\n]*\bevaluate\b"]
+        + [r"\bForecastData\b", r"\bgroup\.take\("]
         + [r"\b(lb|lb2|board|leaderboard)\.run\("]
         + [r"from segmenter\.forecasting import[^\n]*\b(runner|pipeline)\b"]
     )

@@ -7,7 +7,7 @@ import pytest
 
 import segmenter as sg
 from segmenter.forecasting import SeriesGroup, make_forecaster
-from segmenter.forecasting.backtest import DataSpec, ForecastData, backtest_pooled
+from segmenter.forecasting.backtest import DataSpec, backtest_pooled
 from segmenter.selection.folds import backtest_cutoffs
 
 
@@ -62,12 +62,13 @@ def test_lightgbm_never_sees_values_after_the_cutoff(monkeypatch):
     monkeypatch.setattr(LightGBMCandidate, "_frame", spy)
     # value = 1000 + position: anything >= 1000 + cutoff would be a leak
     values = [1000.0 + np.arange(60), 1000.0 + np.arange(50)]
-    data = ForecastData(values, np.array([0, 10]), DataSpec(12, (12,)))
+    ends = np.array([0, 10]) + [len(v) for v in values]  # starts 0 and 10
+    data = SeriesGroup(values, ends % 12, 12, ends=ends)
     cut = backtest_cutoffs(
         np.array([60, 50]), horizon=6, n_windows=3, step=6, min_train=4
     )
     out = backtest_pooled(
-        data, data.data_spec, np.arange(2), cut, 6, [make_forecaster("lgbm")]
+        data, DataSpec(12, (12,)), np.arange(2), cut, 6, [make_forecaster("lgbm")]
     )
     assert not out["lgbm"]["error"] and len(seen) == 6  # fit and predict, 3 windows
     for w in range(3):

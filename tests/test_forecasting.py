@@ -17,7 +17,7 @@ from segmenter.forecasting import (
     rmse,
     smape,
 )
-from segmenter.forecasting.backtest import DataSpec, ForecastData, backtest_local
+from segmenter.forecasting.backtest import DataSpec, backtest_local
 
 
 def seasonal_frame(n=16, length=48, seed=0, groups=2):
@@ -99,12 +99,14 @@ class Spy(LocalForecaster):
 def test_backtest_windows_never_show_future_values():
     # value = position in the series: anything >= the cutoff would be a leak
     values = [np.arange(40, dtype=float), np.arange(25, dtype=float)]
-    data = ForecastData(values, np.array([0, 15]), DataSpec(1, (1,)))
+    data_spec = DataSpec(1, (1,))
+    ends = np.array([0, 15]) + [len(v) for v in values]  # starts 0 and 15
+    data = SeriesGroup(values, np.zeros(2, dtype=int), 1, ends=ends)
     cut = backtest_cutoffs(
         np.array([40, 25]), horizon=5, n_windows=3, step=5, min_train=4
     )
     spy = Spy()
-    res = backtest_local(data, data.data_spec, np.arange(2), cut, 5, [spy], None)
+    res = backtest_local(data, data_spec, np.arange(2), cut, 5, [spy], None)
     assert len(spy.seen) == 6
     for w in range(3):
         for seen, c in zip(spy.seen[2 * w : 2 * w + 2], cut[w]):
@@ -126,7 +128,7 @@ def test_forecast_data_is_a_read_only_view_of_the_panel():
         target_col="y",
         value_cols=["price"],
     )
-    data = ForecastData.from_panel(panel, DataSpec(12, (12,), future_cols=["price"]))
+    data = SeriesGroup.from_panel(panel, DataSpec(12, (12,), future_cols=["price"]))
     sub = data.subset([4, 1])
     for i, y in [(4, sub.values[0]), (1, sub.values[1])]:
         assert np.shares_memory(y, panel.values)

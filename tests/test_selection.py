@@ -211,7 +211,7 @@ def test_reused_local_errors_equal_a_direct_refit():
     for spec in ("theta", "ets"):
         bp = make_forecaster(spec)
         for w in range(fc.plan_.n_windows):
-            group, pos = data.group(fc.plan_.cutoffs[w], fc.horizon)
+            group, pos = data.history(fc.plan_.cutoffs[w], fc.horizon)
             direct = clip_nonnegative(bp.predict(None, group, fc.horizon), group).mean
             np.testing.assert_array_equal(backtests.local[spec][w, pos], direct)
 

@@ -1,10 +1,11 @@
 """Running candidates on backtest windows: the series as arrays, the tasks, the errors.
 
-:class:`ForecastData` holds the fit's series the way models need them: values on the
-grid (NaN at gaps), start positions, calendar, static and future covariates.  Its
-:meth:`ForecastData.group` cuts every series at a cutoff and cleans the history
-(:func:`segmenter.data.series.clean_history`), cutting the covariates alike, so a
-model never sees a value at or after the cutoff.
+:class:`~segmenter.forecasting.base.SeriesGroup` holds the fit's series the way models
+need them: :meth:`~segmenter.forecasting.base.SeriesGroup.from_panel` gives the values
+on the grid (NaN at gaps) as views of the Panel, with calendar, static and future
+covariates; its :meth:`~segmenter.forecasting.base.SeriesGroup.history` cuts every
+series at a cutoff and cleans the history, cutting the covariates alike, so a model
+never sees a value at or after the cutoff.
 
 Tasks (run by an engine, :mod:`segmenter.engine`):
 
@@ -27,15 +28,13 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from ..data.series import clean_history
-from ..selection.metrics import mase_scale, metric_names
+from .._moved import renamed
+from ..selection.metrics import metric_names
 from .base import Forecast, ForecastBlueprint, SeriesGroup, clip_nonnegative, failures
 
 __all__ = [
-    "ForecastData",
     "DataSpec",
     "backtest_local",
     "backtest_pooled",
@@ -49,7 +48,9 @@ FORECAST_METRICS = metric_names("forecast")
 
 @dataclass
 class DataSpec:
-    """How to build :class:`ForecastData` from a panel (also on a worker)."""
+    """What the forecasting series carry besides their values (seasons, calendar, the
+    covariates): how :meth:`SeriesGroup.from_panel` builds them from a panel, also on
+    a worker."""
 
     season_length: int
     seasons: tuple
@@ -59,146 +60,12 @@ class DataSpec:
     id_as_static: bool = False
 
 
-class ForecastData:
-    """The series of a panel as arrays for forecasting (see the module docstring)."""
-
-    def __init__(
-        self,
-        values: list,
-        starts: np.ndarray,
-        data_spec: DataSpec,
-        keys: np.ndarray | None = None,
-        statics: pd.DataFrame | None = None,
-        future: dict | None = None,
-    ):
-        self.values = values
-        self.starts = np.asarray(starts, dtype=np.int64)
-        self.data_spec = data_spec
-        self.keys = np.arange(len(values)) if keys is None else np.asarray(keys)
-        self.statics = statics
-        self.future = future or {}
-
-    @classmethod
-    def from_panel(cls, panel, data_spec: DataSpec, keys=None) -> ForecastData:
-        """The panel's series as read-only views of its value array (no copy); a
-        :meth:`subset` is a view too."""
-        n = panel.n_series
-        cols = list(panel.value_cols)
-        arr = np.asarray(panel.values, dtype=np.float64)  # a copy only when float32
-        arr = arr.view()
-        arr.flags.writeable = False
-        off = panel.offsets
-
-        def column(c: int) -> list:
-            return [arr[off[i] : off[i + 1], c] for i in range(n)]
-
-        values = column(0)
-        future = {c: column(cols.index(c)) for c in data_spec.future_cols}
-        parts = []
-        if data_spec.id_as_static:
-            parts.append(panel.ids.reset_index(drop=True))
-        if data_spec.static_cols:
-            parts.append(
-                panel.statics[list(data_spec.static_cols)].reset_index(drop=True)
-            )
-        statics = pd.concat(parts, axis=1) if parts else None
-        return cls(values, panel.start, data_spec, keys, statics, future)
-
-    def __len__(self) -> int:
-        return len(self.values)
-
-    def subset(self, idx) -> ForecastData:
-        idx = np.asarray(idx, dtype=np.int64)
-        return ForecastData(
-            [self.values[i] for i in idx],
-            self.starts[idx],
-            self.data_spec,
-            self.keys[idx],
-            None
-            if self.statics is None
-            else self.statics.iloc[idx].reset_index(drop=True),
-            {k: [v[i] for i in idx] for k, v in self.future.items()},
-        )
-
-    def group(self, cutoffs=None, horizon: int = 0) -> tuple[SeriesGroup, np.ndarray]:
-        """Clean histories up to each cutoff (whole series when None), and the positions
-        of the series kept (cutoff -1 leaves a series out).  In a backtest the future
-        covariates of the ``horizon`` steps after the cutoff come from the data."""
-        data_spec = self.data_spec
-        m = data_spec.season_length
-        vals, phases, ends, pos = [], [], [], []
-        fut = {k: [] for k in self.future}
-        fut_h = {k: [] for k in self.future}
-        for i, y in enumerate(self.values):
-            cut = len(y) if cutoffs is None else int(cutoffs[i])
-            if cut < 0:
-                continue
-            x, first = clean_history(y[:cut])
-            vals.append(x)
-            end = int(self.starts[i] + cut)
-            ends.append(end)
-            phases.append(end % m if m > 1 else 0)
-            pos.append(i)
-            for k, v in self.future.items():
-                fut[k].append(v[i][first:cut])
-                fut_h[k].append(_pad(v[i][cut : cut + horizon], horizon))
-        pos = np.asarray(pos, dtype=np.int64)
-        group = SeriesGroup(
-            vals,
-            np.asarray(phases, dtype=np.int64),
-            m,
-            data_spec.seasons,
-            ends=np.asarray(ends, dtype=np.int64),
-            keys=self.keys[pos],
-            calendar=data_spec.calendar,
-            statics=None
-            if self.statics is None
-            else self.statics.iloc[pos].reset_index(drop=True),
-            future=fut or None,
-            future_h={
-                k: np.array(v).reshape(len(pos), horizon) for k, v in fut_h.items()
-            }
-            if fut_h and cutoffs is not None
-            else None,
-        )
-        return group, pos
-
-    def actuals(self, cutoffs, horizon: int) -> np.ndarray:
-        """(n, horizon) values after each cutoff (NaN past a series' end or unscored)."""
-        out = np.full((len(self), horizon), np.nan)
-        for i, y in enumerate(self.values):
-            c = int(cutoffs[i])
-            if c >= 0:
-                out[i] = _pad(y[c : c + horizon], horizon)
-        return out
-
-    def scales(self, cutoffs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Each series' MASE scale at its cutoff, the lag it used (m, 1 or 0), and
-        whether its history up to the cutoff has no negative value."""
-        m = self.data_spec.season_length
-        s, lag = np.full(len(self), np.nan), np.zeros(len(self), dtype=np.int64)
-        nonneg = np.zeros(len(self), dtype=bool)
-        for i, y in enumerate(self.values):
-            c = int(cutoffs[i])
-            if c >= 0:
-                x = clean_history(y[:c])[0]
-                s[i], lag[i] = mase_scale(x, m)
-                nonneg[i] = len(x) > 0 and x.min() >= 0
-        return s, lag, nonneg
-
-
-def _pad(a: np.ndarray, n: int) -> np.ndarray:
-    out = np.full(n, np.nan)
-    out[: len(a)] = a[:n]
-    return out
-
-
-def materialize(source, data_spec: DataSpec, keys=None) -> ForecastData:
-    """A task's data: ForecastData as is, or built from a panel (a gathered panel on a
-    distributed engine's worker)."""
-    if isinstance(source, ForecastData):
+def materialize(source, data_spec: DataSpec, keys=None) -> SeriesGroup:
+    """A task's series: a :class:`SeriesGroup` as is, or the group of a panel (a
+    gathered panel on a distributed engine's worker)."""
+    if isinstance(source, SeriesGroup):
         return source
-    return ForecastData.from_panel(source, data_spec, keys)
+    return SeriesGroup.from_panel(source, data_spec, keys)
 
 
 @dataclass
@@ -296,7 +163,7 @@ def backtest_local(
         for w in range(n_windows):
             actuals[w] = data.actuals(cutoffs[w], horizon)
             scales[w], lags[w], nonneg[w] = data.scales(cutoffs[w])
-            group, pos = data.group(cutoffs[w], horizon)
+            group, pos = data.history(cutoffs[w], horizon)
             if not len(pos):
                 continue
             for bp in candidates:
@@ -354,7 +221,7 @@ def backtest_pooled(
             t0 = time.perf_counter()
             try:
                 for w in range(n_windows):
-                    group, pos = data.group(cutoffs[w], horizon)
+                    group, pos = data.history(cutoffs[w], horizon)
                     if not len(pos):
                         continue
                     fc = clip_nonnegative(
@@ -389,3 +256,8 @@ def errors_of(forecasts: np.ndarray, actuals: np.ndarray, scales: np.ndarray) ->
             cnt > 0, np.sqrt((diff**2).sum(axis=2) / np.maximum(cnt, 1)), np.nan
         )
         return {"mase": mae / scales, "smape": smape, "rmse": rmse}
+
+
+# 0.2's ForecastData is SeriesGroup.from_panel's group (its group() is history()),
+# until segmenter 0.4
+__getattr__ = renamed(__name__, {"ForecastData": "SeriesGroup"})

@@ -43,6 +43,8 @@ import pandas as pd
 
 from .._spec import format_spec
 from ..base import SegmenterEstimator, get_tag
+from ..data.series import clean_history
+from ..selection.metrics import mase_scale
 
 __all__ = [
     "SeriesGroup",
@@ -59,21 +61,28 @@ __all__ = [
 
 @dataclass
 class SeriesGroup:
-    """The training histories of a group of series, and what models may use besides.
+    """A group of series as arrays: the one container of the forecasting layer.
+
+    It holds either the series as they are on the panel's grid (:meth:`from_panel`: read-
+    only views of the Panel's value array, NaN at gaps, no copy) or the clean training
+    histories a model reads (:meth:`history`: each series cut at a cutoff, gaps
+    interpolated, covariates cut alike, so a model never sees a value at or after the
+    cutoff).  :meth:`subset` is a view of the same arrays, in the Panel's style.
 
     Attributes
     ----------
     values : list of ndarray
-        Clean histories (:func:`segmenter.data.series.clean_history`), possibly empty.
+        One array per series: on the grid (from :meth:`from_panel`) or clean histories
+        (:func:`segmenter.data.series.clean_history`, possibly empty).
     end_phase : ndarray of int
-        Season position (0..m-1) of the step right after each history; with the grid's
+        Season position (0..m-1) of the step right after each series; with the grid's
         absolute positions this is the calendar (e.g. month of year).
     season_length : int
         m, the main season (1 when there is none).
     seasons : tuple of int
         Every season length of the data (daily data: 7 and 365), main one first.
     ends : ndarray of int, optional
-        Grid position of the step right after each history.
+        Grid position of the step right after each series.
     keys : ndarray of int, optional
         A stable integer per series (its position in the fitted panel).
     calendar : Calendar, optional
@@ -102,11 +111,52 @@ class SeriesGroup:
         if not self.seasons:
             self.seasons = (int(self.season_length),)
 
+    @classmethod
+    def from_panel(cls, panel, data_spec, keys=None) -> SeriesGroup:
+        """The panel's series on its grid as read-only views of its value array (no
+        copy), with the covariates the :class:`~segmenter.forecasting.backtest.
+        DataSpec` names; ``keys`` default to the series' positions."""
+        n = panel.n_series
+        cols = list(panel.value_cols)
+        arr = np.asarray(panel.values, dtype=np.float64)  # a copy only when float32
+        arr = arr.view()
+        arr.flags.writeable = False
+        off = panel.offsets
+
+        def column(c: int) -> list:
+            return [arr[off[i] : off[i + 1], c] for i in range(n)]
+
+        parts = []
+        if data_spec.id_as_static:
+            parts.append(panel.ids.reset_index(drop=True))
+        if data_spec.static_cols:
+            parts.append(
+                panel.statics[list(data_spec.static_cols)].reset_index(drop=True)
+            )
+        m = int(data_spec.season_length)
+        ends = np.asarray(panel.start, dtype=np.int64) + np.diff(off)
+        return cls(
+            column(0),
+            ends % m if m > 1 else np.zeros(n, dtype=np.int64),
+            m,
+            tuple(data_spec.seasons),
+            ends=ends,
+            keys=np.arange(n) if keys is None else np.asarray(keys),
+            calendar=data_spec.calendar,
+            statics=pd.concat(parts, axis=1) if parts else None,
+            future={c: column(cols.index(c)) for c in data_spec.future_cols} or None,
+        )
+
     def __len__(self) -> int:
         return len(self.values)
 
-    def take(self, idx) -> SeriesGroup:
-        """The series at positions ``idx`` (every field cut alike)."""
+    @property
+    def starts(self) -> np.ndarray:
+        """Grid position of each series' first value."""
+        return self.ends - np.array([len(v) for v in self.values], dtype=np.int64)
+
+    def subset(self, idx) -> SeriesGroup:
+        """The series at positions ``idx`` (every field cut alike; arrays are views)."""
         idx = np.asarray(list(idx), dtype=np.int64)
         pick = lambda a: None if a is None else np.asarray(a)[idx]  # noqa: E731
         return replace(
@@ -125,6 +175,86 @@ class SeriesGroup:
             if self.future_h is None
             else {k: np.asarray(v)[idx] for k, v in self.future_h.items()},
         )
+
+    def take(self, idx) -> SeriesGroup:
+        """:meth:`subset` under its 0.2 name (until segmenter 0.4)."""
+        warnings.warn(
+            "SeriesGroup.take is now SeriesGroup.subset (as Panel.subset); the old "
+            "name works until segmenter 0.4",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.subset(idx)
+
+    def history(self, cutoffs=None, horizon: int = 0) -> tuple[SeriesGroup, np.ndarray]:
+        """The clean histories up to each cutoff (a position in each series' values;
+        the whole series when None), and the positions of the series kept (cutoff -1
+        leaves a series out).  In a backtest the future covariates of the ``horizon``
+        steps after the cutoff come from the data (``future_h``)."""
+        m = self.season_length
+        vals, ends, pos = [], [], []
+        future = self.future or {}
+        fut = {k: [] for k in future}
+        fut_h = {k: [] for k in future}
+        for i, (y, start) in enumerate(zip(self.values, self.starts)):
+            cut = len(y) if cutoffs is None else int(cutoffs[i])
+            if cut < 0:
+                continue
+            x, first = clean_history(y[:cut])
+            vals.append(x)
+            ends.append(int(start + cut))
+            pos.append(i)
+            for k, v in future.items():
+                fut[k].append(v[i][first:cut])
+                fut_h[k].append(_pad(v[i][cut : cut + horizon], horizon))
+        pos = np.asarray(pos, dtype=np.int64)
+        ends = np.asarray(ends, dtype=np.int64)
+        group = replace(
+            self,
+            values=vals,
+            end_phase=ends % m if m > 1 else np.zeros(len(pos), dtype=np.int64),
+            ends=ends,
+            keys=None if self.keys is None else np.asarray(self.keys)[pos],
+            statics=None
+            if self.statics is None
+            else self.statics.iloc[pos].reset_index(drop=True),
+            future=fut or None,
+            future_h={
+                k: np.array(v).reshape(len(pos), horizon) for k, v in fut_h.items()
+            }
+            if fut_h and cutoffs is not None
+            else None,
+        )
+        return group, pos
+
+    def actuals(self, cutoffs, horizon: int) -> np.ndarray:
+        """(n, horizon) values after each cutoff (NaN past a series' end or unscored)."""
+        out = np.full((len(self), horizon), np.nan)
+        for i, y in enumerate(self.values):
+            c = int(cutoffs[i])
+            if c >= 0:
+                out[i] = _pad(y[c : c + horizon], horizon)
+        return out
+
+    def scales(self, cutoffs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each series' MASE scale at its cutoff, the lag it used (m, 1 or 0), and
+        whether its history up to the cutoff has no negative value."""
+        m = self.season_length
+        s, lag = np.full(len(self), np.nan), np.zeros(len(self), dtype=np.int64)
+        nonneg = np.zeros(len(self), dtype=bool)
+        for i, y in enumerate(self.values):
+            c = int(cutoffs[i])
+            if c >= 0:
+                x = clean_history(y[:c])[0]
+                s[i], lag[i] = mase_scale(x, m)
+                nonneg[i] = len(x) > 0 and x.min() >= 0
+        return s, lag, nonneg
+
+
+def _pad(a: np.ndarray, n: int) -> np.ndarray:
+    out = np.full(n, np.nan)
+    out[: len(a)] = a[:n]
+    return out
 
 
 @dataclass

@@ -255,7 +255,7 @@ def final_local(source, data_spec, idx, horizon: int, blueprints: list, levels) 
     """Local candidates fitted on the whole histories of the series ``idx`` (a task):
     spec -> (forecast, fallback, intervals)."""
     data = materialize(source, data_spec, keys=idx)
-    group, pos = data.group()
+    group, pos = data.history()
     out = {}
     with threadpool_limits(limits=1):
         for bp in blueprints:
@@ -269,7 +269,7 @@ def segment_forms(source, data_spec, idx, blueprints: list) -> dict:
     """The form each searching local candidate picks most often on the series ``idx``
     (a task): spec -> form params, or None (:func:`~segmenter.forecasting.base.modal_form`)."""
     data = materialize(source, data_spec, keys=idx)
-    group, _ = data.group()
+    group, _ = data.history()
     with threadpool_limits(limits=1):
         return {
             bp.spec: modal_form(bp, group.values, group.season_length)
@@ -296,7 +296,7 @@ def forecast_segment(
     -> (forecast, fallback, intervals) of members already fitted on these histories."""
     data = materialize(source, data_spec, keys=idx)
     n = len(data)
-    group, pos = data.group()
+    group, pos = data.history()
     if future_h:
         group.future_h = {k: np.asarray(v)[pos] for k, v in future_h.items()}
     preds, fbs, natives, states = [], [], [], {}

@@ -79,7 +79,7 @@ def design(data, cut: np.ndarray, p: int) -> list:
     """One-step rows (X, y) of each series' history before ``cut`` (cleaned, and
     standardised by its own mean and sd, so segments are not told apart by level);
     empty where the history is too short."""
-    group, pos = data.group(cut, 0)
+    group, pos = data.history(cut, 0)
     rows = [(np.zeros((0, p)), np.zeros(0))] * len(data)
     for x, i in zip(group.values, pos):
         if len(x) <= p + 1:
@@ -256,7 +256,7 @@ class ForecastAssigner:
         return cls(dict(zip(segs, coefs)), p, largest)
 
     def assign(self, data) -> np.ndarray:
-        """Segments of the series of ``data`` (a ForecastData)."""
+        """Segments of the series of ``data`` (a :class:`~segmenter.forecasting.base.SeriesGroup`)."""
         keys = list(self.coefs)
         errors = one_step_errors(design(data, None, self.p), list(self.coefs.values()))
         best = errors.argmin(axis=0)

@@ -65,7 +65,8 @@ from ..data.reading import check_read_options, reading_args
 from ..errors import DataValidationError, Problem
 from ..features.naming import describe_segments
 from ..selection.metrics import metric_names
-from .backtest import DataSpec, ForecastData
+from .backtest import DataSpec
+from .base import SeriesGroup
 from .choice import choice_text, choose
 from .comparison import compare_segmentations
 from .covariates import Calendar
@@ -936,7 +937,7 @@ class SegmentedForecaster(PredictingMixin, SegmenterEstimator):
             "or use fewer candidates, backtest windows (n_origins) or levels",
         )
         finals = {}
-        data = None if chunked else ForecastData.from_panel(panel, data_spec)
+        data = None if chunked else SeriesGroup.from_panel(panel, data_spec)
         job = self._fit_job(engine, panel, data, plan, data_spec, blueprints, finals)
         return _Prepared(
             seasons,

@@ -17,7 +17,7 @@ from ..base import check_fitted, check_levels
 from ..data.panel import Panel
 from ..data.reading import read_panel
 from ..errors import DataValidationError, Problem
-from .backtest import ForecastData
+from .base import SeriesGroup
 from .catalogue import make_forecaster
 from .champions import SegmentModel, forecast_segment
 from .covariates import future_values
@@ -219,7 +219,7 @@ class PredictingMixin:
             segment, bp.spec, [bp.spec], {}, old.quantiles, old.residuals
         )
         idx = self._final[segment][0]
-        fdata = ForecastData.from_panel(panel, self._data_spec)
+        fdata = SeriesGroup.from_panel(panel, self._data_spec)
         out = forecast_segment(
             model,
             fdata.subset(idx),
@@ -345,7 +345,7 @@ class PredictingMixin:
                 self.future_cols_,
             )
             fut = {c: arr[:, :, j] for j, c in enumerate(self.future_cols_)}
-        fdata = ForecastData.from_panel(panel, self._data_spec)
+        fdata = SeriesGroup.from_panel(panel, self._data_spec)
         engine = self._engine()
         if not engine.distributed and panel.n_series <= SERIES_PER_TASK:
             from ..engine.base import LocalEngine
@@ -515,7 +515,7 @@ class PredictingMixin:
         segs = np.array([known.get(i, None) for i in ids], dtype=object)
         unknown = [i for i, s in enumerate(segs) if s is None]
         if unknown and getattr(self, "_assigner", None) is not None:
-            fdata = ForecastData.from_panel(panel, self._data_spec).subset(unknown)
+            fdata = SeriesGroup.from_panel(panel, self._data_spec).subset(unknown)
             segs[unknown] = self._assigner.assign(fdata)
         elif unknown:
             if self.segmenter_ is None:
