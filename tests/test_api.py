@@ -147,7 +147,6 @@ RENAMED = [
     ("segmenter.data.panel", "read_panel", "read_panel"),
     ("segmenter.clustering", "Segmenter", "Segmenter"),
     ("segmenter.data.reading", "build_panel", "from_frame"),
-    ("segmenter.forecasting.backtest", "ForecastData", "SeriesGroup"),
 ]
 #: Where the new object of a RENAMED entry lives, when it moved.
 NEW_HOME = {
@@ -170,6 +169,27 @@ def test_old_names_warn_and_give_the_new_object(module, old, new):
     elif home:
         mod = importlib.import_module(home)
     assert got == getattr(mod, new)  # == : a classmethod is bound anew at each access
+
+
+def test_the_0_2_forecast_data_builds_a_series_group():
+    """0.2's ForecastData (values, starts, data_spec) and its group() still work, as
+    a SeriesGroup and its history(), with a warning each."""
+    from segmenter.forecasting import SeriesGroup, backtest
+
+    values = [np.arange(10.0), np.r_[np.nan, np.arange(7.0)]]
+    spec = backtest.DataSpec(4, (4,))
+    with pytest.warns(DeprecationWarning, match="SeriesGroup"):
+        old_class = backtest.ForecastData
+    data = old_class(values, np.array([0, 3]), spec)
+    assert isinstance(data, SeriesGroup)
+    np.testing.assert_array_equal(data.starts, [0, 3])
+    with pytest.warns(DeprecationWarning, match="history"):
+        group, pos = data.group(np.array([6, 5]), 2)
+    new, new_pos = data.history(np.array([6, 5]), 2)
+    np.testing.assert_array_equal(pos, new_pos)
+    np.testing.assert_array_equal(group.ends, [6, 8])  # start + cutoff
+    np.testing.assert_array_equal(group.end_phase, [2, 0])
+    np.testing.assert_array_equal(group.values[1], np.arange(4.0))  # leading gap off
 
 
 def test_old_attribute_and_method_names_warn():

@@ -118,6 +118,18 @@ def test_backtest_windows_never_show_future_values():
     assert E["rmse"][0, 0] == pytest.approx(np.sqrt(np.mean(np.arange(1, 6) ** 2)))
 
 
+def test_history_of_a_group_built_by_hand():
+    """Without grid ends the season positions move back from end_phase, and without
+    keys the histories are keyed by their positions: nothing needs the grid."""
+    group = SeriesGroup([np.arange(12.0), np.arange(9.0)], [0, 3], 12)
+    hist, pos = group.history(np.array([10, -1]))
+    np.testing.assert_array_equal(pos, [0])
+    assert hist.ends is None and hist.end_phase.tolist() == [10]  # 0 - 2 steps
+    assert hist.keys.tolist() == [0] and hist.values[0].tolist() == list(range(10))
+    whole, _ = group.history()
+    assert whole.end_phase.tolist() == [0, 3]
+
+
 def test_forecast_data_is_a_read_only_view_of_the_panel():
     """The forecasting half reads the panel's value array itself: no copy of the
     values, a subset is a view, and nothing downstream can write into the panel."""

@@ -25,12 +25,12 @@ RMSE) against the actuals the local task read, with each window's MASE scale.
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from .._moved import renamed
 from ..selection.metrics import metric_names
 from .base import Forecast, ForecastBlueprint, SeriesGroup, clip_nonnegative, failures
 
@@ -61,8 +61,8 @@ class DataSpec:
 
 
 def materialize(source, data_spec: DataSpec, keys=None) -> SeriesGroup:
-    """A task's series: a :class:`SeriesGroup` as is, or the group of a panel (a
-    gathered panel on a distributed engine's worker)."""
+    """A task's series: a :class:`SeriesGroup` as is, or the group of a panel (a panel
+    gathered from a :class:`~segmenter.data.chunks.ChunkedPanel`, on the worker)."""
     if isinstance(source, SeriesGroup):
         return source
     return SeriesGroup.from_panel(source, data_spec, keys)
@@ -258,6 +258,40 @@ def errors_of(forecasts: np.ndarray, actuals: np.ndarray, scales: np.ndarray) ->
         return {"mase": mae / scales, "smape": smape, "rmse": rmse}
 
 
-# 0.2's ForecastData is SeriesGroup.from_panel's group (its group() is history()),
-# until segmenter 0.4
-__getattr__ = renamed(__name__, {"ForecastData": "SeriesGroup"})
+class _ForecastData:
+    """The 0.2 container, now a :class:`SeriesGroup` (until segmenter 0.4): called
+    with 0.2's arguments ``(values, starts, data_spec, ...)``, or its ``from_panel``,
+    it builds a SeriesGroup, whose ``group()`` is now ``history()``."""
+
+    def __new__(cls, values, starts, data_spec, keys=None, statics=None, future=None):
+        m = int(data_spec.season_length)
+        ends = np.asarray(starts, dtype=np.int64) + [len(v) for v in values]
+        return SeriesGroup(
+            list(values),
+            ends % m if m > 1 else np.zeros(len(values), dtype=np.int64),
+            m,
+            tuple(data_spec.seasons),
+            ends=ends,
+            keys=np.arange(len(values)) if keys is None else np.asarray(keys),
+            calendar=data_spec.calendar,
+            statics=statics,
+            future=future or None,
+        )
+
+    from_panel = staticmethod(SeriesGroup.from_panel)
+
+
+_OLD_NAME = "ForecastData"  # 0.2's name, served until segmenter 0.4
+
+
+def __getattr__(name: str):
+    if name == _OLD_NAME:
+        warnings.warn(
+            f"{__name__}.{_OLD_NAME} is now segmenter.forecasting.SeriesGroup "
+            "(built by SeriesGroup.from_panel; its group() is history()); the old name "
+            "works until segmenter 0.4",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return _ForecastData
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

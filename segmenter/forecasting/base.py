@@ -5,8 +5,8 @@ the global model) ``horizon`` steps past the end of each:
 
 ``fit(group) -> state`` then ``predict(state, group, horizon, levels=None) -> Forecast``
 
-where ``group`` is a :class:`SeriesGroup`: the clean training histories plus what a
-model may use besides them (season positions and calendar, static and future
+where ``group`` is a :class:`SeriesGroup` of clean training histories (its
+:meth:`SeriesGroup.history`) plus what a model may use besides them (season positions and calendar, static and future
 covariates).  :class:`Forecast` holds the point forecasts ``(n, horizon)``, the
 per-series fallbacks, and prediction intervals when the model has its own; it unpacks
 as ``mean, fallbacks``.
@@ -67,7 +67,9 @@ class SeriesGroup:
     only views of the Panel's value array, NaN at gaps, no copy) or the clean training
     histories a model reads (:meth:`history`: each series cut at a cutoff, gaps
     interpolated, covariates cut alike, so a model never sees a value at or after the
-    cutoff).  :meth:`subset` is a view of the same arrays, in the Panel's style.
+    cutoff).  :meth:`subset` takes some series, in the Panel's style: their values and
+    covariate arrays are the same arrays (views), the small per-series arrays
+    (``end_phase``, ``ends``, ``keys``) are copied.
 
     Attributes
     ----------
@@ -151,12 +153,15 @@ class SeriesGroup:
         return len(self.values)
 
     @property
-    def starts(self) -> np.ndarray:
-        """Grid position of each series' first value."""
+    def starts(self) -> np.ndarray | None:
+        """Grid position of each series' first value (None when ``ends`` is)."""
+        if self.ends is None:
+            return None
         return self.ends - np.array([len(v) for v in self.values], dtype=np.int64)
 
     def subset(self, idx) -> SeriesGroup:
-        """The series at positions ``idx`` (every field cut alike; arrays are views)."""
+        """The series at positions ``idx``, every field cut alike (values and covariate
+        arrays are views)."""
         idx = np.asarray(list(idx), dtype=np.int64)
         pick = lambda a: None if a is None else np.asarray(a)[idx]  # noqa: E731
         return replace(
@@ -186,35 +191,49 @@ class SeriesGroup:
         )
         return self.subset(idx)
 
+    def group(self, cutoffs=None, horizon: int = 0) -> tuple[SeriesGroup, np.ndarray]:
+        """:meth:`history` under ``ForecastData``'s 0.2 name (until segmenter 0.4)."""
+        warnings.warn(
+            "SeriesGroup.group (0.2's ForecastData.group) is now SeriesGroup.history; "
+            "the old name works until segmenter 0.4",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.history(cutoffs, horizon)
+
     def history(self, cutoffs=None, horizon: int = 0) -> tuple[SeriesGroup, np.ndarray]:
         """The clean histories up to each cutoff (a position in each series' values;
         the whole series when None), and the positions of the series kept (cutoff -1
         leaves a series out).  In a backtest the future covariates of the ``horizon``
-        steps after the cutoff come from the data (``future_h``)."""
+        steps after the cutoff come from the data (``future_h``).  Without ``ends``
+        (a group built by hand) the season positions move back from ``end_phase``;
+        without ``keys`` the histories are keyed by their positions here."""
         m = self.season_length
-        vals, ends, pos = [], [], []
+        vals, shifts, pos = [], [], []
         future = self.future or {}
         fut = {k: [] for k in future}
         fut_h = {k: [] for k in future}
-        for i, (y, start) in enumerate(zip(self.values, self.starts)):
+        for i, y in enumerate(self.values):
             cut = len(y) if cutoffs is None else int(cutoffs[i])
             if cut < 0:
                 continue
             x, first = clean_history(y[:cut])
             vals.append(x)
-            ends.append(int(start + cut))
+            shifts.append(cut - len(y))  # where the history ends, from the series' end
             pos.append(i)
             for k, v in future.items():
                 fut[k].append(v[i][first:cut])
                 fut_h[k].append(_pad(v[i][cut : cut + horizon], horizon))
         pos = np.asarray(pos, dtype=np.int64)
-        ends = np.asarray(ends, dtype=np.int64)
+        shifts = np.asarray(shifts, dtype=np.int64)
+        ends = None if self.ends is None else np.asarray(self.ends)[pos] + shifts
+        phase = self.end_phase[pos] + shifts if ends is None else ends
         group = replace(
             self,
             values=vals,
-            end_phase=ends % m if m > 1 else np.zeros(len(pos), dtype=np.int64),
+            end_phase=phase % m if m > 1 else np.zeros(len(pos), dtype=np.int64),
             ends=ends,
-            keys=None if self.keys is None else np.asarray(self.keys)[pos],
+            keys=pos if self.keys is None else np.asarray(self.keys)[pos],
             statics=None
             if self.statics is None
             else self.statics.iloc[pos].reset_index(drop=True),
