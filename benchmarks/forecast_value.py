@@ -13,6 +13,9 @@ Data sets (all shipped offline; the hold-out is never seen by any fit or choice)
   is left out): the last 12 months; ``ansett`` -- fpp3 Ansett passengers (30 weekly
   series, the 1989 strike's zeros kept): the last 13 weeks.  These two were written
   into the script before any result on them was seen, and scored once;
+* ``m3q``, ``m3y`` -- M3 quarterly (756 series, horizon 8) and yearly (645, horizon 6),
+  official hold-outs: a fresh check of the choice rule as it stands (defaults unchanged
+  since the eight panels were scored), written in before any result on them was seen;
 * ``prison`` -- fpp3 prison (64 quarterly series, short, small counts): the last 8;
 * ``pbs`` -- fpp3 PBS scripts (monthly, many series, many zeros): the last 12 months;
 * ``pedestrian`` -- fpp3 pedestrian counts (4 sensors, hourly, gaps): the last 24 hours;
@@ -72,6 +75,22 @@ def data_m3():
     return dict(
         train=train, test=test, ids=["unique_id"], time="ds", target="y", h=18, m=12
     )
+
+
+def data_m3_other(subset, h, m):
+    train = load_m3(subset, "train")[["unique_id", "ds", "y"]]
+    test = load_m3(subset, "test")[["unique_id", "ds", "y"]]
+    return dict(
+        train=train, test=test, ids=["unique_id"], time="ds", target="y", h=h, m=m
+    )
+
+
+def data_m3q():
+    return data_m3_other("quarterly", 8, 4)
+
+
+def data_m3y():
+    return data_m3_other("yearly", 6, 1)
 
 
 def data_m1(subset="monthly", h=18, m=12):
@@ -236,6 +255,8 @@ DATA = {
     "us_employment": data_us_employment,
     "ansett": data_ansett,
     "pedestrian": data_pedestrian,
+    "m3q": data_m3q,
+    "m3y": data_m3y,
 }
 
 #: The eight real panels of the "segments earn their place" targets: the six used while
