@@ -69,40 +69,34 @@ def _last(df, time_col, ids, h):
     return df[df[time_col] < last].copy(), df[df[time_col] >= last].copy()
 
 
-def data_m3():
-    train = load_m3("monthly", "train")[["unique_id", "ds", "y"]]
-    test = load_m3("monthly", "test")[["unique_id", "ds", "y"]]
-    return dict(
-        train=train, test=test, ids=["unique_id"], time="ds", target="y", h=18, m=12
-    )
-
-
-def data_m3_other(subset, h, m):
-    train = load_m3(subset, "train")[["unique_id", "ds", "y"]]
-    test = load_m3(subset, "test")[["unique_id", "ds", "y"]]
+def _competition(load, subset: str, h: int, m: int) -> dict:
+    """An M-competition subset: the official in-sample part trains, the official
+    out-of-sample part scores."""
+    train = load(subset, "train")[["unique_id", "ds", "y"]]
+    test = load(subset, "test")[["unique_id", "ds", "y"]]
     return dict(
         train=train, test=test, ids=["unique_id"], time="ds", target="y", h=h, m=m
     )
+
+
+def data_m3():
+    return _competition(load_m3, "monthly", 18, 12)
 
 
 def data_m3q():
-    return data_m3_other("quarterly", 8, 4)
+    return _competition(load_m3, "quarterly", 8, 4)
 
 
 def data_m3y():
-    return data_m3_other("yearly", 6, 1)
+    return _competition(load_m3, "yearly", 6, 1)
 
 
-def data_m1(subset="monthly", h=18, m=12):
-    train = load_m1(subset, "train")[["unique_id", "ds", "y"]]
-    test = load_m1(subset, "test")[["unique_id", "ds", "y"]]
-    return dict(
-        train=train, test=test, ids=["unique_id"], time="ds", target="y", h=h, m=m
-    )
+def data_m1():
+    return _competition(load_m1, "monthly", 18, 12)
 
 
 def data_m1q():
-    return data_m1("quarterly", 8, 4)
+    return _competition(load_m1, "quarterly", 8, 4)
 
 
 def data_tourism():
