@@ -564,3 +564,37 @@ def test_predict_in_chunks_on_the_engine_equals_one_process(monkeypatch):
     chunked = fc.predict(df, level=[80])
     pd.testing.assert_frame_equal(whole, chunked)
     assert len(chunked) == 12 * 6 and chunked["lo-80"].notna().all()
+
+
+def test_segments_too_small_for_their_own_residuals_take_the_pooled_ones():
+    """A one-series segment has one residual per window and step, fewer than the 5 a
+    conformal quantile needs: its intervals come from the strategy's residuals pooled
+    over its segments, never missing (the per-series strategy is all such segments)."""
+    from segmenter.forecasting.champions import SegmentModel, pool_residuals
+
+    rng = np.random.default_rng(0)
+    big = SegmentModel("a", "naive", ["naive"], residuals=rng.random((40, 3)) + 1.0)
+    small = SegmentModel("b", "naive", ["naive"], residuals=rng.random((3, 3)))
+    big.quantiles = {80: big.quantile(80)}
+    small.quantiles = {80: small.quantile(80)}
+    assert np.isnan(small.quantile(80)).all() and np.isfinite(big.quantile(80)).all()
+    pool_residuals({"a": big, "b": small}, [80])
+    pooled = np.concatenate([big.residuals, small.residuals])
+    k = int(np.ceil((len(pooled) + 1) * 0.8))  # the finite-sample corrected rank
+    np.testing.assert_allclose(small.quantile(80), np.sort(pooled, axis=0)[k - 1])
+    np.testing.assert_array_equal(big.quantile(80), big.quantiles[80])  # its own
+    assert np.isfinite(small.quantile(95)).all()  # a level asked after fit too
+
+    df = seasonal_frame(n=10, length=48)
+    fc = sg.SegmentedForecaster(
+        horizon=6,
+        n_origins=3,
+        candidates=["naive", "seasonal_naive"],
+        season_length=12,
+        n_jobs=1,
+        progress=False,
+    ).fit(df, mapping=mapping_for(df))
+    p = fc.forecast_with("per-series", level=[80])
+    assert (p["interval"] == "conformal").all()
+    assert p[["lo-80", "hi-80"]].notna().all().all()
+    assert (p["hi-80"] >= p["lo-80"]).all()

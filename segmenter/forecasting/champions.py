@@ -168,11 +168,54 @@ class SegmentModel:
     quantiles: dict = field(default_factory=dict)  # level -> (h,) conformal quantiles
     residuals: np.ndarray | None = None  # (r, h) absolute scaled residuals
     forms: dict = field(default_factory=dict)  # searched spec -> the form reused
+    #: the strategy's residuals pooled over its segments, shared by its models
+    #: (:func:`pool_residuals`): steps where this segment has too few of its own take
+    #: their quantile
+    pooled: dict | None = None
 
     def quantile(self, level) -> np.ndarray:
-        if level in self.quantiles:
-            return self.quantiles[level]
-        return _quantile(self.residuals, level)
+        q = self.quantiles.get(level)
+        q = np.array(_quantile(self.residuals, level) if q is None else q, dtype=float)
+        if self.pooled is None:
+            return q
+        known = self.pooled["quantiles"]
+        if level not in known:
+            known[level] = _quantile(self.pooled["sample"], level)
+        if len(q) != len(known[level]):
+            return known[level].copy()
+        return np.where(np.isfinite(q), q, known[level])
+
+
+#: Rows of pooled residuals a model keeps for levels asked after fit (the fit's levels
+#: use them all).
+POOLED_SAMPLE = 5000
+
+
+def pool_residuals(models: dict, levels, seed: int = 0) -> None:
+    """Give every segment model of one strategy the residuals of all its segments, for
+    the steps where a segment has fewer than 5 of its own (a segment of one or two
+    series on a few windows; every segment of the per-series strategy): its conformal
+    intervals then come from the strategy's residuals pooled over its segments instead
+    of being missing (:meth:`SegmentModel.quantile`).  The quantiles of ``levels`` use
+    every residual; other levels asked later use a sample of :data:`POOLED_SAMPLE`."""
+    parts = [
+        m.residuals
+        for m in models.values()
+        if m.residuals is not None and m.residuals.ndim == 2 and len(m.residuals)
+    ]
+    if not parts:
+        return
+    residuals = np.concatenate(parts)
+    sample = residuals
+    if len(residuals) > POOLED_SAMPLE:
+        rows = np.random.default_rng(seed).choice(len(residuals), POOLED_SAMPLE, False)
+        sample = residuals[np.sort(rows)]
+    pooled = {
+        "sample": sample,
+        "quantiles": {lv: _quantile(residuals, lv) for lv in levels or ()},
+    }
+    for m in models.values():
+        m.pooled = pooled
 
 
 def _quantile(residuals, level) -> np.ndarray:
@@ -347,7 +390,8 @@ def with_intervals(
     """The ``levels``% intervals of forecasts ``mean`` (n, h) of series with
     ``histories``: the model's own (``native``) where it has them and the series did
     not fall back, else conformal, ``mean ± q_h × scale`` from the segment's backtest
-    residuals.  A constant history has no scale: its intervals have zero width (the
+    residuals (pooled over the strategy's segments where the segment has too few,
+    :func:`pool_residuals`).  A constant history has no scale: its intervals have zero width (the
     forecast itself), never NaN.  Returns (lo, hi, method): {level: (n, h)},
     {level: (n, h)}, (n,)."""
     n = mean.shape[0]

@@ -128,12 +128,15 @@ def interval_scores(
     out = {}
     lo = {lv: np.full((n, h), np.nan) for lv in levels}
     hi = {lv: np.full((n, h), np.nan) for lv in levels}
+    everyone = np.arange(n)  # steps a segment has too few residuals for: the pool's
+    pooled = conformal_quantiles(backtests, ev.final_forecasts, everyone, older, levels)
     for g in pd.unique(np.asarray(ev.labels, dtype=object)):
         idx = np.flatnonzero(ev.labels == g)
         spec = ev.final_champion[idx[0]]
         native = backtests.local_iv.get(spec, {})
         q = conformal_quantiles(backtests, ev.final_forecasts, idx, older, levels)
         for lv in levels:
+            q[lv] = np.where(np.isfinite(q[lv]), q[lv], pooled[lv])
             clo = forecasts[idx] - q[lv][None, :] * scales[idx, None]
             chi = forecasts[idx] + q[lv][None, :] * scales[idx, None]
             clo = np.where(nonneg[idx, None], np.maximum(clo, 0.0), clo)

@@ -30,7 +30,7 @@ import pandas as pd
 
 from ..errors import DataValidationError, Problem
 from .backtest import materialize
-from .champions import segment_model, with_intervals
+from .champions import pool_residuals, segment_model, with_intervals
 from .evaluation import Backtests, Evaluation, from_forecasts, groups
 from .segmentations import Segmentation
 
@@ -254,6 +254,7 @@ def produce_ensemble(
         )
         for g, idx in groups(ens.labels).items()
     }
+    pool_residuals(models, levels)
 
     def histories(idx):
         return materialize(

@@ -26,6 +26,7 @@ from .base import LocalForecaster
 from .champions import (
     final_local,
     forecast_segment,
+    pool_residuals,
     segment_forms,
     segment_leaderboard,
     segment_model,
@@ -273,6 +274,7 @@ class FitJob:
             models[g] = segment_model(
                 backtests, g, scored, champ, members, combined, levels
             )
+        pool_residuals(models, levels)
         if sample is not None:
             self.reuse_forms(models, segments, sample, in_sample)
         rows: dict = {}

@@ -216,7 +216,13 @@ class PredictingMixin:
         )
         old = self._models[segment]
         model = SegmentModel(
-            segment, bp.spec, [bp.spec], {}, old.quantiles, old.residuals
+            segment,
+            bp.spec,
+            [bp.spec],
+            {},
+            old.quantiles,
+            old.residuals,
+            pooled=old.pooled,
         )
         idx = self._final[segment][0]
         fdata = SeriesGroup.from_panel(panel, self._data_spec)
