@@ -67,6 +67,30 @@ def test_a_gain_on_one_window_only_is_not_chosen_nor_called_consistent():
     assert loose == 1
 
 
+def test_one_selection_window_keeps_the_global_model_and_says_why():
+    """A large, clear gain on the only selection window is not evidence that it holds
+    on the next period: the global model is kept and the text says why."""
+    rng = np.random.default_rng(0)
+    g = 1.0 + 0.05 * rng.standard_normal((1, 200)) ** 2
+    c = g * 0.85  # 15% better on every series of the one window
+    segs = [
+        Segmentation("global", "global", np.zeros(200)),
+        Segmentation("per-series", "per-series", np.arange(200)),
+    ]
+    chosen, verdicts = choose(segs, [_ev(g), _ev(c)], np.random.default_rng(1))
+    v = verdicts[1]
+    assert chosen == 0 and not v.consistent and not v.passed
+    assert v.gain == pytest.approx(0.15) and v.gain_lo > 0.1  # the interval is clear
+    text = choice_mod.choice_text(
+        segs, [_ev(g), _ev(c)], chosen, verdicts, 0.9, 0.0, True
+    )
+    assert "Kept one global model" in text and "one validation window" in text
+    loose, _ = choose(
+        segs, [_ev(g), _ev(c)], np.random.default_rng(1), require_consistent=False
+    )
+    assert loose == 1  # loosened, the window is enough
+
+
 def test_the_correction_grows_with_the_number_of_candidates():
     rng = np.random.default_rng(2)
     g = 1.0 + 0.3 * rng.random((2, 60))

@@ -196,7 +196,8 @@ class SegmentedForecaster(PredictingMixin, SegmenterEstimator):
     min_gain : float, default 0.0
         The relative gain over the global model a candidate must show.
     require_consistent : bool, default True
-        A candidate must beat the global model on every selection window.
+        A candidate must beat the global model on every selection window, and there
+        must be at least two (with one, the global model is kept).
     ensembles : list of str, default ("top-3", "all")
         Ensembles of segmentations compared with ``select="forecast"`` (:mod:`.ensemble`):
         ``"top-<m>"`` (the global model and the m best segmentations) or ``"all"``;
