@@ -34,7 +34,7 @@ def regimes(n_per=12, length=60, seed=0):
 
 FC = dict(
     horizon=6,
-    n_origins=3,
+    n_origins=4,  # two selection windows: the rule asks for a gain on both
     candidates=["naive"],
     season_length=12,
     n_jobs=1,
