@@ -586,14 +586,10 @@ def test_segments_too_small_for_their_own_residuals_take_the_pooled_ones():
     assert np.isfinite(small.quantile(95)).all()  # a level asked after fit too
 
     df = seasonal_frame(n=10, length=48)
-    fc = sg.SegmentedForecaster(
-        horizon=6,
-        n_origins=3,
-        candidates=["naive", "seasonal_naive"],
-        season_length=12,
-        n_jobs=1,
-        progress=False,
-    ).fit(df, mapping=mapping_for(df))
+    naive = ["naive", "seasonal_naive"]  # no native intervals: conformal everywhere
+    quiet = dict(season_length=12, n_jobs=1, progress=False)
+    fc = sg.SegmentedForecaster(horizon=6, n_origins=3, candidates=naive, **quiet)
+    fc.fit(df, mapping=mapping_for(df))
     p = fc.forecast_with("per-series", level=[80])
     assert (p["interval"] == "conformal").all()
     assert p[["lo-80", "hi-80"]].notna().all().all()
