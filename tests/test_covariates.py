@@ -101,6 +101,21 @@ def test_future_frame_must_cover_every_series_and_step(promo):
         fc.predict(hist)  # no future values at all
 
 
+def test_forecasts_of_the_fit_say_why_a_covariate_champion_fell_back(promo, caplog):
+    """The fit has no future covariate values for the horizon: its own forecasts fall
+    back to the seasonal naive, flagged, and the warning says why and what to call."""
+    hist, future, fc, _ = promo
+    assert fc.forecasts_["fallback"].all()
+    assert fc.forecasts_.attrs["fallback_series"] == 16
+    with caplog.at_level("WARNING", logger="segmenter"):
+        fc.set_champion(0, "lgbm")
+    msg = " ".join(r.getMessage() for r in caplog.records)
+    assert "16 of 16 series fell back" in msg
+    assert "future covariates ['promo']" in msg and "predict(future=...)" in msg
+    pred = fc.predict(hist, future=future[["store", "day", "promo"]])
+    assert not pred["fallback"].any()
+
+
 def test_static_column_that_varies_is_refused_with_a_hint():
     hist, _ = promo_frame(n=4)
     with pytest.raises(DataValidationError) as exc:

@@ -422,14 +422,22 @@ class FitJob:
 
 
 def forecast_frame(
-    panel, results: dict, levels, champions: dict, horizon: int
+    panel,
+    results: dict,
+    levels,
+    champions: dict,
+    horizon: int,
+    unknown_future: list | tuple = (),
 ) -> pd.DataFrame:
     """Forecasts of every series: id column(s), time, ``forecast``, ``segment``,
     ``champion``, ``fallback``, intervals; series in panel order, steps in time order.
 
     No fallback is silent: the series whose champion could not forecast them (and got
     the seasonal naive instead, ``fallback`` True) are counted in
-    ``frame.attrs["fallback_series"]`` and logged as a warning with their ids."""
+    ``frame.attrs["fallback_series"]`` and logged as a warning with their ids.
+    ``unknown_future``: the future covariates the models were fitted with, when these
+    forecasts are made without their values for the horizon (the fit's own forecasts);
+    the warning then says that a champion reading them needs ``predict(future=...)``."""
     h = horizon
     rows_idx, seg_col, champ_col, fc, fbk, meth = [], [], [], [], [], []
     lo = {lv: [] for lv in levels}
@@ -469,11 +477,20 @@ def forecast_frame(
         from ..data.panel import id_labels
         from ..errors import format_examples
 
+        why = ""
+        if len(unknown_future):
+            why = (
+                f"; the models were fitted with the future covariates "
+                f"{list(unknown_future)}, whose values for the horizon these forecasts "
+                "do not have, so a champion that reads them (LightGBM, AutoARIMA) "
+                "cannot forecast here: predict(future=...) forecasts with it"
+            )
         logging.getLogger(__name__).warning(
             "%d of %d series fell back to the seasonal naive (their champion could not "
-            "forecast them): %s",
+            "forecast them%s): %s",
             len(fell),
             panel.n_series,
+            why,
             format_examples(id_labels(fell)),
         )
     return out

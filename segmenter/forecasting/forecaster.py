@@ -246,6 +246,9 @@ class SegmentedForecaster(PredictingMixin, SegmenterEstimator):
     champions_ : dict segment -> spec
     forecasts_ : DataFrame
         id column(s), time, ``forecast``, ``segment``, ``champion``, ``fallback``.
+        A fit has no future covariate values for the horizon, so with ``future_cols``
+        a champion reading them falls back here (flagged, and the warning says why);
+        ``predict(future=...)`` gives its forecasts.
     selection_ : DataFrame
         One row per candidate segmentation and baseline: ``candidate``, ``kind``
         (clustering, user, global, random, per-series, ensemble), ``row`` (the
@@ -545,6 +548,7 @@ class SegmentedForecaster(PredictingMixin, SegmenterEstimator):
                 levels,
                 production["champions_"],
                 self.horizon,
+                future_cols,
             ),
             names or {},
         )

@@ -115,7 +115,12 @@ class PredictingMixin:
                 sample,
             )
             frame = forecast_frame(
-                panel, final, levels, {g: candidate for g in final}, self.horizon
+                panel,
+                final,
+                levels,
+                {g: candidate for g in final},
+                self.horizon,
+                self.future_cols_,
             )
             return with_levels(self._named_as(candidate, frame), check_levels(level))
         pooled_backtests = self._member_backtests(job, seg)
@@ -133,7 +138,9 @@ class PredictingMixin:
             candidate,
             sample,
         )
-        frame = forecast_frame(panel, final, levels, champs, self.horizon)
+        frame = forecast_frame(
+            panel, final, levels, champs, self.horizon, self.future_cols_
+        )
         return with_levels(self._named_as(candidate, frame), check_levels(level))
 
     def _named_as(self, candidate: str, frame: pd.DataFrame) -> pd.DataFrame:
@@ -248,6 +255,7 @@ class PredictingMixin:
                 check_levels(self.levels, "levels"),
                 self.champions_,
                 self.horizon,
+                self.future_cols_,
             )
         )
         return self
