@@ -198,3 +198,51 @@ def test_conformal_intervals_reach_nominal_coverage():
     for lv in (80, 95):
         cover = np.mean((actual >= pred[f"lo-{lv}"]) & (actual <= pred[f"hi-{lv}"]))
         assert abs(cover - lv / 100) < 0.06, (lv, cover)
+
+
+def test_intervals_are_conformal_unless_native_is_asked(tmp_path):
+    """AutoETS has intervals of its own: by default they are neither computed nor
+    served (every row conformal, from the backtest residuals); ``intervals="native"``
+    serves AutoETS's own, and a model saved before the option keeps them."""
+    rng = np.random.default_rng(3)
+    n, length = 10, 48
+    t = np.arange(length)
+    y = 50 + 0.3 * t + 5 * np.sin(2 * np.pi * t / 4) + rng.normal(0, 1, (n, length))
+    df = pd.DataFrame(
+        {
+            "unique_id": np.repeat(np.arange(n), length),
+            "ds": np.tile(t, n),
+            "y": y.ravel(),
+        }
+    )
+    one = sg.SegmentMapping(
+        pd.DataFrame({"unique_id": np.arange(n), "segment": 0}), "unique_id"
+    )
+    kw = dict(
+        horizon=4,
+        n_origins=4,
+        candidates=["ets"],
+        season_length=4,
+        n_jobs=1,
+        progress=False,
+        compare=False,
+        intermittent=False,
+    )
+    conformal = sg.SegmentedForecaster(**kw).fit(df, mapping=one)
+    conformal.set_champion(0, "ets")
+    native = sg.SegmentedForecaster(intervals="native", **kw).fit(df, mapping=one)
+    native.set_champion(0, "ets")
+    assert conformal.intervals == "conformal"
+    assert not any(conformal._fit_data[2].local_iv.values())  # none computed
+    assert native._fit_data[2].local_iv["ets"]  # AutoETS's own, on every window
+    a, b = conformal.predict(level=[80]), native.predict(level=[80])
+    assert (a["interval"] == "conformal").all() and (b["interval"] == "native").all()
+    assert (conformal.predict(df, level=[80])["interval"] == "conformal").all()
+    np.testing.assert_allclose(a["forecast"], b["forecast"])
+    assert not np.allclose(a["lo-80"], b["lo-80"])
+    # a 0.3 model has neither attribute: it keeps the native intervals
+    del conformal.__dict__["intervals"]
+    del conformal._models[0].__dict__["native_intervals"]
+    assert (conformal.predict(df, level=[80])["interval"] == "native").all()
+    with pytest.raises(DataValidationError, match="intervals"):
+        sg.SegmentedForecaster(intervals="model", **kw).fit(df, mapping=one)

@@ -172,6 +172,9 @@ class SegmentModel:
     #: (:func:`pool_residuals`): steps where this segment has too few of its own take
     #: their quantile
     pooled: dict | None = None
+    #: the members' own (statsforecast) intervals where they have them, else conformal
+    #: (``SegmentedForecaster(intervals=)``); True for models saved by 0.3
+    native_intervals: bool = True
 
     def quantile(self, level) -> np.ndarray:
         q = self.quantiles.get(level)
@@ -236,9 +239,11 @@ def segment_model(
     members: list,
     combined: np.ndarray,
     levels,
+    native_intervals: bool = False,
 ) -> SegmentModel:
     """The segment's model before fitting: its conformal quantiles from the champion's
-    backtest residuals on every window."""
+    backtest residuals on every window (and whether its members' own intervals are
+    used where they have them)."""
     windows = list(range(backtests.plan.n_windows))
     full = np.full((backtests.plan.n_windows, backtests.n, combined.shape[2]), np.nan)
     full[:, idx] = combined
@@ -256,6 +261,7 @@ def segment_model(
         {},
         q,
         residuals[np.isfinite(residuals).any(axis=1)],
+        native_intervals=native_intervals,
     )
 
 
@@ -342,6 +348,7 @@ def forecast_segment(
     group, pos = data.history()
     if future_h:
         group.future_h = {k: np.asarray(v)[pos] for k, v in future_h.items()}
+    native_levels = levels if getattr(model, "native_intervals", True) else None
     preds, fbs, natives, states = [], [], [], {}
     with threadpool_limits(limits=1):
         for s in model.members:
@@ -351,7 +358,7 @@ def forecast_segment(
                 bp = blueprints[s]
                 state = None if refit else model.states.get(s)
                 forecasts, fb, iv, state = member_forecast(
-                    bp, group, pos, n, horizon, levels, state
+                    bp, group, pos, n, horizon, native_levels, state
                 )
                 if bp.kind == "pooled":
                     states[s] = state
@@ -363,7 +370,7 @@ def forecast_segment(
         mean = comb.combine(preds)
         native = None
     else:
-        mean, native = preds[0], natives[0]
+        mean, native = preds[0], (natives[0] if native_levels else None)
     fallback = np.logical_or.reduce(fbs)
     lo, hi, method = with_intervals(
         model, data.values, data_spec.season_length, mean, native, fallback, levels

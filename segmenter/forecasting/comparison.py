@@ -14,8 +14,8 @@ a gain "consistent" only when every window agrees.  When the interval contains 0
 text says plainly that there is no evidence of a gain.  When the choice rule kept the
 global model, the comparison shows the best candidate it did not choose as
 ``segmented`` (``chosen`` marks the strategy that was chosen).  Intervals of the forecasts are scored too: coverage and MSIS of
-the 80% and 95% intervals (native where the champion has them, else conformal from the
-older windows' residuals).
+the 80% and 95% intervals as the forecasts make them: conformal from the older windows'
+residuals, or the champion's own where it has them with ``intervals="native"``.
 
 When fewer than ``min_scored`` of the series (default half) could be scored on the
 final window, there is no verdict: the text says "could not compare" and why, with the

@@ -251,6 +251,7 @@ def produce_ensemble(
             [m.name for m in members],
             ev.final_forecasts[:, in_sample[idx][in_sample[idx] >= 0]],
             levels,
+            job.native,
         )
         for g, idx in groups(ens.labels).items()
     }

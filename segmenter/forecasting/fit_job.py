@@ -64,6 +64,7 @@ class FitJob:
         metric: str,
         progress=None,
         finals: dict | None = None,
+        native: bool = False,
     ):
         self.engine, self.panel, self.data, self.data_spec = (
             engine,
@@ -74,7 +75,13 @@ class FitJob:
         self.plan, self.horizon, self.blueprints = plan, horizon, blueprints
         self.metric, self.progress = metric, progress
         self.finals = {} if finals is None else finals  # local fits on whole histories
+        self.native = native  # the models' own intervals where they have them
         self.rows = None  # a view's series: their positions in the panel
+
+    def native_levels(self, levels):
+        """The levels the models compute intervals for themselves: ``levels`` with
+        native intervals, else none (their intervals are conformal)."""
+        return levels if self.native else None
 
     @property
     def n_series(self) -> int:
@@ -272,7 +279,7 @@ class FitJob:
             frames.append(frame)
             champions[g] = champ
             models[g] = segment_model(
-                backtests, g, scored, champ, members, combined, levels
+                backtests, g, scored, champ, members, combined, levels, self.native
             )
         pool_residuals(models, levels)
         if sample is not None:
@@ -283,7 +290,8 @@ class FitJob:
                 if self.blueprints[s_].kind == "local":
                     rows.setdefault(s_, []).append(idx)
         finals = self.local_finals(
-            {s_: np.sort(np.concatenate(parts)) for s_, parts in rows.items()}, levels
+            {s_: np.sort(np.concatenate(parts)) for s_, parts in rows.items()},
+            self.native_levels(levels),
         )
         for g, idx in segments.items():
             known = {

@@ -230,6 +230,7 @@ class PredictingMixin:
             old.quantiles,
             old.residuals,
             pooled=old.pooled,
+            native_intervals=getattr(old, "native_intervals", True),
         )
         idx = self._final[segment][0]
         fdata = SeriesGroup.from_panel(panel, self._data_spec)
@@ -286,8 +287,9 @@ class PredictingMixin:
             The future-known covariates (``future_cols``) for every series × horizon
             step; required when the model was fitted with them.
         level : list of int, optional
-            Adds ``lo-<level>``/``hi-<level>`` columns and ``interval`` ("native": the
-            model's own; "conformal": from the segment's backtest residuals).
+            Adds ``lo-<level>``/``hi-<level>`` columns and ``interval``
+            ("conformal": from the segment's backtest residuals; "native": the
+            model's own, with ``intervals="native"``).
         horizon : int, optional
             Return only the first ``horizon`` steps (1 to the fitted ``horizon``, the
             default).  ``future`` is then needed for those steps only: a forecast at
