@@ -218,16 +218,8 @@ def test_intervals_are_conformal_unless_native_is_asked(tmp_path):
     one = sg.SegmentMapping(
         pd.DataFrame({"unique_id": np.arange(n), "segment": 0}), "unique_id"
     )
-    kw = dict(
-        horizon=4,
-        n_origins=4,
-        candidates=["ets"],
-        season_length=4,
-        n_jobs=1,
-        progress=False,
-        compare=False,
-        intermittent=False,
-    )
+    kw = {**FC, "horizon": 4, "n_origins": 4, "candidates": ["ets"]}
+    kw.update(season_length=4, intermittent=False)
     conformal = sg.SegmentedForecaster(**kw).fit(df, mapping=one)
     conformal.set_champion(0, "ets")
     native = sg.SegmentedForecaster(intervals="native", **kw).fit(df, mapping=one)
