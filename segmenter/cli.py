@@ -469,6 +469,7 @@ def _cmd_forecast(args) -> int:
         forecast_sample=args.forecast_sample,
         compare=not args.no_compare,
         holidays=args.holidays,
+        intervals=args.intervals,
         n_jobs=args.jobs,
         progress=False if args.quiet else None,
         engine=args.dask_address or "local",
@@ -949,6 +950,13 @@ def _add_forecast_command(sub) -> None:
         default=None,
         metavar="CC",
         help="country code for holiday calendar features (holidays package)",
+    )
+    p.add_argument(
+        "--intervals",
+        choices=["conformal", "native"],
+        default="conformal",
+        help="conformal intervals from the backtest residuals (default), or the "
+        "models' own where statsforecast has them (native)",
     )
     p.add_argument(
         "--level",

@@ -249,6 +249,8 @@ def test_forecast_end_to_end(tmp_path, capsys):
             "12",
             "--forecast-sample",
             "8",
+            "--intervals",
+            "native",
             "--jobs",
             "1",
             "-o",
@@ -270,6 +272,7 @@ def test_forecast_end_to_end(tmp_path, capsys):
     assert set(comp["strategy"]) == {"segmented", "global", "per-series", "random"}
     assert comp["strategy"].iloc[0] in printed and "segmenting" in printed
     loaded = sg.load(out / "forecaster.segmenter")
+    assert loaded.intervals == loaded.intervals_ == "native"
     assert loaded.predict().shape[0] == 48  # every series, though 8 were sampled
     # 8 asked; each of the 2 segments keeps at least 5 of its series
     assert loaded.forecast_sample_["n_sampled"] == 10

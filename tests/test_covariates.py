@@ -111,7 +111,8 @@ def test_forecasts_of_the_fit_say_why_a_covariate_champion_fell_back(promo, capl
         fc.set_champion(0, "lgbm")
     msg = " ".join(r.getMessage() for r in caplog.records)
     assert "16 of 16 series fell back" in msg
-    assert "future covariates ['promo']" in msg and "predict(future=...)" in msg
+    why = "16 of them are in segments whose champion reads the future covariates"
+    assert f"{why} ['promo']" in msg and "predict(future=...)" in msg
     pred = fc.predict(hist, future=future[["store", "day", "promo"]])
     assert not pred["fallback"].any()
 
@@ -232,9 +233,35 @@ def test_intervals_are_conformal_unless_native_is_asked(tmp_path):
     assert (conformal.predict(df, level=[80])["interval"] == "conformal").all()
     np.testing.assert_allclose(a["forecast"], b["forecast"])
     assert not np.allclose(a["lo-80"], b["lo-80"])
-    # a 0.3 model has neither attribute: it keeps the native intervals
-    del conformal.__dict__["intervals"]
-    del conformal._models[0].__dict__["native_intervals"]
-    assert (conformal.predict(df, level=[80])["interval"] == "native").all()
+    # the fitted method holds after a parameter change, also in forecast_with
+    conformal.set_params(intervals="native")
+    other = conformal.forecast_with("user", champion="ets", level=[80])
+    assert (other["interval"] == "conformal").all()
+    # a model saved by 0.3 has none of the three: it keeps the native intervals, and
+    # its parameters still read
+    state = conformal.__getstate__()
+    del state["intervals"], state["intervals_"]
+    old = sg.SegmentedForecaster.__new__(sg.SegmentedForecaster)
+    old.__setstate__(state)
+    del old._models[0].__dict__["native_intervals"]
+    assert old.get_params()["intervals"] == "native" and "native" in repr(old)
+    assert (old.predict(df, level=[80])["interval"] == "native").all()
     with pytest.raises(DataValidationError, match="intervals"):
         sg.SegmentedForecaster(intervals="model", **kw).fit(df, mapping=one)
+
+
+def test_only_segments_whose_champion_reads_covariates_are_called_blind():
+    """The fallback warning names missing future values as the reason only for the
+    segments whose model has a member reading future covariates."""
+    from segmenter.forecasting.catalogue import make_forecaster
+    from segmenter.forecasting.champions import SegmentModel
+    from segmenter.forecasting.fit_job import future_blind
+
+    bps = {s: make_forecaster(s) for s in ("ets", "lgbm", "arima", "combo")}
+    models = {
+        0: SegmentModel(0, "ets", ["ets"]),
+        1: SegmentModel(1, "lgbm", ["lgbm"]),
+        2: SegmentModel(2, "combo", ["ets", "arima"]),
+    }
+    assert future_blind(models, bps, ["promo"]) == (("promo",), (1, 2))
+    assert future_blind(models, bps, []) == ((), ())

@@ -127,20 +127,26 @@ def forecaster_bytes(
     n_segmentations: int,
     n_selection: int | None = None,
     n_steps: int = 0,
+    n_native_levels: int | None = None,
 ) -> dict:
     """The large arrays of a forecaster fit, by name (bytes): the backtests of the
     ``n_selection`` series selection runs on (all by default; fewer with
     ``forecast_sample``), the final forecasts of all ``n_series``, and the largest
     pooled model's training frame (the global model's: every one of the ``n_steps``
-    values of the panel is a row)."""
+    values of the panel is a row).  ``n_native_levels``: the levels the local models
+    compute intervals for themselves (``n_levels`` by default; 0 with conformal
+    intervals), which their backtests and whole-history fits keep."""
     m = n_series if n_selection is None else min(n_series, n_selection)
     cell = n_windows * m * horizon * 8
+    own = n_levels if n_native_levels is None else n_native_levels
+    served = n_series * horizon * 8
     return {
         "actuals": cell,
-        "local backtests": n_local * cell * (1 + 2 * n_levels)
+        "local backtests": n_local * cell * (1 + 2 * own)
         + n_local * 3 * cell // horizon,
         "pooled backtests": n_pooled * cell * min(n_segmentations, 8),
         "evaluations": n_segmentations * cell,
-        "final forecasts": (n_local + 1) * n_series * horizon * 8 * (1 + 2 * n_levels),
+        "final forecasts": n_local * served * (1 + 2 * own)
+        + served * (1 + 2 * n_levels),
         "pooled training frame": (3 * n_steps * POOLED_COLUMNS * 8 if n_pooled else 0),
     }

@@ -9,10 +9,11 @@
 * :func:`forecast_segment` is the one function that fits a segment's champion on whole
   histories and forecasts: :meth:`SegmentedForecaster.fit` calls it on the fit data,
   :meth:`SegmentedForecaster.predict` on new data (reusing the pooled models unless
-  ``refit``).  Intervals are the model's own where it has them (statsforecast) and
-  conformal otherwise: ``forecast ± q_h × scale`` with ``q_h`` the quantile of the
-  segment's absolute scaled backtest residuals at step h and ``scale`` the series' MASE
-  scale.
+  ``refit``).  Intervals are conformal: ``forecast ± q_h × scale`` with ``q_h`` the
+  quantile of the segment's absolute scaled backtest residuals at step h and ``scale``
+  the series' MASE scale; with ``SegmentModel.native_intervals`` (``intervals=
+  "native"``, and models saved by 0.3) the model's own where it has them
+  (statsforecast).
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..base import get_tag
 from ..data.chunks import ChunkedPanel
 from ..errors import DataValidationError, Problem
 from .backtest import LocalResult, backtest_local, backtest_pooled
@@ -37,6 +38,7 @@ __all__ = [
     "FitJob",
     "PooledBacktests",
     "forecast_frame",
+    "future_blind",
     "with_levels",
     "SERIES_PER_TASK",
 ]
@@ -435,7 +437,7 @@ def forecast_frame(
     levels,
     champions: dict,
     horizon: int,
-    unknown_future: list | tuple = (),
+    unknown_future: tuple = ((), ()),
 ) -> pd.DataFrame:
     """Forecasts of every series: id column(s), time, ``forecast``, ``segment``,
     ``champion``, ``fallback``, intervals; series in panel order, steps in time order.
@@ -443,9 +445,11 @@ def forecast_frame(
     No fallback is silent: the series whose champion could not forecast them (and got
     the seasonal naive instead, ``fallback`` True) are counted in
     ``frame.attrs["fallback_series"]`` and logged as a warning with their ids.
-    ``unknown_future``: the future covariates the models were fitted with, when these
-    forecasts are made without their values for the horizon (the fit's own forecasts);
-    the warning then says that a champion reading them needs ``predict(future=...)``."""
+    ``unknown_future``: (the future covariates the models were fitted with, the
+    segments whose model reads them), when these forecasts are made without their
+    values for the horizon (the fit's own forecasts, :func:`future_blind`); the warning
+    then says how many of the fallen series are in those segments and that
+    ``predict(future=...)`` forecasts them."""
     h = horizon
     rows_idx, seg_col, champ_col, fc, fbk, meth = [], [], [], [], [], []
     lo = {lv: [] for lv in levels}
@@ -486,13 +490,19 @@ def forecast_frame(
         from ..errors import format_examples
 
         why = ""
-        if len(unknown_future):
-            why = (
-                f"; the models were fitted with the future covariates "
-                f"{list(unknown_future)}, whose values for the horizon these forecasts "
-                "do not have, so a champion that reads them (LightGBM, AutoARIMA) "
-                "cannot forecast here: predict(future=...) forecasts with it"
-            )
+        cols, blind = unknown_future
+        if len(cols) and len(blind):
+            fell_segments = out.loc[out["fallback"]].drop_duplicates(
+                list(panel.id_cols)
+            )["segment"]
+            n_blind = int(fell_segments.isin(list(blind)).sum())
+            if n_blind:
+                why = (
+                    f"; {n_blind} of them are in segments whose champion reads the "
+                    f"future covariates {list(cols)}, whose values for the horizon "
+                    "these forecasts do not have: predict(future=...) forecasts them "
+                    "with it"
+                )
         logging.getLogger(__name__).warning(
             "%d of %d series fell back to the seasonal naive (their champion could not "
             "forecast them%s): %s",
@@ -502,6 +512,22 @@ def forecast_frame(
             format_examples(id_labels(fell)),
         )
     return out
+
+
+def future_blind(models: dict, blueprints: dict, future_cols) -> tuple:
+    """(``future_cols``, the segments of ``models`` with a member that reads future
+    covariates): what :func:`forecast_frame` says when forecasting without their
+    values for the horizon."""
+    if not future_cols:
+        return ((), ())
+    blind = [
+        g
+        for g, m in models.items()
+        if any(
+            s in blueprints and get_tag(blueprints[s], "uses:future") for s in m.members
+        )
+    ]
+    return (tuple(future_cols), tuple(blind))
 
 
 def with_levels(frame: pd.DataFrame, levels) -> pd.DataFrame:

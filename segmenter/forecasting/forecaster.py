@@ -75,7 +75,7 @@ from .ensemble import (
     produce_ensemble,
 )
 from .evaluation import groups, score_segmentation
-from .fit_job import FitJob, forecast_frame
+from .fit_job import FitJob, forecast_frame, future_blind
 from .forecast_driven import (
     ForecastAssigner,
     assign_series,
@@ -562,7 +562,7 @@ class SegmentedForecaster(PredictingMixin, SegmenterEstimator):
                 levels,
                 production["champions_"],
                 self.horizon,
-                future_cols,
+                future_blind(production["_models"], prep.blueprints, future_cols),
             ),
             names or {},
         )
@@ -597,6 +597,7 @@ class SegmentedForecaster(PredictingMixin, SegmenterEstimator):
             data_args_=reading_args(panel),
             static_cols_=static_cols,
             future_cols_=future_cols,
+            intervals_=self.intervals,
             selection_=selection_,
             choice_text_=choice_text_,
             forecast_sample_=sample_record,
@@ -949,6 +950,7 @@ class SegmentedForecaster(PredictingMixin, SegmenterEstimator):
                 self.n_candidates + 3 * self.n_random + 2,
                 self.forecast_sample,
                 int(np.asarray(panel.lengths).sum()),
+                len(self.levels) if self.intervals == "native" else 0,
             ),
             "this forecast",
             "select on a sample of the series (forecast_sample=, e.g. 2000), run on a "
@@ -957,7 +959,16 @@ class SegmentedForecaster(PredictingMixin, SegmenterEstimator):
         )
         finals = {}
         data = None if chunked else SeriesGroup.from_panel(panel, data_spec)
-        job = self._fit_job(engine, panel, data, plan, data_spec, blueprints, finals)
+        job = self._fit_job(
+            engine,
+            panel,
+            data,
+            plan,
+            data_spec,
+            blueprints,
+            finals,
+            native=self.intervals == "native",
+        )
         return _Prepared(
             seasons,
             plan,
@@ -980,9 +991,12 @@ class SegmentedForecaster(PredictingMixin, SegmenterEstimator):
         data_spec=None,
         blueprints=None,
         finals=None,
+        native=None,
     ) -> FitJob:
-        """The fit's job: on the given plan, data spec and candidates, or (after fit)
-        on the fitted ones."""
+        """The fit's job: on the given plan, data spec, candidates and interval method,
+        or (after fit) on the fitted ones."""
+        if native is None:  # a model saved by 0.3 has no ``intervals_``: native ones
+            native = getattr(self, "intervals_", "native") == "native"
         return FitJob(
             engine,
             panel,
@@ -994,8 +1008,7 @@ class SegmentedForecaster(PredictingMixin, SegmenterEstimator):
             self.metric,
             self.progress,
             self.__dict__.setdefault("_finals", {}) if finals is None else finals,
-            # a model saved by 0.3 has no ``intervals``: it keeps the native ones
-            native=getattr(self, "intervals", "native") == "native",
+            native=native,
         )
 
     def _segmentations_of(self, panel, ids, base, segmenter):
@@ -1192,6 +1205,10 @@ class SegmentedForecaster(PredictingMixin, SegmenterEstimator):
             frame["segment"].map(lambda g: names.get(g, f"segment {g}")),
         )
         return frame
+
+    def __setstate__(self, state):
+        # a model saved by 0.3 has no ``intervals``: it kept the models' own
+        super().__setstate__({"intervals": "native", **state})
 
     def __getstate__(self):
         from ..engine.base import saveable_engine

@@ -23,7 +23,7 @@ from .champions import SegmentModel, forecast_segment
 from .covariates import future_values
 from .ensemble import ensemble_results, forecast_members, produce_ensemble
 from .evaluation import groups
-from .fit_job import SERIES_PER_TASK, forecast_frame, with_levels
+from .fit_job import SERIES_PER_TASK, forecast_frame, future_blind, with_levels
 from .inputs import for_segmenter, segments_from
 from .segmentations import restricted_to
 
@@ -120,7 +120,6 @@ class PredictingMixin:
                 levels,
                 {g: candidate for g in final},
                 self.horizon,
-                self.future_cols_,
             )
             return with_levels(self._named_as(candidate, frame), check_levels(level))
         pooled_backtests = self._member_backtests(job, seg)
@@ -128,7 +127,7 @@ class PredictingMixin:
             bp = make_forecaster(champion)
             self._bps.setdefault(bp.spec, bp)
             champion = bp.spec
-        _, champs, _, final = job.production(
+        _, champs, models, final = job.production(
             backtests,
             seg.labels,
             pooled_backtests,
@@ -139,7 +138,12 @@ class PredictingMixin:
             sample,
         )
         frame = forecast_frame(
-            panel, final, levels, champs, self.horizon, self.future_cols_
+            panel,
+            final,
+            levels,
+            champs,
+            self.horizon,
+            future_blind(models, self._bps, self.future_cols_),
         )
         return with_levels(self._named_as(candidate, frame), check_levels(level))
 
@@ -256,7 +260,7 @@ class PredictingMixin:
                 check_levels(self.levels, "levels"),
                 self.champions_,
                 self.horizon,
-                self.future_cols_,
+                future_blind(self._models, self._bps, self.future_cols_),
             )
         )
         return self
